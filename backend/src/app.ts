@@ -1,0 +1,73 @@
+/**
+ * Wiring: builds the AppContext (store, image store, executor, event bus),
+ * the services and the HTTP server, re-attaches the executor to runs the
+ * store still has in flight, starts the scheduler, and listens.
+ */
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedConfig } from './config';
+import type { AppContext } from './context';
+import { connect } from './store/db';
+import { migrate } from './store/migrations';
+import { EventBus } from './events/bus';
+import { ensureToken, localUser } from './auth/token';
+import { buildServer } from './server';
+import { RunsService } from './runs/service';
+import { SchedulesService } from './schedules/service';
+import { SnapshotsService } from './snapshots/service';
+import { openImageStore } from './images/open';
+import { createExecutor } from './executors/create';
+
+export interface RunningServer {
+  url: string;
+  token: string;
+  ctx: AppContext;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ResolvedConfig): Promise<RunningServer> {
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const dirs = { blobs: join(config.home, 'blobs'), runs: join(config.home, 'runs') };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  const conn = connect(config.store.url);
+  await migrate(conn.db);
+  const images = openImageStore(config.images.registry);
+  const ctx: AppContext = {
+    config,
+    conn,
+    db: conn.db,
+    bus: new EventBus(),
+    images,
+    executor: null as never,
+    token: ensureToken(config.home),
+    user: localUser(),
+    dirs,
+  };
+  ctx.executor = createExecutor(ctx, { cpuCount: cpus().length, memoryBytes: totalmem() });
+  const runs = new RunsService(ctx);
+  const schedules = new SchedulesService(ctx, runs);
+  const snapshots = new SnapshotsService(ctx);
+  const app = await buildServer(ctx, { runs, schedules, snapshots });
+
+  await ctx.executor.start(runs, await runs.activeRuns());
+  schedules.start();
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  let closed = false;
+  return {
+    url: `http://${host}:${port}`,
+    token: ctx.token,
+    ctx,
+    async close() {
+      if (closed) return;
+      closed = true;
+      schedules.stop();
+      await ctx.executor.stop();
+      await app.close();
+      await conn.close();
+    },
+  };
+}

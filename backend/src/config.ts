@@ -1,0 +1,116 @@
+/**
+ * Configuration: trainyard.yaml (--config or TRAINYARD_CONFIG) validated with
+ * the shared Config schema, layered over the embedded defaults. Everything
+ * resolved here is absolute and complete, so the rest of the backend never
+ * deals with "maybe unset".
+ */
+import { readFileSync } from 'node:fs';
+import { homedir, cpus } from 'node:os';
+import { isAbsolute, join, resolve, dirname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { Compile } from 'typebox/compile';
+import { Config, type HardwareProfile } from '@trainyard/shared';
+
+export interface ResolvedConfig {
+  home: string;
+  server: { host: string; port: number; bodyLimitBytes: number };
+  store: { url: string };
+  images: { registry: string; maxFileBytes: number };
+  executor: {
+    kind: 'local' | 'kubernetes';
+    local: { maxConcurrent: number; podman: 'auto' | 'always' | 'never'; python: string };
+    kubernetes: { kubeconfig: string | null; namespace: string };
+  };
+  hardware: HardwareProfile[];
+  defaults: { hardware: string; maxDurationMinutes: number };
+}
+
+export const DEFAULT_HARDWARE: HardwareProfile[] = [
+  { name: 'cpu-small', description: '1 CPU core, 2 GiB', cpu: 1, memory: '2Gi', pricePerHour: 0.05 },
+  { name: 'cpu-large', description: '4 CPU cores, 16 GiB', cpu: 4, memory: '16Gi', pricePerHour: 0.2 },
+  {
+    name: 'gpu-t4',
+    description: '1 NVIDIA T4, 4 cores, 16 GiB',
+    cpu: 4,
+    memory: '16Gi',
+    gpu: { type: 'nvidia-tesla-t4', count: 1 },
+    nodeSelector: { 'trainyard.dev/gpu': 'nvidia-tesla-t4' },
+    tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+    pricePerHour: 0.53,
+  },
+];
+
+const checkConfig = Compile(Config);
+
+export class ConfigError extends Error {}
+
+export function dataHome(): string {
+  return resolve(process.env.TRAINYARD_HOME || join(homedir(), '.trainyard'));
+}
+
+export function loadConfig(file?: string | null): ResolvedConfig {
+  const path = file ?? process.env.TRAINYARD_CONFIG ?? null;
+  let raw: unknown = {};
+  if (path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  return resolveConfig(raw, path ? dirname(resolve(path)) : process.cwd(), path ?? 'defaults');
+}
+
+export function resolveConfig(raw: unknown, baseDir: string, source = 'config'): ResolvedConfig {
+  if (!checkConfig.Check(raw)) {
+    const first = [...checkConfig.Errors(raw)].slice(0, 5);
+    const lines = first.map((e) => `${e.instancePath || '/'}: ${e.message}`);
+    throw new ConfigError(`invalid ${source}: ${lines.join('; ')}`);
+  }
+  const c = raw as Config;
+  const home = dataHome();
+  const hardware = c.hardware ?? DEFAULT_HARDWARE;
+  const names = new Set<string>();
+  for (const h of hardware) {
+    if (names.has(h.name)) throw new ConfigError(`invalid ${source}: hardware profile "${h.name}" is listed twice`);
+    names.add(h.name);
+  }
+  const defaultHardware = c.defaults?.hardware ?? hardware[0].name;
+  if (!names.has(defaultHardware)) {
+    throw new ConfigError(`invalid ${source}: defaults.hardware "${defaultHardware}" is not one of the hardware profiles (${[...names].join(', ')})`);
+  }
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  let storeUrl = c.store?.url ?? `sqlite:${join(home, 'trainyard.db')}`;
+  if (storeUrl.startsWith('sqlite:') && storeUrl !== 'sqlite::memory:') storeUrl = `sqlite:${abs(storeUrl.slice(7))}`;
+  let registry = c.images?.registry ?? `oci-layout:${join(home, 'images')}`;
+  if (registry.startsWith('oci-layout:')) registry = `oci-layout:${abs(registry.slice(11))}`;
+  else if (!/^https?:\/\//.test(registry)) {
+    throw new ConfigError(`invalid ${source}: images.registry must be oci-layout:<dir> or an http(s):// registry URL (got ${JSON.stringify(registry)})`);
+  }
+  return {
+    home,
+    server: { host: c.server?.host ?? '127.0.0.1', port: c.server?.port ?? 7878, bodyLimitBytes: c.server?.bodyLimitBytes ?? 64 * 1024 * 1024 },
+    store: { url: storeUrl },
+    images: { registry, maxFileBytes: c.images?.maxFileBytes ?? 512 * 1024 * 1024 },
+    executor: {
+      kind: c.executor?.kind ?? 'local',
+      local: {
+        maxConcurrent: c.executor?.local?.maxConcurrent ?? Math.max(2, cpus().length),
+        podman: c.executor?.local?.podman ?? 'auto',
+        python: c.executor?.local?.python ?? 'python3',
+      },
+      kubernetes: {
+        kubeconfig: c.executor?.kubernetes?.kubeconfig ? abs(c.executor.kubernetes.kubeconfig) : null,
+        namespace: c.executor?.kubernetes?.namespace ?? 'trainyard',
+      },
+    },
+    hardware,
+    defaults: { hardware: defaultHardware, maxDurationMinutes: c.defaults?.maxDurationMinutes ?? 60 },
+  };
+}

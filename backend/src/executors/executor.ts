@@ -1,0 +1,59 @@
+/**
+ * The Executor seam: what runs runs. The runs service records runs in the
+ * store and hands them to the executor; the executor reports back through a
+ * RunSink (never writing the store itself), so the same lifecycle code serves
+ * the local executor and the Kubernetes one.
+ */
+import type { Availability, HardwareProfile, Params } from '@trainyard/shared';
+
+export interface RunSpec {
+  id: string;
+  model: string;
+  version: string;
+  entrypoint: string;
+  /** shell command, run with `sh -c` in the code directory (/app in an image) */
+  command: string;
+  params: Params;
+  hardware: HardwareProfile;
+  maxDurationSeconds: number;
+  sweepId: string | null;
+  /** sweep parallelism: at most this many runs of the sweep at once (null: no sweep limit) */
+  parallelism: number | null;
+  image: {
+    ref: string;
+    digest: string;
+    /** null when the version was built on the empty base: run with the host Python */
+    baseImage: string | null;
+  };
+}
+
+/** What the store knows of a run that is not final, handed to reconcile() at start. */
+export interface ActiveRun {
+  spec: RunSpec;
+  status: 'Pending' | 'Running';
+  /** the opaque state the executor last reported with started()/log() */
+  ref: unknown;
+  startedAt: string | null;
+}
+
+export type FinalStatus = 'Succeeded' | 'Failed' | 'Cancelled';
+
+export interface RunSink {
+  pending(runId: string, reason: string): Promise<void>;
+  started(runId: string, info: { startedAt: string; ref: unknown }): Promise<void>;
+  /** lines without their newline; `ref` (optional) is stored atomically with the lines, e.g. file offsets */
+  log(runId: string, lines: Array<{ stream: 'stdout' | 'stderr' | 'system'; text: string }>, ref?: unknown): Promise<void>;
+  finished(runId: string, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void>;
+}
+
+export interface Executor {
+  readonly kind: 'local' | 'kubernetes';
+  /** begin work; re-attach to or settle every run the store still has as Pending/Running */
+  start(sink: RunSink, active: ActiveRun[]): Promise<void>;
+  submit(runs: RunSpec[]): Promise<void>;
+  /** idempotent; a run not known to the executor is reported finished as Cancelled */
+  cancel(runId: string): Promise<void>;
+  availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>>;
+  /** stop watching (runs keep going where the executor allows it); used on shutdown */
+  stop(): Promise<void>;
+}

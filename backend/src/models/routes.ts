@@ -1,0 +1,40 @@
+/** /v1/models and /v1/models/:model/versions[/:version] */
+import Type from 'typebox';
+import { CreateModel, Model, ModelList, ModelName, Version, VersionLabel, VersionList, ErrorBody } from '@trainyard/shared';
+import type { TypedApp } from '../server';
+import type { AppContext } from '../context';
+import { conflict, notFound } from '../errors';
+import { ensureModel, getModel, getVersion, listModels, listVersions, modelExists } from './store';
+
+export function registerModelRoutes(app: TypedApp, ctx: AppContext): void {
+  const { db } = ctx;
+  app.get('/v1/models', { schema: { tags: ['models'], response: { 200: ModelList } } }, async () => ({ items: await listModels(db) }));
+
+  app.post('/v1/models', { schema: { tags: ['models'], body: CreateModel, response: { 201: Model, 409: ErrorBody } } }, async (req, reply) => {
+    if (await modelExists(db, req.body.name)) throw conflict(`model "${req.body.name}" already exists`);
+    await ensureModel(db, req.body.name, ctx.user, req.body);
+    return reply.status(201).send((await getModel(db, req.body.name))!);
+  });
+
+  const ModelParams = Type.Object({ model: ModelName });
+  app.get('/v1/models/:model', { schema: { tags: ['models'], params: ModelParams, response: { 200: Model, 404: ErrorBody } } }, async (req) => {
+    const m = await getModel(db, req.params.model);
+    if (!m) throw notFound(`no model "${req.params.model}"; \`trainyard models\` lists them`);
+    return m;
+  });
+
+  app.get('/v1/models/:model/versions', { schema: { tags: ['models'], params: ModelParams, response: { 200: VersionList, 404: ErrorBody } } }, async (req) => {
+    if (!(await modelExists(db, req.params.model))) throw notFound(`no model "${req.params.model}"`);
+    return { items: await listVersions(db, req.params.model) };
+  });
+
+  app.get(
+    '/v1/models/:model/versions/:version',
+    { schema: { tags: ['models'], params: Type.Object({ model: ModelName, version: VersionLabel }), response: { 200: Version, 404: ErrorBody } } },
+    async (req) => {
+      const v = await getVersion(db, req.params.model, req.params.version);
+      if (!v) throw notFound(`model "${req.params.model}" has no version "${req.params.version}"`);
+      return v;
+    },
+  );
+}

@@ -1,0 +1,93 @@
+/** /v1/runs, /v1/runs/estimate, /v1/runs/:id[/logs|/metrics|/cancel] */
+import Type from 'typebox';
+import { ErrorBody, Estimate, Id, LaunchRequest, LaunchResult, LogPage, LogQuery, MetricList, Run, RunPage, RunQuery, FINAL_STATUSES } from '@trainyard/shared';
+import type { TypedApp, Services } from '../server';
+import type { AppContext } from '../context';
+import { invalid } from '../errors';
+import { getLogs, getMetrics, listRuns } from './store';
+
+const RunParams = Type.Object({ id: Id });
+const final = new Set<string>(FINAL_STATUSES);
+
+export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Services): void {
+  const { runs, schedules } = services;
+
+  app.get('/v1/runs', { schema: { tags: ['runs'], querystring: RunQuery, response: { 200: RunPage } } }, async (req) => {
+    const q = req.query;
+    if (q.cursor && !/^run_[0-9a-z]{22}$/.test(q.cursor)) throw invalid('cursor must be the nextCursor of a previous page');
+    return listRuns(ctx.db, { model: q.model, status: q.status, sweep: q.sweep, schedule: q.schedule, cursor: q.cursor, limit: q.limit ?? 100 });
+  });
+
+  app.post(
+    '/v1/runs',
+    { schema: { tags: ['runs'], body: LaunchRequest, headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }), response: { 201: LaunchResult, 200: LaunchResult, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
+    async (req, reply) => {
+      const header = req.headers['idempotency-key'];
+      if (header && req.body.idempotencyKey && header !== req.body.idempotencyKey) throw invalid('the Idempotency-Key header and the idempotencyKey field differ; send one');
+      const body = header ? { ...req.body, idempotencyKey: header } : req.body;
+      const result = body.schedule ? await schedules.create(body) : await runs.launch(body);
+      return reply.status(201).send(result);
+    },
+  );
+
+  app.post('/v1/runs/estimate', { schema: { tags: ['runs'], body: LaunchRequest, response: { 200: Estimate, 400: ErrorBody, 404: ErrorBody } } }, async (req) => runs.estimate(req.body));
+
+  app.get('/v1/runs/:id', { schema: { tags: ['runs'], params: RunParams, response: { 200: Run, 404: ErrorBody } } }, async (req) => runs.get(req.params.id));
+
+  app.post('/v1/runs/:id/cancel', { schema: { tags: ['runs'], params: RunParams, response: { 200: Run, 404: ErrorBody, 409: ErrorBody } } }, async (req) => runs.cancel(req.params.id));
+
+  app.get('/v1/runs/:id/metrics', { schema: { tags: ['runs'], params: RunParams, response: { 200: MetricList, 404: ErrorBody } } }, async (req) => {
+    await runs.get(req.params.id);
+    return { runId: req.params.id, series: await getMetrics(ctx.db, req.params.id) };
+  });
+
+  app.get('/v1/runs/:id/logs', { schema: { tags: ['runs'], params: RunParams, querystring: LogQuery, response: { 200: LogPage, 404: ErrorBody } } }, async (req, reply) => {
+    const id = req.params.id;
+    const run = await runs.get(id);
+    const after = req.query.after ?? -1;
+    const follow = req.query.follow === '1' || req.query.follow === 'true';
+    if (!follow) {
+      const limit = req.query.limit ?? 10000;
+      const lines = await getLogs(ctx.db, id, after, limit);
+      const nextSeq = lines.length ? lines[lines.length - 1].seq : after;
+      const done = final.has(run.status) && lines.length < limit;
+      return { lines, nextSeq, done };
+    }
+    // follow: newline-delimited JSON log lines until the run is final and drained
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+    let cursor = after;
+    let closed = false;
+    let wake: (() => void) | null = null;
+    const off = ctx.bus.onLogs(id, () => wake?.());
+    raw.on('close', () => {
+      closed = true;
+      wake?.();
+    });
+    try {
+      while (!closed) {
+        const lines = await getLogs(ctx.db, id, cursor, 5000);
+        if (lines.length) {
+          raw.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+          cursor = lines[lines.length - 1].seq;
+          continue;
+        }
+        if (final.has((await runs.get(id)).status)) {
+          // one more drain: lines may land between the read and the status check
+          const tail = await getLogs(ctx.db, id, cursor, 100000);
+          if (tail.length) raw.write(tail.map((l) => JSON.stringify(l)).join('\n') + '\n');
+          break;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 2000).unref();
+        });
+        wake = null;
+      }
+    } finally {
+      off();
+      raw.end();
+    }
+  });
+}

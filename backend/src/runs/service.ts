@@ -1,0 +1,216 @@
+/**
+ * The run lifecycle: records launches (idempotently) and hands them to the
+ * executor; as the RunSink, turns what the executor reports into run state,
+ * archived logs, parsed metrics, costs and events.
+ */
+import { createHash } from 'node:crypto';
+import { parseMetricLine, FINAL_STATUSES, type HardwareProfile, type LaunchRequest, type LaunchResult, type Run, type Estimate } from '@trainyard/shared';
+import type { AppContext } from '../context';
+import type { ActiveRun, FinalStatus, RunSink, RunSpec } from '../executors/executor';
+import { conflict, HttpError, notFound } from '../errors';
+import { newId, nowIso } from '../ids';
+import { getVersion } from '../models/store';
+import { resolveLaunch } from './launch';
+import { actualCost, estimate as priceEstimate, round4 } from './cost';
+import { activeRunRows, appendLogs, getRunRow, getRunsByIds, getSweep, pastDurations, toRun, type NewMetric, type RunRow } from './store';
+
+const finalSet = new Set<string>(FINAL_STATUSES);
+
+export class RunsService implements RunSink {
+  constructor(private readonly ctx: AppContext) {}
+
+  async estimate(req: LaunchRequest): Promise<Estimate> {
+    const r = await resolveLaunch(this.ctx, req);
+    const past = await pastDurations(this.ctx.db, req.model, r.profile.name, r.entrypoint);
+    return priceEstimate(r.points.length, r.profile, r.maxDurationSeconds, past);
+  }
+
+  /** Launch one run or a sweep now (schedules go through SchedulesService). */
+  async launch(req: LaunchRequest, opts: { scheduleId?: string; createdBy?: string } = {}): Promise<LaunchResult> {
+    const r = await resolveLaunch(this.ctx, req);
+    const past = await pastDurations(this.ctx.db, req.model, r.profile.name, r.entrypoint);
+    const est = priceEstimate(r.points.length, r.profile, r.maxDurationSeconds, past);
+    const perRun = round4(est.totalCost / Math.max(1, r.points.length));
+    const key = req.idempotencyKey ?? null;
+    const hash = requestHash(req);
+    const createdAt = nowIso();
+    const sweepId = r.points.length > 1 || req.sweep ? newId('swp') : null;
+    const rows: RunRow[] = r.points.map((params, i) => ({
+      id: newId('run'),
+      model: req.model,
+      version: r.version.label,
+      entrypoint: r.entrypoint,
+      command: r.command,
+      params: JSON.stringify(params),
+      hardware: r.profile.name,
+      hardware_spec: JSON.stringify(r.profile),
+      status: 'Pending',
+      reason: 'submitted to the executor',
+      sweep_id: sweepId,
+      sweep_index: sweepId ? i : null,
+      schedule_id: opts.scheduleId ?? null,
+      executor: this.ctx.executor.kind,
+      executor_ref: null,
+      max_duration_seconds: r.maxDurationSeconds,
+      exit_code: null,
+      created_by: opts.createdBy ?? this.ctx.user,
+      created_at: createdAt,
+      started_at: null,
+      finished_at: null,
+      price_per_hour: r.profile.pricePerHour,
+      estimated_cost: perRun,
+      actual_cost: null,
+      next_log_seq: 0,
+    }));
+
+    const created = await this.ctx.db.transaction().execute(async (tx) => {
+      if (key) {
+        const ins = await tx
+          .insertInto('launches')
+          .values({ idempotency_key: key, request_hash: hash, result: null, created_at: createdAt })
+          .onConflict((oc) => oc.column('idempotency_key').doNothing())
+          .executeTakeFirst();
+        if (Number(ins.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+      }
+      if (sweepId) {
+        await tx
+          .insertInto('sweeps')
+          .values({ id: sweepId, model: req.model, version: r.version.label, axes: JSON.stringify(req.sweep ?? {}), size: rows.length, parallelism: r.parallelism, created_at: createdAt })
+          .execute();
+      }
+      for (let i = 0; i < rows.length; i += 100) await tx.insertInto('runs').values(rows.slice(i, i + 100)).execute();
+      if (key) {
+        await tx
+          .updateTable('launches')
+          .set({ result: JSON.stringify({ runIds: rows.map((x) => x.id), sweepId }) })
+          .where('idempotency_key', '=', key)
+          .execute();
+      }
+      return true;
+    });
+
+    if (!created) return this.replay(key!, hash, est);
+
+    const runs = rows.map(toRun);
+    for (const run of runs) this.ctx.bus.publish({ kind: 'run', data: run });
+    await this.ctx.executor.submit(rows.map((row) => this.spec(row, r.version.imageRef, r.version.digest, r.version.baseImage, sweepId ? r.parallelism : null)));
+    return { runs: await getRunsByIds(this.ctx.db, runs.map((x) => x.id)), sweep: sweepId ? await getSweep(this.ctx.db, sweepId) : null, schedule: null, estimate: est };
+  }
+
+  /** A repeated idempotency key: the same request gets the first answer's runs; a different one is refused. */
+  private async replay(key: string, hash: string, est: Estimate): Promise<LaunchResult> {
+    const row = await this.ctx.db.selectFrom('launches').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    if (row.request_hash !== hash) throw conflict(`idempotency key "${key}" was already used for a different request; use a new key`);
+    if (!row.result) throw new HttpError('conflict', `a request with idempotency key "${key}" is still being processed; retry shortly`);
+    const { runIds, sweepId } = JSON.parse(row.result) as { runIds: string[]; sweepId: string | null };
+    return { runs: await getRunsByIds(this.ctx.db, runIds), sweep: sweepId ? await getSweep(this.ctx.db, sweepId) : null, schedule: null, estimate: est };
+  }
+
+  private spec(row: RunRow, imageRef: string, digest: string, baseImage: string | null, parallelism: number | null): RunSpec {
+    return {
+      id: row.id,
+      model: row.model,
+      version: row.version,
+      entrypoint: row.entrypoint,
+      command: row.command,
+      params: JSON.parse(row.params),
+      hardware: JSON.parse(row.hardware_spec) as HardwareProfile,
+      maxDurationSeconds: Number(row.max_duration_seconds),
+      sweepId: row.sweep_id,
+      parallelism,
+      image: { ref: imageRef, digest, baseImage },
+    };
+  }
+
+  /** What the executor must pick up again after a restart. */
+  async activeRuns(): Promise<ActiveRun[]> {
+    const out: ActiveRun[] = [];
+    for (const row of await activeRunRows(this.ctx.db)) {
+      const v = await getVersion(this.ctx.db, row.model, row.version);
+      const sweep = row.sweep_id ? await getSweep(this.ctx.db, row.sweep_id) : null;
+      if (!v) {
+        await this.finished(row.id, { status: 'Failed', exitCode: null, reason: `version ${row.version} of ${row.model} no longer exists`, finishedAt: nowIso() });
+        continue;
+      }
+      out.push({
+        spec: this.spec(row, v.imageRef, v.digest, v.baseImage, sweep ? sweep.parallelism : null),
+        status: row.status as 'Pending' | 'Running',
+        ref: row.executor_ref ? JSON.parse(row.executor_ref) : null,
+        startedAt: row.started_at,
+      });
+    }
+    return out;
+  }
+
+  async get(id: string): Promise<Run> {
+    const row = await getRunRow(this.ctx.db, id);
+    if (!row) throw notFound(`no run "${id}"; \`trainyard runs\` lists them`);
+    return toRun(row);
+  }
+
+  async cancel(id: string): Promise<Run> {
+    const run = await this.get(id);
+    if (finalSet.has(run.status)) throw conflict(`run ${id} already ended (${run.status}); nothing to cancel`);
+    await this.ctx.executor.cancel(id);
+    return this.get(id);
+  }
+
+  // ---- RunSink: the executor reports here ----
+
+  private async update(id: string, set: Partial<RunRow>): Promise<void> {
+    const res = await this.ctx.db.updateTable('runs').set(set).where('id', '=', id).where('status', 'not in', [...FINAL_STATUSES]).executeTakeFirst();
+    if (Number(res.numUpdatedRows) > 0) {
+      const row = await getRunRow(this.ctx.db, id);
+      if (row) this.ctx.bus.publish({ kind: 'run', data: toRun(row) });
+    }
+  }
+
+  async pending(runId: string, reason: string): Promise<void> {
+    await this.update(runId, { status: 'Pending', reason });
+  }
+
+  async started(runId: string, info: { startedAt: string; ref: unknown }): Promise<void> {
+    await this.update(runId, { status: 'Running', reason: null, started_at: info.startedAt, executor_ref: JSON.stringify(info.ref) });
+  }
+
+  async log(runId: string, lines: Array<{ stream: 'stdout' | 'stderr' | 'system'; text: string }>, ref?: unknown): Promise<void> {
+    if (lines.length === 0 && ref === undefined) return;
+    const all = [...lines];
+    const metrics: NewMetric[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i].stream !== 'stdout') continue;
+      const m = parseMetricLine(lines[i].text);
+      if (!m) continue;
+      if ('error' in m) all.push({ stream: 'system', text: `trainyard: ignored a malformed metric line (${m.error})` });
+      else metrics.push({ line: i, name: m.name, step: m.step, value: m.value });
+    }
+    await appendLogs(this.ctx.db, runId, all, metrics, ref);
+    this.ctx.bus.logsChanged(runId);
+  }
+
+  async finished(runId: string, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void> {
+    const row = await getRunRow(this.ctx.db, runId);
+    if (!row || finalSet.has(row.status)) return;
+    await this.update(runId, {
+      status: info.status,
+      exit_code: info.exitCode,
+      reason: info.reason,
+      finished_at: info.finishedAt,
+      actual_cost: actualCost(Number(row.price_per_hour), row.started_at, info.finishedAt),
+    });
+    this.ctx.bus.logsChanged(runId);
+  }
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  }
+  return v;
+}
+
+export function requestHash(req: LaunchRequest): string {
+  const { idempotencyKey: _k, ...rest } = req;
+  return createHash('sha256').update(JSON.stringify(canonical(rest))).digest('hex');
+}

@@ -1,0 +1,166 @@
+/** Store queries for runs, sweeps, launches (idempotency), logs and metrics. */
+import type { LogLine, MetricSeries, Params, Run, RunStatus, Sweep } from '@trainyard/shared';
+import type { Db, RunsTable, SweepsTable } from '../store/db';
+import { nowIso } from '../ids';
+
+export type RunRow = RunsTable;
+
+export function toRun(r: RunRow): Run {
+  return {
+    id: r.id,
+    model: r.model,
+    version: r.version,
+    entrypoint: r.entrypoint,
+    command: r.command,
+    params: JSON.parse(r.params) as Params,
+    hardware: r.hardware,
+    status: r.status as RunStatus,
+    reason: r.reason,
+    sweepId: r.sweep_id,
+    sweepIndex: r.sweep_index === null ? null : Number(r.sweep_index),
+    scheduleId: r.schedule_id,
+    executor: r.executor,
+    maxDurationSeconds: Number(r.max_duration_seconds),
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    pricePerHour: Number(r.price_per_hour),
+    estimatedCost: r.estimated_cost === null ? null : Number(r.estimated_cost),
+    actualCost: r.actual_cost === null ? null : Number(r.actual_cost),
+  };
+}
+
+export function toSweep(s: SweepsTable): Sweep {
+  return { id: s.id, model: s.model, version: s.version, axes: JSON.parse(s.axes), size: Number(s.size), parallelism: Number(s.parallelism), createdAt: s.created_at };
+}
+
+export async function getRunRow(db: Db, id: string): Promise<RunRow | undefined> {
+  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function getRunsByIds(db: Db, ids: string[]): Promise<Run[]> {
+  const out: Run[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.selectFrom('runs').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
+    out.push(...rows.map(toRun));
+  }
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return out.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+}
+
+export async function getSweep(db: Db, id: string): Promise<Sweep | null> {
+  const row = await db.selectFrom('sweeps').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toSweep(row) : null;
+}
+
+export interface RunFilter {
+  model?: string;
+  status?: string;
+  sweep?: string;
+  schedule?: string;
+  limit: number;
+  /** the id of the last run of the previous page */
+  cursor?: string;
+}
+
+/** Newest first, keyset-paginated on id (ids are time-sortable). */
+export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; nextCursor: string | null }> {
+  let q = db.selectFrom('runs').selectAll();
+  if (f.model) q = q.where('model', '=', f.model);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.sweep) q = q.where('sweep_id', '=', f.sweep);
+  if (f.schedule) q = q.where('schedule_id', '=', f.schedule);
+  if (f.cursor) q = q.where('id', '<', f.cursor);
+  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const more = rows.length > f.limit;
+  const items = rows.slice(0, f.limit).map(toRun);
+  return { items, nextCursor: more ? items[items.length - 1].id : null };
+}
+
+export async function activeRunRows(db: Db): Promise<RunRow[]> {
+  return db.selectFrom('runs').selectAll().where('status', 'in', ['Pending', 'Running']).orderBy('id').execute();
+}
+
+/** Median wall-clock seconds of finished runs of a model on a profile (Succeeded only), over the last 50. */
+export async function pastDurations(db: Db, model: string, hardware: string, entrypoint: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('runs')
+    .select(['started_at', 'finished_at'])
+    .where('model', '=', model)
+    .where('hardware', '=', hardware)
+    .where('entrypoint', '=', entrypoint)
+    .where('status', '=', 'Succeeded')
+    .where('started_at', 'is not', null)
+    .where('finished_at', 'is not', null)
+    .orderBy('id', 'desc')
+    .limit(50)
+    .execute();
+  return rows.map((r) => (Date.parse(r.finished_at!) - Date.parse(r.started_at!)) / 1000).filter((s) => s >= 0);
+}
+
+export interface NewLogLine {
+  stream: 'stdout' | 'stderr' | 'system';
+  text: string;
+}
+export interface NewMetric {
+  /** index into the lines of the same append */
+  line: number;
+  name: string;
+  step: number | null;
+  value: number;
+}
+
+/**
+ * Appends log lines (and the metrics parsed from them) and stores the
+ * executor's ref in one transaction: a crash cannot split them.
+ * Returns the seq of the first appended line.
+ */
+export async function appendLogs(db: Db, runId: string, lines: NewLogLine[], metrics: NewMetric[], executorRef?: unknown): Promise<number> {
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.selectFrom('runs').select('next_log_seq').where('id', '=', runId).executeTakeFirstOrThrow();
+    const first = Number(row.next_log_seq);
+    const time = nowIso();
+    for (let i = 0; i < lines.length; i += 200) {
+      await tx
+        .insertInto('run_logs')
+        .values(lines.slice(i, i + 200).map((l, j) => ({ run_id: runId, seq: first + i + j, stream: l.stream, text: l.text, time })))
+        .execute();
+    }
+    for (let i = 0; i < metrics.length; i += 200) {
+      await tx
+        .insertInto('metrics')
+        .values(metrics.slice(i, i + 200).map((m) => ({ run_id: runId, seq: first + m.line, name: m.name, step: m.step, value: m.value, time })))
+        .onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing())
+        .execute();
+    }
+    const update: Partial<RunRow> = { next_log_seq: first + lines.length };
+    if (executorRef !== undefined) update.executor_ref = JSON.stringify(executorRef);
+    await tx.updateTable('runs').set(update).where('id', '=', runId).execute();
+    return first;
+  });
+}
+
+export async function getLogs(db: Db, runId: string, after: number, limit: number): Promise<LogLine[]> {
+  const rows = await db
+    .selectFrom('run_logs')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('seq', '>', after)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ seq: Number(r.seq), stream: r.stream as LogLine['stream'], text: r.text, time: r.time }));
+}
+
+export async function getMetrics(db: Db, runId: string): Promise<MetricSeries[]> {
+  const rows = await db.selectFrom('metrics').selectAll().where('run_id', '=', runId).orderBy('name').orderBy('seq').execute();
+  const byName = new Map<string, MetricSeries>();
+  for (const r of rows) {
+    let s = byName.get(r.name);
+    if (!s) byName.set(r.name, (s = { name: r.name, points: [] }));
+    s.points.push({ step: r.step === null ? null : Number(r.step), value: Number(r.value), time: r.time });
+  }
+  return [...byName.values()];
+}

@@ -1,0 +1,20 @@
+/** /v1/schedules: list and delete (schedules are created through POST /v1/runs with `schedule`). */
+import Type from 'typebox';
+import { ErrorBody, Id, LaunchRequest, LaunchResult, ScheduleList } from '@trainyard/shared';
+import type { TypedApp, Services } from '../server';
+import type { AppContext } from '../context';
+import { invalid } from '../errors';
+
+export function registerScheduleRoutes(app: TypedApp, _ctx: AppContext, services: Services): void {
+  app.get('/v1/schedules', { schema: { tags: ['schedules'], response: { 200: ScheduleList } } }, async () => ({ items: await services.schedules.list() }));
+
+  app.post('/v1/schedules', { schema: { tags: ['schedules'], body: LaunchRequest, response: { 201: LaunchResult, 400: ErrorBody } } }, async (req, reply) => {
+    if (!req.body.schedule) throw invalid('body.schedule is required: a cron expression such as "0 3 * * *"');
+    return reply.status(201).send(await services.schedules.create(req.body));
+  });
+
+  app.delete('/v1/schedules/:id', { schema: { tags: ['schedules'], params: Type.Object({ id: Id }), response: { 200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }), 404: ErrorBody } } }, async (req) => {
+    await services.schedules.delete(req.params.id);
+    return { id: req.params.id, deleted: true as const };
+  });
+}

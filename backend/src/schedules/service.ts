@@ -1,0 +1,143 @@
+/**
+ * Cron schedules, held by the backend (not by an open editor). A 1-second
+ * loop fires due schedules. Each tick is claimed by inserting
+ * (schedule, tick) into schedule_fires, and the launch carries the
+ * idempotency key schedule:<id>:<tick>, so a tick never fires twice, even
+ * across restarts or two backends on one database. Ticks missed while the
+ * backend was down fire once (the earliest missed), then the schedule moves
+ * on from now.
+ */
+import { Cron } from 'croner';
+import type { LaunchRequest, LaunchResult, Schedule } from '@trainyard/shared';
+import type { AppContext } from '../context';
+import type { SchedulesTable } from '../store/db';
+import type { RunsService } from '../runs/service';
+import { invalid, notFound } from '../errors';
+import { newId, nowIso } from '../ids';
+
+function toSchedule(r: SchedulesTable): Schedule {
+  return {
+    id: r.id,
+    model: r.model,
+    cron: r.cron,
+    timezone: r.timezone,
+    request: JSON.parse(r.request),
+    enabled: Number(r.enabled) === 1,
+    nextFireAt: r.next_fire_at,
+    lastFireAt: r.last_fire_at,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+  };
+}
+
+export function parseCron(expr: string, timezone: string): Cron {
+  try {
+    const c = new Cron(expr, { paused: true, timezone });
+    c.nextRun(); // throws on a bad timezone
+    return c;
+  } catch (err) {
+    const msg = (err as Error).message.replace(/^Cron(Pattern|Date): /, '');
+    throw invalid(`invalid schedule "${expr}" (timezone ${timezone}): ${msg}. Use 5 fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * 1" for Mondays at 03:00`);
+  }
+}
+
+export class SchedulesService {
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly runs: RunsService,
+  ) {}
+
+  async create(req: LaunchRequest): Promise<LaunchResult> {
+    const { schedule: expr, timezone: tz, idempotencyKey: _k, ...request } = req;
+    const timezone = tz ?? 'UTC';
+    const cron = parseCron(expr!, timezone);
+    const estimate = await this.runs.estimate(request); // validates model, version, entrypoint, hardware, grid
+    const next = cron.nextRun();
+    if (!next) throw invalid(`schedule "${expr}" never fires`);
+    const row: SchedulesTable = {
+      id: newId('sch'),
+      model: req.model,
+      cron: expr!,
+      timezone,
+      request: JSON.stringify(request),
+      enabled: 1,
+      next_fire_at: next.toISOString(),
+      last_fire_at: null,
+      created_by: this.ctx.user,
+      created_at: nowIso(),
+    };
+    await this.ctx.db.insertInto('schedules').values(row).execute();
+    const schedule = toSchedule(row);
+    this.ctx.bus.publish({ kind: 'schedule', data: schedule });
+    return { runs: [], sweep: null, schedule, estimate };
+  }
+
+  async list(): Promise<Schedule[]> {
+    const rows = await this.ctx.db.selectFrom('schedules').selectAll().orderBy('id').execute();
+    return rows.map(toSchedule);
+  }
+
+  async delete(id: string): Promise<void> {
+    const res = await this.ctx.db.deleteFrom('schedules').where('id', '=', id).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound(`no schedule "${id}"; \`trainyard schedules\` lists them`);
+    this.ctx.bus.publish({ kind: 'schedule', data: { id, deleted: true } });
+  }
+
+  start(intervalMs = 1000): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), intervalMs);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Fires every due schedule once; exported for tests. */
+  async tick(now = new Date()): Promise<number> {
+    if (this.ticking) return 0;
+    this.ticking = true;
+    let fired = 0;
+    try {
+      const due = await this.ctx.db
+        .selectFrom('schedules')
+        .selectAll()
+        .where('enabled', '=', 1)
+        .where('next_fire_at', '<=', now.toISOString())
+        .execute();
+      for (const s of due) {
+        const tick = s.next_fire_at!;
+        const claim = await this.ctx.db
+          .insertInto('schedule_fires')
+          .values({ schedule_id: s.id, tick, fired_at: nowIso() })
+          .onConflict((oc) => oc.columns(['schedule_id', 'tick']).doNothing())
+          .executeTakeFirst();
+        const next = parseCron(s.cron, s.timezone).nextRun(now);
+        await this.ctx.db
+          .updateTable('schedules')
+          .set({ next_fire_at: next ? next.toISOString() : null, last_fire_at: tick, enabled: next ? 1 : 0 })
+          .where('id', '=', s.id)
+          .where('next_fire_at', '=', tick)
+          .execute();
+        if (Number(claim.numInsertedOrUpdatedRows ?? 0n) === 0) continue;
+        const request = JSON.parse(s.request) as LaunchRequest;
+        try {
+          await this.runs.launch({ ...request, idempotencyKey: `schedule:${s.id}:${tick}` }, { scheduleId: s.id, createdBy: s.created_by });
+          fired++;
+        } catch (err) {
+          console.error(`trainyard: schedule ${s.id} could not launch at ${tick}: ${(err as Error).message}`);
+        }
+        const updated = await this.ctx.db.selectFrom('schedules').selectAll().where('id', '=', s.id).executeTakeFirst();
+        if (updated) this.ctx.bus.publish({ kind: 'schedule', data: toSchedule(updated) });
+      }
+    } finally {
+      this.ticking = false;
+    }
+    return fired;
+  }
+}

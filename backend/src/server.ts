@@ -1,0 +1,119 @@
+/**
+ * The HTTP layer: Fastify with the shared TypeBox schemas as validators and
+ * as the source of /openapi.json. It stays thin: auth, error mapping, and
+ * each feature folder's routes, which call services that know nothing of HTTP.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppContext } from './context';
+import { HttpError } from './errors';
+import { tokensEqual } from './auth/token';
+import { registerModelRoutes } from './models/routes';
+import { registerSnapshotRoutes } from './snapshots/routes';
+import { registerHardwareRoutes } from './hardware/routes';
+import { registerRunRoutes } from './runs/routes';
+import { registerScheduleRoutes } from './schedules/routes';
+import { registerEventRoutes } from './events/routes';
+import type { RunsService } from './runs/service';
+import type { SchedulesService } from './schedules/service';
+import type { SnapshotsService } from './snapshots/service';
+
+export const API_VERSION = '0.1.0';
+
+export interface Services {
+  runs: RunsService;
+  schedules: SchedulesService;
+  snapshots: SnapshotsService;
+}
+
+export type App = FastifyInstance & { withTypeProvider(): unknown };
+
+export async function buildServer(ctx: AppContext, services: Services) {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: ctx.config.server.bodyLimitBytes,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, verbose: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // blobs are raw bytes; every other body is JSON
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.config.images.maxFileBytes }, (_req, body, done) => done(null, body));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Trainyard API', version: API_VERSION, description: 'Save models, launch training runs, watch results.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0];
+    if (path === '/healthz') return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new HttpError('unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (the token is in ~/.trainyard/token)');
+    if (!tokensEqual(m[1], ctx.token)) throw new HttpError('unauthorized', 'invalid bearer token');
+  });
+
+  app.setErrorHandler((err: FastifyError | HttpError, _req, reply) => {
+    if (err instanceof HttpError) {
+      return reply.status(err.status).send({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const where = fe.validationContext ?? 'request';
+      const details = fe.validation.map((v) => describeValidation(where, v));
+      return reply.status(400).send({ error: { code: 'invalid_request', message: details[0], details } });
+    }
+    const code = fe.statusCode ?? 500;
+    if (code === 413) return reply.status(413).send({ error: { code: 'payload_too_large', message: `request body is larger than the limit of ${ctx.config.server.bodyLimitBytes} bytes` } });
+    if (code === 415) return reply.status(415).send({ error: { code: 'unsupported_media_type', message: `${fe.message}; send Content-Type: application/json (or application/octet-stream for blobs)` } });
+    if (code >= 400 && code < 500) return reply.status(code).send({ error: { code: 'invalid_request', message: fe.message } });
+    console.error('trainyard: internal error', err);
+    return reply.status(500).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true, version: API_VERSION }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  registerModelRoutes(app, ctx);
+  registerSnapshotRoutes(app, ctx, services);
+  registerHardwareRoutes(app, ctx);
+  registerRunRoutes(app, ctx, services);
+  registerScheduleRoutes(app, ctx, services);
+  registerEventRoutes(app, ctx);
+  return app;
+}
+
+export type TypedApp = Awaited<ReturnType<typeof buildServer>>;
+
+interface AjvError {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  parentSchema?: { description?: string };
+}
+
+/** Turns an ajv error into a sentence that says what to fix. */
+function describeValidation(where: string, v: unknown): string {
+  const e = v as AjvError;
+  const field = `${where}${e.instancePath.replace(/\//g, '.')}`;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${field}: unknown field "${String(e.params.additionalProperty)}"`;
+    case 'required':
+      return `${field}: missing required field "${String(e.params.missingProperty)}"`;
+    case 'pattern':
+    case 'format':
+      return `${field}: ${e.parentSchema?.description ? `must be ${e.parentSchema.description}` : e.message}`;
+    default:
+      return `${field} ${e.message ?? 'is invalid'}${e.parentSchema?.description ? ` (${e.parentSchema.description})` : ''}`;
+  }
+}

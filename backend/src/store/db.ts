@@ -1,0 +1,185 @@
+/**
+ * The store connection: one Kysely instance over SQLite (embedded default,
+ * Node's built-in node:sqlite) or PostgreSQL (pg). Repositories in each
+ * feature folder take this `Db` and write portable Kysely queries:
+ * timestamps are ISO-8601 text, JSON is text, booleans are 0/1 integers.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+
+export interface ModelsTable {
+  name: string;
+  team: string | null;
+  description: string | null;
+  created_by: string;
+  created_at: string;
+}
+export interface VersionsTable {
+  model: string;
+  label: string;
+  image_ref: string;
+  digest: string;
+  base_image: string | null;
+  base_digest: string | null;
+  entrypoints: string;
+  git: string;
+  size_bytes: number;
+  file_count: number;
+  created_by: string;
+  created_at: string;
+}
+export interface SnapshotsTable {
+  id: string;
+  model: string;
+  version: string | null;
+  manifest: string;
+  status: string;
+  missing: string;
+  error: string | null;
+  created_by: string;
+  created_at: string;
+}
+export interface SweepsTable {
+  id: string;
+  model: string;
+  version: string;
+  axes: string;
+  size: number;
+  parallelism: number;
+  created_at: string;
+}
+export interface LaunchesTable {
+  idempotency_key: string;
+  request_hash: string;
+  result: string | null;
+  created_at: string;
+}
+export interface RunsTable {
+  id: string;
+  model: string;
+  version: string;
+  entrypoint: string;
+  command: string;
+  params: string;
+  hardware: string;
+  /** the HardwareProfile as it was at launch (config may change later) */
+  hardware_spec: string;
+  status: string;
+  reason: string | null;
+  sweep_id: string | null;
+  sweep_index: number | null;
+  schedule_id: string | null;
+  executor: string;
+  executor_ref: string | null;
+  max_duration_seconds: number;
+  exit_code: number | null;
+  created_by: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  price_per_hour: number;
+  estimated_cost: number | null;
+  actual_cost: number | null;
+  next_log_seq: number;
+}
+export interface RunLogsTable {
+  run_id: string;
+  seq: number;
+  stream: string;
+  text: string;
+  time: string;
+}
+export interface MetricsTable {
+  run_id: string;
+  /** the log line it was parsed from: re-parsing after a restart cannot duplicate it */
+  seq: number;
+  name: string;
+  step: number | null;
+  value: number;
+  time: string;
+}
+export interface SchedulesTable {
+  id: string;
+  model: string;
+  cron: string;
+  timezone: string;
+  request: string;
+  enabled: number;
+  next_fire_at: string | null;
+  last_fire_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+export interface ScheduleFiresTable {
+  schedule_id: string;
+  tick: string;
+  fired_at: string;
+}
+
+export interface Tables {
+  models: ModelsTable;
+  versions: VersionsTable;
+  snapshots: SnapshotsTable;
+  sweeps: SweepsTable;
+  launches: LaunchesTable;
+  runs: RunsTable;
+  run_logs: RunLogsTable;
+  metrics: MetricsTable;
+  schedules: SchedulesTable;
+  schedule_fires: ScheduleFiresTable;
+}
+
+export type Db = Kysely<Tables>;
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Connection {
+  db: Db;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/** node:sqlite's StatementSync wrapped in the shape Kysely's SqliteDialect expects. */
+function sqliteDatabase(path: string) {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const raw = new DatabaseSync(path);
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
+  const norm = (params: ReadonlyArray<unknown>) =>
+    params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) as Array<null | number | bigint | string | Uint8Array>;
+  return {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      const stmt = raw.prepare(sql);
+      return {
+        reader: stmt.columns().length > 0,
+        all: (params: ReadonlyArray<unknown>) => stmt.all(...norm(params)),
+        run: (params: ReadonlyArray<unknown>) => {
+          const r = stmt.run(...norm(params));
+          return { changes: Number(r.changes), lastInsertRowid: r.lastInsertRowid };
+        },
+        iterate: (params: ReadonlyArray<unknown>) => stmt.iterate(...norm(params)),
+      };
+    },
+  };
+}
+
+// int8 (bigint, count(*)) as JS numbers: our values stay far below 2^53
+pg.types.setTypeParser(20, (v: string) => Number(v));
+pg.types.setTypeParser(1700, (v: string) => Number(v));
+
+export function connect(url: string): Connection {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    const database = sqliteDatabase(path || ':memory:');
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: database as never }) });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', close: () => db.destroy() };
+  }
+  throw new Error(`store.url must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
+}

@@ -1,0 +1,153 @@
+/**
+ * Schema migrations, in code so the bundle carries them. Each runs once, in
+ * order, on SQLite and PostgreSQL alike (Kysely's Migrator keeps the ledger).
+ * Never edit a landed migration: add the next one.
+ */
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+
+const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('models')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('team', 'text')
+        .addColumn('description', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('versions')
+        .addColumn('model', 'text', (c) => c.notNull().references('models.name'))
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('image_ref', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('base_image', 'text')
+        .addColumn('base_digest', 'text')
+        .addColumn('entrypoints', 'text', (c) => c.notNull())
+        .addColumn('git', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('file_count', 'integer', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('versions_pk', ['model', 'label'])
+        .execute();
+      await db.schema
+        .createTable('snapshots')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
+        .addColumn('manifest', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('missing', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sweeps')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('axes', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('parallelism', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('launches')
+        .addColumn('idempotency_key', 'text', (c) => c.primaryKey())
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('entrypoint', 'text', (c) => c.notNull())
+        .addColumn('command', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('hardware', 'text', (c) => c.notNull())
+        .addColumn('hardware_spec', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('sweep_id', 'text')
+        .addColumn('sweep_index', 'integer')
+        .addColumn('schedule_id', 'text')
+        .addColumn('executor', 'text', (c) => c.notNull())
+        .addColumn('executor_ref', 'text')
+        .addColumn('max_duration_seconds', 'integer', (c) => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('price_per_hour', 'double precision', (c) => c.notNull())
+        .addColumn('estimated_cost', 'double precision')
+        .addColumn('actual_cost', 'double precision')
+        .addColumn('next_log_seq', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('runs_model_id').on('runs').columns(['model', 'id']).execute();
+      await db.schema.createIndex('runs_status_id').on('runs').columns(['status', 'id']).execute();
+      await db.schema.createIndex('runs_sweep').on('runs').columns(['sweep_id', 'sweep_index']).execute();
+      await db.schema.createIndex('runs_schedule').on('runs').columns(['schedule_id', 'id']).execute();
+      await db.schema
+        .createTable('run_logs')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('stream', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_logs_pk', ['run_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('metrics')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('step', 'integer')
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('metrics_pk', ['run_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('schedules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('cron', 'text', (c) => c.notNull())
+        .addColumn('timezone', 'text', (c) => c.notNull())
+        .addColumn('request', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('next_fire_at', 'text')
+        .addColumn('last_fire_at', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('schedule_fires')
+        .addColumn('schedule_id', 'text', (c) => c.notNull())
+        .addColumn('tick', 'text', (c) => c.notNull())
+        .addColumn('fired_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('schedule_fires_pk', ['schedule_id', 'tick'])
+        .execute();
+    },
+  },
+};
+
+class InCodeProvider implements MigrationProvider {
+  async getMigrations() {
+    return migrations;
+  }
+}
+
+export async function migrate(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new InCodeProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+}

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { resolveConfig, ConfigError, DEFAULT_HARDWARE } from '../src/config';
+
+describe('config', () => {
+  it('resolves embedded defaults', () => {
+    const c = resolveConfig({}, '/tmp');
+    assert.equal(c.server.port, 7878);
+    assert.equal(c.server.host, '127.0.0.1');
+    assert.match(c.store.url, /^sqlite:\/.*trainyard\.db$/);
+    assert.match(c.images.registry, /^oci-layout:\//);
+    assert.equal(c.executor.kind, 'local');
+    assert.deepEqual(c.hardware, DEFAULT_HARDWARE);
+    assert.equal(c.defaults.hardware, 'cpu-small');
+  });
+
+  it('refuses unknown keys, bad types and duplicate profiles with the path to fix', () => {
+    assert.throws(() => resolveConfig({ server: { prot: 1 } }, '/tmp'), (e: Error) => e instanceof ConfigError && /server/.test(e.message));
+    assert.throws(() => resolveConfig({ server: { port: 'x' } }, '/tmp'), /\/server\/port/);
+    assert.throws(() => resolveConfig({ store: { url: 'mysql://x' } }, '/tmp'), ConfigError);
+    const h = { name: 'gpu', cpu: 1, memory: '1Gi', pricePerHour: 1 };
+    assert.throws(() => resolveConfig({ hardware: [h, h] }, '/tmp'), /listed twice/);
+    assert.throws(() => resolveConfig({ hardware: [{ ...h, pricePerHour: -1 }] }, '/tmp'), ConfigError);
+    assert.throws(() => resolveConfig({ hardware: [h], defaults: { hardware: 'nope' } }, '/tmp'), /not one of the hardware profiles/);
+    assert.throws(() => resolveConfig({ images: { registry: 'ftp://x' } }, '/tmp'), /images.registry/);
+  });
+
+  it('resolves relative paths against the config file directory', () => {
+    const c = resolveConfig({ store: { url: 'sqlite:data/t.db' }, images: { registry: 'oci-layout:imgs' } }, '/srv/ty');
+    assert.equal(c.store.url, 'sqlite:/srv/ty/data/t.db');
+    assert.equal(c.images.registry, 'oci-layout:/srv/ty/imgs');
+  });
+});

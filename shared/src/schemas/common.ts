@@ -1,0 +1,59 @@
+/**
+ * Building blocks shared by every API schema: names, ids, timestamps, errors.
+ * Name patterns are chosen so that the same strings are valid Kubernetes
+ * label values and OCI repository/tag components later on.
+ */
+import Type from 'typebox';
+
+export const ModelName = Type.String({
+  pattern: '^[a-z][a-z0-9-]{0,61}[a-z0-9]$',
+  description: 'lower-case letters, digits and dashes; starts with a letter, 2-63 characters, e.g. eta-correction',
+});
+export const VersionLabel = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$',
+  description: 'a git SHA, SHA+dirty.<hash>, or a label of letters, digits, ".", "_", "+", "-" (max 128)',
+});
+export const ProfileName = Type.String({
+  pattern: '^[a-z][a-z0-9-]{0,61}[a-z0-9]$',
+  description: 'lower-case letters, digits and dashes, 2-63 characters, e.g. cpu-small',
+});
+export const EntrypointName = Type.String({
+  pattern: '^[a-z][a-z0-9_-]{0,62}$',
+  description: 'lower-case letters, digits, "_" and "-", starting with a letter, e.g. train',
+});
+export const ParamKey = Type.String({
+  pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$',
+  description: 'a letter or "_" then letters, digits, "_", "." or "-" (max 64)',
+});
+export const ParamValue = Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean()]);
+export const Params = Type.Record(ParamKey, ParamValue, { maxProperties: 200 });
+export const Id = Type.String({ pattern: '^[a-z]{1,4}_[0-9a-z]{10,40}$' });
+export const Timestamp = Type.String({ format: 'date-time' });
+export const Sha256 = Type.String({ pattern: '^[a-f0-9]{64}$', description: 'lower-case hex sha256' });
+
+export const ErrorCode = Type.Union([
+  Type.Literal('invalid_request'),
+  Type.Literal('unauthorized'),
+  Type.Literal('forbidden'),
+  Type.Literal('not_found'),
+  Type.Literal('conflict'),
+  Type.Literal('payload_too_large'),
+  Type.Literal('unsupported_media_type'),
+  Type.Literal('unavailable'),
+  Type.Literal('internal'),
+]);
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: ErrorCode,
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  }),
+});
+
+export const Page = <T extends Type.TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export type ErrorCode = Type.Static<typeof ErrorCode>;
+export type ErrorBody = Type.Static<typeof ErrorBody>;
+export type Params = Type.Static<typeof Params>;
+export type ParamValue = Type.Static<typeof ParamValue>;

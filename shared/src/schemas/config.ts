@@ -1,0 +1,76 @@
+/** trainyard.yaml: every field optional; defaults are the embedded, zero-set-up ones. */
+import Type from 'typebox';
+import { HardwareProfile } from './hardware';
+
+export const Config = Type.Object(
+  {
+    server: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1073741824 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    store: Type.Optional(
+      Type.Object(
+        { url: Type.Optional(Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)', description: 'sqlite:<path> or postgres://…' })) },
+        { additionalProperties: false },
+      ),
+    ),
+    images: Type.Optional(
+      Type.Object(
+        {
+          registry: Type.Optional(Type.String({ minLength: 1, description: 'oci-layout:<dir> or a registry URL' })),
+          maxFileBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    executor: Type.Optional(
+      Type.Object(
+        {
+          kind: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('kubernetes')])),
+          local: Type.Optional(
+            Type.Object(
+              {
+                maxConcurrent: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+                podman: Type.Optional(
+                  Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')], {
+                    description: 'use podman for versions with a base image: auto (when installed), always, never',
+                  }),
+                ),
+                python: Type.Optional(Type.String({ minLength: 1, description: 'host Python for the process sandbox' })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          kubernetes: Type.Optional(
+            Type.Object(
+              {
+                kubeconfig: Type.Optional(Type.String()),
+                namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    hardware: Type.Optional(Type.Array(HardwareProfile, { minItems: 1, maxItems: 200 })),
+    defaults: Type.Optional(
+      Type.Object(
+        {
+          hardware: Type.Optional(Type.String()),
+          maxDurationMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Config = Type.Static<typeof Config>;

@@ -1,0 +1,43 @@
+/** A launch request (one run, a sweep, or a schedule) and its price estimate. */
+import Type from 'typebox';
+import { EntrypointName, ModelName, Params, ProfileName, VersionLabel } from './common';
+import { SweepSpec } from './runs';
+
+/** Max duration: 1 minute to 7 days. */
+export const MaxDurationMinutes = Type.Integer({ minimum: 1, maximum: 10080, description: 'minutes, 1 to 10080 (7 days)' });
+
+export const LaunchRequest = Type.Object(
+  {
+    model: ModelName,
+    version: Type.Optional(VersionLabel),
+    entrypoint: Type.Optional(EntrypointName),
+    hardware: Type.Optional(ProfileName),
+    params: Type.Optional(Params),
+    sweep: Type.Optional(SweepSpec),
+    parallelism: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+    maxDurationMinutes: Type.Optional(MaxDurationMinutes),
+    schedule: Type.Optional(Type.String({ minLength: 9, maxLength: 120, description: 'cron expression, 5 or 6 fields' })),
+    timezone: Type.Optional(Type.String({ maxLength: 64 })),
+    allowLargeSweep: Type.Optional(Type.Boolean({ description: 'allow a grid of more than 10,000 points' })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+
+export const EstimateBasis = Type.Union([Type.Literal('median-of-past-runs'), Type.Literal('max-duration')]);
+export const Estimate = Type.Object({
+  runs: Type.Integer(),
+  hardware: ProfileName,
+  pricePerHour: Type.Number(),
+  expectedSecondsPerRun: Type.Number(),
+  basis: EstimateBasis,
+  pastRuns: Type.Integer({ description: 'how many finished runs the median was taken over' }),
+  totalCost: Type.Number(),
+  currency: Type.Literal('USD'),
+  explanation: Type.String(),
+});
+
+
+
+export type LaunchRequest = Type.Static<typeof LaunchRequest>;
+export type Estimate = Type.Static<typeof Estimate>;

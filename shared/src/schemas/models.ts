@@ -1,0 +1,60 @@
+/** Models and their immutable versions. */
+import Type from 'typebox';
+import { EntrypointName, ModelName, Timestamp, VersionLabel } from './common';
+
+export const Entrypoints = Type.Record(EntrypointName, Type.String({ minLength: 1, maxLength: 4096 }), {
+  minProperties: 1,
+  maxProperties: 32,
+  description: 'entrypoint name -> shell command run in the code directory; "train" is required',
+});
+
+export const CreateModel = Type.Object(
+  {
+    name: ModelName,
+    team: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export const Model = Type.Object({
+  name: ModelName,
+  team: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
+  createdBy: Type.String(),
+  createdAt: Timestamp,
+  latestVersion: Type.Union([VersionLabel, Type.Null()]),
+  versionCount: Type.Integer(),
+  runCount: Type.Integer(),
+});
+export const ModelList = Type.Object({ items: Type.Array(Model) });
+
+export const GitState = Type.Object(
+  {
+    sha: Type.Union([Type.String({ pattern: '^[0-9a-f]{7,64}$' }), Type.Null()]),
+    dirty: Type.Boolean(),
+    branch: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const Version = Type.Object({
+  model: ModelName,
+  label: VersionLabel,
+  imageRef: Type.String({ description: 'where the image is stored, e.g. oci-layout:/home/u/.trainyard/images:eta-correction_abc123' }),
+  digest: Type.String({ pattern: '^sha256:[a-f0-9]{64}$' }),
+  baseImage: Type.Union([Type.String(), Type.Null()]),
+  baseDigest: Type.Union([Type.String(), Type.Null()]),
+  entrypoints: Entrypoints,
+  git: GitState,
+  sizeBytes: Type.Integer(),
+  fileCount: Type.Integer(),
+  createdBy: Type.String(),
+  createdAt: Timestamp,
+});
+export const VersionList = Type.Object({ items: Type.Array(Version) });
+
+export type CreateModel = Type.Static<typeof CreateModel>;
+export type Model = Type.Static<typeof Model>;
+export type Version = Type.Static<typeof Version>;
+export type Entrypoints = Type.Static<typeof Entrypoints>;
+export type GitState = Type.Static<typeof GitState>;

@@ -1,0 +1,21 @@
+/** Cron schedules held by the executor side of the backend, not by an editor. */
+import Type from 'typebox';
+import { Id, ModelName, Timestamp } from './common';
+import { LaunchRequest } from './launch';
+
+export const Schedule = Type.Object({
+  id: Id,
+  model: ModelName,
+  cron: Type.String(),
+  timezone: Type.String(),
+  /** the launch request fired at each tick (without schedule fields) */
+  request: LaunchRequest,
+  enabled: Type.Boolean(),
+  nextFireAt: Type.Union([Type.String(), Type.Null()]),
+  lastFireAt: Type.Union([Type.String(), Type.Null()]),
+  createdBy: Type.String(),
+  createdAt: Timestamp,
+});
+export const ScheduleList = Type.Object({ items: Type.Array(Schedule) });
+
+export type Schedule = Type.Static<typeof Schedule>;
