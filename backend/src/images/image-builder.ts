@@ -1,0 +1,138 @@
+/**
+ * Builds the image of a snapshot: [base image layers] + one code layer.
+ *
+ * The code layer holds the workspace under /app/, the `trainyard` Python module
+ * under /opt/trainyard/python/, and /opt/trainyard/bin/python, a relative symlink
+ * to the base's python3 (/usr/local/bin/python3 when the base has it, else
+ * /usr/bin/python3). The config is deterministic (created = the epoch, keys in a
+ * fixed order), so the same content gives the same config digest; the real
+ * build time is the manifest's `org.opencontainers.image.created` annotation.
+ * The manifest is written as a blob but not tagged: the caller decides.
+ */
+import { createHash } from 'node:crypto';
+import type { ImageStore } from './image-store';
+import { MEDIA_MANIFEST } from './oci-layout';
+import { MEDIA_LAYER_GZIP, writeLayer, type LayerEntry } from './layer';
+import { findInLayers, resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
+import { readPythonHelper } from './python-helper';
+
+export const MEDIA_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export const ENTRYPOINTS_LABEL = 'dev.trainyard.entrypoints';
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const EPOCH = '1970-01-01T00:00:00Z';
+
+export interface CodeFile {
+  /** workspace-relative path, placed under /app/ */
+  path: string;
+  mode: number;
+  /** where the bytes are on this machine */
+  file: string;
+}
+
+export interface BuildImageInput {
+  model: string;
+  version: string;
+  files: CodeFile[];
+  entrypoints: Record<string, string>;
+  baseImage?: string | null;
+  git: { sha: string | null; dirty: boolean };
+  /** org.opencontainers.image.source */
+  source: string;
+  /** org.opencontainers.image.created; default now */
+  created?: string;
+  tmpDir?: string;
+}
+
+export interface BuiltImage {
+  manifest: Buffer;
+  manifestDigest: string;
+  mediaType: string;
+  configDigest: string;
+  layers: Descriptor[];
+  baseDigest: string | null;
+  /** config + layers, compressed */
+  sizeBytes: number;
+}
+
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const sortedObject = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+function setEnv(env: string[], name: string, value: string): string[] {
+  const out = env.filter((e) => !e.startsWith(`${name}=`));
+  out.push(`${name}=${value}`);
+  return out;
+}
+const getEnv = (env: string[], name: string) => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+
+export async function buildImage(store: ImageStore, input: BuildImageInput): Promise<BuiltImage> {
+  const base = input.baseImage ? await resolveBaseImage(input.baseImage, store) : null;
+  const baseLayers = base?.layers ?? [];
+
+  const python = (await findInLayers(store, baseLayers, ['usr/local/bin/python3'])) ?? 'usr/bin/python3';
+  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: { file: f.file } }));
+  entries.push(
+    { type: 'dir', path: 'app' },
+    { type: 'file', path: 'opt/trainyard/python/trainyard/__init__.py', mode: 0o644, source: { data: await readPythonHelper() } },
+    { type: 'symlink', path: 'opt/trainyard/bin/python', target: `../../../${python}` },
+  );
+  const code = await writeLayer(store, entries, { tmpDir: input.tmpDir });
+
+  const baseConfig = base?.config;
+  let env = [...(baseConfig?.config?.Env ?? [])];
+  env = setEnv(env, 'PATH', `/opt/trainyard/bin:${getEnv(env, 'PATH') || DEFAULT_PATH}`);
+  const basePyPath = getEnv(env, 'PYTHONPATH');
+  env = setEnv(env, 'PYTHONPATH', basePyPath ? `/opt/trainyard/python:${basePyPath}` : '/opt/trainyard/python');
+  env = setEnv(env, 'PYTHONUNBUFFERED', '1');
+
+  const config: ImageConfig = {
+    created: EPOCH,
+    architecture: 'amd64',
+    os: 'linux',
+    config: {
+      ...(baseConfig?.config ?? {}),
+      Env: env,
+      WorkingDir: '/app',
+      Labels: { ...(baseConfig?.config?.Labels ?? {}), [ENTRYPOINTS_LABEL]: JSON.stringify(sortedObject(input.entrypoints)) },
+    },
+    rootfs: { type: 'layers', diff_ids: [...(baseConfig?.rootfs.diff_ids ?? []), code.diffId] },
+    history: [
+      ...(baseConfig?.history ?? baseLayers.map(() => ({ created: EPOCH, created_by: `base image ${input.baseImage}` }))),
+      { created: EPOCH, created_by: 'trainyard save: code layer (/app, /opt/trainyard)' },
+    ],
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configDigest = sha256(configBytes);
+  await store.putBlob(configDigest, configBytes);
+
+  const layers: Descriptor[] = [...baseLayers, { mediaType: MEDIA_LAYER_GZIP, digest: code.digest, size: code.size }];
+  const annotations: Record<string, string> = {
+    'org.opencontainers.image.created': input.created ?? new Date().toISOString(),
+    'org.opencontainers.image.source': input.source,
+    ...(input.git.sha ? { 'org.opencontainers.image.revision': input.git.sha } : {}),
+    'dev.trainyard.model': input.model,
+    'dev.trainyard.version': input.version,
+  };
+  if (base) {
+    annotations['org.opencontainers.image.base.name'] = base.ref;
+    annotations['org.opencontainers.image.base.digest'] = base.digest;
+  }
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_MANIFEST,
+    config: { mediaType: MEDIA_CONFIG, digest: configDigest, size: configBytes.length },
+    layers,
+    annotations,
+  };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestDigest = sha256(manifestBytes);
+  await store.putBlob(manifestDigest, manifestBytes);
+  return {
+    manifest: manifestBytes,
+    manifestDigest,
+    mediaType: MEDIA_MANIFEST,
+    configDigest,
+    layers,
+    baseDigest: base?.digest ?? null,
+    sizeBytes: configBytes.length + layers.reduce((n, l) => n + l.size, 0),
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Reading a layer blob back as tar entries (gunzipped when its media type
+ * says gzip). Each yielded entry must be consumed (read or resume()) before
+ * the next is produced; leaving the loop early destroys the streams.
+ */
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar, { type ExtractEvents } from 'tar-stream';
+
+export type LayerEntryStream = ExtractEvents['entry'][1];
+import type { ImageStore } from './image-store';
+
+export async function* readLayer(store: ImageStore, layer: { digest: string; mediaType: string }): AsyncGenerator<LayerEntryStream> {
+  const blob = await store.openBlob(layer.digest);
+  const extract = tar.extract();
+  const fed = /gzip/.test(layer.mediaType) ? pipeline(blob, createGunzip(), extract) : pipeline(blob, extract);
+  fed.catch(() => undefined);
+  try {
+    for await (const entry of extract) yield entry;
+    await fed;
+  } finally {
+    extract.destroy();
+    blob.destroy();
+  }
+}
+
+/** the entry's path in the image without "./" or "/" in front and "/" at the end */
+export function entryPath(name: string): string {
+  return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+}

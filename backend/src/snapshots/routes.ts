@@ -1,0 +1,50 @@
+/** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build: thin HTTP over SnapshotsService. */
+import Type from 'typebox';
+import { CreateSnapshot, ErrorBody, Id, Sha256, Snapshot, Version } from '@trainyard/shared';
+import type { TypedApp, Services } from '../server';
+import type { AppContext } from '../context';
+import { HttpError } from '../errors';
+
+const BlobAnswer = Type.Object({ sha256: Sha256, size: Type.Integer() });
+const SnapshotParams = Type.Object({ id: Id });
+
+export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services: Pick<Services, 'snapshots'>): void {
+  const svc = services.snapshots;
+
+  app.post(
+    '/v1/snapshots',
+    { schema: { tags: ['snapshots'], body: CreateSnapshot, response: { 201: Snapshot, 400: ErrorBody } } },
+    async (req, reply) => reply.status(201).send(await svc.create(req.body)),
+  );
+
+  app.get('/v1/snapshots/:id', { schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Snapshot, 404: ErrorBody } } }, async (req) =>
+    svc.get(req.params.id),
+  );
+
+  app.put(
+    '/v1/blobs/:sha256',
+    {
+      schema: {
+        tags: ['snapshots'],
+        description: 'upload one workspace file (Content-Type: application/octet-stream); the body must hash to :sha256',
+        params: Type.Object({ sha256: Sha256 }),
+        response: { 200: BlobAnswer, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody },
+      },
+    },
+    async (req) => {
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== 'application/octet-stream') {
+        throw new HttpError('unsupported_media_type', `send the blob's bytes with Content-Type: application/octet-stream (got ${type || 'none'})`);
+      }
+      const body = req.body === undefined || req.body === null ? Buffer.alloc(0) : req.body;
+      if (!Buffer.isBuffer(body)) throw new HttpError('unsupported_media_type', 'send the blob as raw bytes (application/octet-stream)');
+      return svc.putBlob(req.params.sha256, body);
+    },
+  );
+
+  app.post(
+    '/v1/snapshots/:id/build',
+    { schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Version, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
+    async (req) => svc.build(req.params.id),
+  );
+}

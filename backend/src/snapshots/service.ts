@@ -1,0 +1,210 @@
+/**
+ * SnapshotsService: the backend half of Save Model.
+ *
+ * create(): validate the manifest, ensure the model, pick the version label,
+ * store the manifest, answer which file blobs are not staged yet.
+ * putBlob(): stage one verified file. build(): with every blob staged, build
+ * the image (base + code layer), tag it `<model>:<label>`, record the version.
+ *
+ * Versions are immutable. The config digest identifies an image's content
+ * (the manifest differs between builds by its `created` annotation only), so a
+ * rebuild of the same label with the same config returns the existing version,
+ * and different content under an existing label is a 409. Builds of one
+ * snapshot share one promise; builds of one label run one at a time.
+ */
+import type { CreateSnapshot, Snapshot, SnapshotStatus, Version } from '@trainyard/shared';
+import type { AppContext } from '../context';
+import { conflict, HttpError, invalid, notFound } from '../errors';
+import { newId, nowIso } from '../ids';
+import { ensureModel, getVersion, insertVersion } from '../models/store';
+import type { SnapshotsTable } from '../store/db';
+import { buildImage } from '../images/image-builder';
+import { BaseImageError } from '../images/base-image';
+import { imageRefFor, parseLayoutRef } from '../images/open';
+import { isValidRefName } from '../images/oci-layout';
+import { BlobMismatchError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
+import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
+
+export class SnapshotsService {
+  private readonly builds = new Map<string, Promise<Version>>();
+  private readonly labelLocks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly ctx: AppContext) {}
+
+  async create(body: CreateSnapshot): Promise<Snapshot> {
+    validateManifest(body, this.ctx.config.images.maxFileBytes);
+    const label = defaultVersionLabel(body);
+    if (!isValidRefName(`${body.model}:${label}`)) {
+      throw invalid(`version label "${label}" cannot tag an image: use letters and digits separated by single ".", "_", "-" or "+", ending with a letter or digit`);
+    }
+    if (body.baseImage && !parseLayoutRef(body.baseImage)) {
+      throw invalid(`base image "${body.baseImage}": only OCI layout directories are supported yet (oci-layout:<dir>[:<ref>] or an absolute path); registry images come later`);
+    }
+    await ensureModel(this.ctx.db, body.model, this.ctx.user);
+    const files = [...body.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const manifest: CreateSnapshot = { ...body, files };
+    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, files.map((f) => f.sha256));
+    const row: SnapshotsTable = {
+      id: newId('snp'),
+      model: body.model,
+      version: label,
+      manifest: JSON.stringify(manifest),
+      status: 'uploading',
+      missing: JSON.stringify(missing),
+      error: null,
+      created_by: this.ctx.user,
+      created_at: nowIso(),
+    };
+    await this.ctx.db.insertInto('snapshots').values(row).execute();
+    const snap = toSnapshot(row);
+    this.ctx.bus.publish({ kind: 'snapshot', data: snap });
+    return snap;
+  }
+
+  async get(id: string): Promise<Snapshot> {
+    const row = await this.row(id);
+    if (row.status === 'uploading') {
+      const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+      row.missing = JSON.stringify(await missingStagedBlobs(this.ctx.dirs.blobs, manifest.files.map((f) => f.sha256)));
+    }
+    return toSnapshot(row);
+  }
+
+  async putBlob(sha256: string, data: Buffer): Promise<{ sha256: string; size: number }> {
+    if (data.length > this.ctx.config.images.maxFileBytes) {
+      throw new HttpError('payload_too_large', `blob is ${data.length} bytes, over the ${this.ctx.config.images.maxFileBytes}-byte limit (images.maxFileBytes)`);
+    }
+    try {
+      return await stageBlob(this.ctx.dirs.blobs, sha256, data);
+    } catch (err) {
+      if (err instanceof BlobMismatchError) {
+        throw invalid(`blob hash mismatch: the URL says sha256 ${err.expected} but the body hashes to ${err.got}; nothing was stored (send the file's exact bytes)`, {
+          expected: err.expected,
+          got: err.got,
+        });
+      }
+      throw err;
+    }
+  }
+
+  build(id: string): Promise<Version> {
+    let p = this.builds.get(id);
+    if (!p) {
+      p = this.doBuild(id).finally(() => this.builds.delete(id));
+      this.builds.set(id, p);
+    }
+    return p;
+  }
+
+  private async doBuild(id: string): Promise<Version> {
+    const row = await this.row(id);
+    const label = row.version!;
+    if (row.status === 'built') {
+      const v = await getVersion(this.ctx.db, row.model, label);
+      if (v) return v;
+    }
+    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, manifest.files.map((f) => f.sha256));
+    if (missing.length) {
+      await this.update(row, { missing: JSON.stringify(missing) });
+      throw conflict(`${missing.length} file blob(s) are not uploaded yet: PUT /v1/blobs/:sha256 each of them, then build again`, { missing });
+    }
+    await this.update(row, { status: 'building', missing: '[]', error: null });
+    try {
+      const version = await this.withLabelLock(`${row.model}:${label}`, () => this.buildAndRecord(row, manifest, label));
+      await this.update(row, { status: 'built' });
+      return version;
+    } catch (err) {
+      const e = err instanceof HttpError ? err : err instanceof BaseImageError ? invalid(err.message) : new HttpError('internal', `building the image failed: ${(err as Error).message}`);
+      await this.update(row, { status: 'failed', error: e.message });
+      throw e;
+    }
+  }
+
+  private async buildAndRecord(row: SnapshotsTable, manifest: CreateSnapshot, label: string): Promise<Version> {
+    const { ctx } = this;
+    const createdAt = nowIso();
+    const git = manifest.git ?? { sha: null, dirty: false };
+    const built = await buildImage(ctx.images, {
+      model: row.model,
+      version: label,
+      files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, file: stagedBlobPath(ctx.dirs.blobs, f.sha256) })),
+      entrypoints: manifest.entrypoints,
+      baseImage: manifest.baseImage ?? null,
+      git: { sha: git.sha, dirty: git.dirty },
+      source: `trainyard://snapshots/${row.id}?manifest=sha256:${manifestHash(manifest)}`,
+      created: createdAt,
+    });
+    const existing = await getVersion(ctx.db, row.model, label);
+    if (existing) return this.sameOrConflict(existing, built.configDigest);
+
+    await ctx.images.putManifest(row.model, label, built.manifest, built.mediaType);
+    const version: Version = {
+      model: row.model,
+      label,
+      imageRef: imageRefFor(ctx.images, row.model, label),
+      digest: built.manifestDigest,
+      baseImage: manifest.baseImage ?? null,
+      baseDigest: built.baseDigest,
+      entrypoints: manifest.entrypoints,
+      git: { sha: git.sha, dirty: git.dirty, ...(git.branch !== undefined ? { branch: git.branch } : {}) },
+      sizeBytes: built.sizeBytes,
+      fileCount: manifest.files.length,
+      createdBy: ctx.user,
+      createdAt,
+    };
+    if (!(await insertVersion(ctx.db, version))) {
+      const raced = await getVersion(ctx.db, row.model, label);
+      if (raced) return this.sameOrConflict(raced, built.configDigest);
+    }
+    ctx.bus.publish({ kind: 'version', data: version });
+    return version;
+  }
+
+  /** an existing version is returned when its image has the same config digest, else 409 */
+  private async sameOrConflict(existing: Version, configDigest: string): Promise<Version> {
+    const stored = await this.ctx.images.getManifest(existing.model, existing.digest);
+    const existingConfig = stored ? (JSON.parse(stored.bytes.toString('utf8')) as { config?: { digest?: string } }).config?.digest : null;
+    if (existingConfig === configDigest) return existing;
+    throw conflict(
+      `model "${existing.model}" already has a version "${existing.label}" with different content; versions are immutable: pick another label with --version (or commit your changes to get a new git SHA)`,
+      { model: existing.model, version: existing.label, digest: existing.digest },
+    );
+  }
+
+  private async withLabelLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.labelLocks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.labelLocks.set(key, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.labelLocks.get(key) === tail) this.labelLocks.delete(key);
+    }
+  }
+
+  private async row(id: string): Promise<SnapshotsTable> {
+    const row = await this.ctx.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`no snapshot "${id}"; create one with POST /v1/snapshots (trainyard save)`);
+    return row;
+  }
+
+  private async update(row: SnapshotsTable, patch: Partial<Pick<SnapshotsTable, 'status' | 'missing' | 'error'>>): Promise<void> {
+    await this.ctx.db.updateTable('snapshots').set(patch).where('id', '=', row.id).execute();
+    Object.assign(row, patch);
+    if (patch.status) this.ctx.bus.publish({ kind: 'snapshot', data: toSnapshot(row) });
+  }
+}
+
+export function toSnapshot(r: SnapshotsTable): Snapshot {
+  return {
+    id: r.id,
+    model: r.model,
+    version: r.version,
+    status: r.status as SnapshotStatus,
+    missing: JSON.parse(r.missing),
+    error: r.error,
+    createdAt: r.created_at,
+  };
+}

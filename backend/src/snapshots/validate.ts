@@ -1,0 +1,68 @@
+/**
+ * Checks of a snapshot manifest beyond its schema (the schema's path pattern
+ * is the first guard; this one does not trust it): safe relative paths, no
+ * duplicates or file/directory clashes, sizes within images.maxFileBytes,
+ * a `train` entrypoint. Also the manifest hash and the default version label.
+ */
+import { createHash } from 'node:crypto';
+import type { CreateSnapshot, SnapshotFile } from '@trainyard/shared';
+import { invalid } from '../errors';
+
+/** null when the path is a safe workspace-relative path, else what is wrong with it */
+export function pathProblem(path: string): string | null {
+  if (path.length === 0) return 'is empty';
+  if (path.startsWith('/')) return 'is absolute; send paths relative to the workspace';
+  if (/^[A-Za-z]:/.test(path)) return 'has a drive letter; send paths relative to the workspace';
+  if (path.includes('\\')) return 'contains "\\"; use "/" as the separator';
+  if (path.includes('\0')) return 'contains a NUL byte';
+  for (const seg of path.split('/')) {
+    if (seg === '') return 'has an empty segment ("//" or a trailing "/")';
+    if (seg === '.' || seg === '..') return `has a "${seg}" segment; paths may not leave the workspace`;
+  }
+  return null;
+}
+
+export function validateManifest(body: CreateSnapshot, maxFileBytes: number): void {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const f of body.files) {
+    const p = pathProblem(f.path);
+    if (p) problems.push(`file "${f.path}" ${p}`);
+    else if (seen.has(f.path)) problems.push(`file "${f.path}" is listed twice`);
+    seen.add(f.path);
+    if (f.size > maxFileBytes) problems.push(`file "${f.path}" is ${f.size} bytes, over the ${maxFileBytes}-byte limit (images.maxFileBytes); add it to .trainyardignore or raise the limit`);
+    if (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o7777) problems.push(`file "${f.path}" has mode ${f.mode}; send permission bits such as 420 (0644)`);
+  }
+  for (const path of seen) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      if (seen.has(parent)) problems.push(`"${parent}" is listed as a file but "${path}" is inside it`);
+    }
+  }
+  if (!body.entrypoints.train) {
+    problems.push(`no "train" entrypoint (got ${Object.keys(body.entrypoints).join(', ') || 'none'}); pass --entrypoint train='python my_script.py'`);
+  }
+  if (problems.length) throw invalid(problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more problems)`, { problems: problems.slice(0, 50) });
+}
+
+const byPath = (a: SnapshotFile, b: SnapshotFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** sha256 hex of the canonical manifest: files (sorted), entrypoints (sorted), base image */
+export function manifestHash(body: Pick<CreateSnapshot, 'files' | 'entrypoints' | 'baseImage'>): string {
+  const canonical = {
+    files: [...body.files].sort(byPath).map((f) => [f.path, f.sha256, f.size, f.mode]),
+    entrypoints: Object.entries(body.entrypoints).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    baseImage: body.baseImage ?? null,
+  };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+/** the user's label, else git sha (+dirty.<hash8>), else snap-<hash12> */
+export function defaultVersionLabel(body: CreateSnapshot): string {
+  if (body.version) return body.version;
+  const hash = manifestHash(body);
+  const sha = body.git?.sha;
+  if (sha) return body.git?.dirty ? `${sha}+dirty.${hash.slice(0, 8)}` : sha;
+  return `snap-${hash.slice(0, 12)}`;
+}

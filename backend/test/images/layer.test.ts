@@ -1,0 +1,79 @@
+/** The deterministic layer writer: same entries ⇒ same digests; tar details fixed. */
+import assert from 'node:assert/strict';
+import { writeFileSync, utimesSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { OciLayoutStore } from '../../src/images/oci-layout';
+import { planLayer, writeLayer, type LayerEntry } from '../../src/images/layer';
+import { listLayer, tempDir } from './helpers';
+
+describe('images/layer', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => (t = tempDir('layer')));
+  afterEach(() => t.cleanup());
+
+  const entries = (dir: string): LayerEntry[] => [
+    { type: 'file', path: 'app/z.py', mode: 0o644, source: { file: join(dir, 'z.py') } },
+    { type: 'file', path: 'app/sub/a.py', mode: 0o755, source: { data: Buffer.from('print("a")\n') } },
+    { type: 'file', path: 'app/ünïcode-and-a-very-long-name-'.padEnd(150, 'x') + '.txt', mode: 0o644, source: { data: Buffer.from('long') } },
+    { type: 'symlink', path: 'opt/bin/python', target: '../../usr/bin/python3' },
+  ];
+
+  it('writes the same digests for the same entries, whatever the files\' mtimes', async () => {
+    writeFileSync(join(t.dir, 'z.py'), 'print("z")\n');
+    const a = await writeLayer(new OciLayoutStore(join(t.dir, 's1')), entries(t.dir));
+    utimesSync(join(t.dir, 'z.py'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+    chmodSync(join(t.dir, 'z.py'), 0o600); // the entry's mode counts, not the file's
+    const b = await writeLayer(new OciLayoutStore(join(t.dir, 's2')), [...entries(t.dir)].reverse());
+    assert.deepEqual(b, a);
+    // a one-byte change gives another layer
+    writeFileSync(join(t.dir, 'z.py'), 'print("Z")\n');
+    const c = await writeLayer(new OciLayoutStore(join(t.dir, 's3')), entries(t.dir));
+    assert.notEqual(c.digest, a.digest);
+    assert.notEqual(c.diffId, a.diffId);
+  });
+
+  it('returns digest, diffId and size that match the stored blob', async () => {
+    writeFileSync(join(t.dir, 'z.py'), 'x');
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const l = await writeLayer(store, entries(t.dir));
+    const blob = readFileSync(store.blobPath(l.digest));
+    assert.equal(blob.length, l.size);
+    assert.equal(`sha256:${createHash('sha256').update(blob).digest('hex')}`, l.digest);
+    assert.equal(`sha256:${createHash('sha256').update(gunzipSync(blob)).digest('hex')}`, l.diffId);
+    // gzip header: no name flag, mtime 0
+    assert.equal(blob[3] & 0x08, 0, 'FNAME flag set');
+    assert.equal(blob.readUInt32LE(4), 0, 'gzip mtime is not 0');
+  });
+
+  it('sorts entries, emits parents, fixes mtime/owner', async () => {
+    writeFileSync(join(t.dir, 'z.py'), 'x');
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const l = await writeLayer(store, entries(t.dir));
+    const list = await listLayer(store, l.digest);
+    const names = list.map((e) => e[0].replace(/\/$/, ''));
+    assert.deepEqual(names.slice(0, 3), ['app', 'app/sub', 'app/sub/a.py']);
+    assert.deepEqual(names.slice(-3), ['opt', 'opt/bin', 'opt/bin/python']);
+    assert.deepEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))), names);
+    for (const [name, type, mode, link, mtime, uid, gid] of list) {
+      assert.equal(mtime, 0, name);
+      assert.equal(uid, 0, name);
+      assert.equal(gid, 0, name);
+      if (type === 'directory') assert.equal(mode, 0o755, name);
+      if (name === 'app/sub/a.py') assert.equal(mode, 0o755);
+      if (name === 'app/z.py') assert.equal(mode, 0o644);
+      if (type === 'symlink') assert.equal(link, '../../usr/bin/python3');
+    }
+    assert.ok(names.some((n) => n.startsWith('app/ünïcode')), 'long non-ASCII name kept');
+  });
+
+  it('refuses duplicates, ".." and files used as folders', () => {
+    const f = (path: string): LayerEntry => ({ type: 'file', path, mode: 0o644, source: { data: Buffer.alloc(0) } });
+    assert.throws(() => planLayer([f('a/b'), f('a/b')]), /listed twice/);
+    assert.throws(() => planLayer([f('a/../b')]), /"\.\." segment/);
+    assert.throws(() => planLayer([f('a'), f('a/b')]), /not a directory/);
+    assert.deepEqual(planLayer([f('/x//y/')]).map((e) => e.path), ['x', 'x/y']);
+  });
+});

@@ -1,0 +1,65 @@
+/** A real AppContext for the snapshots service: a fresh store, a temp OCI layout and blob dir. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TrainyardEvent } from '@trainyard/shared';
+import type { AppContext } from '../../src/context';
+import { resolveConfig } from '../../src/config';
+import { connect } from '../../src/store/db';
+import { migrate } from '../../src/store/migrations';
+import { EventBus } from '../../src/events/bus';
+import { OciLayoutStore } from '../../src/images/oci-layout';
+import { SnapshotsService } from '../../src/snapshots/service';
+import { freshStore, type StoreKind } from '../../../test/helpers/stores';
+import type { SaveClient } from '@trainyard/shared/snapshot/save';
+
+export interface Harness {
+  dir: string;
+  ctx: AppContext;
+  svc: SnapshotsService;
+  events: TrainyardEvent[];
+  /** a SaveClient that calls the service directly (as the routes would) */
+  client: SaveClient;
+  close(): Promise<void>;
+}
+
+export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 1024): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'ty-snap-'));
+  const store = await freshStore(kind);
+  const conn = connect(store.url);
+  await migrate(conn.db);
+  const config = resolveConfig({ images: { registry: `oci-layout:${join(dir, 'images')}` } }, dir);
+  config.images.maxFileBytes = maxFileBytes;
+  const bus = new EventBus();
+  const events: TrainyardEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const ctx: AppContext = {
+    config,
+    conn,
+    db: conn.db,
+    bus,
+    images: new OciLayoutStore(join(dir, 'images')),
+    executor: null as never,
+    token: 't',
+    user: 'tester',
+    dirs: { blobs: join(dir, 'blobs'), runs: join(dir, 'runs') },
+  };
+  const svc = new SnapshotsService(ctx);
+  const client: SaveClient = {
+    createSnapshot: (body) => svc.create(body),
+    putBlob: (sha, data) => svc.putBlob(sha, Buffer.from(data)),
+    buildSnapshot: (id) => svc.build(id),
+  };
+  return {
+    dir,
+    ctx,
+    svc,
+    events,
+    client,
+    async close() {
+      await conn.close();
+      await store.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * collectManifest: the client half of Save Model's first step. Walks a
+ * workspace and lists the files to snapshot (path, sha256, size, mode), with
+ * the git state. Node-only.
+ *
+ * Chosen files: everything but what `.gitignore` files (nested, git's
+ * precedence: deeper and later rules win) and `.trainyardignore` files (same
+ * syntax, winning over the .gitignore of their folder) exclude, and never
+ * .git/, node_modules/, __pycache__/, .venv/, venv/, .ipynb_checkpoints/.
+ * Symlinks are followed only inside the workspace (to a file: saved as that
+ * file; to a folder: skipped with a warning, its real path is walked anyway);
+ * one pointing outside, devices, FIFOs and sockets are refused, naming the file.
+ * Secret guard: files that look like credentials are refused unless a
+ * `!<pattern>` line in a .trainyardignore names them.
+ * Modes are normalized like git's: 0755 if any execute bit, else 0644.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import type { GitState } from '../schemas/models';
+import type { SnapshotFile } from '../schemas/snapshots';
+import { gitState } from './git';
+
+export const ALWAYS_EXCLUDED = ['.git', 'node_modules', '__pycache__', '.venv', 'venv', '.ipynb_checkpoints'];
+
+/** credential-looking files: [rule shown to the user, test on (workspace path, file name)] */
+export const SECRET_RULES: Array<[string, (rel: string, name: string) => boolean]> = [
+  ['.env, .env.* (dotenv files; .env.example/.sample/.template are fine)', (_r, n) => n === '.env' || (n.startsWith('.env.') && !/\.(example|sample|template|dist)$/.test(n))],
+  ['*.pem, *.key, *.p12, *.pfx (keys and certificates)', (_r, n) => /\.(pem|key|p12|pfx)$/i.test(n)],
+  ['id_rsa*, id_dsa*, id_ecdsa*, id_ed25519* (SSH private keys; *.pub is fine)', (_r, n) => /^id_(rsa|dsa|ecdsa|ed25519)/.test(n) && !n.endsWith('.pub')],
+  ['.aws/credentials (AWS credentials)', (r) => r === '.aws/credentials' || r.endsWith('/.aws/credentials')],
+  ['.docker/config.json (registry credentials)', (r) => r === '.docker/config.json' || r.endsWith('/.docker/config.json')],
+  ['.netrc, .git-credentials, .pypirc (login files)', (_r, n) => n === '.netrc' || n === '.git-credentials' || n === '.pypirc'],
+];
+
+/** the rule a workspace path trips, or null */
+export function secretRule(rel: string): string | null {
+  const name = rel.slice(rel.lastIndexOf('/') + 1);
+  return SECRET_RULES.find(([, test]) => test(rel, name))?.[0] ?? null;
+}
+
+export class WorkspaceError extends Error {
+  override name = 'WorkspaceError';
+}
+
+export interface CollectOptions {
+  /** extra exclusions in .gitignore syntax, relative to the workspace */
+  ignore?: string[];
+  /** read the git state (default true) */
+  git?: boolean;
+}
+
+export interface CollectedManifest {
+  /** the workspace's real path */
+  root: string;
+  /** sorted by path */
+  files: SnapshotFile[];
+  /** sha256 → absolute path of a file with that content */
+  sources: Map<string, string>;
+  totalBytes: number;
+  git: GitState;
+  warnings: string[];
+}
+
+interface Level {
+  base: string; // workspace-relative folder ('' for the root)
+  rules: Ignore[]; // .gitignore, then .trainyardignore
+  allow: Ignore | null; // the "!" lines of .trainyardignore
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+async function loadLevel(abs: string, base: string): Promise<Level | null> {
+  const gi = await readText(join(abs, '.gitignore'));
+  const ti = await readText(join(abs, '.trainyardignore'));
+  if (gi === null && ti === null) return null;
+  const rules: Ignore[] = [];
+  if (gi !== null) rules.push(ignore().add(gi));
+  if (ti !== null) rules.push(ignore().add(ti));
+  const allowLines = (ti ?? '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('!') && l.length > 1).map((l) => l.slice(1));
+  return { base, rules, allow: allowLines.length ? ignore().add(allowLines) : null };
+}
+
+const under = (base: string, rel: string) => (base === '' ? rel : rel.slice(base.length + 1));
+
+function isIgnored(levels: Level[], rel: string, isDir: boolean): boolean {
+  let ignored = false;
+  for (const lv of levels) {
+    const p = under(lv.base, rel) + (isDir ? '/' : '');
+    for (const ig of lv.rules) {
+      const r = ig.test(p);
+      if (r.ignored) ignored = true;
+      else if (r.unignored) ignored = false;
+    }
+  }
+  return ignored;
+}
+
+function isAllowed(levels: Level[], rel: string): boolean {
+  return levels.some((lv) => lv.allow?.ignores(under(lv.base, rel)));
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export async function collectManifest(dir: string, opts: CollectOptions = {}): Promise<CollectedManifest> {
+  let root: string;
+  try {
+    root = await realpath(dir);
+    if (!(await stat(root)).isDirectory()) throw new Error('not a folder');
+  } catch (err) {
+    throw new WorkspaceError(`cannot read the workspace ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const extra = opts.ignore?.length ? [{ base: '', rules: [ignore().add(opts.ignore)], allow: null }] : [];
+  const found: Array<{ rel: string; abs: string; size: number; mode: number }> = [];
+  const warnings: string[] = [];
+  const refused: string[] = [];
+  const secrets: string[] = [];
+
+  const walk = async (abs: string, rel: string, levels: Level[]): Promise<void> => {
+    const own = await loadLevel(abs, rel);
+    const here = own ? [...levels, own] : levels;
+    const rules = [...here, ...extra];
+    const names = (await readdir(abs)).sort();
+    for (const name of names) {
+      const childRel = rel ? `${rel}/${name}` : name;
+      const childAbs = join(abs, name);
+      const st = await lstat(childAbs);
+      if (ALWAYS_EXCLUDED.includes(name)) continue;
+      let target = st;
+      if (st.isSymbolicLink()) {
+        let real: string;
+        try {
+          real = await realpath(childAbs);
+        } catch {
+          if (!isIgnored(rules, childRel, false)) warnings.push(`skipped ${childRel}: a broken symlink`);
+          continue;
+        }
+        const r = relative(root, real);
+        if (r === '..' || r.startsWith(`..${sep}`) || isAbsolute(r)) {
+          if (!isIgnored(rules, childRel, false)) refused.push(`${childRel} is a symlink to ${real}, outside the workspace: copy the file in, or add it to .trainyardignore`);
+          continue;
+        }
+        target = await stat(real);
+        if (target.isDirectory()) {
+          if (!isIgnored(rules, childRel, true)) warnings.push(`skipped ${childRel}: a symlink to the folder ${r} (saved from its real path)`);
+          continue;
+        }
+      }
+      if (target.isDirectory()) {
+        if (!isIgnored(rules, childRel, true)) await walk(childAbs, childRel, here);
+        continue;
+      }
+      if (isIgnored(rules, childRel, false)) continue;
+      if (!target.isFile()) {
+        const kind = target.isFIFO() ? 'a FIFO' : target.isSocket() ? 'a socket' : target.isCharacterDevice() || target.isBlockDevice() ? 'a device file' : 'not a regular file';
+        refused.push(`${childRel} is ${kind}: add it to .trainyardignore`);
+        continue;
+      }
+      const secret = secretRule(childRel);
+      if (secret && !isAllowed(here, childRel)) {
+        secrets.push(`${childRel} (rule ${secret})`);
+        continue;
+      }
+      found.push({ rel: childRel, abs: childAbs, size: target.size, mode: target.mode & 0o111 ? 0o755 : 0o644 });
+    }
+  };
+  await walk(root, '', []);
+
+  if (secrets.length) {
+    throw new WorkspaceError(
+      `refusing to save what looks like secrets: ${secrets.join('; ')}. Remove them, exclude them in .gitignore or .trainyardignore, or allow one on purpose with a "!<path>" line in .trainyardignore`,
+    );
+  }
+  if (refused.length) throw new WorkspaceError(`cannot save the workspace: ${refused.join('; ')}`);
+
+  const files: SnapshotFile[] = [];
+  const sources = new Map<string, string>();
+  let totalBytes = 0;
+  for (const f of found.sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)))) {
+    let sha256: string;
+    try {
+      sha256 = await hashFile(f.abs);
+    } catch (err) {
+      throw new WorkspaceError(`cannot read ${f.rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    files.push({ path: f.rel, sha256, size: f.size, mode: f.mode });
+    if (!sources.has(sha256)) sources.set(sha256, f.abs);
+    totalBytes += f.size;
+  }
+  const git = opts.git === false ? { sha: null, dirty: false, branch: null } : await gitState(root);
+  return { root, files, sources, totalBytes, git, warnings };
+}

@@ -1,0 +1,107 @@
+/**
+ * saveWorkspace: Save Model from the client side (the CLI's `trainyard save`,
+ * later the editors). Collect the manifest, POST it, upload only the blobs
+ * the backend says it lacks (re-hashing each file as it is read, so a file
+ * edited mid-save is caught), then ask for the build. Node-only.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import type { TrainyardClient } from '../client';
+import type { Entrypoints, Version } from '../schemas/models';
+import type { SnapshotFile } from '../schemas/snapshots';
+import { collectManifest, WorkspaceError, type CollectOptions } from './collect';
+
+export interface SaveOptions {
+  dir: string;
+  model: string;
+  version?: string;
+  baseImage?: string;
+  entrypoints?: Entrypoints;
+  /** one human-readable line per step */
+  onProgress?: (message: string) => void;
+  /** extra exclusions (.gitignore syntax) */
+  ignore?: CollectOptions['ignore'];
+  /** parallel uploads (default 4) */
+  concurrency?: number;
+}
+
+export interface SaveResult {
+  version: Version;
+  uploadedFiles: number;
+  uploadedBytes: number;
+  totalFiles: number;
+  durationMs: number;
+}
+
+export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'>;
+
+/** train = python train.py, predict = python predict.py when those files are saved; given ones win */
+export function defaultEntrypoints(files: SnapshotFile[], given: Entrypoints = {}): Entrypoints {
+  const has = new Set(files.map((f) => f.path));
+  const out: Entrypoints = {};
+  if (!given.train && has.has('train.py')) out.train = 'python train.py';
+  if (!given.predict && has.has('predict.py')) out.predict = 'python predict.py';
+  Object.assign(out, given);
+  if (!out.train) throw new WorkspaceError("no train entrypoint: pass --entrypoint train='python my_script.py'");
+  return out;
+}
+
+/** a base image given as a relative layout path (./dir, oci:../dir:tag) is made absolute: the backend has another cwd */
+export function absoluteBase(ref: string): string {
+  const m = /^(oci-layout:|oci:)?(\.\.?\/[^:]*)(:.*)?$/.exec(ref);
+  return m ? `${m[1] ?? ''}${resolve(m[2])}${m[3] ?? ''}` : ref;
+}
+
+const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
+
+export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Promise<SaveResult> {
+  const started = Date.now();
+  const say = opts.onProgress ?? (() => undefined);
+  say(`collecting files in ${opts.dir}`);
+  const m = await collectManifest(opts.dir, { ignore: opts.ignore });
+  for (const w of m.warnings) say(`warning: ${w}`);
+  const entrypoints = defaultEntrypoints(m.files, opts.entrypoints);
+  const gitNote = m.git.sha ? `git ${m.git.sha.slice(0, 12)}${m.git.dirty ? ' (uncommitted changes)' : ''}` : 'no git';
+  say(`${m.files.length} files, ${fmtBytes(m.totalBytes)}, ${gitNote}`);
+
+  const snap = await client.createSnapshot({
+    model: opts.model,
+    ...(opts.version !== undefined ? { version: opts.version } : {}),
+    ...(opts.baseImage !== undefined ? { baseImage: absoluteBase(opts.baseImage) } : {}),
+    files: m.files,
+    entrypoints,
+    git: { sha: m.git.sha, dirty: m.git.dirty, ...(m.git.branch ? { branch: m.git.branch.slice(0, 255) } : {}) },
+  });
+
+  const missing = [...snap.missing];
+  let uploadedBytes = 0;
+  let uploadedFiles = 0;
+  if (missing.length) say(`uploading ${missing.length} of ${m.files.length} files`);
+  else say('the backend has every file already');
+  const worker = async () => {
+    for (let sha = missing.shift(); sha !== undefined; sha = missing.shift()) {
+      const path = m.sources.get(sha);
+      if (!path) throw new WorkspaceError(`the backend asked for blob ${sha}, which is not a file of this workspace`);
+      const data = await readFile(path);
+      if (createHash('sha256').update(data).digest('hex') !== sha) {
+        throw new WorkspaceError(`${relative(m.root, path)} changed while saving; save again`);
+      }
+      await client.putBlob(sha, data);
+      uploadedFiles++;
+      uploadedBytes += data.length;
+    }
+  };
+  const stopOnError = () =>
+    worker().catch((err) => {
+      missing.length = 0; // the other workers stop after their current upload
+      throw err;
+    });
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, stopOnError));
+  if (uploadedFiles) say(`uploaded ${uploadedFiles} files (${fmtBytes(uploadedBytes)})`);
+
+  say('building the image');
+  const version = await client.buildSnapshot(snap.id);
+  say(`saved ${version.model}:${version.label} (${version.digest.slice(0, 19)})`);
+  return { version, uploadedFiles, uploadedBytes, totalFiles: m.files.length, durationMs: Date.now() - started };
+}
