@@ -1,0 +1,71 @@
+/**
+ * `trainyard save [PATH] --model NAME`: snapshot a workspace into a new
+ * version (saveWorkspace uploads only the files the backend lacks). Progress
+ * goes to stderr so stdout carries just the result.
+ */
+import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CliDeps } from '../deps';
+import { CliError, UsageError } from '../errors';
+import { collect, parseEntrypoints, parseModelName } from '../args';
+import { isJson, printJson, withJson } from '../kit';
+import { bytes, details, duration } from '../output';
+
+interface SaveOpts {
+  model?: string;
+  version?: string;
+  base?: string;
+  entrypoint?: string[];
+}
+
+const VERSION_LABEL = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+export function register(program: Command, deps: CliDeps): void {
+  withJson(
+    program
+      .command('save')
+      .description('save a workspace as a new version of a model')
+      .argument('[path]', 'workspace folder', '.')
+      .option('--model <name>', 'model to save into (created if new)')
+      .option('--version <label>', 'version label (default: the git SHA, +dirty.<hash> when there are changes)')
+      .option('--base <image>', 'base image (default: chosen by the backend)')
+      .option('--entrypoint <name=command>', 'an entrypoint, e.g. "train=python train.py" (repeatable)', collect),
+  ).action(async (path: string, opts: SaveOpts, cmd: Command) => {
+    if (!opts.model) throw new UsageError('save needs --model NAME, e.g. trainyard save . --model eta-correction');
+    const model = parseModelName(opts.model);
+    if (opts.version !== undefined && !VERSION_LABEL.test(opts.version)) {
+      throw new UsageError(`--version expects letters, digits, ".", "_", "+", "-" starting with a letter or digit (got "${opts.version}")`);
+    }
+    const entrypoints = parseEntrypoints(opts.entrypoint ?? []);
+    const dir = resolve(path);
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      /* reported below */
+    }
+    if (!isDir) throw new CliError(`${dir} is not a folder; save expects the workspace folder`);
+    const json = isJson(cmd);
+    const { saveWorkspace } = await import('@trainyard/shared/snapshot/save');
+    const res = await saveWorkspace(deps.client(), {
+      dir,
+      model,
+      ...(opts.version !== undefined ? { version: opts.version } : {}),
+      ...(opts.base !== undefined ? { baseImage: opts.base } : {}),
+      ...(entrypoints ? { entrypoints } : {}),
+      onProgress: json ? undefined : (msg: string) => deps.err(deps.st.dim(msg)),
+    });
+    if (json) return printJson(deps, res);
+    const v = res.version;
+    deps.out(`saved ${deps.st.bold(`${v.model}:${v.label}`)}`);
+    for (const l of details([
+      ['digest', v.digest],
+      ['image', v.imageRef],
+      ['entrypoints', Object.entries(v.entrypoints).map(([k, c]) => `${k}="${c}"`).join(' ')],
+      ['files', `${res.uploadedFiles} uploaded (${bytes(res.uploadedBytes)}) of ${res.totalFiles}`],
+      ['time', duration(res.durationMs)],
+    ], deps.st)) deps.out(`  ${l}`);
+    deps.out(deps.st.dim(`next: trainyard train ${v.model}:${v.label}`));
+  });
+}

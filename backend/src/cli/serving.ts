@@ -1,0 +1,76 @@
+/**
+ * Shared by `serve` and `demo`: load the config (ConfigError messages are
+ * user-facing), start the backend, say where everything is, and stay up until
+ * SIGINT/SIGTERM, then close cleanly. A second signal exits at once.
+ */
+import { loadConfig, type ResolvedConfig } from '../config';
+import { tokenPath } from '../auth/token';
+import type { CliDeps } from './deps';
+import { details } from './output';
+
+export interface Backend {
+  url: string;
+  token: string;
+  config: ResolvedConfig;
+  close(): Promise<void>;
+}
+
+export async function startBackend(configFile: string | undefined): Promise<Backend> {
+  const config = loadConfig(configFile);
+  const { startServer } = await import('../app'); // loaded only by serve/demo
+  const server = await startServer(config);
+  return { url: server.url, token: server.token, config, close: () => server.close() };
+}
+
+export function describeBackend(b: Backend): { url: string; home: string; tokenFile: string; executor: string; store: string; images: string } {
+  return {
+    url: b.url,
+    home: b.config.home,
+    tokenFile: tokenPath(b.config.home),
+    executor: b.config.executor.kind,
+    store: b.config.store.url,
+    images: b.config.images.registry,
+  };
+}
+
+export function announce(deps: CliDeps, b: Backend): void {
+  const d = describeBackend(b);
+  deps.out(`${deps.st.bold('Trainyard backend')} listening on ${deps.st.cyan(d.url)}`);
+  for (const l of details([
+    ['data home', d.home],
+    ['token', `${d.tokenFile} (the CLI reads it from there, or set TRAINYARD_TOKEN)`],
+    ['executor', d.executor],
+    ['store', d.store],
+    ['images', d.images],
+  ], deps.st)) deps.out(`  ${l}`);
+  if (b.url !== 'http://127.0.0.1:7878') deps.out(`  other shells: export TRAINYARD_URL=${b.url}`);
+}
+
+/** Resolves after the first SIGINT/SIGTERM has closed the backend. */
+export function untilSignal(deps: CliDeps, b: Backend, onStop?: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        deps.err(`trainyard: ${signal} again; exiting without a clean shutdown`);
+        process.exit(130);
+      }
+      stopping = true;
+      deps.err(`${signal}: stopping the backend...`);
+      onStop?.();
+      b.close().then(
+        () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          deps.err('stopped');
+          // anything still holding the event loop (a child in teardown) gets a moment, then we go
+          setTimeout(() => process.exit(process.exitCode ?? 0), 1500).unref();
+          resolve();
+        },
+        reject,
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
