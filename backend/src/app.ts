@@ -50,9 +50,17 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
   const snapshots = new SnapshotsService(ctx);
   const app = await buildServer(ctx, { runs, schedules, snapshots });
 
-  await ctx.executor.start(runs, await runs.activeRuns());
-  schedules.start();
-  await app.listen({ host: config.server.host, port: config.server.port });
+  try {
+    await ctx.executor.start(runs, await runs.activeRuns());
+    schedules.start();
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    schedules.stop();
+    await ctx.executor.stop();
+    await app.close();
+    await conn.close();
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

@@ -5,10 +5,12 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './context';
 import { HttpError } from './errors';
-import { tokensEqual } from './auth/token';
+import { tokenPath, tokensEqual } from './auth/token';
 import { registerModelRoutes } from './models/routes';
 import { registerSnapshotRoutes } from './snapshots/routes';
 import { registerHardwareRoutes } from './hardware/routes';
@@ -30,11 +32,14 @@ export interface Services {
 export type App = FastifyInstance & { withTypeProvider(): unknown };
 
 export async function buildServer(ctx: AppContext, services: Services) {
-  const app = Fastify({
-    logger: false,
-    bodyLimit: ctx.config.server.bodyLimitBytes,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, verbose: true } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ logger: false, bodyLimit: ctx.config.server.bodyLimitBytes }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated exactly as sent (a param "5" stays a string, 5 a number);
+  // query strings and path params arrive as text and are coerced to the schema's types.
+  const exact = newAjv(false);
+  const coercing = newAjv('array');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? exact : coercing).compile(schema));
+  app.removeContentTypeParser('text/plain');
 
   // blobs are raw bytes; every other body is JSON
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.config.images.maxFileBytes }, (_req, body, done) => done(null, body));
@@ -53,7 +58,7 @@ export async function buildServer(ctx: AppContext, services: Services) {
     if (path === '/healthz') return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new HttpError('unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (the token is in ~/.trainyard/token)');
+    if (!m) throw new HttpError('unauthorized', `missing bearer token: send "Authorization: Bearer <token>" (the token is in ${tokenPath(ctx.config.home)})`);
     if (!tokensEqual(m[1], ctx.token)) throw new HttpError('unauthorized', 'invalid bearer token');
   });
 
@@ -92,6 +97,12 @@ export async function buildServer(ctx: AppContext, services: Services) {
 }
 
 export type TypedApp = Awaited<ReturnType<typeof buildServer>>;
+
+function newAjv(coerceTypes: false | 'array') {
+  const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes, allErrors: false, verbose: true, strict: false });
+  (addFormats as unknown as (a: Ajv) => void)(ajv);
+  return ajv;
+}
 
 interface AjvError {
   instancePath: string;

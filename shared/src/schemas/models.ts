@@ -5,6 +5,7 @@ import { EntrypointName, ModelName, Timestamp, VersionLabel } from './common';
 export const Entrypoints = Type.Record(EntrypointName, Type.String({ minLength: 1, maxLength: 4096 }), {
   minProperties: 1,
   maxProperties: 32,
+  additionalProperties: false,
   description: 'entrypoint name -> shell command run in the code directory; "train" is required',
 });
 

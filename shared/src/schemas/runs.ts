@@ -14,6 +14,7 @@ export const FINAL_STATUSES = ['Succeeded', 'Failed', 'Cancelled'] as const;
 export const SweepSpec = Type.Record(ParamKey, Type.Array(ParamValue, { minItems: 1, maxItems: 10000 }), {
   minProperties: 1,
   maxProperties: 16,
+  additionalProperties: false,
   description: 'param name -> values; one run per point of the grid',
 });
 
