@@ -4,13 +4,15 @@
  * numbers with ranges and `--entrypoint NAME=COMMAND`. Every bad form throws a
  * UsageError that says the expected form, so the user can fix it from the message.
  */
-import type { ParamValue, Params, SweepSpec } from '@trainyard/shared';
+import { EntrypointName, ModelName, ParamKey, VersionLabel, type ParamValue, type Params, type SweepSpec } from '@trainyard/shared';
 import { UsageError } from './errors';
 
-const PARAM_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
-const MODEL_NAME = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-const VERSION_LABEL = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
-const ENTRYPOINT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+// the same patterns the API validates with
+const pattern = (schema: object) => new RegExp((schema as { pattern: string }).pattern);
+const PARAM_KEY = pattern(ParamKey);
+const MODEL_NAME = pattern(ModelName);
+const VERSION_LABEL = pattern(VersionLabel);
+const ENTRYPOINT_NAME = pattern(EntrypointName);
 const INTEGER = /^-?\d+$/;
 const FLOAT = /^-?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/;
 

@@ -3,16 +3,21 @@ import type { AppContext } from '../context';
 import type { Executor } from './executor';
 import { LocalExecutor } from './local/local-executor';
 import { unpackImage } from '../images/unpack';
+import { KubernetesExecutor, loadKube } from './kubernetes';
+import { podmanImageFor } from './local/podman-image';
+import { join } from 'node:path';
 
 export function createExecutor(ctx: AppContext, machine: { cpuCount: number; memoryBytes: number }): Executor {
   if (ctx.config.executor.kind === 'kubernetes') {
-    throw new Error('executor.kind "kubernetes" is not available in this build yet; use "local" (the default)');
+    const k = ctx.config.executor.kubernetes;
+    return new KubernetesExecutor({ kube: loadKube(k.kubeconfig), namespace: k.namespace });
   }
   return new LocalExecutor({
     config: ctx.config.executor.local,
     cpuCount: machine.cpuCount,
     memoryBytes: machine.memoryBytes,
     runsDir: ctx.dirs.runs,
-    materialize: (spec, dest) => unpackImage(ctx.images, spec.model, spec.version, dest),
+    materialize: (spec, dest) => unpackImage(ctx.images, spec.model, spec.image.digest, dest),
+    podmanImage: (spec) => podmanImageFor(ctx.images, join(ctx.config.home, 'oci-views'), spec),
   });
 }

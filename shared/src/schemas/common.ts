@@ -10,8 +10,9 @@ export const ModelName = Type.String({
   description: 'lower-case letters, digits and dashes; starts with a letter, 2-63 characters, e.g. eta-correction',
 });
 export const VersionLabel = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$',
-  description: 'a git SHA, SHA+dirty.<hash>, or a label of letters, digits, ".", "_", "+", "-" (max 128)',
+  // the OCI ref-name grammar: alphanumeric runs joined by single separators
+  pattern: '^(?=.{1,128}$)[A-Za-z0-9]+(?:(?:[._+-]|--)[A-Za-z0-9]+)*$',
+  description: 'a git SHA, SHA+dirty.<hash>, or a label of letters and digits joined by ".", "_", "+" or "-" (max 128), e.g. v2 or 1a2b3c4+dirty.0f9e8d7c',
 });
 export const ProfileName = Type.String({
   pattern: '^[a-z][a-z0-9-]{0,61}[a-z0-9]$',

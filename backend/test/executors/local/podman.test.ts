@@ -117,6 +117,22 @@ describe('local executor: podman path', function () {
     assert.ok(!left.stdout.includes(s.id));
   });
 
+  it('enforces the max duration on a container run', async () => {
+    const sink = new RecordingSink();
+    const ex = executor(tmp.path, {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
+    await ex.start(sink, []);
+    const s = { ...podmanSpec(0, 'echo started; exec sleep 60'), maxDurationSeconds: 3 };
+    await ex.submit([s]);
+    const fin = await sink.waitFinished(s.id, 30_000);
+    await ex.stop();
+    // podman's own messages (time="…" level=…) share the stream when the machine is loaded; the run printed only this
+    assert.deepEqual(sink.lines(s.id).filter((l) => !/^time="[^"]*" level=/.test(l)), ['started']);
+    assert.equal(fin.status, 'Failed');
+    assert.equal(fin.reason, 'exceeded max duration of 3 seconds');
+    const left = await podman(['ps', '-a', '--format', '{{.Names}}']);
+    assert.ok(!left.stdout.includes(s.id));
+  });
+
   it('fails the run with a reason when podman is required but cannot be used', async () => {
     const sink = new RecordingSink();
     const ex = executor(tmp.path, {}, { config: { maxConcurrent: 2, podman: 'always', python: 'python3' } }); // no podmanImage
