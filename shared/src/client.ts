@@ -105,22 +105,14 @@ export class TrainyardClient {
   /** Subscribe to server-sent events; yields each event until the signal aborts. */
   async *events(opts: { signal?: AbortSignal; fetchImpl?: FetchLike } = {}): AsyncGenerator<TrainyardEvent> {
     const res = await this.stream(`${this.baseUrl}/v1/events`, opts.signal, opts.fetchImpl);
-    let buf = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let at: number;
-      while ((at = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, at);
-        buf = buf.slice(at + 2);
-        let kind = '';
-        let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event:')) kind = line.slice(6).trim();
-          else if (line.startsWith('data:')) data += line.slice(5).trim();
-        }
-        if (kind && data) yield { kind, data: JSON.parse(data) } as TrainyardEvent;
+    for await (const block of chunks(res, '\n\n')) {
+      let kind = '';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) kind = line.slice(6).trim();
+        else if (line.startsWith('data:')) data += line.slice(5).trim();
       }
+      if (kind && data) yield { kind, data: JSON.parse(data) } as TrainyardEvent;
     }
   }
 
@@ -141,16 +133,20 @@ export class TrainyardClient {
 
   private async *ndjson(url: string, signal?: AbortSignal, fetchImpl?: FetchLike): AsyncGenerator<unknown> {
     const res = await this.stream(url, signal, fetchImpl);
-    const decoder = new TextDecoder();
-    let buf = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let at: number;
-      while ((at = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, at);
-        buf = buf.slice(at + 1);
-        if (line.trim()) yield JSON.parse(line);
-      }
+    for await (const line of chunks(res, '\n')) if (line.trim()) yield JSON.parse(line);
+  }
+}
+
+/** The body of a streaming response cut at each separator. */
+async function* chunks(res: Response, separator: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let at: number;
+    while ((at = buf.indexOf(separator)) >= 0) {
+      yield buf.slice(0, at);
+      buf = buf.slice(at + separator.length);
     }
   }
 }
