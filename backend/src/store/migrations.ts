@@ -92,6 +92,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('runs_model_id').on('runs').columns(['model', 'id']).execute();
       await db.schema.createIndex('runs_status_id').on('runs').columns(['status', 'id']).execute();
+      await db.schema.createIndex('runs_model_status_id').on('runs').columns(['model', 'status', 'id']).execute();
       await db.schema.createIndex('runs_sweep').on('runs').columns(['sweep_id', 'sweep_index']).execute();
       await db.schema.createIndex('runs_schedule').on('runs').columns(['schedule_id', 'id']).execute();
       await db.schema
