@@ -32,7 +32,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   const conn = connect(config.store.url);
   await migrate(conn.db);
-  const images = openImageStore(config.images.registry);
+  const images = openImageStore(config.images.registry, { cacheDir: join(config.home, 'image-cache') });
   const ctx: AppContext = {
     config,
     conn,

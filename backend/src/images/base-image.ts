@@ -1,16 +1,24 @@
 /**
  * Base images from OCI layout directories: `oci-layout:<dir>[:<ref>]`,
  * `oci:<dir>[:<ref>]` or a path `<dir>[:<ref>]` (no ref: the layout's only
- * image, else its "latest"). An image index is narrowed to linux/amd64. The
- * base's layer blobs are copied into our store (verified by the store), and
- * its config is returned for the builder to extend. Registry references
- * (python:3.11-slim) need the registry client of a later issue.
+ * image, else its "latest"), or from a registry: `host[:port]/repo[:tag|@digest]`
+ * (Docker v2 schema 2 or OCI, with or without a top-level mediaType). An image
+ * index is narrowed to linux/amd64. Layout layers are copied into our store
+ * (verified by the store); registry layers are adopted by a store that can
+ * (RegistryStore: mounted on push, downloaded only when read), else copied.
+ * The config is returned for the builder to extend. Docker Hub short names
+ * (python:3.11-slim) are not resolved: name the registry.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { ImageStore } from './image-store';
 import { OciLayoutStore, REF_NAME_ANNOTATION } from './oci-layout';
-import { parseLayoutRef } from './open';
+import { parseLayoutRef, type LayoutRef } from './open';
+import { RegistryStore } from './registry-store';
+import { RegistryClient } from './registry/client';
+import { parseRegistryRef, type RegistryRef } from './registry/reference';
 import { MEDIA_LAYER_GZIP } from './layer';
 import { entryPath, readLayer } from './layer-read';
 
@@ -54,13 +62,23 @@ const LAYER_TYPES: Record<string, string> = {
 /** the base image reference is wrong or unusable: the user has something to fix */
 export class BaseImageError extends Error {}
 
-export async function resolveBaseImage(ref: string, into: ImageStore): Promise<ResolvedBase> {
-  const parsed = parseLayoutRef(ref);
-  if (!parsed) {
-    throw new BaseImageError(
-      `base image "${ref}": only OCI layout directories are supported yet (oci-layout:<dir>[:<ref>], oci:<dir>[:<ref>] or an absolute path); registry images come later`,
-    );
-  }
+interface BaseSource {
+  /** manifest (or index) bytes by digest, and of the named ref when digest is null */
+  manifest(digest: string | null): Promise<{ digest: string; mediaType: string; bytes: Buffer }>;
+  readBlob(digest: string): Promise<Buffer>;
+  /** copies or adopts a layer into `into` */
+  bring(into: ImageStore, layer: Descriptor): Promise<void>;
+}
+
+async function readAll(s: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function layoutSource(ref: string, parsed: LayoutRef): Promise<BaseSource> {
   const src = new OciLayoutStore(parsed.dir);
   if (!existsSync(join(parsed.dir, 'index.json'))) throw new BaseImageError(`base image "${ref}": ${parsed.dir} is not an OCI image layout (no index.json)`);
   const entries = await src.listManifests().catch((err) => {
@@ -74,14 +92,69 @@ export async function resolveBaseImage(ref: string, into: ImageStore): Promise<R
   }
   const desc = want ? entries.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === want) : entries[0];
   if (!desc) throw new BaseImageError(`base image "${ref}": no image "${want}" in ${parsed.dir} (refs: ${names.join(', ') || 'none'})`);
+  return {
+    async manifest(digest) {
+      const d = digest ?? desc.digest;
+      return { digest: d, mediaType: digest ? '' : desc.mediaType, bytes: await src.readBlob(d) };
+    },
+    readBlob: (d) => src.readBlob(d),
+    async bring(into, l) {
+      if (!(await into.hasBlob(l.digest))) await into.putBlob(l.digest, await src.openBlob(l.digest));
+    },
+  };
+}
 
-  let digest = desc.digest;
-  let doc = JSON.parse((await src.readBlob(digest)).toString('utf8')) as { mediaType?: string; manifests?: Array<Descriptor & { platform?: { os: string; architecture: string } }> };
-  if (INDEX_TYPES.has(doc.mediaType ?? desc.mediaType) || Array.isArray(doc.manifests)) {
+function registrySource(ref: string, parsed: RegistryRef, into: ImageStore): BaseSource {
+  const shared = into instanceof RegistryStore && into.registry.host === parsed.endpoint.host ? into.client : null;
+  const client = shared ?? new RegistryClient(parsed.endpoint);
+  const where = `${parsed.endpoint.host}/${parsed.repo}`;
+  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof BaseImageError) throw err;
+      throw new BaseImageError(`base image "${ref}": ${what} from ${where} failed: ${(err as Error).message}`);
+    }
+  };
+  return {
+    manifest: (digest) =>
+      wrap('reading the manifest', async () => {
+        const got = await client.getManifest(parsed.repo, digest ?? parsed.ref);
+        if (!got) throw new BaseImageError(`base image "${ref}": ${where} has no image "${digest ?? parsed.ref}"`);
+        return got;
+      }),
+    readBlob: (d) =>
+      wrap(`reading blob ${d}`, async () => {
+        const b = await readAll(await client.openBlob(parsed.repo, d));
+        if (sha256(b) !== d) throw new Error(`blob ${d} hashes to ${sha256(b)}`);
+        return b;
+      }),
+    async bring(into, l) {
+      const origin = { host: parsed.endpoint.host, repo: parsed.repo, open: () => client.openBlob(parsed.repo, l.digest) };
+      if (into.adoptBlob) into.adoptBlob(l.digest, origin);
+      else if (!(await into.hasBlob(l.digest))) await wrap(`copying layer ${l.digest}`, async () => into.putBlob(l.digest, await origin.open()));
+    },
+  };
+}
+
+export async function resolveBaseImage(ref: string, into: ImageStore): Promise<ResolvedBase> {
+  const layoutRef = parseLayoutRef(ref);
+  const registryRef = layoutRef ? null : parseRegistryRef(ref, into instanceof RegistryStore ? into.registry : undefined);
+  if (!layoutRef && !registryRef) {
+    throw new BaseImageError(
+      `base image "${ref}": not an OCI layout directory (oci-layout:<dir>[:<ref>], oci:<dir>[:<ref>], an absolute path) nor a registry image (host[:port]/repo[:tag|@digest], e.g. 127.0.0.1:5000/team/python:3.11)`,
+    );
+  }
+  const src = layoutRef ? await layoutSource(ref, layoutRef) : registrySource(ref, registryRef!, into);
+
+  const top = await src.manifest(null);
+  let digest = top.digest;
+  let doc = JSON.parse(top.bytes.toString('utf8')) as { mediaType?: string; manifests?: Array<Descriptor & { platform?: { os: string; architecture: string } }> };
+  if (INDEX_TYPES.has(doc.mediaType ?? top.mediaType) || Array.isArray(doc.manifests)) {
     const pick = doc.manifests?.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64');
     if (!pick) throw new BaseImageError(`base image "${ref}" is an image index without a linux/amd64 image`);
     digest = pick.digest;
-    doc = JSON.parse((await src.readBlob(digest)).toString('utf8'));
+    doc = JSON.parse((await src.manifest(digest)).bytes.toString('utf8'));
   }
   const manifest = doc as unknown as ImageManifest;
   if (!manifest.config || !Array.isArray(manifest.layers)) throw new BaseImageError(`base image "${ref}": ${digest} is not an image manifest`);
@@ -95,7 +168,7 @@ export async function resolveBaseImage(ref: string, into: ImageStore): Promise<R
   for (const l of manifest.layers) {
     const mediaType = LAYER_TYPES[l.mediaType];
     if (!mediaType) throw new BaseImageError(`base image "${ref}": layer ${l.digest} has unsupported media type ${l.mediaType}`);
-    if (!(await into.hasBlob(l.digest))) await into.putBlob(l.digest, await src.openBlob(l.digest));
+    await src.bring(into, l);
     layers.push({ mediaType, digest: l.digest, size: l.size });
   }
   return { ref, digest, layers, config };

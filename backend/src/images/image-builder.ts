@@ -1,5 +1,7 @@
 /**
- * Builds the image of a snapshot: [base image layers] + one code layer.
+ * Builds the image of a snapshot: [base image layers] + [dependency layer, when
+ * the workspace environment has distributions the base lacks: dependencies.ts]
+ * + one code layer.
  *
  * The code layer holds the workspace under /app/, the `trainyard` Python module
  * under /opt/trainyard/python/, and /opt/trainyard/bin/python, a relative symlink
@@ -12,7 +14,9 @@
 import { createHash } from 'node:crypto';
 import type { ImageStore } from './image-store';
 import { MEDIA_MANIFEST } from './oci-layout';
-import { MEDIA_LAYER_GZIP, writeLayer, type LayerEntry } from './layer';
+import type { SnapshotEnvironment } from '@trainyard/shared';
+import { MEDIA_LAYER_GZIP, writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+import { DependencyError, planDependencies, scanBasePython, writeDependencyLayer } from './dependencies';
 import { findInLayers, resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
 import { readPythonHelper } from './python-helper';
 
@@ -38,6 +42,10 @@ export interface BuildImageInput {
   git: { sha: string | null; dirty: boolean };
   /** org.opencontainers.image.source */
   source: string;
+  /** the workspace's Python environment: a dependency layer of what the base lacks (copy strategy) */
+  environment?: SnapshotEnvironment | null;
+  /** where the environment's uploaded files are, and where dependency layers are remembered by lock hash */
+  dependencies?: { blobPath: (sha256: string) => string; cacheDir: string };
   /** org.opencontainers.image.created; default now */
   created?: string;
   tmpDir?: string;
@@ -50,6 +58,8 @@ export interface BuiltImage {
   configDigest: string;
   layers: Descriptor[];
   baseDigest: string | null;
+  /** the dependency layer, when the environment added one */
+  dependencyLayer: { digest: string; lockHash: string; distributions: number; reused: boolean } | null;
   /** config + layers, compressed */
   sizeBytes: number;
 }
@@ -77,6 +87,17 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   );
   const code = await writeLayer(store, entries, { tmpDir: input.tmpDir });
 
+  let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number }) | null = null;
+  if (input.environment && base) {
+    const plan = planDependencies(input.environment, await scanBasePython(store, baseLayers), base.ref);
+    if (plan.delta.length) {
+      if (!input.dependencies) throw new DependencyError('the environment needs a dependency layer but the builder got no uploaded files');
+      const written = await writeDependencyLayer(store, plan, { ...input.dependencies, tmpDir: input.tmpDir });
+      dep = { ...written, lockHash: plan.lockHash, distributions: plan.delta.length };
+    }
+  }
+  const ownLayers = [...(dep ? [dep] : []), code];
+
   const baseConfig = base?.config;
   let env = [...(baseConfig?.config?.Env ?? [])];
   env = setEnv(env, 'PATH', `/opt/trainyard/bin:${getEnv(env, 'PATH') || DEFAULT_PATH}`);
@@ -94,9 +115,10 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
       WorkingDir: '/app',
       Labels: { ...(baseConfig?.config?.Labels ?? {}), [ENTRYPOINTS_LABEL]: JSON.stringify(sortedObject(input.entrypoints)) },
     },
-    rootfs: { type: 'layers', diff_ids: [...(baseConfig?.rootfs.diff_ids ?? []), code.diffId] },
+    rootfs: { type: 'layers', diff_ids: [...(baseConfig?.rootfs.diff_ids ?? []), ...ownLayers.map((l) => l.diffId)] },
     history: [
       ...(baseConfig?.history ?? baseLayers.map(() => ({ created: EPOCH, created_by: `base image ${input.baseImage}` }))),
+      ...(dep ? [{ created: EPOCH, created_by: `trainyard save: dependency layer (copy of ${dep.distributions} distributions, lock sha256:${dep.lockHash})` }] : []),
       { created: EPOCH, created_by: 'trainyard save: code layer (/app, /opt/trainyard)' },
     ],
   };
@@ -104,7 +126,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   const configDigest = sha256(configBytes);
   await store.putBlob(configDigest, configBytes);
 
-  const layers: Descriptor[] = [...baseLayers, { mediaType: MEDIA_LAYER_GZIP, digest: code.digest, size: code.size }];
+  const layers: Descriptor[] = [...baseLayers, ...ownLayers.map((l) => ({ mediaType: MEDIA_LAYER_GZIP, digest: l.digest, size: l.size }))];
   const annotations: Record<string, string> = {
     'org.opencontainers.image.created': input.created ?? new Date().toISOString(),
     'org.opencontainers.image.source': input.source,
@@ -133,6 +155,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
     configDigest,
     layers,
     baseDigest: base?.digest ?? null,
+    dependencyLayer: dep ? { digest: dep.digest, lockHash: dep.lockHash, distributions: dep.distributions, reused: dep.reused } : null,
     sizeBytes: configBytes.length + layers.reduce((n, l) => n + l.size, 0),
   };
 }

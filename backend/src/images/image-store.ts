@@ -1,6 +1,12 @@
 /**
  * The ImageStore seam: content-addressed blobs and tagged manifests, over an
  * OCI image layout directory (embedded default) or an OCI registry.
+ *
+ * Blobs are addressed without a repository: a layout has one blob pool, and the
+ * registry store keeps a local content-addressed cache that putManifest pushes
+ * from (a registry's blobs live per repository). `adoptBlob` tells a store where
+ * a blob already is (a base image's layer in a registry), so it can mount it
+ * instead of uploading, or fetch it only when someone reads it.
  */
 import type { Readable } from 'node:stream';
 
@@ -10,15 +16,27 @@ export interface StoredManifest {
   bytes: Buffer;
 }
 
+/** a blob in a registry repository: read with open(), mountable within the same registry */
+export interface BlobOrigin {
+  /** registry host[:port] */
+  host: string;
+  repo: string;
+  open(): Promise<Readable>;
+}
+
 export interface ImageStore {
-  /** where versions are stored, for imageRef strings, e.g. "oci-layout:/home/u/.trainyard/images" */
+  /** where versions are stored, e.g. "oci-layout:/home/u/.trainyard/images" or "127.0.0.1:5000/team" */
   readonly location: string;
   hasBlob(digest: string): Promise<boolean>;
   /** verifies that data hashes to digest before it becomes visible */
   putBlob(digest: string, data: Buffer | Readable): Promise<void>;
   openBlob(digest: string): Promise<Readable>;
-  /** tags a manifest in repository `repo` as `tag`; returns its digest */
+  /** tags a manifest in repository `repo` as `tag`; returns its digest. Every blob it names is stored before the tag moves. */
   putManifest(repo: string, tag: string, manifest: Buffer, mediaType: string): Promise<string>;
   /** ref is a tag or a digest */
   getManifest(repo: string, ref: string): Promise<StoredManifest | null>;
+  /** the reference of repo:tag recorded on a version (its imageRef) */
+  imageRef(repo: string, tag: string): string;
+  /** optional: remember where a blob this store does not hold can be read (and mounted) from */
+  adoptBlob?(digest: string, origin: BlobOrigin): void;
 }

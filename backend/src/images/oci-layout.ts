@@ -92,6 +92,10 @@ export class OciLayoutStore implements ImageStore {
     this.location = `oci-layout:${this.dir}`;
   }
 
+  imageRef(repo: string, tag: string): string {
+    return `${this.location}:${repo}:${tag}`;
+  }
+
   blobPath(digest: string): string {
     assertDigest(digest);
     return join(this.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));

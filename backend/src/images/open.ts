@@ -1,14 +1,25 @@
 /**
  * From configuration strings to stores: `images.registry` (oci-layout:<dir>,
- * or an http(s) registry URL, which a later issue supports), image refs of
+ * or an http(s) registry URL: a RegistryStore), image refs of
  * versions (`oci-layout:<dir>:<repo>:<tag>`) and base-image references.
  * A directory never contains ":" (skopeo's oci: transport has the same rule),
  * so the first ":" after the directory starts the ref name.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { ImageStore } from './image-store';
 import { OciLayoutStore } from './oci-layout';
+import type { ClientOptions } from './registry/client';
+import { parseRegistryUrl } from './registry/reference';
+import { RegistryStore } from './registry-store';
 
-export function openImageStore(registry: string): OciLayoutStore {
+export interface OpenOptions {
+  /** the registry store's local blob cache (default: $TRAINYARD_HOME or ~/.trainyard, /image-cache) */
+  cacheDir?: string;
+  client?: ClientOptions;
+}
+
+export function openImageStore(registry: string, opts: OpenOptions = {}): ImageStore {
   if (registry.startsWith('oci-layout:')) {
     const dir = registry.slice('oci-layout:'.length);
     if (!dir) throw new Error('images.registry "oci-layout:" needs a directory, e.g. oci-layout:/home/me/.trainyard/images');
@@ -16,16 +27,15 @@ export function openImageStore(registry: string): OciLayoutStore {
     return new OciLayoutStore(dir);
   }
   if (/^https?:\/\//.test(registry)) {
-    throw new Error(
-      `images.registry ${registry}: pushing to an OCI registry is not supported yet; use oci-layout:<dir> (the default) for now`,
-    );
+    const home = process.env.TRAINYARD_HOME ?? join(homedir(), '.trainyard');
+    return new RegistryStore(parseRegistryUrl(registry), opts.cacheDir ?? join(home, 'image-cache'), opts.client);
   }
   throw new Error(`images.registry must be oci-layout:<dir> or an http(s):// registry URL (got ${JSON.stringify(registry)})`);
 }
 
-/** the imageRef recorded on a version: `<store.location>:<repo>:<tag>` */
-export function imageRefFor(store: { location: string }, repo: string, tag: string): string {
-  return `${store.location}:${repo}:${tag}`;
+/** the imageRef recorded on a version: `oci-layout:<dir>:<repo>:<tag>`, or `host/ns/<repo>:<docker tag>` for a registry */
+export function imageRefFor(store: Pick<ImageStore, 'imageRef'>, repo: string, tag: string): string {
+  return store.imageRef(repo, tag);
 }
 
 export interface LayoutRef {

@@ -19,9 +19,13 @@ import { newId, nowIso } from '../ids';
 import { ensureModel, getVersion, insertVersion } from '../models/store';
 import type { SnapshotsTable } from '../store/db';
 import { buildImage } from '../images/image-builder';
-import { BaseImageError } from '../images/base-image';
+import { join } from 'node:path';
+import { BaseImageError, resolveBaseImage } from '../images/base-image';
+import { DependencyError, planDependencies, scanBasePython } from '../images/dependencies';
 import { imageRefFor, parseLayoutRef } from '../images/open';
 import { isValidRefName } from '../images/oci-layout';
+import { RegistryStore } from '../images/registry-store';
+import { parseRegistryRef, tagFor } from '../images/registry/reference';
 import { BlobMismatchError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
 import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
 
@@ -37,13 +41,20 @@ export class SnapshotsService {
     if (!isValidRefName(`${body.model}:${label}`)) {
       throw invalid(`version label "${label}" cannot tag an image: use letters and digits separated by single ".", "_", "-" or "+", ending with a letter or digit`);
     }
-    if (body.baseImage && !parseLayoutRef(body.baseImage)) {
-      throw invalid(`base image "${body.baseImage}": only OCI layout directories are supported yet (oci-layout:<dir>[:<ref>] or an absolute path); registry images come later`);
+    if (body.baseImage && !parseLayoutRef(body.baseImage) && !parseRegistryRef(body.baseImage)) {
+      throw invalid(`base image "${body.baseImage}": use an OCI layout directory (oci-layout:<dir>[:<ref>] or an absolute path) or a registry image with its host (host[:port]/repo[:tag|@sha256:…])`);
+    }
+    if (this.ctx.images instanceof RegistryStore) {
+      try {
+        tagFor(label);
+      } catch (err) {
+        throw invalid((err as Error).message);
+      }
     }
     await ensureModel(this.ctx.db, body.model, this.ctx.user);
     const files = [...body.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: CreateSnapshot = { ...body, files };
-    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, files.map((f) => f.sha256));
+    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, [...files.map((f) => f.sha256), ...(await this.dependencyShas(body))]);
     const row: SnapshotsTable = {
       id: newId('snp'),
       model: body.model,
@@ -65,7 +76,7 @@ export class SnapshotsService {
     const row = await this.row(id);
     if (row.status === 'uploading') {
       const manifest = JSON.parse(row.manifest) as CreateSnapshot;
-      row.missing = JSON.stringify(await missingStagedBlobs(this.ctx.dirs.blobs, manifest.files.map((f) => f.sha256)));
+      row.missing = JSON.stringify(await missingStagedBlobs(this.ctx.dirs.blobs, [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))]));
     }
     return toSnapshot(row);
   }
@@ -104,7 +115,7 @@ export class SnapshotsService {
       if (v) return v;
     }
     const manifest = JSON.parse(row.manifest) as CreateSnapshot;
-    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, manifest.files.map((f) => f.sha256));
+    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))]);
     if (missing.length) {
       await this.update(row, { missing: JSON.stringify(missing) });
       throw conflict(`${missing.length} file blob(s) are not uploaded yet: PUT /v1/blobs/:sha256 each of them, then build again`, { missing });
@@ -115,7 +126,7 @@ export class SnapshotsService {
       await this.update(row, { status: 'built' });
       return version;
     } catch (err) {
-      const e = err instanceof HttpError ? err : err instanceof BaseImageError ? invalid(err.message) : new HttpError('internal', `building the image failed: ${(err as Error).message}`);
+      const e = err instanceof HttpError ? err : err instanceof BaseImageError || err instanceof DependencyError ? invalid(err.message) : new HttpError('internal', `building the image failed: ${(err as Error).message}`);
       await this.update(row, { status: 'failed', error: e.message });
       throw e;
     }
@@ -134,10 +145,13 @@ export class SnapshotsService {
       git: { sha: git.sha, dirty: git.dirty },
       source: `trainyard://snapshots/${row.id}?manifest=sha256:${manifestHash(manifest)}`,
       created: createdAt,
+      environment: manifest.environment ?? null,
+      dependencies: { blobPath: (sha) => stagedBlobPath(ctx.dirs.blobs, sha), cacheDir: join(ctx.dirs.blobs, '.dependency-layers') },
     });
     const existing = await getVersion(ctx.db, row.model, label);
     if (existing) return this.sameOrConflict(existing, built.configDigest);
 
+    await this.assertTagFree(row.model, label);
     await ctx.images.putManifest(row.model, label, built.manifest, built.mediaType);
     const version: Version = {
       model: row.model,
@@ -159,6 +173,35 @@ export class SnapshotsService {
     }
     ctx.bus.publish({ kind: 'version', data: version });
     return version;
+  }
+
+  /**
+   * The sha256s of the environment files the dependency layer needs: the delta
+   * against the base image (resolved and scanned now; both are cached for the build).
+   * Refuses, with the reason, an environment neither strategy can handle.
+   */
+  private async dependencyShas(body: CreateSnapshot): Promise<string[]> {
+    const env = body.environment;
+    if (!env || !body.baseImage) return [];
+    try {
+      const base = await resolveBaseImage(body.baseImage, this.ctx.images);
+      const plan = planDependencies(env, await scanBasePython(this.ctx.images, base.layers), base.ref);
+      return plan.delta.flatMap((d) => (d.files ?? []).map((f) => f.sha256));
+    } catch (err) {
+      if (err instanceof BaseImageError || err instanceof DependencyError) throw invalid(err.message);
+      throw err;
+    }
+  }
+
+  /** a registry tag holds one label ("+" maps to "_"): refuse to move a tag that another label owns */
+  private async assertTagFree(model: string, label: string): Promise<void> {
+    if (!(this.ctx.images instanceof RegistryStore)) return;
+    const stored = await this.ctx.images.getManifest(model, label);
+    if (!stored) return;
+    const owner = (JSON.parse(stored.bytes.toString('utf8')) as { annotations?: Record<string, string> }).annotations?.['dev.trainyard.version'];
+    if (owner !== undefined && owner !== label) {
+      throw conflict(`version "${label}" would use registry tag "${tagFor(label)}", which version "${owner}" already has ("+" becomes "_" in tags); pick another label with --version`, { model, version: label, owner });
+    }
   }
 
   /** an existing version is returned when its image has the same config digest, else 409 */

@@ -40,6 +40,13 @@ export function validateManifest(body: CreateSnapshot, maxFileBytes: number): vo
       if (seen.has(parent)) problems.push(`"${parent}" is listed as a file but "${path}" is inside it`);
     }
   }
+  for (const d of body.environment?.distributions ?? []) {
+    for (const f of d.files ?? []) {
+      const p = pathProblem(f.path);
+      if (p) problems.push(`environment file "${f.path}" of ${d.name} ${p}`);
+      if (f.size > maxFileBytes) problems.push(`environment file "${f.path}" of ${d.name} is ${f.size} bytes, over the ${maxFileBytes}-byte limit (images.maxFileBytes)`);
+    }
+  }
   if (!body.entrypoints.train) {
     problems.push(`no "train" entrypoint (got ${Object.keys(body.entrypoints).join(', ') || 'none'}); pass --entrypoint train='python my_script.py'`);
   }
@@ -48,12 +55,14 @@ export function validateManifest(body: CreateSnapshot, maxFileBytes: number): vo
 
 const byPath = (a: SnapshotFile, b: SnapshotFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-/** sha256 hex of the canonical manifest: files (sorted), entrypoints (sorted), base image */
-export function manifestHash(body: Pick<CreateSnapshot, 'files' | 'entrypoints' | 'baseImage'>): string {
+/** sha256 hex of the canonical manifest: files (sorted), entrypoints (sorted), base image, environment */
+export function manifestHash(body: Pick<CreateSnapshot, 'files' | 'entrypoints' | 'baseImage' | 'environment'>): string {
   const canonical = {
     files: [...body.files].sort(byPath).map((f) => [f.path, f.sha256, f.size, f.mode]),
     entrypoints: Object.entries(body.entrypoints).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     baseImage: body.baseImage ?? null,
+    // only when present, so manifests without an environment keep their hash (and default label)
+    ...(body.environment ? { environment: body.environment.distributions.map((d) => [d.name, d.version, (d.files ?? []).map((f) => [f.path, f.sha256, f.mode])]) } : {}),
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }

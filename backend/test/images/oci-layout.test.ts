@@ -69,10 +69,11 @@ describe('images/oci-layout', () => {
     assert.throws(() => refNameFor('eta', 'a..b'), /cannot be an OCI image ref name/);
   });
 
-  it('opens oci-layout stores and refuses registries for now', () => {
+  it('opens oci-layout stores and registry stores', () => {
     const s = openImageStore(`oci-layout:${t.dir}/x`);
     assert.equal(s.location, `oci-layout:${t.dir}/x`);
-    assert.throws(() => openImageStore('http://127.0.0.1:5000/team'), /not supported yet/);
+    assert.equal(openImageStore('http://127.0.0.1:5000/team', { cacheDir: join(t.dir, 'cache') }).location, '127.0.0.1:5000/team');
+    assert.throws(() => openImageStore('http://127.0.0.1:5000/Team'), /not a valid repository namespace/);
     assert.throws(() => openImageStore('docker.io/x'), /must be oci-layout/);
     assert.equal(existsSync(join(t.dir, 'x')), false, 'opening creates nothing');
   });

@@ -9,6 +9,7 @@ import { connect } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
 import { EventBus } from '../../src/events/bus';
 import { OciLayoutStore } from '../../src/images/oci-layout';
+import type { ImageStore } from '../../src/images/image-store';
 import { SnapshotsService } from '../../src/snapshots/service';
 import { freshStore, type StoreKind } from '../../../test/helpers/stores';
 import type { SaveClient } from '@trainyard/shared/snapshot/save';
@@ -23,7 +24,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 1024): Promise<Harness> {
+export interface HarnessOptions {
+  /** the image store (default: an OCI layout in the temp dir); given the temp dir */
+  images?: (dir: string) => ImageStore;
+}
+
+export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 1024, opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ty-snap-'));
   const store = await freshStore(kind);
   const conn = connect(store.url);
@@ -38,7 +44,7 @@ export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 
     conn,
     db: conn.db,
     bus,
-    images: new OciLayoutStore(join(dir, 'images')),
+    images: opts.images ? opts.images(dir) : new OciLayoutStore(join(dir, 'images')),
     executor: null as never,
     token: 't',
     user: 'tester',

@@ -157,7 +157,7 @@ describe('snapshots service', () => {
     ['a file over images.maxFileBytes', { files: [file('train.py', 'x'.repeat(65))] }, /65 bytes, over the 64-byte limit/],
     ['no train entrypoint', { entrypoints: { predict: 'python p.py' } }, /no "train" entrypoint.*--entrypoint train=/],
     ['a label that cannot tag an image', { version: 'v1-' }, /version label "v1-" cannot tag an image/],
-    ['a registry base image', { baseImage: 'python:3.11-slim' }, /only OCI layout directories are supported yet/],
+    ['a base image without a registry host', { baseImage: 'python:3.11-slim' }, /or a registry image with its host/],
   ];
   for (const [what, patch, message] of bad) {
     it(`refuses a manifest with ${what}`, async () => {

@@ -22,6 +22,43 @@ export const SnapshotFile = Type.Object(
   { additionalProperties: false },
 );
 
+/** a file of an installed distribution, relative to its site directory (site-packages) */
+export const EnvironmentFile = Type.Object(
+  {
+    path: SnapshotFile.properties.path,
+    sha256: Sha256,
+    size: Type.Integer({ minimum: 0 }),
+    mode: Type.Integer({ minimum: 0, maximum: 0o7777 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Distribution = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    version: Type.String({ minLength: 1, maxLength: 200 }),
+    /** present when the dependency strategy is copy: the installed files (from RECORD) */
+    files: Type.Optional(Type.Array(EnvironmentFile, { maxItems: 100000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DependencyStrategy = Type.Union([Type.Literal('copy'), Type.Literal('install')]);
+
+/** the workspace's Python environment, as the client captured it */
+export const SnapshotEnvironment = Type.Object(
+  {
+    python: Type.String({ minLength: 1, maxLength: 64, description: 'e.g. 3.11.7' }),
+    implementation: Type.String({ minLength: 1, maxLength: 64, description: 'e.g. cpython' }),
+    platform: Type.String({ minLength: 1, maxLength: 64, description: 'sys.platform, e.g. linux' }),
+    machine: Type.String({ maxLength: 64, description: 'e.g. x86_64' }),
+    abi: Type.String({ maxLength: 128, description: 'sysconfig SOABI, e.g. cpython-311-x86_64-linux-gnu' }),
+    strategy: Type.Optional(DependencyStrategy),
+    distributions: Type.Array(Distribution, { maxItems: 20000 }),
+  },
+  { additionalProperties: false },
+);
+
 export const CreateSnapshot = Type.Object(
   {
     model: ModelName,
@@ -30,6 +67,7 @@ export const CreateSnapshot = Type.Object(
     files: Type.Array(SnapshotFile, { maxItems: 100000 }),
     entrypoints: Entrypoints,
     git: Type.Optional(GitState),
+    environment: Type.Optional(SnapshotEnvironment),
   },
   { additionalProperties: false },
 );
@@ -54,3 +92,6 @@ export type SnapshotFile = Type.Static<typeof SnapshotFile>;
 export type CreateSnapshot = Type.Static<typeof CreateSnapshot>;
 export type Snapshot = Type.Static<typeof Snapshot>;
 export type SnapshotStatus = Type.Static<typeof SnapshotStatus>;
+export type SnapshotEnvironment = Type.Static<typeof SnapshotEnvironment>;
+export type Distribution = Type.Static<typeof Distribution>;
+export type DependencyStrategy = Type.Static<typeof DependencyStrategy>;

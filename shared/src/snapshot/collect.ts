@@ -10,8 +10,9 @@
  * Symlinks are followed only inside the workspace (to a file: saved as that
  * file; to a folder: skipped with a warning, its real path is walked anyway);
  * one pointing outside, devices, FIFOs and sockets are refused, naming the file.
- * Secret guard: files that look like credentials are refused unless a
- * `!<pattern>` line in a .trainyardignore names them.
+ * Secret guard: files whose name (SECRET_RULES) or content (secrets.ts:
+ * private keys, AWS keys, tokens) looks like credentials are refused, naming
+ * file and rule, unless a `!<pattern>` line in a .trainyardignore names them.
  * Modes are normalized like git's: 0755 if any execute bit, else 0644.
  */
 import { createHash } from 'node:crypto';
@@ -22,6 +23,7 @@ import ignore, { type Ignore } from 'ignore';
 import type { GitState } from '../schemas/models';
 import type { SnapshotFile } from '../schemas/snapshots';
 import { gitState } from './git';
+import { MAX_SCAN_BYTES, scanContent } from './secrets';
 
 export const ALWAYS_EXCLUDED = ['.git', 'node_modules', '__pycache__', '.venv', 'venv', '.ipynb_checkpoints'];
 
@@ -123,7 +125,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
     throw new WorkspaceError(`cannot read the workspace ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const extra = opts.ignore?.length ? [{ base: '', rules: [ignore().add(opts.ignore)], allow: null }] : [];
-  const found: Array<{ rel: string; abs: string; size: number; mode: number }> = [];
+  const found: Array<{ rel: string; abs: string; size: number; mode: number; allowed: boolean }> = [];
   const warnings: string[] = [];
   const refused: string[] = [];
   const secrets: string[] = [];
@@ -173,7 +175,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
         secrets.push(`${childRel} (rule ${secret})`);
         continue;
       }
-      found.push({ rel: childRel, abs: childAbs, size: target.size, mode: target.mode & 0o111 ? 0o755 : 0o644 });
+      found.push({ rel: childRel, abs: childAbs, size: target.size, mode: target.mode & 0o111 ? 0o755 : 0o644, allowed: isAllowed(here, childRel) });
     }
   };
   await walk(root, '', []);
@@ -184,6 +186,22 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
     );
   }
   if (refused.length) throw new WorkspaceError(`cannot save the workspace: ${refused.join('; ')}`);
+
+  for (const f of found) {
+    if (f.allowed || f.size > MAX_SCAN_BYTES) continue;
+    let hit: ReturnType<typeof scanContent>;
+    try {
+      hit = scanContent(await readFile(f.abs));
+    } catch (err) {
+      throw new WorkspaceError(`cannot read ${f.rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (hit) secrets.push(`${f.rel} line ${hit.line} (rule ${hit.rule})`);
+  }
+  if (secrets.length) {
+    throw new WorkspaceError(
+      `refusing to save what looks like secrets: ${secrets.join('; ')}. Remove them, exclude the files in .gitignore or .trainyardignore, or allow one on purpose with a "!<path>" line in .trainyardignore`,
+    );
+  }
 
   const files: SnapshotFile[] = [];
   const sources = new Map<string, string>();

@@ -5,12 +5,15 @@
  * edited mid-save is caught), then ask for the build. Node-only.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import type { TrainyardClient } from '../client';
 import type { Entrypoints, Version } from '../schemas/models';
 import type { SnapshotFile } from '../schemas/snapshots';
-import { collectManifest, WorkspaceError, type CollectOptions } from './collect';
+import { collectManifest, WorkspaceError, type CollectedManifest, type CollectOptions } from './collect';
+import { NOTEBOOK_SCRIPT_DIR, notebookOf, notebookToScript } from './notebook';
+import { captureEnvironment, type CapturedEnvironment } from './environment';
 
 export interface SaveOptions {
   dir: string;
@@ -22,6 +25,10 @@ export interface SaveOptions {
   onProgress?: (message: string) => void;
   /** extra exclusions (.gitignore syntax) */
   ignore?: CollectOptions['ignore'];
+  /** the Python interpreter whose environment goes into the dependency layer (none: no environment is sent) */
+  python?: string;
+  /** dependency strategy; default copy (install is not available yet) */
+  strategy?: 'copy' | 'install';
   /** parallel uploads (default 4) */
   concurrency?: number;
 }
@@ -53,6 +60,33 @@ export function absoluteBase(ref: string): string {
   return m ? `${m[1] ?? ''}${resolve(m[2])}${m[3] ?? ''}` : ref;
 }
 
+/** each notebook entrypoint becomes a generated script file (notebook.ts), added to the manifest */
+async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, say: (msg: string) => void): Promise<void> {
+  for (const [name, command] of Object.entries(entrypoints)) {
+    const nb = notebookOf(command);
+    if (!nb) continue;
+    const abs = join(m.root, nb);
+    let text: string;
+    try {
+      text = await readFile(abs, 'utf8');
+    } catch {
+      throw new WorkspaceError(`entrypoint ${name}: notebook ${nb} is not in the workspace`);
+    }
+    const script = Buffer.from(notebookToScript(text, nb));
+    const path = `${NOTEBOOK_SCRIPT_DIR}/${name}.py`;
+    const dir = await mkdtemp(join(tmpdir(), 'trainyard-nb-'));
+    const file = join(dir, `${name}.py`);
+    await writeFile(file, script);
+    const sha256 = createHash('sha256').update(script).digest('hex');
+    m.files = m.files.filter((f) => f.path !== path);
+    m.files.push({ path, sha256, size: script.length, mode: 0o644 });
+    m.files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+    if (!m.sources.has(sha256)) m.sources.set(sha256, file);
+    entrypoints[name] = `python ${path}`;
+    say(`entrypoint ${name}: ${nb} becomes ${path}`);
+  }
+}
+
 const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 
 export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Promise<SaveResult> {
@@ -62,8 +96,18 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   const m = await collectManifest(opts.dir, { ignore: opts.ignore });
   for (const w of m.warnings) say(`warning: ${w}`);
   const entrypoints = defaultEntrypoints(m.files, opts.entrypoints);
+  await convertNotebooks(m, entrypoints, say);
   const gitNote = m.git.sha ? `git ${m.git.sha.slice(0, 12)}${m.git.dirty ? ' (uncommitted changes)' : ''}` : 'no git';
   say(`${m.files.length} files, ${fmtBytes(m.totalBytes)}, ${gitNote}`);
+
+  let env: CapturedEnvironment | null = null;
+  if (opts.python) {
+    say(`reading the Python environment of ${opts.python}`);
+    env = await captureEnvironment(opts.python, { strategy: opts.strategy });
+    const e = env.environment;
+    say(`Python ${e.python} (${e.abi || e.platform}), ${e.distributions.length} distributions`);
+    for (const [sha, path] of env.sources) if (!m.sources.has(sha)) m.sources.set(sha, path);
+  }
 
   const snap = await client.createSnapshot({
     model: opts.model,
@@ -72,12 +116,13 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
     files: m.files,
     entrypoints,
     git: { sha: m.git.sha, dirty: m.git.dirty, ...(m.git.branch ? { branch: m.git.branch.slice(0, 255) } : {}) },
+    ...(env ? { environment: env.environment } : {}),
   });
 
   const missing = [...snap.missing];
   let uploadedBytes = 0;
   let uploadedFiles = 0;
-  if (missing.length) say(`uploading ${missing.length} of ${m.files.length} files`);
+  if (missing.length) say(`uploading ${missing.length} of ${m.sources.size} files`);
   else say('the backend has every file already');
   const worker = async () => {
     for (let sha = missing.shift(); sha !== undefined; sha = missing.shift()) {
@@ -85,7 +130,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
       if (!path) throw new WorkspaceError(`the backend asked for blob ${sha}, which is not a file of this workspace`);
       const data = await readFile(path);
       if (createHash('sha256').update(data).digest('hex') !== sha) {
-        throw new WorkspaceError(`${relative(m.root, path)} changed while saving; save again`);
+        throw new WorkspaceError(`${path.startsWith(m.root) ? relative(m.root, path) : path} changed while saving; save again`);
       }
       await client.putBlob(sha, data);
       uploadedFiles++;

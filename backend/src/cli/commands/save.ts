@@ -17,6 +17,8 @@ interface SaveOpts {
   version?: string;
   base?: string;
   entrypoint?: string[];
+  python?: string;
+  strategy?: string;
 }
 
 const VERSION_LABEL = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -30,13 +32,19 @@ export function register(program: Command, deps: CliDeps): void {
       .option('--model <name>', 'model to save into (created if new)')
       .option('--version <label>', 'version label (default: the git SHA, +dirty.<hash> when there are changes)')
       .option('--base <image>', 'base image (default: chosen by the backend)')
-      .option('--entrypoint <name=command>', 'an entrypoint, e.g. "train=python train.py" (repeatable)', collect),
+      .option('--entrypoint <name=command>', 'an entrypoint, e.g. "train=python train.py" (repeatable)', collect)
+      .option('--python <interpreter>', 'the Python whose installed distributions go into the dependency layer (needs --base)')
+      .option('--strategy <copy|install>', 'how dependencies get into the image: copy (default) or install'),
   ).action(async (path: string, opts: SaveOpts, cmd: Command) => {
     if (!opts.model) throw new UsageError('save needs --model NAME, e.g. trainyard save . --model eta-correction');
     const model = parseModelName(opts.model);
     if (opts.version !== undefined && !VERSION_LABEL.test(opts.version)) {
       throw new UsageError(`--version expects letters, digits, ".", "_", "+", "-" starting with a letter or digit (got "${opts.version}")`);
     }
+    if (opts.strategy !== undefined && opts.strategy !== 'copy' && opts.strategy !== 'install') {
+      throw new UsageError(`--strategy expects copy or install (got "${opts.strategy}")`);
+    }
+    if (opts.python !== undefined && opts.base === undefined) throw new UsageError('--python needs --base IMAGE: the dependency layer goes on a base image');
     const entrypoints = parseEntrypoints(opts.entrypoint ?? []);
     const dir = resolve(path);
     let isDir = false;
@@ -54,6 +62,8 @@ export function register(program: Command, deps: CliDeps): void {
       ...(opts.version !== undefined ? { version: opts.version } : {}),
       ...(opts.base !== undefined ? { baseImage: opts.base } : {}),
       ...(entrypoints ? { entrypoints } : {}),
+      ...(opts.python !== undefined ? { python: opts.python } : {}),
+      ...(opts.strategy !== undefined ? { strategy: opts.strategy as 'copy' | 'install' } : {}),
       onProgress: json ? undefined : (msg: string) => deps.err(deps.st.dim(msg)),
     });
     if (json) return printJson(deps, res);

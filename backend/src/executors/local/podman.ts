@@ -133,6 +133,8 @@ export function prepareContainerRun(spec: RunSpec, runDir: string, image: string
     '--workdir',
     '/app',
     ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    // a registry on this machine is plain http (podman defaults to https)
+    ...(/^docker:\/\/(localhost|127\.[0-9.]+|\[::1\])(:\d+)?\//.test(image) ? ['--tls-verify=false'] : []),
     '--entrypoint',
     '/bin/sh',
     image,

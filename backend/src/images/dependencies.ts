@@ -1,0 +1,149 @@
+/**
+ * The dependency layer: what the workspace's Python environment has that the
+ * base image lacks.
+ *
+ * scanBasePython() reads the base image's layers once (cached per layer set):
+ * its Python (usr[/local]/lib/python3.X/os.py), ABI tag (lib-dynload/*.cpython-…so)
+ * and installed distributions (`*.dist-info` / `*.egg-info` under site- or
+ * dist-packages). planDependencies() computes the delta (names compared
+ * PEP 503-normalized, a different version counts) and picks the strategy:
+ * `copy` when the workspace runs on Linux with the base's ABI tag (its files go
+ * into the layer at the base's site directory: usr/local/lib/python3.X/site-packages
+ * when the base's Python lives in /usr/local, else Debian's
+ * usr/local/lib/python3.X/dist-packages, both on the base's sys.path), else an
+ * error that says why and what to do (`install` — pip install of the locked delta
+ * inside the base image — is not built yet). writeDependencyLayer() is keyed by the
+ * hash of the lock (site dir + delta names, versions, file hashes and modes): a
+ * lock seen before reuses its layer without re-reading a file.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
+import type { ImageStore } from './image-store';
+import type { Descriptor } from './base-image';
+import { entryPath, readLayer } from './layer-read';
+import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+
+export interface BasePython {
+  /** "3.11", or null when the base has no Python */
+  version: string | null;
+  abi: string | null;
+  /** image path of the site directory the dependency layer uses, without a leading "/" */
+  siteDir: string | null;
+  /** normalized name → version */
+  distributions: Map<string, string>;
+}
+
+export class DependencyError extends Error {}
+
+export const normalizeName = (n: string) => n.toLowerCase().replace(/[-_.]+/g, '-');
+
+const scanCache = new Map<string, Promise<BasePython>>();
+
+export function scanBasePython(store: ImageStore, layers: Descriptor[]): Promise<BasePython> {
+  const key = layers.map((l) => l.digest).join(',');
+  let p = scanCache.get(key);
+  if (!p) {
+    p = doScan(store, layers);
+    p.catch(() => scanCache.delete(key));
+    scanCache.set(key, p);
+  }
+  return p;
+}
+
+async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePython> {
+  let version: string | null = null;
+  let local = false;
+  let abi: string | null = null;
+  const distributions = new Map<string, string>();
+  for (const l of layers) {
+    for await (const entry of readLayer(store, l)) {
+      const name = entryPath(entry.header.name);
+      entry.resume();
+      let m = /^usr\/(local\/)?lib\/python(3\.\d+)\/os\.py$/.exec(name);
+      if (m) {
+        version = m[2];
+        local = !!m[1];
+        continue;
+      }
+      m = /^usr\/(?:local\/)?lib\/python3\.\d+\/lib-dynload\/[^/]+\.(cpython-[^.]+)\.so$/.exec(name);
+      if (m) {
+        abi = m[1];
+        continue;
+      }
+      m = /(?:^|\/)(?:site|dist)-packages\/([^/]+?)-([^-/]+?)\.(?:dist|egg)-info(?:\/|$)/.exec(name);
+      if (m) distributions.set(normalizeName(m[1]), m[2]);
+    }
+  }
+  const siteDir = version ? (local ? `usr/local/lib/python${version}/site-packages` : `usr/local/lib/python${version}/dist-packages`) : null;
+  return { version, abi, siteDir, distributions };
+}
+
+export interface DependencyPlan {
+  strategy: 'copy';
+  siteDir: string;
+  delta: Distribution[];
+  lockHash: string;
+}
+
+/** the delta and strategy, or a DependencyError saying why neither strategy can be used */
+export function planDependencies(env: SnapshotEnvironment, base: BasePython, baseRef: string): DependencyPlan {
+  const delta = env.distributions.filter((d) => base.distributions.get(normalizeName(d.name)) !== d.version);
+  if (!base.version || !base.siteDir) {
+    throw new DependencyError(`base image ${baseRef} has no Python under /usr/lib or /usr/local/lib, so its dependencies cannot be added; pick a base image with Python ${env.python}`);
+  }
+  const why: string[] = [];
+  if (env.platform !== 'linux') why.push(`the workspace Python runs on ${env.platform}, not linux`);
+  if (env.implementation !== 'cpython') why.push(`the workspace Python is ${env.implementation}, not cpython`);
+  if (!base.abi) why.push(`the base image's Python ${base.version} has no lib-dynload ABI tag to compare with`);
+  else if (env.abi !== base.abi) why.push(`the workspace Python's ABI is ${env.abi || 'unknown'} but the base image's is ${base.abi}`);
+  if (env.strategy === 'install') {
+    throw new DependencyError(`dependency strategy "install" (pip install of the ${delta.length} missing distributions inside the base image) is not available yet; use --strategy copy from a Linux Python matching the base image (${base.abi ?? `Python ${base.version}`})`);
+  }
+  if (why.length) {
+    throw new DependencyError(
+      `cannot copy the workspace's ${delta.length} extra distributions into ${baseRef}: ${why.join('; ')}. Save from a Linux environment with Python ${base.version} (--python /path/to/python), or use a base image whose Python matches yours; the "install" strategy (pip install inside the image) is not available yet`,
+    );
+  }
+  const missingFiles = delta.filter((d) => !d.files);
+  if (missingFiles.length) {
+    throw new DependencyError(`the environment lists no installed files for ${missingFiles.map((d) => `${d.name} ${d.version}`).slice(0, 5).join(', ')}; the copy strategy needs them (trainyard save sends them unless --strategy install)`);
+  }
+  const lock = [base.siteDir, delta.map((d) => [normalizeName(d.name), d.version, (d.files ?? []).map((f) => [f.path, f.sha256, f.mode])])];
+  return { strategy: 'copy', siteDir: base.siteDir, delta, lockHash: createHash('sha256').update(JSON.stringify(lock)).digest('hex') };
+}
+
+/** all sha256s of the files a copy of `env` may need (every distribution: the delta is known only at build time) */
+export function environmentShas(env: SnapshotEnvironment | undefined): string[] {
+  return (env?.distributions ?? []).flatMap((d) => (d.files ?? []).map((f) => f.sha256));
+}
+
+export async function writeDependencyLayer(
+  store: ImageStore,
+  plan: DependencyPlan,
+  opts: { blobPath: (sha256: string) => string; cacheDir: string; tmpDir?: string },
+): Promise<WrittenLayer & { reused: boolean }> {
+  const indexFile = join(opts.cacheDir, `${plan.lockHash}.json`);
+  try {
+    const known = JSON.parse(await readFile(indexFile, 'utf8')) as WrittenLayer;
+    if (await store.hasBlob(known.digest)) return { ...known, reused: true };
+  } catch {
+    /* not built yet */
+  }
+  const entries: LayerEntry[] = [{ type: 'dir', path: plan.siteDir }];
+  const seen = new Set<string>();
+  for (const d of plan.delta) {
+    for (const f of d.files ?? []) {
+      if (seen.has(f.path)) continue; // two distributions claiming one file: the first wins
+      seen.add(f.path);
+      entries.push({ type: 'file', path: `${plan.siteDir}/${f.path}`, mode: f.mode, source: { file: opts.blobPath(f.sha256) } });
+    }
+  }
+  const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir });
+  await mkdir(opts.cacheDir, { recursive: true });
+  const tmp = `${indexFile}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(layer));
+  await rename(tmp, indexFile);
+  return { ...layer, reused: false };
+}

@@ -1,0 +1,148 @@
+/**
+ * RegistryStore: the ImageStore over an OCI registry (`images.registry:
+ * http://127.0.0.1:5000/team`; model `eta` ⇒ repository `team/eta`).
+ *
+ * Builders write blobs without knowing a repository, and read base layers back
+ * (python3 lookup, dist-info), so the store keeps a local content-addressed
+ * cache (an OCI layout's blob pool) and pushes at putManifest time:
+ *   for the config and every layer: HEAD in the target repository (skip) →
+ *   cross-repository mount when the blob is known in another repository of the
+ *   same registry (a base image's layers) → upload from the cache (monolithic or
+ *   chunked, resumable) — then, and only then, PUT the manifest under its tag.
+ * The registry refuses a manifest whose blobs are missing, and a version is
+ * recorded only after putManifest returns: no version points at a partial image.
+ * Blobs known only remotely (adoptBlob, or the layers of a manifest read with
+ * getManifest) are downloaded into the cache, verified, the first time they are read.
+ * Tags: version labels map to Docker tags with tagFor() ("+" ⇒ "_").
+ */
+import { open as openFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { BlobOrigin, ImageStore, StoredManifest } from './image-store';
+import { OciLayoutStore } from './oci-layout';
+import { RegistryClient, type ClientOptions, type PushOutcome } from './registry/client';
+import { isDigestRef, tagFor, type RegistryLocation } from './registry/reference';
+
+interface Desc {
+  digest: string;
+  size: number;
+  mediaType?: string;
+}
+
+export class RegistryStore implements ImageStore {
+  readonly location: string;
+  readonly client: RegistryClient;
+  readonly cache: OciLayoutStore;
+  private readonly origins = new Map<string, BlobOrigin>();
+  /** what the last putManifest did per blob, for progress and tests */
+  lastPush: Record<string, PushOutcome> = {};
+
+  constructor(
+    readonly registry: RegistryLocation,
+    cacheDir: string,
+    opts: ClientOptions = {},
+  ) {
+    this.location = registry.namespace ? `${registry.host}/${registry.namespace}` : registry.host;
+    this.client = new RegistryClient(registry, opts);
+    this.cache = new OciLayoutStore(cacheDir);
+  }
+
+  /** the registry repository of a model */
+  repoName(repo: string): string {
+    return this.registry.namespace ? `${this.registry.namespace}/${repo}` : repo;
+  }
+
+  imageRef(repo: string, tag: string): string {
+    return `${this.location}/${repo}:${tagFor(tag)}`;
+  }
+
+  hasBlob(digest: string): Promise<boolean> {
+    return this.cache.hasBlob(digest);
+  }
+
+  putBlob(digest: string, data: Buffer | Readable): Promise<void> {
+    return this.cache.putBlob(digest, data);
+  }
+
+  adoptBlob(digest: string, origin: BlobOrigin): void {
+    if (!this.origins.has(digest) || origin.host === this.registry.host) this.origins.set(digest, origin);
+  }
+
+  async openBlob(digest: string): Promise<Readable> {
+    await this.fetchIntoCache(digest);
+    return this.cache.openBlob(digest);
+  }
+
+  private async fetchIntoCache(digest: string): Promise<void> {
+    if (await this.cache.hasBlob(digest)) return;
+    const origin = this.origins.get(digest);
+    if (!origin) throw new Error(`blob ${digest} is neither in the local cache nor known in registry ${this.location}`);
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.cache.putBlob(digest, await origin.open());
+        return;
+      } catch (err) {
+        lastErr = err; // a dropped download: start again (the cache verifies the digest)
+      }
+    }
+    throw lastErr;
+  }
+
+  async putManifest(repo: string, tag: string, manifest: Buffer, mediaType: string): Promise<string> {
+    const name = this.repoName(repo);
+    const doc = JSON.parse(manifest.toString('utf8')) as { config?: Desc; layers?: Desc[]; manifests?: Desc[] };
+    if (!doc.config || !Array.isArray(doc.layers)) throw new Error('RegistryStore.putManifest: only image manifests (config + layers) are pushed');
+    const blobs = [doc.config, ...doc.layers];
+    const outcome: Record<string, PushOutcome> = {};
+    const queue = [...blobs];
+    const worker = async () => {
+      for (let d = queue.shift(); d; d = queue.shift()) {
+        const origin = this.origins.get(d.digest);
+        const from = origin && origin.host === this.registry.host ? origin.repo : null;
+        const desc = d;
+        outcome[desc.digest] = await this.client.pushBlob(name, desc.digest, desc.size, (offset, length) => this.readRange(desc.digest, offset, length), from);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    this.lastPush = outcome;
+    return this.client.putManifest(name, tagFor(tag), manifest, mediaType);
+  }
+
+  private async readRange(digest: string, offset: number, length: number): Promise<Buffer> {
+    await this.fetchIntoCache(digest);
+    const fh = await openFile(this.cache.blobPath(digest), 'r');
+    try {
+      const buf = Buffer.alloc(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) throw new Error(`blob ${digest} is shorter than ${offset + length} bytes`);
+        got += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async getManifest(repo: string, ref: string): Promise<StoredManifest | null> {
+    const name = this.repoName(repo);
+    const got = await this.client.getManifest(name, isDigestRef(ref) ? ref : tagFor(ref));
+    if (!got) return null;
+    this.learnBlobs(name, got.bytes);
+    return got;
+  }
+
+  /** records the blobs of an image manifest in `repo` as readable from there */
+  learnBlobs(repo: string, bytes: Buffer, client: RegistryClient = this.client): void {
+    let doc: { config?: Desc; layers?: Desc[] };
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return;
+    }
+    for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
+      this.adoptBlob(d.digest, { host: client.endpoint.host, repo, open: () => client.openBlob(repo, d.digest) });
+    }
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * HTTP to one registry: authentication and retries, on Node's fetch.
+ *
+ * Auth: a request goes out with what we know for its scope (a cached bearer
+ * token, or basic credentials once the registry asked for them). A 401 carries
+ * a WWW-Authenticate challenge: `Basic` ⇒ retry with the configured
+ * credentials; `Bearer realm=…,service=…,scope=…` ⇒ GET the realm with service
+ * and the scopes (ours plus the challenge's), with basic credentials when we
+ * have them, take `token` (or `access_token`), cache it per scope until shortly
+ * before `expires_in`, retry. A second 401 is an error naming the registry.
+ *
+ * Retries: 429 and 5xx answers and dropped connections (fetch "TypeError: fetch
+ * failed", ECONNRESET, socket closed, timeouts) are retried with exponential
+ * backoff and jitter (Retry-After honoured, capped), up to `retries` times.
+ * Only requests whose body can be sent again (Buffer or none) are retried here;
+ * an upload that needs more than a replay (resuming a chunked upload) handles
+ * it itself (client.ts).
+ */
+import type { RegistryEndpoint } from './reference';
+
+export class RegistryError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+export interface HttpOptions {
+  /** retries after the first attempt (default 5) */
+  retries?: number;
+  /** first backoff in ms (default 200), doubled per retry, capped at 5 s */
+  backoffMs?: number;
+  /** per-request timeout in ms (default 300 s) */
+  timeoutMs?: number;
+}
+
+export interface RequestInit2 {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** the token scopes this request needs, e.g. ["repository:team/eta:pull,push"] */
+  scopes: string[];
+  /** statuses that are answers, not errors (default: 2xx) */
+  ok?: number[];
+  /** do not retry (the caller resumes itself) */
+  noRetry?: boolean;
+}
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+export function parseChallenge(header: string): Challenge | null {
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!m) return null;
+  const params: Record<string, string> = {};
+  const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/g;
+  for (let p = re.exec(m[2]); p; p = re.exec(m[2])) params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
+  return { scheme: m[1].toLowerCase(), params };
+}
+
+function covers(granted: string[], want: string): boolean {
+  const cut = want.lastIndexOf(':');
+  const res = want.slice(0, cut);
+  const actions = want.slice(cut + 1).split(',');
+  return granted.some((g) => {
+    const gc = g.lastIndexOf(':');
+    if (g.slice(0, gc) !== res) return false;
+    const have = g.slice(gc + 1).split(',');
+    return actions.every((a) => have.includes(a));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isTransient(err: unknown): boolean {
+  if (err instanceof RegistryError) return false;
+  const e = err as { name?: string; code?: string; cause?: { code?: string; name?: string } };
+  if (e?.name === 'TypeError' || e?.name === 'AbortError' || e?.name === 'TimeoutError') return true;
+  const code = e?.code ?? e?.cause?.code ?? '';
+  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_)/.test(code);
+}
+
+export class RegistryHttp {
+  private readonly tokens = new Map<string, { token: string; until: number }>();
+  private basic = false;
+  private readonly pendingTokens = new Map<string, Promise<void>>();
+  /** counters, for tests and progress */
+  readonly stats = { requests: 0, retries: 0, tokenFetches: 0 };
+
+  constructor(
+    readonly endpoint: RegistryEndpoint,
+    private readonly opts: HttpOptions = {},
+  ) {}
+
+  private basicHeader(): string | null {
+    const { username, password } = this.endpoint;
+    if (username === undefined) return null;
+    return `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
+  }
+
+  private authFor(scopes: string[]): string | null {
+    const now = Date.now();
+    const t = this.tokens.get(scopes.join(' '));
+    if (t && t.until > now) return `Bearer ${t.token}`;
+    // a token granted for more (repository:x:pull,push) serves a request for less (repository:x:pull)
+    for (const [key, tok] of this.tokens) {
+      if (tok.until > now && scopes.every((s) => covers(key.split(' '), s))) return `Bearer ${tok.token}`;
+    }
+    if (this.basic) return this.basicHeader();
+    return null;
+  }
+
+  private async answerChallenge(header: string | null, scopes: string[]): Promise<void> {
+    const ch = header ? parseChallenge(header) : null;
+    if (!ch) throw new RegistryError(`${this.endpoint.host} answered 401 without a WWW-Authenticate challenge`, 401, 'UNAUTHORIZED');
+    if (ch.scheme === 'basic') {
+      if (!this.basicHeader()) throw new RegistryError(`${this.endpoint.host} needs a user name and password: put them in images.registry (http://user:pass@host/ns) or TRAINYARD_REGISTRY_USERNAME/PASSWORD`, 401, 'UNAUTHORIZED');
+      this.basic = true;
+      return;
+    }
+    if (ch.scheme !== 'bearer' || !ch.params.realm) throw new RegistryError(`${this.endpoint.host} asks for unsupported authentication "${header}"`, 401, 'UNAUTHORIZED');
+    // concurrent requests of one scope share one token fetch
+    const key = scopes.join(' ');
+    let pending = this.pendingTokens.get(key);
+    if (!pending) {
+      pending = this.fetchToken(ch, scopes).finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
+    }
+    await pending;
+  }
+
+  private async fetchToken(ch: Challenge, scopes: string[]): Promise<void> {
+    const url = new URL(ch.params.realm);
+    if (ch.params.service) url.searchParams.set('service', ch.params.service);
+    const all = new Set(scopes);
+    if (ch.params.scope) for (const s of ch.params.scope.split(' ')) all.add(s);
+    for (const s of all) url.searchParams.append('scope', s);
+    const headers: Record<string, string> = {};
+    const basic = this.basicHeader();
+    if (basic) headers.authorization = basic;
+    this.stats.tokenFetches++;
+    const res = await this.fetchRetrying(url.toString(), { method: 'GET', headers });
+    if (!res.ok) {
+      const text = await res.text().catch(() => '');
+      throw new RegistryError(`the token service ${url.origin}${url.pathname} of ${this.endpoint.host} refused: ${res.status} ${text.slice(0, 200)}`, res.status, 'DENIED');
+    }
+    const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new RegistryError(`the token service of ${this.endpoint.host} answered without a token`, res.status, 'DENIED');
+    const ttl = Math.max(10, (body.expires_in ?? 60) - 10) * 1000;
+    this.tokens.set(scopes.join(' '), { token, until: Date.now() + ttl });
+  }
+
+  /** fetch with retries on 429/5xx/dropped connections; the body must be replayable */
+  private async fetchRetrying(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer }, noRetry = false): Promise<Response> {
+    const retries = noRetry ? 0 : (this.opts.retries ?? 5);
+    let delay = this.opts.backoffMs ?? 200;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response | null = null;
+      let error: unknown = null;
+      this.stats.requests++;
+      try {
+        res = await fetch(url, {
+          method: init.method,
+          headers: init.headers,
+          body: init.body as unknown as BodyInit | undefined,
+          redirect: 'follow',
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
+        });
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        error = err;
+      }
+      const retryable = error !== null || (res !== null && (res.status === 429 || res.status >= 500));
+      if (!retryable) return res!;
+      if (attempt >= retries) {
+        if (res) return res;
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new RegistryError(`${init.method} ${url}: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''} after ${attempt + 1} attempts`, null, 'UNREACHABLE');
+      }
+      let wait = delay * (0.5 + Math.random());
+      const ra = res?.headers.get('retry-after');
+      if (ra && /^\d+$/.test(ra)) wait = Math.max(wait, Math.min(Number(ra) * 1000, 10_000));
+      if (res) await res.body?.cancel().catch(() => undefined);
+      this.stats.retries++;
+      await sleep(Math.min(wait, 5000));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  /** a request to `path` (absolute URL or /v2/…) with auth and retries; throws RegistryError on a non-ok status */
+  async request(path: string, req: RequestInit2): Promise<Response> {
+    const url = /^https?:\/\//.test(path) ? path : `${this.endpoint.baseUrl}${path}`;
+    const method = req.method ?? 'GET';
+    for (let round = 0; ; round++) {
+      const headers: Record<string, string> = { ...(req.headers ?? {}) };
+      const auth = this.authFor(req.scopes);
+      if (auth) headers.authorization = auth;
+      const res = await this.fetchRetrying(url, { method, headers, body: req.body }, req.noRetry);
+      if (res.status === 401 && round === 0) {
+        const challenge = res.headers.get('www-authenticate');
+        await res.body?.cancel().catch(() => undefined);
+        // another request may have got a token meanwhile: use it rather than fetching one more
+        const now = this.authFor(req.scopes);
+        if (!(now && now !== auth)) await this.answerChallenge(challenge, req.scopes);
+        continue;
+      }
+      if (res.ok || req.ok?.includes(res.status)) return res;
+      throw await errorOf(res, `${method} ${new URL(url).pathname}`, this.endpoint.host);
+    }
+  }
+}
+
+async function errorOf(res: Response, what: string, host: string): Promise<RegistryError> {
+  let detail = '';
+  let code: string | null = null;
+  try {
+    const text = await res.text();
+    try {
+      const body = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string; detail?: unknown }> };
+      const e = body.errors?.[0];
+      if (e) {
+        code = e.code ?? null;
+        detail = `${e.code ?? ''}: ${e.message ?? ''}${e.detail ? ` ${JSON.stringify(e.detail).slice(0, 300)}` : ''}`;
+      }
+    } catch {
+      detail = text.slice(0, 300);
+    }
+  } catch {
+    /* no body */
+  }
+  const hint = res.status === 401 || res.status === 403 ? ' (check the registry credentials and their push/pull rights)' : '';
+  return new RegistryError(`registry ${host}: ${what} answered ${res.status}${detail ? ` ${detail}` : ''}${hint}`, res.status, code);
+}

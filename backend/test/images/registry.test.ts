@@ -1,0 +1,169 @@
+/**
+ * The registry client and RegistryStore against a real registry (Debian's
+ * docker-registry on loopback): anonymous and token auth, HEAD skip, chunked
+ * uploads, cross-repository mount of base layers, Docker/OCI manifests with and
+ * without top-level mediaType, multi-arch index narrowing; checked with skopeo.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { registryAvailable, startRegistry, type RegistryHandle } from '../../../test/components/registry';
+import { RegistryStore } from '../../src/images/registry-store';
+import { openImageStore } from '../../src/images/open';
+import { parseRegistryRef, parseRegistryUrl, tagFor } from '../../src/images/registry/reference';
+import { parseChallenge } from '../../src/images/registry/http';
+import { RegistryClient } from '../../src/images/registry/client';
+import { BaseImageError, resolveBaseImage } from '../../src/images/base-image';
+import { buildImage } from '../../src/images/image-builder';
+import { OciLayoutStore } from '../../src/images/oci-layout';
+import { run, tempDir } from './helpers';
+import { pushRaw, sha, tinyImage } from './registry-helpers';
+
+const OCI = 'application/vnd.oci.image.manifest.v1+json';
+const DOCKER = 'application/vnd.docker.distribution.manifest.v2+json';
+
+describe('registry references and tags', () => {
+  it('maps dirty labels to valid Docker tags and parses refs', () => {
+    assert.equal(tagFor('3f2a1c9+dirty.0a1b2c3d'), '3f2a1c9_dirty.0a1b2c3d');
+    assert.equal(tagFor('v2'), 'v2');
+    assert.throws(() => tagFor('x'.repeat(129)), /cannot be a registry tag/);
+    const loc = parseRegistryUrl('http://u:p%40ss@127.0.0.1:5000/team/');
+    assert.deepEqual(loc, { baseUrl: 'http://127.0.0.1:5000', host: '127.0.0.1:5000', namespace: 'team', username: 'u', password: 'p@ss' });
+    assert.deepEqual(parseRegistryRef('127.0.0.1:5000/team/base:v1'), { endpoint: { baseUrl: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }, repo: 'team/base', ref: 'v1' });
+    assert.equal(parseRegistryRef('registry.example.com/a/b')?.endpoint.baseUrl, 'https://registry.example.com');
+    assert.equal(parseRegistryRef('registry.example.com/a/b')?.ref, 'latest');
+    assert.equal(parseRegistryRef('python:3.11-slim'), null, 'Docker Hub short names need a host');
+    assert.equal(parseRegistryRef('/abs/layout:tag'), null);
+    assert.deepEqual(parseChallenge('Bearer realm="http://a/token",service="reg",scope="repository:x:pull,push"'), {
+      scheme: 'bearer',
+      params: { realm: 'http://a/token', service: 'reg', scope: 'repository:x:pull,push' },
+    });
+  });
+});
+
+describe('RegistryStore against docker-registry', function () {
+  this.timeout(120_000);
+  let reg: RegistryHandle;
+  let tmp: ReturnType<typeof tempDir>;
+  before(async function () {
+    if (!registryAvailable()) throw new Error('docker-registry is not installed (apt-get install docker-registry; npm test installs it)');
+    reg = await startRegistry();
+    tmp = tempDir('registry');
+  });
+  after(async () => {
+    await reg?.stop();
+    tmp?.cleanup();
+  });
+
+  it('pushes chunked and monolithic blobs, skips present ones, reads back, and skopeo agrees', async () => {
+    const store = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/cache1`, client: { chunkThreshold: 256 * 1024, chunkSize: 100 * 1024 } }) as RegistryStore;
+    assert.ok(store instanceof RegistryStore);
+    const img = await tinyImage(store, { layers: 2, randomKiB: 600 });
+    const digest = await store.putManifest('demo', 'abc123+dirty.0f0f0f0f', img.manifest, OCI);
+    assert.equal(digest, sha(img.manifest));
+    assert.deepEqual(Object.values(store.lastPush), ['uploaded', 'uploaded', 'uploaded']);
+    assert.ok(store.client.stats.uploadedBytes > 1200 * 1024, `${store.client.stats.uploadedBytes} bytes uploaded`);
+    assert.equal(store.imageRef('demo', 'abc123+dirty.0f0f0f0f'), `${reg.host}/team/demo:abc123_dirty.0f0f0f0f`);
+
+    // again: every blob is already there (HEAD), nothing uploaded
+    const before = store.client.stats.uploadedBytes;
+    await store.putManifest('demo', 'again', img.manifest, OCI);
+    assert.deepEqual(Object.values(store.lastPush), ['present', 'present', 'present']);
+    assert.equal(store.client.stats.uploadedBytes, before);
+
+    // a fresh store (empty cache) reads the manifest and downloads a layer, verified
+    const other = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/cache2` }) as RegistryStore;
+    const got = await other.getManifest('demo', 'abc123+dirty.0f0f0f0f');
+    assert.equal(got?.digest, digest);
+    assert.equal(got?.mediaType, OCI);
+    assert.equal(await other.getManifest('demo', 'nope'), null);
+    const chunks: Buffer[] = [];
+    for await (const c of await other.openBlob(img.layers[1].digest)) chunks.push(c as Buffer);
+    assert.equal(sha(Buffer.concat(chunks)), img.layers[1].digest);
+
+    const inspect = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/demo:abc123_dirty.0f0f0f0f`]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const info = JSON.parse(inspect.stdout) as { Digest: string; Layers: string[] };
+    assert.equal(info.Digest, digest);
+    assert.deepEqual(info.Layers, img.layers.map((l) => l.digest));
+  });
+
+  it('resolves registry base images (Docker v2 and OCI without mediaType, multi-arch index) and mounts their layers', async () => {
+    const seed = new OciLayoutStore(`${tmp.dir}/seed`);
+    const client = new RegistryClient(parseRegistryUrl(reg.url));
+    const dockerImg = await tinyImage(seed, { docker: true, randomKiB: 64 });
+    await pushRaw(client, seed, 'team/base-docker', 'v1', dockerImg, DOCKER);
+    const bare = await tinyImage(seed, { noMediaType: true, randomKiB: 64 });
+    await pushRaw(client, seed, 'team/base-bare', 'v1', bare, OCI);
+    const arm = await tinyImage(seed, { arch: 'arm64' });
+    const armDigest = await pushRaw(client, seed, 'team/base-multi', 'arm', arm, OCI);
+    const amdDigest = await pushRaw(client, seed, 'team/base-multi', 'amd', bare, OCI);
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: OCI, digest: armDigest, size: arm.manifest.length, platform: { architecture: 'arm64', os: 'linux' } },
+        { mediaType: OCI, digest: amdDigest, size: bare.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
+      ],
+    }));
+    await client.putManifest('team/base-multi', 'latest', index, 'application/vnd.oci.image.index.v1+json');
+    // what the registry hands back for the bare manifest: typed by its Content-Type
+    assert.equal((await client.getManifest('team/base-bare', 'v1'))?.mediaType, OCI);
+
+    const store = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/cache3` }) as RegistryStore;
+    const d = await resolveBaseImage(`${reg.host}/team/base-docker:v1`, store);
+    assert.equal(d.layers[0].mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip', 'Docker layer types become OCI ones');
+    assert.equal(d.digest, sha(dockerImg.manifest));
+    const multi = await resolveBaseImage(`docker://${reg.host}/team/base-multi`, store);
+    assert.equal(multi.digest, amdDigest, 'the linux/amd64 entry of the index');
+    assert.equal(multi.config.architecture, 'amd64');
+    assert.equal(await store.hasBlob(multi.layers[0].digest), false, 'base layers are not downloaded just to be referenced');
+
+    const built = await buildImage(store, { model: 'mounted', version: 'v1', files: [], entrypoints: { train: 'true' }, baseImage: `${reg.host}/team/base-bare:v1`, git: { sha: null, dirty: false }, source: 'test' });
+    await store.putManifest('mounted', 'v1', built.manifest, built.mediaType);
+    assert.equal(store.lastPush[bare.layers[0].digest], 'mounted', JSON.stringify(store.lastPush));
+    assert.equal(store.lastPush[built.configDigest], 'uploaded');
+    const inspect = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/mounted:v1`]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.equal((JSON.parse(inspect.stdout) as { Layers: string[] }).Layers.length, 2);
+
+    await assert.rejects(resolveBaseImage(`${reg.host}/team/base-multi:arm`, store), (e: Error) => e instanceof BaseImageError && /arm64; Trainyard builds linux\/amd64/.test(e.message));
+    await assert.rejects(resolveBaseImage(`${reg.host}/team/missing:v1`, store), (e: Error) => e instanceof BaseImageError && /has no image "v1"/.test(e.message));
+  });
+});
+
+describe('RegistryStore with token auth', function () {
+  this.timeout(120_000);
+  let reg: RegistryHandle;
+  let tmp: ReturnType<typeof tempDir>;
+  before(async () => {
+    reg = await startRegistry({ auth: 'token' });
+    tmp = tempDir('registry-token');
+  });
+  after(async () => {
+    await reg?.stop();
+    tmp?.cleanup();
+  });
+
+  it('gets bearer tokens from the challenge realm, pushes and mounts; without credentials it says what to fix', async () => {
+    const url = `http://${reg.user}:${reg.password}@${reg.host}/team`;
+    const store = openImageStore(url, { cacheDir: `${tmp.dir}/c1` }) as RegistryStore;
+    const img = await tinyImage(store, { randomKiB: 32 });
+    await store.putManifest('base', 'v1', img.manifest, OCI);
+    assert.ok(reg.tokenRequests() >= 1 && reg.tokenRequests() <= 3, `${reg.tokenRequests()} token requests`);
+
+    const built = await buildImage(store, { model: 'app', version: 'v1', files: [], entrypoints: { train: 'true' }, baseImage: `${reg.host}/team/base:v1`, git: { sha: null, dirty: false }, source: 'test' });
+    await store.putManifest('app', 'v1', built.manifest, built.mediaType);
+    assert.equal(store.lastPush[img.layers[0].digest], 'mounted');
+
+    const inspect = await run('skopeo', ['inspect', '--tls-verify=false', ...reg.credsArgs(), `docker://${reg.host}/team/app:v1`]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const anon = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/app:v1`]);
+    assert.notEqual(anon.code, 0, 'the registry really wants a token');
+
+    const noCreds = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/c2`, client: { retries: 0 } });
+    await assert.rejects(noCreds.getManifest('app', 'v1'), /token service .* refused: 401/);
+    const wrong = createHash('sha256').update('x').digest('hex');
+    const bad = openImageStore(`http://${reg.user}:${wrong}@${reg.host}/team`, { cacheDir: `${tmp.dir}/c3`, client: { retries: 0 } });
+    await assert.rejects(bad.getManifest('app', 'v1'), /refused: 401/);
+  });
+});

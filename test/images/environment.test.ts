@@ -1,0 +1,107 @@
+/**
+ * Environment capture and the dependency layer (copy strategy), for real: a venv of
+ * Debian's /usr/bin/python3 (same ABI tag as the Debian base image) holding one
+ * installed distribution (a wheel-style install: package + dist-info with RECORD);
+ * save on the Debian base, then import it inside the image with podman. A re-save
+ * reuses the dependency layer (same lock); an ABI mismatch and `install` are refused
+ * with the reason.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveWorkspace } from '@trainyard/shared/snapshot/save';
+import { captureEnvironment } from '@trainyard/shared/snapshot/environment';
+import { ensureBaseImage } from '../components/base-image';
+import { loadLayout, podman, podmanRunArgs } from '../components/podman';
+import { harness, type Harness } from '../../backend/test/snapshots/helpers';
+import { listLayer, tempDir } from '../../backend/test/images/helpers';
+
+const b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64url');
+
+/** a venv (no pip) with `tinydep 1.2.3` installed as a wheel would install it */
+export function makeVenv(dir: string, dataBytes = 4096): string {
+  execFileSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', dir]);
+  const site = join(dir, 'lib', 'python3.11', 'site-packages');
+  const files: Array<[string, Buffer]> = [
+    ['tinydep/__init__.py', Buffer.from('def hello():\n    return "tinydep says hi"\n')],
+    ['tinydep/data.bin', randomBytes(dataBytes)],
+    ['tinydep-1.2.3.dist-info/METADATA', Buffer.from('Metadata-Version: 2.1\nName: tinydep\nVersion: 1.2.3\n')],
+    ['tinydep-1.2.3.dist-info/WHEEL', Buffer.from('Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n')],
+    ['tinydep-1.2.3.dist-info/INSTALLER', Buffer.from('test\n')],
+  ];
+  const record: string[] = [];
+  for (const [p, data] of files) {
+    mkdirSync(join(site, p, '..'), { recursive: true });
+    writeFileSync(join(site, p), data);
+    record.push(`${p},sha256=${b64(data)},${data.length}`);
+  }
+  record.push('tinydep-1.2.3.dist-info/RECORD,,', '../../../bin/tinydep,,');
+  writeFileSync(join(site, 'tinydep-1.2.3.dist-info', 'RECORD'), `${record.join('\n')}\n`);
+  return join(dir, 'bin', 'python');
+}
+
+describe('the dependency layer (copy strategy)', function () {
+  this.timeout(15 * 60_000);
+  let h: Harness;
+  let tmp: ReturnType<typeof tempDir>;
+  before(async () => {
+    h = await harness('sqlite', 64 * 1024 * 1024);
+    tmp = tempDir('env');
+  });
+  after(async () => {
+    await h?.close();
+    tmp?.cleanup();
+  });
+
+  it('captures the environment of a chosen interpreter', async () => {
+    const python = makeVenv(join(tmp.dir, 'venv0'));
+    const env = await captureEnvironment(python);
+    assert.equal(env.environment.platform, 'linux');
+    assert.equal(env.environment.abi, 'cpython-311-x86_64-linux-gnu');
+    assert.match(env.environment.python, /^3\.11\./);
+    assert.deepEqual(env.environment.distributions.map((d) => [d.name, d.version]), [['tinydep', '1.2.3']]);
+    const paths = env.environment.distributions[0].files!.map((f) => f.path);
+    assert.ok(paths.includes('tinydep/__init__.py') && paths.includes('tinydep-1.2.3.dist-info/RECORD'), paths.join(','));
+    assert.ok(!paths.some((p) => p.includes('..')), 'files outside site-packages are left out');
+    await assert.rejects(captureEnvironment('/nonexistent/python'), /cannot read the Python environment of \/nonexistent\/python: not found/);
+  });
+
+  it('puts the delta into a layer at the base site-packages; the image imports it; a re-save reuses the layer', async () => {
+    const baseDir = await ensureBaseImage();
+    const python = makeVenv(join(tmp.dir, 'venv1'));
+    const ws = join(tmp.dir, 'ws');
+    mkdirSync(ws);
+    writeFileSync(join(ws, 'train.py'), 'import tinydep\nprint(tinydep.hello())\n');
+    const base = `oci-layout:${baseDir}:latest`;
+    const s1 = await saveWorkspace(h.client, { dir: ws, model: 'deps', version: 'd1', baseImage: base, python });
+    assert.equal(s1.uploadedFiles, 1 + 6, 'train.py + the 6 files of tinydep');
+    const manifest = JSON.parse((await h.ctx.images.getManifest('deps', 'd1'))!.bytes.toString()) as { layers: Array<{ digest: string }> };
+    assert.equal(manifest.layers.length, 3);
+    const depEntries = (await listLayer(h.ctx.images, manifest.layers[1].digest)).map((e) => e[0]);
+    assert.ok(depEntries.includes('usr/local/lib/python3.11/dist-packages/tinydep/__init__.py'), depEntries.join('\n'));
+    assert.ok(depEntries.includes('usr/local/lib/python3.11/dist-packages/tinydep-1.2.3.dist-info/METADATA'));
+
+    const name = await loadLayout(join(h.dir, 'images'), 'localhost/trainyard-test/deps:d1', 'deps:d1');
+    const r = await podman(['run', '--rm', ...podmanRunArgs(), '--network=none', name, 'sh', '-c', s1.version.entrypoints.train]);
+    assert.equal(r.stdout.trim(), 'tinydep says hi');
+
+    appendFileSync(join(ws, 'train.py'), '# edit\n');
+    const s2 = await saveWorkspace(h.client, { dir: ws, model: 'deps', version: 'd2', baseImage: base, python });
+    assert.equal(s2.uploadedFiles, 1);
+    const m2 = JSON.parse((await h.ctx.images.getManifest('deps', 'd2'))!.bytes.toString()) as { layers: Array<{ digest: string }> };
+    assert.equal(m2.layers[1].digest, manifest.layers[1].digest, 'same lock, same dependency layer');
+    assert.notEqual(m2.layers[2].digest, manifest.layers[2].digest);
+  });
+
+  it('refuses what neither strategy can do, saying why', async () => {
+    const baseDir = await ensureBaseImage();
+    const python = makeVenv(join(tmp.dir, 'venv2'));
+    const env = (await captureEnvironment(python)).environment;
+    const body = { model: 'deps', version: 'bad', baseImage: `oci-layout:${baseDir}:latest`, files: [], entrypoints: { train: 'true' } };
+    await assert.rejects(h.svc.create({ ...body, environment: { ...env, abi: 'cpython-312-x86_64-linux-gnu' } }), /ABI is cpython-312-x86_64-linux-gnu but the base image's is cpython-311-x86_64-linux-gnu/);
+    await assert.rejects(h.svc.create({ ...body, environment: { ...env, platform: 'darwin' } }), /runs on darwin, not linux.*--python/);
+    await assert.rejects(h.svc.create({ ...body, environment: { ...env, strategy: 'install' } }), /strategy "install" .* is not available yet/);
+  });
+});
