@@ -29,11 +29,12 @@ import type { RunMode } from './ref';
 export const KILL_AFTER_SECONDS = 10;
 
 // $1 run dir, $2 max seconds, $3 cleanup shell command or "", then the command argv.
+// Elapsed time comes from /proc/uptime with the shell's `read` builtin: no fork on the launch path.
 const WRAPPER = `d=$1; secs=$2; cleanup=$3; shift 3
-start=$(date +%s)
+read up _ </proc/uptime; start=\${up%.*}
 timeout --signal=TERM --kill-after=${KILL_AFTER_SECONDS}s "$secs" "$@" </dev/null >>"$d/stdout.log" 2>>"$d/stderr.log"
 code=$?
-end=$(date +%s)
+read up _ </proc/uptime; end=\${up%.*}
 if [ -n "$cleanup" ]; then sh -c "$cleanup" >/dev/null 2>&1 </dev/null; fi
 printf '%s %s\\n' "$code" "$((end - start))" >"$d/exit.tmp" && mv -f "$d/exit.tmp" "$d/exit"
 `;
