@@ -13,8 +13,8 @@ const specGiven = argv.some((a, i) => a === '--spec' || a.startsWith('--spec=') 
 
 module.exports = {
   'node-option': ['import=tsx'],
-  extension: ['ts'],
-  ...(specGiven ? {} : { spec: ['backend/test/**/*.test.ts', 'test/**/*.test.ts'] }),
+  extension: ['ts', 'tsx'],
+  ...(specGiven ? {} : { spec: ['backend/test/**/*.test.ts', 'test/**/*.test.ts', 'test/**/*.test.tsx'] }),
   require: ['test/setup/global.ts'],
   reporter: 'test/setup/reporter.cjs',
   timeout: 120000,

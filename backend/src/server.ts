@@ -17,6 +17,7 @@ import { registerHardwareRoutes } from './hardware/routes';
 import { registerRunRoutes } from './runs/routes';
 import { registerScheduleRoutes } from './schedules/routes';
 import { registerEventRoutes } from './events/routes';
+import { registerDashboardRoutes } from './dashboard/routes';
 import type { RunsService } from './runs/service';
 import type { SchedulesService } from './schedules/service';
 import type { SnapshotsService } from './snapshots/service';
@@ -55,7 +56,7 @@ export async function buildServer(ctx: AppContext, services: Services) {
 
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0];
-    if (path === '/healthz') return;
+    if (path === '/healthz' || path === '/' || path.startsWith('/assets/')) return; // the dashboard's static files are public
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new HttpError('unauthorized', `missing bearer token: send "Authorization: Bearer <token>" (the token is in ${tokenPath(ctx.config.home)})`);
@@ -93,6 +94,7 @@ export async function buildServer(ctx: AppContext, services: Services) {
   registerRunRoutes(app, ctx, services);
   registerScheduleRoutes(app, ctx, services);
   registerEventRoutes(app, ctx);
+  registerDashboardRoutes(app, ctx);
   return app;
 }
 

@@ -33,9 +33,15 @@ export function describeBackend(b: Backend): { url: string; home: string; tokenF
   };
 }
 
+/** The dashboard URL that signs a browser in: the token rides in the fragment, which browsers never send to the server. */
+export function loginUrl(url: string, token: string | null): string {
+  return token ? `${url}/#token=${encodeURIComponent(token)}` : `${url}/`;
+}
+
 export function announce(deps: CliDeps, b: Backend): void {
   const d = describeBackend(b);
   deps.out(`${deps.st.bold('Trainyard backend')} listening on ${deps.st.cyan(d.url)}`);
+  deps.out(`  dashboard  ${deps.st.cyan(loginUrl(d.url, b.token))}  (this link signs the browser in; keep it private)`);
   for (const l of details([
     ['data home', d.home],
     ['token', `${d.tokenFile} (the CLI reads it from there, or set TRAINYARD_TOKEN)`],

@@ -115,10 +115,9 @@ describe('cli commands (fake client)', () => {
     assert.deepEqual(JSON.parse(deps.stdout.join('\n')), { id: 'sch_dddddddddddddddddddddd', deleted: true });
   });
 
-  it('open says the dashboard is not built and prints the API URL', async () => {
-    const deps = fakeDeps();
-    assert.equal(await runCli(['open'], deps), 0);
-    assert.match(deps.stdout.join('\n'), /dashboard is not built yet/);
-    assert.match(deps.stdout.join('\n'), /API: +http:\/\/127\.0\.0\.1:9/);
+  it('open prints the dashboard link', async () => {
+    const deps = fakeDeps({ health: async () => ({ ok: true, version: '0.1.0' }) });
+    assert.equal(await runCli(['open', '--no-browser'], deps), 0);
+    assert.match(deps.stdout.join('\n'), /^dashboard: http:\/\/127\.0\.0\.1:9\//m);
   });
 });
