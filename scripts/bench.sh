@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 ty_node_env
 ty_npm_ci
-ty_apt_ensure "$(ty_pg_bindir)/initdb:postgresql" python3:python3
+ty_apt_ensure "$(ty_pg_bindir)/initdb:postgresql" python3:python3 buildah:buildah skopeo:skopeo umoci:umoci docker-registry:docker-registry debootstrap:debootstrap
 ty_build
 
 files=()

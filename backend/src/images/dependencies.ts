@@ -10,11 +10,14 @@
  * `copy` when the workspace runs on Linux with the base's ABI tag (its files go
  * into the layer at the base's site directory: usr/local/lib/python3.X/site-packages
  * when the base's Python lives in /usr/local, else Debian's
- * usr/local/lib/python3.X/dist-packages, both on the base's sys.path), else an
- * error that says why and what to do (`install` — pip install of the locked delta
- * inside the base image — is not built yet). writeDependencyLayer() is keyed by the
+ * usr/local/lib/python3.X/dist-packages, both on the base's sys.path); `install`
+ * when the client asks for it (--strategy install) or copy cannot be used (the
+ * reasons are kept on the plan for error messages): `pip install --no-deps` of
+ * the delta pinned `name==version`, inside the base image (install.ts). A base
+ * without Python gets neither. writeDependencyLayer() (copy) is keyed by the
  * hash of the lock (site dir + delta names, versions, file hashes and modes): a
- * lock seen before reuses its layer without re-reading a file.
+ * lock seen before reuses its layer without re-reading a file; the install lock
+ * is the site dir + the pins.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -81,37 +84,44 @@ async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePyth
 }
 
 export interface DependencyPlan {
-  strategy: 'copy';
+  strategy: 'copy' | 'install';
   siteDir: string;
+  /** the base's interpreter inside the image, e.g. /usr/bin/python3 */
+  python: string;
   delta: Distribution[];
   lockHash: string;
+  /** install only: why copy is not used ("asked for" or the reasons) */
+  notCopy?: string;
 }
 
-/** the delta and strategy, or a DependencyError saying why neither strategy can be used */
+/** the delta and strategy, or a DependencyError saying why no strategy can be used */
 export function planDependencies(env: SnapshotEnvironment, base: BasePython, baseRef: string): DependencyPlan {
   const delta = env.distributions.filter((d) => base.distributions.get(normalizeName(d.name)) !== d.version);
   if (!base.version || !base.siteDir) {
-    throw new DependencyError(`base image ${baseRef} has no Python under /usr/lib or /usr/local/lib, so its dependencies cannot be added; pick a base image with Python ${env.python}`);
+    throw new DependencyError(`base image ${baseRef} has no Python under /usr/lib or /usr/local/lib, so its dependencies cannot be added (neither copied nor pip-installed); pick a base image with Python ${env.python}`);
   }
+  const python = base.siteDir.endsWith('/site-packages') ? '/usr/local/bin/python3' : '/usr/bin/python3';
   const why: string[] = [];
   if (env.platform !== 'linux') why.push(`the workspace Python runs on ${env.platform}, not linux`);
   if (env.implementation !== 'cpython') why.push(`the workspace Python is ${env.implementation}, not cpython`);
   if (!base.abi) why.push(`the base image's Python ${base.version} has no lib-dynload ABI tag to compare with`);
   else if (env.abi !== base.abi) why.push(`the workspace Python's ABI is ${env.abi || 'unknown'} but the base image's is ${base.abi}`);
-  if (env.strategy === 'install') {
-    throw new DependencyError(`dependency strategy "install" (pip install of the ${delta.length} missing distributions inside the base image) is not available yet; use --strategy copy from a Linux Python matching the base image (${base.abi ?? `Python ${base.version}`})`);
-  }
-  if (why.length) {
-    throw new DependencyError(
-      `cannot copy the workspace's ${delta.length} extra distributions into ${baseRef}: ${why.join('; ')}. Save from a Linux environment with Python ${base.version} (--python /path/to/python), or use a base image whose Python matches yours; the "install" strategy (pip install inside the image) is not available yet`,
-    );
-  }
   const missingFiles = delta.filter((d) => !d.files);
-  if (missingFiles.length) {
-    throw new DependencyError(`the environment lists no installed files for ${missingFiles.map((d) => `${d.name} ${d.version}`).slice(0, 5).join(', ')}; the copy strategy needs them (trainyard save sends them unless --strategy install)`);
+  if (missingFiles.length) why.push(`the environment lists no installed files for ${missingFiles.map((d) => `${d.name} ${d.version}`).slice(0, 5).join(', ')}`);
+  if (env.strategy === 'install' || why.length) {
+    const pins = delta.map((d) => [normalizeName(d.name), d.version] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const lock = [base.siteDir, python, 'install', pins];
+    return {
+      strategy: 'install',
+      siteDir: base.siteDir,
+      python,
+      delta,
+      lockHash: createHash('sha256').update(JSON.stringify(lock)).digest('hex'),
+      notCopy: env.strategy === 'install' ? 'the install strategy was asked for' : `copy cannot be used: ${why.join('; ')}`,
+    };
   }
   const lock = [base.siteDir, delta.map((d) => [normalizeName(d.name), d.version, (d.files ?? []).map((f) => [f.path, f.sha256, f.mode])])];
-  return { strategy: 'copy', siteDir: base.siteDir, delta, lockHash: createHash('sha256').update(JSON.stringify(lock)).digest('hex') };
+  return { strategy: 'copy', siteDir: base.siteDir, python, delta, lockHash: createHash('sha256').update(JSON.stringify(lock)).digest('hex') };
 }
 
 /** all sha256s of the files a copy of `env` may need (every distribution: the delta is known only at build time) */

@@ -1,7 +1,8 @@
 /**
  * Builds the image of a snapshot: [base image layers] + [dependency layer, when
  * the workspace environment has distributions the base lacks: dependencies.ts]
- * + one code layer.
+ * + one code layer. The dependency layer is copied (copy strategy) or built by
+ * pip inside the base image (install strategy, install.ts).
  *
  * The code layer holds the workspace under /app/, the `trainyard` Python module
  * under /opt/trainyard/python/, and /opt/trainyard/bin/python, a relative symlink
@@ -19,6 +20,7 @@ import { MEDIA_LAYER_GZIP, writeLayer, type LayerEntry, type WrittenLayer } from
 import { DependencyError, planDependencies, scanBasePython, writeDependencyLayer } from './dependencies';
 import { findInLayers, resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
 import { readPythonHelper } from './python-helper';
+import { installDependencyLayer, type InstallOptions } from './install';
 
 export const MEDIA_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const ENTRYPOINTS_LABEL = 'dev.trainyard.entrypoints';
@@ -45,7 +47,7 @@ export interface BuildImageInput {
   /** the workspace's Python environment: a dependency layer of what the base lacks (copy strategy) */
   environment?: SnapshotEnvironment | null;
   /** where the environment's uploaded files are, and where dependency layers are remembered by lock hash */
-  dependencies?: { blobPath: (sha256: string) => string; cacheDir: string };
+  dependencies?: { blobPath: (sha256: string) => string; cacheDir: string; /** the install strategy's podman and pip (none: install is refused) */ install?: InstallOptions };
   /** org.opencontainers.image.created; default now */
   created?: string;
   tmpDir?: string;
@@ -59,7 +61,7 @@ export interface BuiltImage {
   layers: Descriptor[];
   baseDigest: string | null;
   /** the dependency layer, when the environment added one */
-  dependencyLayer: { digest: string; lockHash: string; distributions: number; reused: boolean } | null;
+  dependencyLayer: { digest: string; lockHash: string; distributions: number; reused: boolean; strategy: 'copy' | 'install' } | null;
   /** config + layers, compressed */
   sizeBytes: number;
 }
@@ -87,13 +89,18 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   );
   const code = await writeLayer(store, entries, { tmpDir: input.tmpDir });
 
-  let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number }) | null = null;
+  let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number; strategy: 'copy' | 'install' }) | null = null;
   if (input.environment && base) {
-    const plan = planDependencies(input.environment, await scanBasePython(store, baseLayers), base.ref);
+    const basePy = await scanBasePython(store, baseLayers);
+    const plan = planDependencies(input.environment, basePy, base.ref);
     if (plan.delta.length) {
       if (!input.dependencies) throw new DependencyError('the environment needs a dependency layer but the builder got no uploaded files');
-      const written = await writeDependencyLayer(store, plan, { ...input.dependencies, tmpDir: input.tmpDir });
-      dep = { ...written, lockHash: plan.lockHash, distributions: plan.delta.length };
+      const { install, ...copyOpts } = input.dependencies;
+      let written: WrittenLayer & { reused: boolean };
+      if (plan.strategy === 'copy') written = await writeDependencyLayer(store, plan, { ...copyOpts, tmpDir: input.tmpDir });
+      else if (!install) throw new DependencyError(`cannot add the workspace's ${plan.delta.length} extra distributions to ${base.ref}: ${plan.notCopy}; and this builder cannot run the install strategy`);
+      else written = await installDependencyLayer(store, plan, base, basePy, { ...install, cacheDir: copyOpts.cacheDir, tmpDir: input.tmpDir });
+      dep = { ...written, lockHash: plan.lockHash, distributions: plan.delta.length, strategy: plan.strategy };
     }
   }
   const ownLayers = [...(dep ? [dep] : []), code];
@@ -118,7 +125,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
     rootfs: { type: 'layers', diff_ids: [...(baseConfig?.rootfs.diff_ids ?? []), ...ownLayers.map((l) => l.diffId)] },
     history: [
       ...(baseConfig?.history ?? baseLayers.map(() => ({ created: EPOCH, created_by: `base image ${input.baseImage}` }))),
-      ...(dep ? [{ created: EPOCH, created_by: `trainyard save: dependency layer (copy of ${dep.distributions} distributions, lock sha256:${dep.lockHash})` }] : []),
+      ...(dep ? [{ created: EPOCH, created_by: `trainyard save: dependency layer (${dep.strategy} of ${dep.distributions} distributions, lock sha256:${dep.lockHash})` }] : []),
       { created: EPOCH, created_by: 'trainyard save: code layer (/app, /opt/trainyard)' },
     ],
   };
@@ -155,7 +162,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
     configDigest,
     layers,
     baseDigest: base?.digest ?? null,
-    dependencyLayer: dep ? { digest: dep.digest, lockHash: dep.lockHash, distributions: dep.distributions, reused: dep.reused } : null,
+    dependencyLayer: dep ? { digest: dep.digest, lockHash: dep.lockHash, distributions: dep.distributions, reused: dep.reused, strategy: dep.strategy } : null,
     sizeBytes: configBytes.length + layers.reduce((n, l) => n + l.size, 0),
   };
 }

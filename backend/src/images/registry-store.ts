@@ -15,6 +15,7 @@
  * getManifest) are downloaded into the cache, verified, the first time they are read.
  * Tags: version labels map to Docker tags with tagFor() ("+" ⇒ "_").
  */
+import { createHash } from 'node:crypto';
 import { open as openFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { BlobOrigin, ImageStore, StoredManifest } from './image-store';
@@ -89,6 +90,15 @@ export class RegistryStore implements ImageStore {
   }
 
   async putManifest(repo: string, tag: string, manifest: Buffer, mediaType: string): Promise<string> {
+    return this.pushManifest(repo, tagFor(tag), manifest, mediaType);
+  }
+
+  /** pushes a manifest (and its blobs) by digest, without a tag: pullable as repo@digest (a self-test runs it before it is a version) */
+  putUntagged(repo: string, manifest: Buffer, mediaType: string): Promise<string> {
+    return this.pushManifest(repo, `sha256:${createHash('sha256').update(manifest).digest('hex')}`, manifest, mediaType);
+  }
+
+  private async pushManifest(repo: string, ref: string, manifest: Buffer, mediaType: string): Promise<string> {
     const name = this.repoName(repo);
     const doc = JSON.parse(manifest.toString('utf8')) as { config?: Desc; layers?: Desc[]; manifests?: Desc[] };
     if (!doc.config || !Array.isArray(doc.layers)) throw new Error('RegistryStore.putManifest: only image manifests (config + layers) are pushed');
@@ -105,7 +115,7 @@ export class RegistryStore implements ImageStore {
     };
     await Promise.all([worker(), worker(), worker()]);
     this.lastPush = outcome;
-    return this.client.putManifest(name, tagFor(tag), manifest, mediaType);
+    return this.client.putManifest(name, ref, manifest, mediaType);
   }
 
   private async readRange(digest: string, offset: number, length: number): Promise<Buffer> {

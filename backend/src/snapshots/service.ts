@@ -11,6 +11,8 @@
  * rebuild of the same label with the same config returns the existing version,
  * and different content under an existing label is a 409. Builds of one
  * snapshot share one promise; builds of one label run one at a time.
+ * With a `selfTest` command, the built image runs it (self-test.ts) before
+ * anything is tagged or recorded: a failure leaves no version and no tag.
  */
 import type { CreateSnapshot, Snapshot, SnapshotStatus, Version } from '@trainyard/shared';
 import type { AppContext } from '../context';
@@ -23,17 +25,28 @@ import { join } from 'node:path';
 import { BaseImageError, resolveBaseImage } from '../images/base-image';
 import { DependencyError, planDependencies, scanBasePython } from '../images/dependencies';
 import { imageRefFor, parseLayoutRef } from '../images/open';
+import { installUnavailable, type InstallOptions } from '../images/install';
 import { isValidRefName } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { parseRegistryRef, tagFor } from '../images/registry/reference';
 import { BlobMismatchError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
 import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
+import { runSelfTest, SelfTestError, type SelfTestOptions } from './self-test';
+
+export interface SnapshotsOptions {
+  /** podman global flags for self-tests and install builds (default: what detectPodman picks) */
+  podmanArgs?: string[];
+  selfTestTimeoutMs?: number;
+}
 
 export class SnapshotsService {
   private readonly builds = new Map<string, Promise<Version>>();
   private readonly labelLocks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly ctx: AppContext) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly opts: SnapshotsOptions = {},
+  ) {}
 
   async create(body: CreateSnapshot): Promise<Snapshot> {
     validateManifest(body, this.ctx.config.images.maxFileBytes);
@@ -126,7 +139,14 @@ export class SnapshotsService {
       await this.update(row, { status: 'built' });
       return version;
     } catch (err) {
-      const e = err instanceof HttpError ? err : err instanceof BaseImageError || err instanceof DependencyError ? invalid(err.message) : new HttpError('internal', `building the image failed: ${(err as Error).message}`);
+      const e =
+        err instanceof HttpError
+          ? err
+          : err instanceof SelfTestError
+            ? invalid(err.message, { selfTest: manifest.selfTest, output: err.output })
+            : err instanceof BaseImageError || err instanceof DependencyError
+              ? invalid(err.message)
+              : new HttpError('internal', `building the image failed: ${(err as Error).message}`);
       await this.update(row, { status: 'failed', error: e.message });
       throw e;
     }
@@ -146,12 +166,22 @@ export class SnapshotsService {
       source: `trainyard://snapshots/${row.id}?manifest=sha256:${manifestHash(manifest)}`,
       created: createdAt,
       environment: manifest.environment ?? null,
-      dependencies: { blobPath: (sha) => stagedBlobPath(ctx.dirs.blobs, sha), cacheDir: join(ctx.dirs.blobs, '.dependency-layers') },
+      dependencies: { blobPath: (sha) => stagedBlobPath(ctx.dirs.blobs, sha), cacheDir: join(ctx.dirs.blobs, '.dependency-layers'), install: this.installOptions() },
     });
     const existing = await getVersion(ctx.db, row.model, label);
     if (existing) return this.sameOrConflict(existing, built.configDigest);
 
     await this.assertTagFree(row.model, label);
+    if (manifest.selfTest) {
+      await runSelfTest(ctx, { podmanArgs: this.opts.podmanArgs, timeoutMs: this.opts.selfTestTimeoutMs }, {
+        command: manifest.selfTest,
+        model: row.model,
+        label,
+        snapshotId: row.id,
+        hasBase: built.baseDigest !== null,
+        manifest: { digest: built.manifestDigest, mediaType: built.mediaType, bytes: built.manifest },
+      });
+    }
     await ctx.images.putManifest(row.model, label, built.manifest, built.mediaType);
     const version: Version = {
       model: row.model,
@@ -185,12 +215,25 @@ export class SnapshotsService {
     if (!env || !body.baseImage) return [];
     try {
       const base = await resolveBaseImage(body.baseImage, this.ctx.images);
-      const plan = planDependencies(env, await scanBasePython(this.ctx.images, base.layers), base.ref);
-      return plan.delta.flatMap((d) => (d.files ?? []).map((f) => f.sha256));
+      const basePy = await scanBasePython(this.ctx.images, base.layers);
+      const plan = planDependencies(env, basePy, base.ref);
+      if (plan.strategy === 'copy') return plan.delta.flatMap((d) => (d.files ?? []).map((f) => f.sha256));
+      const why = plan.delta.length ? await installUnavailable(basePy, this.installOptions()) : null;
+      if (why) {
+        throw new DependencyError(
+          `cannot add the workspace's ${plan.delta.length} extra distributions to ${base.ref}: ${plan.notCopy}; and the install strategy (pip install inside the base image) cannot be used: ${why}. Save from a Linux Python matching the base image (--python), or make podman usable here`,
+        );
+      }
+      return [];
     } catch (err) {
       if (err instanceof BaseImageError || err instanceof DependencyError) throw invalid(err.message);
       throw err;
     }
+  }
+
+  private installOptions(): InstallOptions {
+    const local = this.ctx.config.executor.local;
+    return { podmanArgs: this.opts.podmanArgs, podman: local.podman, hostPython: local.python, viewsDir: join(this.ctx.config.home, 'oci-views') };
   }
 
   /** a registry tag holds one label ("+" maps to "_"): refuse to move a tag that another label owns */

@@ -10,7 +10,7 @@ import { migrate } from '../../src/store/migrations';
 import { EventBus } from '../../src/events/bus';
 import { OciLayoutStore } from '../../src/images/oci-layout';
 import type { ImageStore } from '../../src/images/image-store';
-import { SnapshotsService } from '../../src/snapshots/service';
+import { SnapshotsService, type SnapshotsOptions } from '../../src/snapshots/service';
 import { freshStore, type StoreKind } from '../../../test/helpers/stores';
 import type { SaveClient } from '@trainyard/shared/snapshot/save';
 
@@ -27,6 +27,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** the image store (default: an OCI layout in the temp dir); given the temp dir */
   images?: (dir: string) => ImageStore;
+  /** SnapshotsService options (e.g. the test podman flags) */
+  snapshots?: SnapshotsOptions;
 }
 
 export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 1024, opts: HarnessOptions = {}): Promise<Harness> {
@@ -36,6 +38,7 @@ export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 
   await migrate(conn.db);
   const config = resolveConfig({ images: { registry: `oci-layout:${join(dir, 'images')}` } }, dir);
   config.images.maxFileBytes = maxFileBytes;
+  config.home = dir; // oci-views and other data-home files stay in the temp dir
   const bus = new EventBus();
   const events: TrainyardEvent[] = [];
   bus.subscribe((e) => events.push(e));
@@ -50,7 +53,7 @@ export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 
     user: 'tester',
     dirs: { blobs: join(dir, 'blobs'), runs: join(dir, 'runs') },
   };
-  const svc = new SnapshotsService(ctx);
+  const svc = new SnapshotsService(ctx, opts.snapshots);
   const client: SaveClient = {
     createSnapshot: (body) => svc.create(body),
     putBlob: (sha, data) => svc.putBlob(sha, Buffer.from(data)),

@@ -68,6 +68,13 @@ export const CreateSnapshot = Type.Object(
     entrypoints: Entrypoints,
     git: Type.Optional(GitState),
     environment: Type.Optional(SnapshotEnvironment),
+    selfTest: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'a smoke command run (sh -c, in /app) inside the new image before the version is recorded; a non-zero exit leaves no version',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

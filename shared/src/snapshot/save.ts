@@ -27,8 +27,10 @@ export interface SaveOptions {
   ignore?: CollectOptions['ignore'];
   /** the Python interpreter whose environment goes into the dependency layer (none: no environment is sent) */
   python?: string;
-  /** dependency strategy; default copy (install is not available yet) */
+  /** dependency strategy; default copy (install: the backend pip-installs the pinned delta inside the base image; no files are sent) */
   strategy?: 'copy' | 'install';
+  /** a smoke command run inside the new image before the version is recorded (a failure leaves no version) */
+  selfTest?: string;
   /** parallel uploads (default 4) */
   concurrency?: number;
 }
@@ -117,6 +119,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
     entrypoints,
     git: { sha: m.git.sha, dirty: m.git.dirty, ...(m.git.branch ? { branch: m.git.branch.slice(0, 255) } : {}) },
     ...(env ? { environment: env.environment } : {}),
+    ...(opts.selfTest !== undefined ? { selfTest: opts.selfTest } : {}),
   });
 
   const missing = [...snap.missing];
@@ -145,7 +148,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, stopOnError));
   if (uploadedFiles) say(`uploaded ${uploadedFiles} files (${fmtBytes(uploadedBytes)})`);
 
-  say('building the image');
+  say(opts.selfTest ? 'building the image and running its self-test' : 'building the image');
   const version = await client.buildSnapshot(snap.id);
   say(`saved ${version.model}:${version.label} (${version.digest.slice(0, 19)})`);
   return { version, uploadedFiles, uploadedBytes, totalFiles: m.files.length, durationMs: Date.now() - started };

@@ -19,6 +19,7 @@ interface SaveOpts {
   entrypoint?: string[];
   python?: string;
   strategy?: string;
+  selfTest?: string;
 }
 
 const VERSION_LABEL = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -34,7 +35,8 @@ export function register(program: Command, deps: CliDeps): void {
       .option('--base <image>', 'base image (default: chosen by the backend)')
       .option('--entrypoint <name=command>', 'an entrypoint, e.g. "train=python train.py" (repeatable)', collect)
       .option('--python <interpreter>', 'the Python whose installed distributions go into the dependency layer (needs --base)')
-      .option('--strategy <copy|install>', 'how dependencies get into the image: copy (default) or install'),
+      .option('--strategy <copy|install>', 'how dependencies get into the image: copy (default) or install')
+      .option('--self-test <command>', 'a smoke command run inside the new image before the version is recorded, e.g. \'python -c "import model; model.smoke()"\''),
   ).action(async (path: string, opts: SaveOpts, cmd: Command) => {
     if (!opts.model) throw new UsageError('save needs --model NAME, e.g. trainyard save . --model eta-correction');
     const model = parseModelName(opts.model);
@@ -64,6 +66,7 @@ export function register(program: Command, deps: CliDeps): void {
       ...(entrypoints ? { entrypoints } : {}),
       ...(opts.python !== undefined ? { python: opts.python } : {}),
       ...(opts.strategy !== undefined ? { strategy: opts.strategy as 'copy' | 'install' } : {}),
+      ...(opts.selfTest !== undefined ? { selfTest: opts.selfTest } : {}),
       onProgress: json ? undefined : (msg: string) => deps.err(deps.st.dim(msg)),
     });
     if (json) return printJson(deps, res);
