@@ -20,7 +20,7 @@ import { RegistryStore } from './registry-store';
 import { RegistryClient } from './registry/client';
 import { parseRegistryRef, type RegistryRef } from './registry/reference';
 import { MEDIA_LAYER_GZIP } from './layer';
-import { entryPath, readLayer } from './layer-read';
+import { listLayerEntries } from './layer-read';
 
 export interface Descriptor {
   mediaType: string;
@@ -104,6 +104,9 @@ async function layoutSource(ref: string, parsed: LayoutRef): Promise<BaseSource>
   };
 }
 
+/** small registry blobs (image configs) by digest: content-addressed and verified, so never stale */
+const configCache = new Map<string, Buffer>();
+
 function registrySource(ref: string, parsed: RegistryRef, into: ImageStore): BaseSource {
   const shared = into instanceof RegistryStore && into.registry.host === parsed.endpoint.host ? into.client : null;
   const client = shared ?? new RegistryClient(parsed.endpoint);
@@ -125,8 +128,14 @@ function registrySource(ref: string, parsed: RegistryRef, into: ImageStore): Bas
       }),
     readBlob: (d) =>
       wrap(`reading blob ${d}`, async () => {
+        const known = configCache.get(d);
+        if (known) return known;
         const b = await readAll(await client.openBlob(parsed.repo, d));
         if (sha256(b) !== d) throw new Error(`blob ${d} hashes to ${sha256(b)}`);
+        if (b.length <= 1 << 20) {
+          if (configCache.size >= 64) configCache.delete(configCache.keys().next().value!);
+          configCache.set(d, b);
+        }
         return b;
       }),
     async bring(into, l) {
@@ -185,10 +194,8 @@ export async function findInLayers(store: ImageStore, layers: Descriptor[], cand
   if (findCache.has(key)) return findCache.get(key)!;
   const found = new Set<string>();
   for (const l of layers) {
-    for await (const entry of readLayer(store, l)) {
-      const name = entryPath(entry.header.name);
-      if (candidates.includes(name) && entry.header.type !== 'directory') found.add(name);
-      entry.resume();
+    for (const { name, type } of await listLayerEntries(store, l)) {
+      if (candidates.includes(name) && type !== 'directory') found.add(name);
     }
   }
   const hit = candidates.find((c) => found.has(c)) ?? null;

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
 import type { ImageStore } from './image-store';
 import type { Descriptor } from './base-image';
-import { entryPath, readLayer } from './layer-read';
+import { listLayerEntries } from './layer-read';
 import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
 
 export interface BasePython {
@@ -61,9 +61,7 @@ async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePyth
   let abi: string | null = null;
   const distributions = new Map<string, string>();
   for (const l of layers) {
-    for await (const entry of readLayer(store, l)) {
-      const name = entryPath(entry.header.name);
-      entry.resume();
+    for (const { name } of await listLayerEntries(store, l)) {
       let m = /^usr\/(local\/)?lib\/python(3\.\d+)\/os\.py$/.exec(name);
       if (m) {
         version = m[2];

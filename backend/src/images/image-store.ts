@@ -39,4 +39,15 @@ export interface ImageStore {
   imageRef(repo: string, tag: string): string;
   /** optional: remember where a blob this store does not hold can be read (and mounted) from */
   adoptBlob?(digest: string, origin: BlobOrigin): void;
+  /**
+   * optional: a folder for temp files that putBlobFile can move in by rename (same file system);
+   * created if missing
+   */
+  stagingDir?(): Promise<string>;
+  /**
+   * optional: stores the file at `path` as `digest` by moving it (the file is gone afterwards).
+   * The caller has hashed exactly these bytes while writing them (writeLayer); a file on another
+   * file system is copied and verified like putBlob.
+   */
+  putBlobFile?(digest: string, path: string): Promise<void>;
 }

@@ -28,3 +28,34 @@ export async function* readLayer(store: ImageStore, layer: { digest: string; med
 export function entryPath(name: string): string {
   return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
 }
+
+export interface ListedEntry {
+  /** entryPath() of the header name */
+  name: string;
+  type: string;
+}
+
+const listings = new Map<string, Promise<ListedEntry[]>>();
+
+/**
+ * The names and types of a layer's entries, read once per blob digest and process (a blob
+ * is immutable): the base-image scans (python3 lookup, installed distributions) share it.
+ */
+export function listLayerEntries(store: ImageStore, layer: { digest: string; mediaType: string }): Promise<ListedEntry[]> {
+  const key = `${layer.digest}|${layer.mediaType}`;
+  let p = listings.get(key);
+  if (!p) {
+    p = (async () => {
+      const out: ListedEntry[] = [];
+      for await (const entry of readLayer(store, layer)) {
+        out.push({ name: entryPath(entry.header.name), type: entry.header.type ?? 'file' });
+        entry.resume();
+      }
+      return out;
+    })();
+    p.catch(() => listings.delete(key));
+    if (listings.size >= 32) listings.delete(listings.keys().next().value!);
+    listings.set(key, p);
+  }
+  return p;
+}

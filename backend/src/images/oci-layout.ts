@@ -149,6 +149,31 @@ export class OciLayoutStore implements ImageStore {
     }
   }
 
+  async stagingDir(): Promise<string> {
+    await this.init();
+    return join(this.dir, '.trainyard-tmp');
+  }
+
+  /** moves a file whose bytes the caller hashed to `digest` into the blob pool (fsync, rename, fsync of the folder) */
+  async putBlobFile(digest: string, path: string): Promise<void> {
+    const target = this.blobPath(digest);
+    if (await exists(target)) {
+      await rm(path, { force: true });
+      return;
+    }
+    await this.init();
+    await fsyncPath(path);
+    try {
+      await rename(path, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      await this.putBlob(digest, createReadStream(path)); // another file system: copy, verified
+      await rm(path, { force: true });
+      return;
+    }
+    await fsyncPath(join(this.dir, 'blobs', 'sha256'));
+  }
+
   async openBlob(digest: string): Promise<Readable> {
     const path = this.blobPath(digest);
     if (!(await exists(path))) throw new Error(`blob ${digest} is not in ${this.location}`);

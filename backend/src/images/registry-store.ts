@@ -14,6 +14,11 @@
  * Blobs known only remotely (adoptBlob, or the layers of a manifest read with
  * getManifest) are downloaded into the cache, verified, the first time they are read.
  * Tags: version labels map to Docker tags with tagFor() ("+" ⇒ "_").
+ * Blobs this store has pushed, mounted or seen present in a repository are
+ * remembered (per repository, for the store's lifetime) and not asked about
+ * again; if the registry then refuses the manifest for a missing blob (it was
+ * deleted behind our back), the memory of that repository is dropped and the
+ * push is done again with every check.
  */
 import { createHash } from 'node:crypto';
 import { open as openFile } from 'node:fs/promises';
@@ -34,6 +39,8 @@ export class RegistryStore implements ImageStore {
   readonly client: RegistryClient;
   readonly cache: OciLayoutStore;
   private readonly origins = new Map<string, BlobOrigin>();
+  /** repository → blobs known to be in it */
+  private readonly present = new Map<string, Set<string>>();
   /** what the last putManifest did per blob, for progress and tests */
   lastPush: Record<string, PushOutcome> = {};
 
@@ -62,6 +69,14 @@ export class RegistryStore implements ImageStore {
 
   putBlob(digest: string, data: Buffer | Readable): Promise<void> {
     return this.cache.putBlob(digest, data);
+  }
+
+  stagingDir(): Promise<string> {
+    return this.cache.stagingDir();
+  }
+
+  putBlobFile(digest: string, path: string): Promise<void> {
+    return this.cache.putBlobFile(digest, path);
   }
 
   adoptBlob(digest: string, origin: BlobOrigin): void {
@@ -103,19 +118,39 @@ export class RegistryStore implements ImageStore {
     const doc = JSON.parse(manifest.toString('utf8')) as { config?: Desc; layers?: Desc[]; manifests?: Desc[] };
     if (!doc.config || !Array.isArray(doc.layers)) throw new Error('RegistryStore.putManifest: only image manifests (config + layers) are pushed');
     const blobs = [doc.config, ...doc.layers];
+    await this.pushBlobs(name, blobs);
+    try {
+      return await this.client.putManifest(name, ref, manifest, mediaType);
+    } catch (err) {
+      const known = this.present.get(name);
+      if (!known || !blobs.some((b) => known.has(b.digest) && this.lastPush[b.digest] === 'present')) throw err;
+      // a blob we remembered may be gone: check every one again, then retry once
+      this.present.delete(name);
+      await this.pushBlobs(name, blobs);
+      return this.client.putManifest(name, ref, manifest, mediaType);
+    }
+  }
+
+  private async pushBlobs(name: string, blobs: Desc[]): Promise<void> {
+    let known = this.present.get(name);
+    if (!known) this.present.set(name, (known = new Set()));
     const outcome: Record<string, PushOutcome> = {};
-    const queue = [...blobs];
+    const queue = blobs.filter((d) => {
+      if (!known.has(d.digest)) return true;
+      outcome[d.digest] = 'present';
+      return false;
+    });
     const worker = async () => {
       for (let d = queue.shift(); d; d = queue.shift()) {
         const origin = this.origins.get(d.digest);
         const from = origin && origin.host === this.registry.host ? origin.repo : null;
         const desc = d;
         outcome[desc.digest] = await this.client.pushBlob(name, desc.digest, desc.size, (offset, length) => this.readRange(desc.digest, offset, length), from);
+        known.add(desc.digest);
       }
     };
     await Promise.all([worker(), worker(), worker()]);
     this.lastPush = outcome;
-    return this.client.putManifest(name, ref, manifest, mediaType);
   }
 
   private async readRange(digest: string, offset: number, length: number): Promise<Buffer> {

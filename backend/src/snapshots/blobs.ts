@@ -25,9 +25,10 @@ export async function hasStagedBlob(dir: string, sha256: string): Promise<boolea
 
 /** the distinct sha256s of `shas` that are not staged yet, in first-seen order */
 export async function missingStagedBlobs(dir: string, shas: Iterable<string>): Promise<string[]> {
-  const missing: string[] = [];
-  for (const sha of new Set(shas)) if (!(await hasStagedBlob(dir, sha))) missing.push(sha);
-  return missing;
+  const all = [...new Set(shas)];
+  const has: boolean[] = [];
+  for (let i = 0; i < all.length; i += 64) has.push(...(await Promise.all(all.slice(i, i + 64).map((sha) => hasStagedBlob(dir, sha)))));
+  return all.filter((_, i) => !has[i]);
 }
 
 export class BlobMismatchError extends Error {

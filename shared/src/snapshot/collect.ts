@@ -16,14 +16,14 @@
  * Modes are normalized like git's: 0755 if any execute bit, else 0644.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import type { GitState } from '../schemas/models';
 import type { SnapshotFile } from '../schemas/snapshots';
 import { gitState } from './git';
-import { MAX_SCAN_BYTES, scanContent } from './secrets';
+import { CONTENT_RULES, MAX_SCAN_BYTES, scanContent } from './secrets';
+import { cacheFileName, defaultCacheDir, isCacheable, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
 
 export const ALWAYS_EXCLUDED = ['.git', 'node_modules', '__pycache__', '.venv', 'venv', '.ipynb_checkpoints'];
 
@@ -52,6 +52,11 @@ export interface CollectOptions {
   ignore?: string[];
   /** read the git state (default true) */
   git?: boolean;
+  /**
+   * where file hashes are remembered by stat (hash-cache.ts), so unchanged files are not read
+   * again; default `${XDG_CACHE_HOME:-~/.cache}/trainyard/hash-cache`; false: no cache
+   */
+  hashCache?: string | false;
 }
 
 export interface CollectedManifest {
@@ -110,10 +115,68 @@ function isAllowed(levels: Level[], rel: string): boolean {
   return levels.some((lv) => lv.allow?.ignores(under(lv.base, rel)));
 }
 
-async function hashFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
+/** bump when what a cache entry means changes; the content rules are part of it (a "scanned" flag is only valid for them) */
+const HASH_CACHE_VERSION = `1:${createHash('sha256').update(JSON.stringify([MAX_SCAN_BYTES, CONTENT_RULES.map(([n, re]) => [n, re.source, re.flags])])).digest('hex').slice(0, 16)}`;
+
+/** per file: [statKey, sha256, size, scanned clean by the content rules] */
+type HashCacheEntry = [string, string, number, boolean];
+
+interface Hashed {
+  sha256: string;
+  size: number;
+  /** a content-rule hit */
+  secret: { rule: string; line: number } | null;
+  /** the stat key to cache this under, when the file was stable and settled */
+  cacheKey: string | null;
+  scanned: boolean;
+}
+
+/**
+ * Reads a file once: sha256 and, when `scan`, the secret scan (files up to MAX_SCAN_BYTES are
+ * read whole, larger ones streamed). The fd's stat before and after says whether it may be cached.
+ */
+async function hashAndScan(path: string, scan: boolean, startedNs: bigint): Promise<Hashed> {
+  const fh = await open(path, 'r');
+  try {
+    const before = statKey(await fh.stat({ bigint: true }));
+    const h = createHash('sha256');
+    let size = 0;
+    let secret: Hashed['secret'] = null;
+    let scanned = false;
+    const declared = Number(before.split(':')[0]);
+    if (declared <= MAX_SCAN_BYTES) {
+      const data = await fh.readFile();
+      h.update(data);
+      size = data.length;
+      if (scan && data.length <= MAX_SCAN_BYTES) {
+        secret = scanContent(data);
+        scanned = true;
+      }
+    } else {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+        size += bytesRead;
+      }
+    }
+    const after = statKey(await fh.stat({ bigint: true }));
+    return { sha256: h.digest('hex'), size, secret, scanned, cacheKey: isCacheable(before, after, startedNs) && Number(before.split(':')[0]) === size ? before : null };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** runs fn over items, `limit` at a time, results in order */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 export async function collectManifest(dir: string, opts: CollectOptions = {}): Promise<CollectedManifest> {
@@ -125,7 +188,10 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
     throw new WorkspaceError(`cannot read the workspace ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const extra = opts.ignore?.length ? [{ base: '', rules: [ignore().add(opts.ignore)], allow: null }] : [];
-  const found: Array<{ rel: string; abs: string; size: number; mode: number; allowed: boolean }> = [];
+  const startedNs = nowNs();
+  const gitP = opts.git === false ? Promise.resolve({ sha: null, dirty: false, branch: null }) : gitState(root);
+  gitP.catch(() => undefined);
+  const found: Array<{ rel: string; abs: string; size: number; mode: number; allowed: boolean; key: string }> = [];
   const warnings: string[] = [];
   const refused: string[] = [];
   const secrets: string[] = [];
@@ -138,7 +204,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
     for (const name of names) {
       const childRel = rel ? `${rel}/${name}` : name;
       const childAbs = join(abs, name);
-      const st = await lstat(childAbs);
+      const st = await lstat(childAbs, { bigint: true });
       if (ALWAYS_EXCLUDED.includes(name)) continue;
       let target = st;
       if (st.isSymbolicLink()) {
@@ -154,7 +220,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
           if (!isIgnored(rules, childRel, false)) refused.push(`${childRel} is a symlink to ${real}, outside the workspace: copy the file in, or add it to .trainyardignore`);
           continue;
         }
-        target = await stat(real);
+        target = await stat(real, { bigint: true });
         if (target.isDirectory()) {
           if (!isIgnored(rules, childRel, true)) warnings.push(`skipped ${childRel}: a symlink to the folder ${r} (saved from its real path)`);
           continue;
@@ -175,7 +241,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
         secrets.push(`${childRel} (rule ${secret})`);
         continue;
       }
-      found.push({ rel: childRel, abs: childAbs, size: target.size, mode: target.mode & 0o111 ? 0o755 : 0o644, allowed: isAllowed(here, childRel) });
+      found.push({ rel: childRel, abs: childAbs, size: Number(target.size), mode: Number(target.mode) & 0o111 ? 0o755 : 0o644, allowed: isAllowed(here, childRel), key: statKey(target) });
     }
   };
   await walk(root, '', []);
@@ -187,16 +253,32 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   }
   if (refused.length) throw new WorkspaceError(`cannot save the workspace: ${refused.join('; ')}`);
 
-  for (const f of found) {
-    if (f.allowed || f.size > MAX_SCAN_BYTES) continue;
-    let hit: ReturnType<typeof scanContent>;
+  // one read per changed file: the content scan and the hash; unchanged files (same stat) come from the hash cache
+  const cacheDir = opts.hashCache === false ? null : (opts.hashCache ?? defaultCacheDir('hash-cache'));
+  const cacheFile = cacheDir ? join(cacheDir, cacheFileName(root)) : null;
+  const cached = cacheFile ? ((await readCacheFile<Record<string, HashCacheEntry>>(cacheFile, HASH_CACHE_VERSION)) ?? {}) : {};
+  const nextCache: Record<string, HashCacheEntry> = {};
+  let changed = false;
+  found.sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
+  const hashed = await mapLimit(found, 8, async (f): Promise<{ sha256: string; size: number; secret?: string }> => {
+    const scan = !f.allowed && f.size <= MAX_SCAN_BYTES;
+    const hit = cached[f.abs];
+    if (hit && hit[0] === f.key && (hit[3] || !scan)) {
+      nextCache[f.abs] = hit;
+      return { sha256: hit[1], size: hit[2] };
+    }
+    changed = true;
+    let r: Hashed;
     try {
-      hit = scanContent(await readFile(f.abs));
+      r = await hashAndScan(f.abs, scan, startedNs);
     } catch (err) {
       throw new WorkspaceError(`cannot read ${f.rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (hit) secrets.push(`${f.rel} line ${hit.line} (rule ${hit.rule})`);
-  }
+    if (r.secret) return { sha256: r.sha256, size: r.size, secret: `${f.rel} line ${r.secret.line} (rule ${r.secret.rule})` };
+    if (r.cacheKey) nextCache[f.abs] = [r.cacheKey, r.sha256, r.size, r.scanned];
+    return { sha256: r.sha256, size: r.size };
+  });
+  for (const h of hashed) if (h.secret) secrets.push(h.secret);
   if (secrets.length) {
     throw new WorkspaceError(
       `refusing to save what looks like secrets: ${secrets.join('; ')}. Remove them, exclude the files in .gitignore or .trainyardignore, or allow one on purpose with a "!<path>" line in .trainyardignore`,
@@ -206,17 +288,13 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   const files: SnapshotFile[] = [];
   const sources = new Map<string, string>();
   let totalBytes = 0;
-  for (const f of found.sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)))) {
-    let sha256: string;
-    try {
-      sha256 = await hashFile(f.abs);
-    } catch (err) {
-      throw new WorkspaceError(`cannot read ${f.rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    files.push({ path: f.rel, sha256, size: f.size, mode: f.mode });
+  found.forEach((f, i) => {
+    const { sha256, size } = hashed[i];
+    files.push({ path: f.rel, sha256, size, mode: f.mode });
     if (!sources.has(sha256)) sources.set(sha256, f.abs);
-    totalBytes += f.size;
-  }
-  const git = opts.git === false ? { sha: null, dirty: false, branch: null } : await gitState(root);
+    totalBytes += size;
+  });
+  if (cacheFile && cacheDir && (changed || Object.keys(cached).length !== Object.keys(nextCache).length)) await writeCacheFile(cacheFile, cacheDir, HASH_CACHE_VERSION, nextCache);
+  const git = await gitP;
   return { root, files, sources, totalBytes, git, warnings };
 }

@@ -8,22 +8,69 @@
  * ../../bin, no *.pyc: they are rebuilt), each with sha256, size and mode.
  * Those files are uploaded like workspace files; `sources` maps their sha256 to
  * the absolute path. Node-only.
+ *
+ * The result is cached (`${XDG_CACHE_HOME:-~/.cache}/trainyard/env-cache`, per
+ * interpreter and mode) with the stat keys (hash-cache.ts) of everything it was
+ * read from: the interpreter, its pyvenv.cfg, every sys.path entry and the *.pth
+ * files in them (a distribution installed or removed changes its folder), every
+ * distribution's metadata folder and the files in it, and every listed file. A
+ * later capture stats those paths and reuses the result only when every key is
+ * unchanged; else the interpreter runs again. Keys that were not stable while
+ * read, or too recent (RACY_MS), make the result uncacheable.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { SnapshotEnvironment } from '../schemas/snapshots';
+import { cacheFileName, defaultCacheDir, isSettled, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
 
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
 }
 
 const SCRIPT = String.raw`
-import hashlib, importlib.metadata as md, json, os, platform, stat, sys, sysconfig
+import hashlib, importlib.metadata as md, json, os, platform, stat, sys, sysconfig, time
+started_ns = time.time_ns()
 with_files = sys.argv[1] == "1"
+def stat_key(p):
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    return "%d:%d:%d:%d:%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+watch = {}
+def watch_path(p):
+    p = os.path.abspath(p)
+    if p not in watch:
+        watch[p] = stat_key(p)
+watch_path(sys.executable)
+watch_path(os.path.join(sys.prefix, "pyvenv.cfg"))
+for entry in sys.path:
+    if not entry:
+        continue
+    watch_path(entry)
+    try:
+        for e in os.scandir(entry):
+            if e.name.endswith(".pth"):
+                watch_path(e.path)
+    except OSError:
+        pass
 out = {"python": platform.python_version(), "implementation": sys.implementation.name,
        "platform": sys.platform, "machine": platform.machine(), "abi": sysconfig.get_config_var("SOABI") or "",
        "distributions": []}
 seen = set()
 for d in md.distributions():
+    meta = getattr(d, "_path", None)
+    if meta is None:
+        watch["?"] = None  # not a folder distribution: uncacheable
+    else:
+        watch_path(str(meta))
+        try:
+            for e in os.scandir(str(meta)):
+                watch_path(e.path)
+        except OSError:
+            pass
     name = d.metadata["Name"]
     if not name:
         continue
@@ -41,15 +88,20 @@ for d in md.distributions():
             if rel.startswith("..") or os.path.isabs(rel) or rel.endswith(".pyc") or not os.path.isfile(full):
                 continue
             h = hashlib.sha256()
+            before = stat_key(full)
             with open(full, "rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     h.update(chunk)
             st = os.stat(full)
+            after = stat_key(full)
             files.append({"path": rel.replace(os.sep, "/"), "sha256": h.hexdigest(), "size": st.st_size,
-                          "mode": 0o755 if st.st_mode & 0o111 else 0o644, "abs": full})
+                          "mode": 0o755 if st.st_mode & 0o111 else 0o644, "abs": full,
+                          "key": before if before == after else None})
         entry["files"] = sorted(files, key=lambda f: f["path"])
     out["distributions"].append(entry)
 out["distributions"].sort(key=lambda d: d["name"].lower())
+out["watch"] = watch
+out["started_ns"] = str(started_ns)
 print(json.dumps(out))
 `;
 
@@ -60,32 +112,116 @@ export interface CapturedEnvironment {
   totalBytes: number;
 }
 
-export function captureEnvironment(python: string, opts: { files?: boolean; strategy?: 'copy' | 'install' } = {}): Promise<CapturedEnvironment> {
-  const withFiles = opts.files ?? opts.strategy !== 'install';
+type RawFile = { abs?: string; key?: string | null; sha256: string; size: number };
+type RawEnvironment = SnapshotEnvironment & {
+  distributions: Array<{ files?: RawFile[] }>;
+  watch?: Record<string, string | null>;
+  started_ns?: string;
+};
+
+const ENV_CACHE_VERSION = `1:${createHash('sha256').update(SCRIPT).digest('hex').slice(0, 16)}`;
+
+interface EnvCacheEntry {
+  /** path → stat key (null: did not exist) */
+  watch: Record<string, string | null>;
+  raw: RawEnvironment;
+}
+
+async function keyOf(path: string): Promise<string | null> {
+  try {
+    return statKey(await stat(path, { bigint: true }));
+  } catch {
+    return null;
+  }
+}
+
+/** every path of the entry still has the stat key it had when the environment was read */
+async function stillValid(entry: EnvCacheEntry): Promise<boolean> {
+  const paths = Object.entries(entry.watch);
+  for (let i = 0; i < paths.length; i += 256) {
+    const keys = await Promise.all(paths.slice(i, i + 256).map(([p]) => keyOf(p)));
+    if (keys.some((k, j) => k !== paths[i + j][1])) return false;
+  }
+  return true;
+}
+
+/** the paths and keys a result depends on, or null when it must not be cached */
+function watchList(raw: RawEnvironment, pythonKeys: Record<string, string | null>, startedNs: bigint): Record<string, string | null> | null {
+  if (!raw.watch || '?' in raw.watch || !raw.started_ns) return null;
+  const watch: Record<string, string | null> = { ...pythonKeys, ...raw.watch };
+  for (const d of raw.distributions) {
+    for (const f of d.files ?? []) {
+      if (!f.abs || !f.key) return null;
+      watch[f.abs] = f.key;
+    }
+  }
+  let pyStarted: bigint;
+  try {
+    pyStarted = BigInt(raw.started_ns);
+  } catch {
+    return null;
+  }
+  const since = pyStarted < startedNs ? pyStarted : startedNs;
+  for (const k of Object.values(watch)) if (k !== null && !isSettled(k, since)) return null;
+  return watch;
+}
+
+function toCaptured(raw: RawEnvironment, strategy: 'copy' | 'install' | undefined): CapturedEnvironment {
+  const sources = new Map<string, string>();
+  let totalBytes = 0;
+  const distributions = raw.distributions.map((d) => ({
+    ...d,
+    ...(d.files
+      ? {
+          files: (d.files as Array<(typeof d.files)[number] & RawFile>).map((f) => {
+            if (f.abs && !sources.has(f.sha256)) sources.set(f.sha256, f.abs);
+            totalBytes += f.size;
+            const { abs: _abs, key: _key, ...rest } = f;
+            return rest;
+          }),
+        }
+      : {}),
+  }));
+  const { watch: _w, started_ns: _s, ...env } = raw;
+  return { environment: { ...env, distributions, ...(strategy ? { strategy } : {}) } as SnapshotEnvironment, sources, totalBytes };
+}
+
+function runScript(python: string, withFiles: boolean): Promise<RawEnvironment> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-I', '-c', SCRIPT, withFiles ? '1' : '0'], { maxBuffer: 256 << 20, timeout: 120_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } }, (err, stdout, stderr) => {
+    execFile(python, ['-I', '-B', '-c', SCRIPT, withFiles ? '1' : '0'], { maxBuffer: 256 << 20, timeout: 120_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } }, (err, stdout, stderr) => {
       if (err) {
         const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (stderr.trim().split('\n').pop() ?? err.message);
         reject(new EnvironmentError(`cannot read the Python environment of ${python}: ${why}; pass --python with the interpreter your code runs with`));
         return;
       }
-      let raw: SnapshotEnvironment & { distributions: Array<{ files?: Array<{ abs?: string; sha256: string; size: number }> }> };
       try {
-        raw = JSON.parse(stdout);
+        resolve(JSON.parse(stdout));
       } catch {
         reject(new EnvironmentError(`${python} printed something that is not the environment JSON: ${stdout.slice(0, 200)}`));
-        return;
       }
-      const sources = new Map<string, string>();
-      let totalBytes = 0;
-      for (const d of raw.distributions) {
-        for (const f of d.files ?? []) {
-          if (f.abs && !sources.has(f.sha256)) sources.set(f.sha256, f.abs);
-          delete f.abs;
-          totalBytes += f.size;
-        }
-      }
-      resolve({ environment: { ...raw, ...(opts.strategy ? { strategy: opts.strategy } : {}) }, sources, totalBytes });
     });
   });
+}
+
+export async function captureEnvironment(
+  python: string,
+  opts: { files?: boolean; strategy?: 'copy' | 'install'; /** default `${XDG_CACHE_HOME:-~/.cache}/trainyard/env-cache`; false: no cache */ cache?: string | false } = {},
+): Promise<CapturedEnvironment> {
+  const withFiles = opts.files ?? opts.strategy !== 'install';
+  const cacheDir = opts.cache === false ? null : (opts.cache ?? defaultCacheDir('env-cache'));
+  // a bare name is looked up on PATH: the PATH is part of what picks the interpreter
+  const who = python.includes('/') ? resolve(python) : `${python}\0${process.env.PATH ?? ''}`;
+  const cacheFile = cacheDir ? join(cacheDir, cacheFileName(who, withFiles ? 'files' : 'names')) : null;
+  if (cacheFile) {
+    const entry = await readCacheFile<EnvCacheEntry>(cacheFile, ENV_CACHE_VERSION);
+    if (entry && (await stillValid(entry))) return toCaptured(entry.raw, opts.strategy);
+  }
+  const startedNs = nowNs();
+  const pythonKeys: Record<string, string | null> = python.includes('/') ? { [resolve(python)]: await keyOf(resolve(python)) } : {};
+  const raw = await runScript(python, withFiles);
+  if (cacheFile && cacheDir) {
+    const watch = watchList(raw, pythonKeys, startedNs);
+    if (watch) await writeCacheFile(cacheFile, cacheDir, ENV_CACHE_VERSION, { watch, raw } satisfies EnvCacheEntry);
+  }
+  return toCaptured(raw, opts.strategy);
 }

@@ -33,6 +33,11 @@ export interface SaveOptions {
   selfTest?: string;
   /** parallel uploads (default 4) */
   concurrency?: number;
+  /**
+   * where file hashes and the captured environment are remembered by stat (hash-cache.ts), so
+   * a re-save reads only what changed: default `${XDG_CACHE_HOME:-~/.cache}/trainyard`; false: no caches
+   */
+  cacheDir?: string | false;
 }
 
 export interface SaveResult {
@@ -95,7 +100,11 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   const started = Date.now();
   const say = opts.onProgress ?? (() => undefined);
   say(`collecting files in ${opts.dir}`);
-  const m = await collectManifest(opts.dir, { ignore: opts.ignore });
+  const caches = opts.cacheDir === false ? { hashCache: false as const, cache: false as const } : opts.cacheDir ? { hashCache: join(opts.cacheDir, 'hash-cache'), cache: join(opts.cacheDir, 'env-cache') } : {};
+  // the interpreter runs while the workspace is walked (its errors are reported after the workspace's)
+  const envP = opts.python ? captureEnvironment(opts.python, { strategy: opts.strategy, ...('cache' in caches ? { cache: caches.cache } : {}) }) : null;
+  envP?.catch(() => undefined);
+  const m = await collectManifest(opts.dir, { ignore: opts.ignore, ...('hashCache' in caches ? { hashCache: caches.hashCache } : {}) });
   for (const w of m.warnings) say(`warning: ${w}`);
   const entrypoints = defaultEntrypoints(m.files, opts.entrypoints);
   await convertNotebooks(m, entrypoints, say);
@@ -105,7 +114,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   let env: CapturedEnvironment | null = null;
   if (opts.python) {
     say(`reading the Python environment of ${opts.python}`);
-    env = await captureEnvironment(opts.python, { strategy: opts.strategy });
+    env = await envP!;
     const e = env.environment;
     say(`Python ${e.python} (${e.abi || e.platform}), ${e.distributions.length} distributions`);
     for (const [sha, path] of env.sources) if (!m.sources.has(sha)) m.sources.set(sha, path);
