@@ -115,6 +115,24 @@ describe('run lifecycle on the local executor', () => {
     await waitForRuns(b.client, a.runs.map((r) => r.id));
   });
 
+  it('settles runs as Failed with the reason when the executor refuses them (fault injected at the Executor seam)', async () => {
+    const executor = b.server.ctx.executor;
+    const original = executor.submit.bind(executor);
+    executor.submit = async () => {
+      throw new Error('injected: no capacity');
+    };
+    try {
+      const res = await b.client.launch({ model: 'counter', sweep: { seed: [1, 2] } });
+      const runs = await Promise.all(res.runs.map((r) => b.client.getRun(r.id)));
+      for (const r of runs) {
+        assert.equal(r.status, 'Failed');
+        assert.match(r.reason ?? '', /could not take the run: injected: no capacity/);
+      }
+    } finally {
+      executor.submit = original;
+    }
+  });
+
   it('lists hardware with price and live availability', async () => {
     const hw = await b.client.listHardware();
     const byName = new Map(hw.items.map((h) => [h.name, h]));

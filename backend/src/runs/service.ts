@@ -93,7 +93,13 @@ export class RunsService implements RunSink {
 
     const runs = rows.map(toRun);
     for (const run of runs) this.ctx.bus.publish({ kind: 'run', data: run });
-    await this.ctx.executor.submit(rows.map((row) => this.spec(row, r.version.imageRef, r.version.digest, r.version.baseImage, sweepId ? r.parallelism : null)));
+    try {
+      await this.ctx.executor.submit(rows.map((row) => this.spec(row, r.version.imageRef, r.version.digest, r.version.baseImage, sweepId ? r.parallelism : null)));
+    } catch (err) {
+      // recorded runs never stay Pending for nothing: each is settled with the reason
+      const reason = `the ${this.ctx.executor.kind} executor could not take the run: ${(err as Error).message}`;
+      for (const row of rows) await this.finished(row.id, { status: 'Failed', exitCode: null, reason, finishedAt: nowIso() });
+    }
     return { runs: await getRunsByIds(this.ctx.db, runs.map((x) => x.id)), sweep: sweepId ? await getSweep(this.ctx.db, sweepId) : null, schedule: null, estimate: est };
   }
 
