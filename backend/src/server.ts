@@ -18,6 +18,7 @@ import { registerRunRoutes } from './runs/routes';
 import { registerScheduleRoutes } from './schedules/routes';
 import { registerEventRoutes } from './events/routes';
 import { registerDashboardRoutes } from './dashboard/routes';
+import { registerCostRoutes } from './costs/routes';
 import type { RunsService } from './runs/service';
 import type { SchedulesService } from './schedules/service';
 import type { SnapshotsService } from './snapshots/service';
@@ -95,6 +96,7 @@ export async function buildServer(ctx: AppContext, services: Services) {
   registerScheduleRoutes(app, ctx, services);
   registerEventRoutes(app, ctx);
   registerDashboardRoutes(app, ctx);
+  registerCostRoutes(app, ctx);
   return app;
 }
 

@@ -11,6 +11,7 @@ import type { LaunchRequest, Estimate } from './schemas/launch';
 import type { LaunchResult } from './schemas/launch-result';
 import type { LogLine, LogPage, MetricList, Run, RunPage, RunQuery } from './schemas/runs';
 import type { Schedule } from './schemas/schedules';
+import type { CostQuery, CostSummary } from './schemas/costs';
 import type { ErrorBody, ErrorCode } from './schemas/common';
 import type { TrainyardEvent } from './schemas/events';
 
@@ -95,6 +96,8 @@ export class TrainyardClient {
 
   listSchedules() { return this.call<{ items: Schedule[] }>('get', '/v1/schedules'); }
   deleteSchedule(id: string) { return this.call<{ id: string; deleted: true }>('delete', `/v1/schedules/${enc(id)}`); }
+
+  getCosts(query: CostQuery = {}) { return this.call<CostSummary>('get', '/v1/costs', undefined, query); }
 
   /** Follow a run's log: yields lines as they are written, ends when the run is final. */
   async *followLogs(id: string, opts: { after?: number; signal?: AbortSignal; fetchImpl?: FetchLike } = {}): AsyncGenerator<LogLine> {

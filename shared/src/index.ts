@@ -8,5 +8,6 @@ export * from './schemas/schedules';
 export * from './schemas/launch-result';
 export * from './schemas/events';
 export * from './schemas/config';
+export * from './schemas/costs';
 export * from './client';
 export * from './metric-line';

@@ -2,7 +2,9 @@
  * The dashboard end to end in Debian's Chromium (playwright-core) against a real
  * backend with demo-like data: sign in through the #token= link, launch a sweep
  * of eta-correction from the form, watch it go to Succeeded live, open a run and
- * see its logs and charts; screenshots of each main screen in both themes go to
+ * see its logs and charts; follow a run's log live (lines, status and chart
+ * points arriving without a reload); cancel with the inline confirmation;
+ * list and delete schedules; screenshots of each main screen in both themes go to
  * test-artifacts/dashboard/. Budgets are measured and printed, not asserted:
  * first render, long tasks with 10,000 runs and with 100,000 log lines
  * (synthetic data served by page.route), and the bundle's gzipped size.
@@ -15,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import type { Run } from '@trainyard/shared';
-import { REPO, startTestBackend, waitForRuns, removeHome, type TestBackend } from '../helpers/backend';
+import { COUNTER, REPO, startTestBackend, waitForRuns, removeHome, type TestBackend } from '../helpers/backend';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts/dashboard');
@@ -52,6 +54,7 @@ describe('dashboard end to end (Chromium)', function () {
     const saved = await saveWorkspace(b.client, { dir: join(REPO, 'examples/eta-correction'), model: 'eta-correction' });
     const first = await b.client.launch({ model: 'eta-correction', version: saved.version.label, params: { n: 1500, epochs: 12 } });
     await waitForRuns(b.client, first.runs.map((r) => r.id), 60000);
+    await b.client.launch({ model: 'eta-correction', schedule: '0 3 * * 1', hardware: 'cpu-small', params: { n: 1500 }, sweep: { region: ['sfo', 'nyc', 'sea'] }, parallelism: 2 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
 
@@ -71,6 +74,9 @@ describe('dashboard end to end (Chromium)', function () {
     if (token) await page.goto(`${b.url}/#token=${encodeURIComponent(token)}`);
     return page;
   }
+  // the counter fixture, saved by the first test that needs it (the launch-form test expects eta-correction to be the only model)
+  let counter: Promise<unknown> | null = null;
+  const ensureCounter = () => (counter ??= saveWorkspace(b.client, { dir: COUNTER, model: 'counter', version: 'v1' }));
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
 
   it('serves the page with a CSP, hashed immutable assets, and keeps /v1 behind the token', async () => {
@@ -143,7 +149,7 @@ describe('dashboard end to end (Chromium)', function () {
     await page.evaluate(() => document.querySelector('[data-testid=log-viewer]')?.scrollIntoView());
     await shot(page, 'run-logs-light');
 
-    for (const [href, name] of [['#/models', 'models'], ['#/models/eta-correction', 'model'], ['#/costs', 'costs'], ['#/runs', 'runs-live']] as const) {
+    for (const [href, name] of [['#/models', 'models'], ['#/models/eta-correction', 'model'], ['#/schedules', 'schedules'], ['#/costs', 'costs'], ['#/runs', 'runs-live']] as const) {
       await page.goto(`${b.url}/${href}`);
       await page.waitForSelector('.ty-main > :not([role=status])');
       await page.waitForTimeout(400);
@@ -157,7 +163,7 @@ describe('dashboard end to end (Chromium)', function () {
     await page.waitForSelector('[data-run-id]');
     const runs = await b.client.listRuns({ model: 'eta-correction' });
     const sweepRun = runs.items.find((r) => r.sweepId) as Run;
-    for (const [href, name] of [['#/runs', 'runs'], ['#/launch', 'launch'], [`#/sweeps/${sweepRun.sweepId}`, 'sweep'], [`#/runs/${sweepRun.id}`, 'run'], ['#/models', 'models'], ['#/costs', 'costs']] as const) {
+    for (const [href, name] of [['#/runs', 'runs'], ['#/launch', 'launch'], [`#/sweeps/${sweepRun.sweepId}`, 'sweep'], [`#/runs/${sweepRun.id}`, 'run'], ['#/models', 'models'], ['#/schedules', 'schedules'], ['#/costs', 'costs']] as const) {
       await page.goto(`${b.url}/${href}`);
       await page.waitForSelector('.ty-main > :not([role=status])');
       if (name === 'sweep' || name === 'run') await page.waitForFunction(() => document.querySelectorAll('.ty-chart canvas').length >= 2);
@@ -176,6 +182,84 @@ describe('dashboard end to end (Chromium)', function () {
     await anon.getByRole('button', { name: 'Sign in' }).click();
     await anon.waitForSelector('[data-run-id]');
     await anon.context().close();
+  });
+
+  it('follows a running run live: log lines, status and chart points arrive without a reload', async () => {
+    await ensureCounter();
+    const res = await b.client.launch({ model: 'counter', params: { steps: 16, sleep: 0.2 } });
+    const id = res.runs[0].id;
+    const page = await newPage('light');
+    await page.waitForSelector('[data-run-id]');
+    await page.evaluate((rid) => { (window as unknown as { __samePage: number }).__samePage = 1; location.hash = `#/runs/${rid}`; }, id);
+    await page.waitForSelector('[data-testid=run-details][data-status=Running]', { timeout: 20000 });
+    const lines = () => page.evaluate(() => Number((document.querySelector('[data-testid=log-count]')?.textContent ?? '').replace(/[^\d].*$/, '').replace(/,/g, '')) || 0);
+    const points = () => page.evaluate(() => Number(document.querySelector('[data-testid=points-loss]')?.textContent ?? 0));
+    await page.waitForFunction(() => /following live output/.test(document.querySelector('[data-testid=log-count]')?.textContent ?? ''));
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=points-loss]')?.textContent ?? 0) >= 2, null, { timeout: 10000 });
+    const seen = { lines: await lines(), points: await points() };
+    assert.equal(await page.getAttribute('[data-testid=run-details]', 'data-status'), 'Running', `the run finished before it could be watched: ${JSON.stringify(seen)}`);
+    await page.waitForFunction((n) => Number((document.querySelector('[data-testid=log-count]')?.textContent ?? '').replace(/[^\d].*$/, '')) > n, seen.lines, { timeout: 10000 });
+    await page.waitForTimeout(200);
+    await shot(page, 'run-live-light');
+    await page.waitForSelector('[data-testid=run-details][data-status=Succeeded]', { timeout: 30000 });
+    await page.waitForFunction(() => /complete/.test(document.querySelector('[data-testid=log-count]')?.textContent ?? ''));
+    const end = { lines: await lines(), points: await points() };
+    assert.ok(end.lines > seen.lines, `lines ${seen.lines} -> ${end.lines}`);
+    assert.ok(end.points > seen.points, `chart points ${seen.points} -> ${end.points}`);
+    assert.equal(end.points, 16);
+    assert.match(await page.locator('[data-testid=log-viewer]').innerText(), /step 16\/16/);
+    assert.equal(await page.evaluate(() => (window as unknown as { __samePage?: number }).__samePage), 1, 'the page was reloaded');
+    await page.context().close();
+  });
+
+  it('cancels a run only after the inline confirmation, and shows the result', async () => {
+    await ensureCounter();
+    for (const theme of ['light', 'dark'] as const) {
+      const res = await b.client.launch({ model: 'counter', params: { steps: 300, sleep: 0.2 } });
+      const id = res.runs[0].id;
+      const page = await newPage(theme);
+      await page.waitForSelector('[data-run-id]');
+      await page.goto(`${b.url}/#/runs/${id}`);
+      await page.waitForSelector('[data-testid=run-details][data-status=Running]', { timeout: 20000 });
+      await page.getByRole('button', { name: 'Cancel run…' }).click();
+      await page.waitForSelector('[data-testid=cancel-confirm]');
+      await page.waitForTimeout(300);
+      assert.equal((await b.client.getRun(id)).status, 'Running', 'asking does not cancel');
+      await shot(page, `run-cancel-confirm-${theme}`);
+      await page.getByRole('button', { name: 'Cancel run', exact: true }).click();
+      await page.waitForSelector('[data-testid=cancel-result]');
+      await page.waitForSelector('[data-testid=run-details][data-status=Cancelled]', { timeout: 20000 });
+      assert.match(await page.locator('[data-testid=cancel-result]').innerText(), /Cancel requested/);
+      await page.waitForTimeout(200);
+      await shot(page, `run-cancelled-${theme}`);
+      await page.context().close();
+    }
+  });
+
+  it('lists schedules in plain words and deletes one after confirming, live', async () => {
+    await ensureCounter();
+    await b.client.launch({ model: 'counter', schedule: '30 */6 * * *', timezone: 'Europe/Paris', params: { steps: 3 } });
+    const page = await newPage('dark');
+    await page.waitForSelector('[data-run-id]');
+    await page.click('a[href="#/schedules"]');
+    await page.waitForSelector('[data-testid=schedule-list]');
+    const cards = page.locator('[data-schedule-id]');
+    assert.equal(await cards.count(), 2);
+    const text = await page.locator('[data-testid=schedule-list]').innerText();
+    assert.match(text, /Fires at 03:00 on Monday \(UTC\)/);
+    assert.match(text, /sweep of 3 runs \(region: 3\), 2 at a time/);
+    assert.match(text, /Europe\/Paris/);
+    // one created elsewhere (the CLI, an editor) appears without a reload
+    const extra = await b.client.launch({ model: 'counter', schedule: '0 12 1 * *', params: { steps: 1 } });
+    await page.waitForFunction(() => document.querySelectorAll('[data-schedule-id]').length === 3);
+    const card = page.locator(`[data-schedule-id="${extra.schedule!.id}"]`);
+    await card.getByRole('button', { name: 'Delete…' }).click();
+    await card.getByRole('button', { name: 'Delete schedule' }).waitFor();
+    await shot(page, 'schedules-delete-dark');
+    await card.getByRole('button', { name: 'Delete schedule' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-schedule-id]').length === 2);
+    assert.ok(!(await b.client.listSchedules()).items.some((s) => s.id === extra.schedule!.id));
+    await page.context().close();
   });
 
   it('maps the editor themes: VS Code (--vscode-*) and JupyterLab (--jp-*) variables', async () => {

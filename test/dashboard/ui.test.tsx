@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import globalJsdom from 'global-jsdom';
 import type { ReactNode } from 'react';
 import { ApiError } from '@trainyard/shared';
-import type { Estimate, HardwareWithAvailability, LaunchRequest, LaunchResult, LogLine, Model, Run, TrainyardEvent, Version } from '@trainyard/shared';
+import type { CostQuery, CostSummary, Schedule, Estimate, HardwareWithAvailability, LaunchRequest, LaunchResult, LogLine, Model, Run, TrainyardEvent, Version } from '@trainyard/shared';
 import type * as UiModule from '../../shared/src/ui/index';
 import type * as Rtl from '@testing-library/react';
 
@@ -57,6 +57,8 @@ function fakeClient(impl: Record<string, (...a: any[]) => unknown> = {}) {
     getMetrics: call('getMetrics', (id: string) => ({ runId: id, series: [] })),
     getVersion: call('getVersion', () => version('abc1234', T, true)),
     listSchedules: call('listSchedules', () => ({ items: [] })),
+    deleteSchedule: call('deleteSchedule', (id: string) => ({ id, deleted: true })),
+    getCosts: call('getCosts', (q: CostQuery): CostSummary => ({ from: q.from ?? '2025-01-06', to: '2025-03-26', currency: 'USD', items: [] })),
     async *followLogs(id: string): AsyncGenerator<LogLine> {
       (calls.followLogs ??= []).push([id]);
       const lines = (impl.logLines?.() as LogLine[] | undefined) ?? [];
@@ -258,6 +260,147 @@ describe('shared UI components (jsdom)', function () {
     });
   });
 
+  describe('RunDetails cancel', () => {
+    it('asks inline before cancelling, can be kept running, and shows the result', async () => {
+      const f = fakeClient({ getRun: (id: string) => run(id, { status: 'Running', reason: null, startedAt: T }) });
+      mount(f.client, <ui.RunDetails runId="run_aaaaaaaaaa1" />);
+      rtl.fireEvent.click(await rtl.screen.findByRole('button', { name: 'Cancel run…' }));
+      const dialog = await rtl.screen.findByRole('alertdialog', { name: 'Confirm cancel' });
+      assert.match(dialog.textContent ?? '', /Cancel this run\? It is stopped now/);
+      assert.equal(f.calls.cancelRun, undefined, 'nothing cancelled before the confirmation');
+      rtl.fireEvent.click(rtl.screen.getByRole('button', { name: 'Keep running' }));
+      await rtl.waitFor(() => assert.equal(rtl.screen.queryByRole('alertdialog'), null));
+      assert.equal(f.calls.cancelRun, undefined);
+      rtl.fireEvent.click(rtl.screen.getByRole('button', { name: 'Cancel run…' }));
+      rtl.fireEvent.click(await rtl.screen.findByRole('button', { name: 'Cancel run' }));
+      const result = await rtl.screen.findByTestId('cancel-result');
+      assert.match(result.textContent ?? '', /the run is Cancelled/);
+      assert.deepEqual(f.calls.cancelRun, [['run_aaaaaaaaaa1']]);
+    });
+
+    it('says why a cancel failed', async () => {
+      const f = fakeClient({ getRun: (id: string) => run(id, { status: 'Running', reason: null, startedAt: T }), cancelRun: () => { throw new ApiError(409, 'conflict', 'run run_aaaaaaaaaa1 is already Succeeded'); } });
+      mount(f.client, <ui.RunDetails runId="run_aaaaaaaaaa1" />);
+      rtl.fireEvent.click(await rtl.screen.findByRole('button', { name: 'Cancel run…' }));
+      rtl.fireEvent.click(await rtl.screen.findByRole('button', { name: 'Cancel run' }));
+      const result = await rtl.screen.findByTestId('cancel-result');
+      assert.match(result.textContent ?? '', /Could not cancel: run run_aaaaaaaaaa1 is already Succeeded/);
+    });
+
+    it('shows min and max of each metric, not a guessed best', async () => {
+      const series = [{ name: 'accuracy', points: [{ step: 1, value: 0.5, time: T }, { step: 2, value: 0.9, time: T }, { step: 3, value: 0.8, time: T }] }];
+      const f = fakeClient({ getMetrics: (id: string) => ({ runId: id, series }) });
+      const { container } = mount(f.client, <ui.RunDetails runId="run_aaaaaaaaaa1" />);
+      await rtl.waitFor(() => assert.ok(container.querySelector('tr[data-metric=accuracy]')));
+      const cells = [...container.querySelectorAll('tr[data-metric=accuracy] td')].map((td) => td.textContent);
+      assert.deepEqual(cells, ['accuracy', '0.8', '0.5', '0.9', '3']);
+      assert.deepEqual([...container.querySelectorAll('[aria-label="Metric summary"] th')].map((th) => th.textContent), ['Metric', 'Final', 'Min', 'Max', 'Points']);
+    });
+  });
+
+  describe('SweepView best direction', () => {
+    it('uses the name-based guess by default, says so, and lets the user pick per metric', async () => {
+      const members = [run('run_aaaaaaaaaa1', { sweepId: 'swp_aaaaaaaaaa', sweepIndex: 0, status: 'Succeeded' }), run('run_aaaaaaaaaa2', { sweepId: 'swp_aaaaaaaaaa', sweepIndex: 1, status: 'Succeeded', params: { region: 'nyc' } })];
+      const vals: Record<string, number[]> = { run_aaaaaaaaaa1: [3, 1, 2], run_aaaaaaaaaa2: [5, 4, 6] };
+      const f = fakeClient({
+        listRuns: () => ({ items: members, nextCursor: null }),
+        getMetrics: (id: string) => ({ runId: id, series: [{ name: 'loss', points: vals[id].map((value, i) => ({ step: i + 1, value, time: T })) }] }),
+      });
+      const { container } = mount(f.client, <ui.SweepView sweepId="swp_aaaaaaaaaa" />);
+      const pick = (await rtl.screen.findByLabelText('Best loss')) as HTMLSelectElement;
+      assert.equal(pick.value, 'min');
+      assert.match(pick.selectedOptions[0].textContent ?? '', /guessed from the name/);
+      const bestColumn = () => [...container.querySelectorAll('[aria-label="Sweep runs"] tbody tr')].map((tr) => tr.querySelectorAll('td')[5].textContent);
+      await rtl.waitFor(() => assert.deepEqual(bestColumn(), ['1', '4']));
+      assert.ok(rtl.screen.getByRole('button', { name: /loss best \(min\)/ }));
+      rtl.fireEvent.change(pick, { target: { value: 'max' } });
+      await rtl.waitFor(() => assert.deepEqual(bestColumn(), ['3', '6']));
+      assert.ok(rtl.screen.getByRole('button', { name: /loss best \(max\)/ }));
+      assert.doesNotMatch(pick.selectedOptions[0].textContent ?? '', /guessed/);
+    });
+  });
+
+  describe('ScheduleList', () => {
+    const schedule = (id: string, patch: Partial<Schedule> = {}): Schedule => ({
+      id, model: 'eta-correction', cron: '0 3 * * 1', timezone: 'UTC', enabled: true, createdBy: 'me', createdAt: T,
+      request: { model: 'eta-correction', entrypoint: 'train', hardware: 'cpu-small', params: { epochs: 5 }, sweep: { region: ['sfo', 'nyc', 'sea'], lr: [0.1, 0.01] } },
+      nextFireAt: '2099-03-09T03:00:00.000Z', lastFireAt: null, ...patch,
+    });
+
+    it('says how to create one when there are none', async () => {
+      mount(fakeClient().client, <ui.ScheduleList />);
+      const note = await rtl.screen.findByRole('note');
+      assert.match(note.textContent ?? '', /No schedules yet/);
+      assert.match(note.textContent ?? '', /Repeat on a schedule/);
+      assert.match(note.textContent ?? '', /trainyard train MODEL --schedule/);
+      assert.ok(note.querySelector('a[href="#/launch"]'));
+    });
+
+    it('shows the rule in words with next fire times and what it launches, and follows schedule events', async () => {
+      const f = fakeClient({ listSchedules: () => ({ items: [schedule('sch_aaaaaaaaaa')] }) });
+      const { container } = mount(f.client, <ui.ScheduleList />);
+      const card = await rtl.screen.findByRole('region', { name: 'Schedule sch_aaaaaaaaaa' });
+      assert.match(card.textContent ?? '', /Fires at 03:00 on Monday \(UTC\)/);
+      assert.equal(card.querySelectorAll('[aria-label="Next fire times"] li').length, 3);
+      assert.match(card.querySelector('[aria-label="Next fire times"] li')?.textContent ?? '', /Mon.*03:00 UTC/);
+      assert.equal(card.querySelector('[data-testid=schedule-size]')?.textContent, 'sweep of 6 runs (region: 3 × lr: 2)');
+      assert.match(card.textContent ?? '', /epochs=5/);
+      assert.match(card.textContent ?? '', /cpu-small/);
+      assert.match(card.textContent ?? '', /Lastnot yet/);
+      f.push({ kind: 'schedule', data: schedule('sch_aaaaaaaaaa', { lastFireAt: '2025-03-03T03:00:00.000Z' }) });
+      f.push({ kind: 'schedule', data: schedule('sch_bbbbbbbbbb', { cron: '*/15 * * * *', request: { model: 'eta-correction' } }) });
+      await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-schedule-id]').length, 2));
+      assert.doesNotMatch(rtl.screen.getByRole('region', { name: 'Schedule sch_aaaaaaaaaa' }).textContent ?? '', /not yet/);
+      assert.match(rtl.screen.getByRole('region', { name: 'Schedule sch_bbbbbbbbbb' }).textContent ?? '', /every 15 minutes.*one run/);
+      f.push({ kind: 'schedule', data: { id: 'sch_bbbbbbbbbb', deleted: true } });
+      await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-schedule-id]').length, 1));
+      assert.equal(f.calls.listSchedules.length, 1, 'no polling');
+    });
+
+    it('deletes only after an inline confirmation', async () => {
+      const f = fakeClient({ listSchedules: () => ({ items: [schedule('sch_aaaaaaaaaa')] }) });
+      const { container } = mount(f.client, <ui.ScheduleList />);
+      rtl.fireEvent.click(await rtl.screen.findByRole('button', { name: 'Delete…' }));
+      assert.match((await rtl.screen.findByRole('alertdialog')).textContent ?? '', /stops firing; runs it already launched are kept/);
+      rtl.fireEvent.click(rtl.screen.getByRole('button', { name: 'Keep it' }));
+      assert.equal(f.calls.deleteSchedule, undefined);
+      rtl.fireEvent.click(rtl.screen.getByRole('button', { name: 'Delete…' }));
+      rtl.fireEvent.click(rtl.screen.getByRole('button', { name: 'Delete schedule' }));
+      await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-schedule-id]').length, 0));
+      assert.deepEqual(f.calls.deleteSchedule, [['sch_aaaaaaaaaa']]);
+    });
+  });
+
+  describe('CostSummary', () => {
+    it('shows the backend\'s weekly sums (no run listing in the browser) with pending estimates apart', async () => {
+      const f = fakeClient({
+        getCosts: (q: CostQuery): CostSummary => ({ from: q.from!, to: '2025-03-12', currency: 'USD', items: [
+          { weekStart: '2025-03-03', model: 'eta-correction', runs: 4, pendingRuns: 0, hours: 2, actualCost: 1.5, estimatedPending: 0 },
+          { weekStart: '2025-03-10', model: 'eta-correction', runs: 2, pendingRuns: 1, hours: 0.5, actualCost: 0.25, estimatedPending: 0.4 },
+          { weekStart: '2025-03-10', model: 'ranker', runs: 1, pendingRuns: 0, hours: 1, actualCost: 3, estimatedPending: 0 },
+        ] }),
+      });
+      const { container } = mount(f.client, <ui.CostSummary />);
+      await rtl.screen.findByTestId('cost-summary');
+      assert.equal(rtl.screen.getByTestId('cost-total').textContent, '$4.75');
+      assert.match(rtl.screen.getByTestId('cost-pending').textContent ?? '', /\$0\.40 estimated for runs not finished/);
+      const rows = [...container.querySelectorAll('[aria-label="Cost per model per week"] tbody tr')];
+      assert.deepEqual(rows.map((r) => r.querySelector('td')?.textContent), ['ranker', 'eta-correction'], 'most expensive first');
+      assert.equal(f.calls.listRuns, undefined, 'no run listing');
+      const q = f.calls.getCosts[0][0] as CostQuery;
+      assert.match(q.from!, /^\d{4}-\d{2}-\d{2}$/);
+      assert.equal(new Date(`${q.from}T00:00:00Z`).getUTCDay(), 1, 'from a Monday');
+      rtl.fireEvent.change(rtl.screen.getByLabelText('Range'), { target: { value: '52' } });
+      await rtl.waitFor(() => assert.equal(f.calls.getCosts.length, 2));
+      assert.ok((f.calls.getCosts[1][0] as CostQuery).from! < q.from!);
+    });
+
+    it('has an empty state', async () => {
+      mount(fakeClient().client, <ui.CostSummary />);
+      await rtl.screen.findByText('No costs in this range');
+    });
+  });
+
   describe('dashboard session', () => {
     it('takes the token from the fragment, keeps it, and removes it from the address bar', async () => {
       const { takeToken, parseRoute } = await import('../../shared/src/ui/dashboard/session');
@@ -269,6 +412,7 @@ describe('shared UI components (jsdom)', function () {
       assert.deepEqual(parseRoute('#/runs/run_abc'), { page: 'run', id: 'run_abc' });
       assert.deepEqual(parseRoute('#/launch?model=m1'), { page: 'launch', model: 'm1' });
       assert.equal(parseRoute('#/nope/x/y').page, 'missing');
+      assert.deepEqual(parseRoute('#/schedules'), { page: 'schedules' });
     });
   });
 });

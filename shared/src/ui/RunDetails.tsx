@@ -2,8 +2,9 @@
  * One run: status timeline with the pending/failure reason in plain words,
  * params, hardware, image and digest, estimated and actual cost, the live log,
  * and a chart per metric (live from metric lines in the log while it runs).
+ * Cancel asks first (inline, not window.confirm) and shows what happened.
  */
-import { useCallback, useEffect, useMemo } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { LogLine, Run } from '../schemas/runs';
 import { FINAL_STATUSES } from '../schemas/runs';
 import { useUi } from './context';
@@ -12,7 +13,7 @@ import { LogViewer } from './LogViewer';
 import { MetricChart } from './MetricChart';
 import { mergeLive, summarize, toPoints } from './metrics-model';
 import { dateTime, duration, money, num, runSeconds } from './format';
-import { Empty, ErrorState, Loading, StatusBadge } from './states';
+import { describeError, Empty, ErrorState, Loading, StatusBadge } from './states';
 
 export interface RunDetailsProps { runId: string; logHeight?: number }
 
@@ -51,9 +52,46 @@ function Timeline({ run }: { run: Run }) {
   );
 }
 
+type CancelState = { phase: 'confirm' | 'cancelling' } | { phase: 'done'; run: Run } | { phase: 'error'; message: string };
+
+/** The cancel button, its inline confirmation and its outcome. */
+function CancelRun({ run, onCancelled, onClose }: { run: Run; onCancelled(r: Run): void; onClose(): void }) {
+  const { client } = useUi();
+  const [state, setState] = useState<CancelState>({ phase: 'confirm' });
+  const final = isFinal(run.status);
+  const confirm = async () => {
+    setState({ phase: 'cancelling' });
+    try {
+      const r = await client.cancelRun(run.id);
+      setState({ phase: 'done', run: r });
+      onCancelled(r);
+    } catch (err) {
+      setState({ phase: 'error', message: describeError(err, `run ${run.id}`).detail });
+    }
+  };
+  if (state.phase === 'done') {
+    return <div className="ty-banner ty-banner-ok" role="status" data-testid="cancel-result">Cancel requested: the run is {state.run.status}{state.run.reason ? ` (${state.run.reason})` : ''}. Its logs and metrics so far are kept.</div>;
+  }
+  if (state.phase === 'confirm' && final) {
+    return <div className="ty-banner ty-row" role="status" data-testid="cancel-result"><span style={{ flex: 1 }}>The run finished ({run.status}) before it was cancelled.</span><button type="button" className="ty-btn" onClick={onClose}>Dismiss</button></div>;
+  }
+  if (state.phase !== 'error') {
+    return (
+      <div className="ty-banner ty-banner-err ty-row" role="alertdialog" aria-label="Confirm cancel" data-testid="cancel-confirm">
+        <span style={{ flex: 1 }}>Cancel this run? It is stopped now{run.sweepId ? ' (the other runs of its sweep go on)' : ''}; its logs and metrics so far are kept, and it cannot be resumed.</span>
+        <button type="button" className="ty-btn ty-btn-danger" disabled={state.phase === 'cancelling'} onClick={() => void confirm()}>{state.phase === 'cancelling' ? 'Cancelling…' : 'Cancel run'}</button>
+        <button type="button" className="ty-btn" disabled={state.phase === 'cancelling'} onClick={onClose}>Keep running</button>
+      </div>
+    );
+  }
+  return <div className="ty-banner ty-banner-err ty-row" role="alert" data-testid="cancel-result"><span style={{ flex: 1 }}>Could not cancel: {state.message}</span><button type="button" className="ty-btn" onClick={onClose}>Dismiss</button></div>;
+}
+
 export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
   const { client, links } = useUi();
   const [runState, reloadRun] = useLiveRun(client, runId);
+  const [askCancel, setAskCancel] = useState(false);
+  useEffect(() => setAskCancel(false), [runId]);
   const run = runState.status === 'ok' ? runState.value : null;
   const [version] = useAsync(() => (run ? client.getVersion(run.model, run.version) : new Promise<never>(() => {})), [client, run?.model, run?.version]);
   const [metrics, reloadMetrics, updateMetrics] = useAsync(() => client.getMetrics(runId), [client, runId]);
@@ -70,7 +108,7 @@ export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
   if (runState.status === 'error') return <ErrorState error={runState.error} what={`run ${runId}`} onRetry={reloadRun} />;
   const r = runState.value;
   const v = version.status === 'ok' ? version.value : null;
-  const canCancel = !final;
+  const canCancel = !final && !askCancel;
 
   return (
     <div className="ty-stack" data-testid="run-details" data-status={r.status}>
@@ -79,8 +117,9 @@ export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
         <StatusBadge status={r.status} />
         <span className="ty-spacer" />
         {r.sweepId ? <a href={links.sweep(r.sweepId)}>sweep {r.sweepId}{r.sweepIndex !== null ? ` #${r.sweepIndex + 1}` : ''}</a> : null}
-        {canCancel ? <button type="button" className="ty-btn" onClick={() => void client.cancelRun(r.id).catch(() => reloadRun())}>Cancel run</button> : null}
+        {canCancel ? <button type="button" className="ty-btn" onClick={() => setAskCancel(true)}>Cancel run…</button> : null}
       </div>
+      {askCancel ? <CancelRun key={r.id} run={r} onCancelled={() => reloadRun()} onClose={() => setAskCancel(false)} /> : null}
       <div className={`ty-banner${r.status === 'Failed' ? ' ty-banner-err' : r.status === 'Succeeded' ? ' ty-banner-ok' : ''}`} data-testid="status-explained">{explainStatus(r)}</div>
       <div className="ty-grid" style={{ gridTemplateColumns: 'repeat(auto-fit, minmax(280px, 1fr))' }}>
         <div className="ty-card"><h3 className="ty-h3">Timeline</h3><Timeline run={r} /></div>
@@ -120,8 +159,8 @@ export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
           <>
             <div className="ty-charts">{charts.map((c) => <MetricChart key={c.name} title={c.name} series={c.data} />)}</div>
             <table className="ty-table" aria-label="Metric summary">
-              <thead><tr><th>Metric</th><th className="ty-num">Final</th><th className="ty-num">Best</th><th className="ty-num">Points</th></tr></thead>
-              <tbody>{series.map((s) => { const x = summarize(s); return <tr key={s.name}><td>{s.name}</td><td className="ty-num">{num(x.final)}</td><td className="ty-num">{num(x.best)}</td><td className="ty-num">{s.points.length}</td></tr>; })}</tbody>
+              <thead><tr><th>Metric</th><th className="ty-num">Final</th><th className="ty-num">Min</th><th className="ty-num">Max</th><th className="ty-num">Points</th></tr></thead>
+              <tbody>{series.map((s) => { const x = summarize(s); return <tr key={s.name} data-metric={s.name}><td>{s.name}</td><td className="ty-num">{num(x.final)}</td><td className="ty-num">{num(x.min)}</td><td className="ty-num">{num(x.max)}</td><td className="ty-num" data-testid={`points-${s.name}`}>{s.points.length}</td></tr>; })}</tbody>
             </table>
           </>
         ) : null}

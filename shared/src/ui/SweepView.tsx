@@ -1,6 +1,8 @@
 /**
  * A sweep: its members (live), each metric with the members overlaid, and a
- * sortable table of every run's final and best values. Metrics are loaded for
+ * sortable table of every run's final and best values. Which end is best
+ * (min or max) is chosen per metric: the name-based guess by default, said
+ * as a guess, and changeable above the table. Metrics are loaded for
  * up to `maxOverlay` members and reloaded as each one finishes.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
@@ -9,7 +11,7 @@ import { FINAL_STATUSES } from '../schemas/runs';
 import { useUi } from './context';
 import { useEvents } from './hooks';
 import { MetricChart } from './MetricChart';
-import { higherIsBetter, summarize, toPoints } from './metrics-model';
+import { guessDirection, summarize, toPoints, type Direction } from './metrics-model';
 import { formatParams, money, num } from './format';
 import { Empty, ErrorState, Loading, StatusBadge } from './states';
 import { statusSummary } from './run-list-model';
@@ -24,6 +26,8 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
   const [state, setState] = useState<{ phase: 'loading' | 'ok' | 'error'; error?: unknown }>({ phase: 'loading' });
   const [metrics, setMetrics] = useState<Map<string, MetricSeries[]>>(new Map());
   const [sort, setSort] = useState<SortBy>({ col: 'index', dir: 1 });
+  const [chosen, setChosen] = useState<Record<string, Direction>>({});
+  const dirOf = useCallback((name: string): Direction => chosen[name] ?? guessDirection(name), [chosen]);
   const loadedFinal = useRef(new Set<string>());
 
   const loadMetrics = useCallback((ids: string[]) => {
@@ -70,7 +74,7 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
       const vals: Record<string, number | null> = {};
       for (const n of names) {
         const s = metrics.get(r.id)?.find((x) => x.name === n);
-        const sum = s ? summarize(s) : { final: null, best: null };
+        const sum = s ? summarize(s, dirOf(n)) : { final: null, best: null };
         vals[`${n}:final`] = sum.final;
         vals[`${n}:best`] = sum.best;
       }
@@ -84,7 +88,7 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
       if (typeof y === 'number' && Number.isNaN(y)) return -1;
       return (x < y ? -1 : x > y ? 1 : 0) * sort.dir;
     });
-  }, [members, names, metrics, sort]);
+  }, [members, names, metrics, sort, dirOf]);
 
   if (state.phase === 'loading') return <Loading label="Loading sweep…" />;
   if (state.phase === 'error') return <ErrorState error={state.error} what={`sweep ${sweepId}`} onRetry={load} />;
@@ -92,7 +96,7 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
 
   const th = (col: string, label: string, numeric = true) => (
     <th key={col} className={numeric ? 'ty-num' : undefined} aria-sort={sort.col === col ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}>
-      <button type="button" onClick={() => setSort((s) => ({ col, dir: s.col === col ? ((-s.dir) as 1 | -1) : col.endsWith(':best') || col.endsWith(':final') ? (higherIsBetter(col.split(':')[0]) ? -1 : 1) : 1 }))}>
+      <button type="button" onClick={() => setSort((s) => ({ col, dir: s.col === col ? ((-s.dir) as 1 | -1) : col.endsWith(':best') || col.endsWith(':final') ? (dirOf(col.slice(0, col.lastIndexOf(':'))) === 'max' ? -1 : 1) : 1 }))}>
         {label}{sort.col === col ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
       </button>
     </th>
@@ -111,6 +115,20 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
         <a href={links.model(first.model)}>{first.model}</a>:<span className="ty-mono">{first.version}</span> · {first.entrypoint} · {first.hardware} · {members.length} runs
       </div>
       {charts.length ? <div className="ty-charts">{charts.map((c) => <MetricChart key={c.name} title={c.name} series={c.series} />)}</div> : <Empty title="No metrics yet" icon="∿">Charts appear as the runs log metrics.</Empty>}
+      {names.length ? (
+        <div className="ty-row ty-small" data-testid="best-directions">
+          <span className="ty-muted">Best means:</span>
+          {names.map((n) => (
+            <label key={n} className="ty-row" style={{ gap: 4 }}>
+              <span className="ty-mono">{n}</span>
+              <select className="ty-select ty-small" aria-label={`Best ${n}`} value={dirOf(n)} onChange={(e) => setChosen((c) => ({ ...c, [n]: e.target.value as Direction }))}>
+                <option value="min">lowest (min){chosen[n] === undefined && guessDirection(n) === 'min' ? ' — guessed from the name' : ''}</option>
+                <option value="max">highest (max){chosen[n] === undefined && guessDirection(n) === 'max' ? ' — guessed from the name' : ''}</option>
+              </select>
+            </label>
+          ))}
+        </div>
+      ) : null}
       <div className="ty-card" style={{ overflowX: 'auto', padding: 0 }}>
         <table className="ty-table" aria-label="Sweep runs">
           <thead>
@@ -119,7 +137,7 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
               <th>Run</th>
               <th>Params</th>
               {th('status', 'Status', false)}
-              {names.flatMap((n) => [th(`${n}:final`, `${n} final`), th(`${n}:best`, `${n} best ${higherIsBetter(n) ? '(max)' : '(min)'}`)])}
+              {names.flatMap((n) => [th(`${n}:final`, `${n} final`), th(`${n}:best`, `${n} best (${dirOf(n)})`)])}
               {th('cost', 'Cost')}
             </tr>
           </thead>

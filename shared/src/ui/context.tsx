@@ -10,7 +10,7 @@ import type { TrainyardClient } from '../client';
 export type UiClient = Pick<
   TrainyardClient,
   | 'listModels' | 'listVersions' | 'listHardware' | 'estimate' | 'launch' | 'listRuns' | 'getRun' | 'cancelRun'
-  | 'getLogs' | 'getMetrics' | 'getVersion' | 'listSchedules' | 'events' | 'followLogs'
+  | 'getLogs' | 'getMetrics' | 'getVersion' | 'listSchedules' | 'deleteSchedule' | 'getCosts' | 'events' | 'followLogs'
 >;
 
 export type ThemeName = 'light' | 'dark' | 'vscode' | 'jupyterlab';

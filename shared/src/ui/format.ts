@@ -63,14 +63,3 @@ export function num(v: number | null | undefined): string {
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(Number(v.toPrecision(5)));
 }
-
-/** ISO week label such as "2025-W07" (weeks start Monday), used by the cost summary. */
-export function isoWeek(iso: string): string {
-  const d = new Date(iso);
-  const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-  const day = t.getUTCDay() || 7;
-  t.setUTCDate(t.getUTCDate() + 4 - day);
-  const y0 = new Date(Date.UTC(t.getUTCFullYear(), 0, 1));
-  const w = Math.ceil(((t.getTime() - y0.getTime()) / 86400000 + 1) / 7);
-  return `${t.getUTCFullYear()}-W${p2(w)}`;
-}

@@ -13,5 +13,6 @@ export { MetricChart, type MetricChartProps, type ChartSeries } from './MetricCh
 export { SweepView, type SweepViewProps } from './SweepView';
 export { ModelList, ModelDetails, VersionList } from './ModelsView';
 export { CostSummary } from './CostSummary';
+export { ScheduleList, describeRequest } from './SchedulesView';
 export { Loading, Empty, ErrorState, StatusBadge, describeError } from './states';
 export { subscribeEvents } from './events';

@@ -3,19 +3,31 @@ import type { MetricSeries } from '../schemas/runs';
 import { parseMetricLine } from '../metric-line';
 import type { ChartSeries } from './MetricChart';
 
-/** Names where higher is better; everything else (loss, error, rmse…) is lower-is-better. */
+/**
+ * A guess from the name only: names like accuracy, auc, f1, score are higher-is-better;
+ * everything else (loss, error, rmse…) lower-is-better. The UI shows it as a guess and
+ * lets the user change it (SweepView), or shows both min and max (RunDetails).
+ */
 export function higherIsBetter(name: string): boolean {
   return /acc|auc|f1|precision|recall|r2|score|iou|map|bleu|rouge|reward|throughput/i.test(name);
 }
+
+/** Which end of a metric is best. */
+export type Direction = 'min' | 'max';
+export const guessDirection = (name: string): Direction => (higherIsBetter(name) ? 'max' : 'min');
 
 export function toPoints(s: MetricSeries): ChartSeries['points'] {
   return s.points.map((p, i) => ({ x: p.step ?? i, y: p.value }));
 }
 
-export function summarize(s: MetricSeries): { final: number | null; best: number | null } {
-  if (s.points.length === 0) return { final: null, best: null };
-  const vals = s.points.map((p) => p.value);
-  return { final: vals[vals.length - 1], best: higherIsBetter(s.name) ? Math.max(...vals) : Math.min(...vals) };
+export interface Summary { final: number | null; min: number | null; max: number | null; best: number | null }
+
+/** Final, min and max of a series, and the best one for `direction` (the name-based guess by default). */
+export function summarize(s: MetricSeries, direction: Direction = guessDirection(s.name)): Summary {
+  if (s.points.length === 0) return { final: null, min: null, max: null, best: null };
+  let min = Infinity, max = -Infinity;
+  for (const p of s.points) { if (p.value < min) min = p.value; if (p.value > max) max = p.value; }
+  return { final: s.points[s.points.length - 1].value, min, max, best: direction === 'max' ? max : min };
 }
 
 /** Adds metric lines seen in the live log to already-loaded series (steps already present are kept). */

@@ -1,6 +1,6 @@
 /**
  * The web dashboard: the shared components behind hash routes (#/runs,
- * #/runs/:id, #/sweeps/:id, #/models, #/models/:m, #/launch, #/costs), a theme
+ * #/runs/:id, #/sweeps/:id, #/models, #/models/:m, #/launch, #/schedules, #/costs), a theme
  * switch (light/dark), and a sign-in gate that explains 401 and a down backend.
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
@@ -12,6 +12,7 @@ import { SweepView } from '../SweepView';
 import { ModelDetails, ModelList } from '../ModelsView';
 import { LaunchForm } from '../LaunchForm';
 import { CostSummary } from '../CostSummary';
+import { ScheduleList } from '../SchedulesView';
 import { Empty, ErrorState, Loading } from '../states';
 import { forgetToken, parseRoute, saveToken, takeToken, type Route } from './session';
 
@@ -55,6 +56,7 @@ export function App() {
     ['#/runs', 'Runs', ['runs', 'run', 'sweep']],
     ['#/launch', 'Launch', ['launch']],
     ['#/models', 'Models', ['models', 'model']],
+    ['#/schedules', 'Schedules', ['schedules']],
     ['#/costs', 'Costs', ['costs']],
   ];
   return (
@@ -95,6 +97,7 @@ function Page({ route }: { route: Route }) {
     case 'model': return <><div className="ty-crumbs"><a href="#/models">Models</a> / {route.model}</div><ModelDetails model={route.model} /><a href={`#/launch?model=${encodeURIComponent(route.model)}`}>Launch {route.model}…</a></>;
     case 'launch': return <><h1 className="ty-h1">Launch</h1><LaunchForm model={route.model} /></>;
     case 'costs': return <><h1 className="ty-h1">Costs</h1><CostSummary /></>;
+    case 'schedules': return (<><div className="ty-row"><h1 className="ty-h1">Schedules</h1><span className="ty-spacer" /><a className="ty-btn" href="#/launch" style={{ textDecoration: 'none' }}>New schedule…</a></div><ScheduleList /></>);
     default: return <Empty title="No such page" icon="?">Nothing lives at <code>#{route.path}</code>. <a href="#/runs">Go to runs</a>.</Empty>;
   }
 }

@@ -21,7 +21,7 @@ export function forgetToken(storage: Storage): void { storage.removeItem(KEY); }
 
 export type Route =
   | { page: 'runs' } | { page: 'launch'; model?: string } | { page: 'models' } | { page: 'model'; model: string }
-  | { page: 'run'; id: string } | { page: 'sweep'; id: string } | { page: 'costs' } | { page: 'missing'; path: string };
+  | { page: 'run'; id: string } | { page: 'sweep'; id: string } | { page: 'costs' } | { page: 'schedules' } | { page: 'missing'; path: string };
 
 export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?');
@@ -34,5 +34,6 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'models' && parts.length === 2) return { page: 'model', model: parts[1] };
   if (parts[0] === 'sweeps' && parts.length === 2) return { page: 'sweep', id: parts[1] };
   if (parts[0] === 'costs' && parts.length === 1) return { page: 'costs' };
+  if (parts[0] === 'schedules' && parts.length === 1) return { page: 'schedules' };
   return { page: 'missing', path };
 }
