@@ -14,6 +14,6 @@ ty_npm_ci
 ty_apt_ensure \
   "$(ty_pg_bindir)/initdb:postgresql" \
   podman:podman runc:runc python3:python3 debootstrap:debootstrap \
-  skopeo:skopeo umoci:umoci docker-registry:docker-registry
+  skopeo:skopeo umoci:umoci docker-registry:docker-registry chromium:chromium
 ty_build
 exec node_modules/.bin/mocha "$@"
