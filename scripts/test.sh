@@ -16,4 +16,10 @@ ty_apt_ensure \
   podman:podman runc:runc python3:python3 debootstrap:debootstrap \
   skopeo:skopeo umoci:umoci docker-registry:docker-registry chromium:chromium
 ty_build
+# The Kubernetes test rig (test/k8s, used by backend/test/executors/kubernetes): openssl and curl
+# from apt; build.sh builds kube-apiserver/-controller-manager/-scheduler, etcd and kwok from the
+# Go module proxy once (~15 min on 2 cores; Go itself comes from the proxy when the machine's is
+# missing or older than 1.21) into ~/.cache/trainyard/k8s and reuses them afterwards.
+ty_apt_ensure openssl:openssl curl:curl
+bash test/k8s/build.sh >/dev/null
 exec node_modules/.bin/mocha "$@"

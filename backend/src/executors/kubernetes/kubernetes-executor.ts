@@ -1,0 +1,432 @@
+/**
+ * KubernetesExecutor: a run is a Job, a sweep one Indexed Job (manifests.ts). Two
+ * informers (informer.ts) on Jobs and Pods carrying `trainyard.dev/managed-by` keep a cache;
+ * every change re-derives the affected run's state from that cache (status.ts) and reports
+ * transitions to the RunSink, one promise chain per run so a run's pending / started /
+ * log / finished reach the store in order. A periodic resync re-derives pending runs too
+ * (a quota refusal changes no Job or Pod; it only shows in the Job's events).
+ *
+ * Logs are archived while a run goes (logs.ts) and once more at its end, before finished(),
+ * so they outlive the pods. start() lists the cluster before anything else: runs whose Job
+ * exists are re-attached (log offsets come back in the ref), runs the store has as Pending
+ * with no Job are submitted (Job names are derived from run / sweep ids, so a create that
+ * races an earlier one meets 409 and adopts it: nothing is launched twice), and a run that
+ * was Running whose Job is gone is reported Failed.
+ */
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Availability, HardwareProfile } from '@trainyard/shared';
+import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec } from '../executor';
+import { readAvailability } from './capacity';
+import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { Informer } from './informer';
+import { LogArchiver, type LogRef } from './logs';
+import { runJob, sweepObjects } from './manifests';
+import { ANNOTATION, INDEX_LABEL, jobNameForRun, jobNameForSweep, SELECTOR } from './names';
+import { runState, type RunState } from './status';
+
+export interface KubernetesExecutorOptions {
+  kube: KubeClients;
+  namespace: string;
+  ttlSecondsAfterFinished?: number;
+  podAnnotations?: (spec: RunSpec) => Record<string, string>;
+  logPollMs?: number;
+  resyncMs?: number;
+  retry?: RetryOptions;
+  log?: (msg: string) => void;
+}
+
+export interface RunRef extends LogRef {
+  job: string;
+}
+
+interface Tracked {
+  spec: RunSpec;
+  job: string;
+  index: number | null;
+  reported: 'none' | 'Pending' | 'Running' | 'Final';
+  pendingReason: string | null;
+  startedAt: string | null;
+  seenJob: boolean;
+  cancelled: boolean;
+  chain: Promise<void>;
+  queued: boolean;
+  logs: LogArchiver;
+}
+
+export const CANCELLED_REASON = 'cancelled by user';
+const DONE_MEMORY = 10_000;
+
+export class KubernetesExecutor implements Executor {
+  readonly kind = 'kubernetes' as const;
+  private sink: RunSink | null = null;
+  private readonly runs = new Map<string, Tracked>();
+  /** ids of runs that ended here lately (so a late cancel is a no-op, not a second end) */
+  private readonly done = new Set<string>();
+  /** job name -> run ids by completion index (a single-run Job has one) */
+  private readonly jobRuns = new Map<string, string[]>();
+  readonly jobs: Informer<V1Job>;
+  readonly pods: Informer<V1Pod>;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private readonly eventChecks = new Map<string, number>();
+  private readonly ns: string;
+  private readonly log: (msg: string) => void;
+  private stopped = true;
+
+  constructor(private readonly o: KubernetesExecutorOptions) {
+    this.ns = o.namespace;
+    this.log = o.log ?? ((m) => console.error(`kubernetes executor: ${m}`));
+    const { batch, core } = o.kube;
+    this.jobs = new Informer<V1Job>({
+      name: 'jobs',
+      kube: o.kube,
+      path: `/apis/batch/v1/namespaces/${this.ns}/jobs`,
+      labelSelector: SELECTOR,
+      list: () => this.api(() => batch.listNamespacedJob({ namespace: this.ns, labelSelector: SELECTOR })),
+      onChange: (_t, job) => this.onJob(job),
+      log: this.log,
+    });
+    this.pods = new Informer<V1Pod>({
+      name: 'pods',
+      kube: o.kube,
+      path: `/api/v1/namespaces/${this.ns}/pods`,
+      labelSelector: SELECTOR,
+      list: () => this.api(() => core.listNamespacedPod({ namespace: this.ns, labelSelector: SELECTOR })),
+      onChange: (_t, pod) => this.onPod(pod),
+      log: this.log,
+    });
+  }
+
+  private api<T>(fn: () => Promise<T>): Promise<T> {
+    return call(fn, { ...this.o.retry, onRetry: (e, n, d) => this.log(`API ${e.status ?? 'error'} (${e.message}); retry ${n} in ${d} ms`) });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start(sink: RunSink, active: ActiveRun[]): Promise<void> {
+    this.sink = sink;
+    this.stopped = false;
+    for (const a of active) this.track(a.spec, a.status === 'Running' ? 'Running' : 'Pending', a.ref as RunRef | null, a.startedAt);
+    await this.jobs.start();
+    await this.pods.start();
+    const resubmit: RunSpec[] = [];
+    for (const a of active) {
+      const t = this.runs.get(a.spec.id)!;
+      if (this.jobs.cache.has(`${this.ns}/${t.job}`)) {
+        t.seenJob = true;
+        this.schedule(a.spec.id);
+      } else if (a.status === 'Pending') {
+        resubmit.push(a.spec);
+      } else {
+        this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason: `its Kubernetes Job ${t.job} is gone (deleted while the backend was not watching)`, finishedAt: new Date().toISOString() }));
+      }
+    }
+    if (resubmit.length) await this.submit(resubmit);
+    const every = this.o.resyncMs ?? 3000;
+    this.resyncTimer = setInterval(() => this.resync(), every);
+    this.resyncTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.resyncTimer = null;
+    for (const t of this.runs.values()) t.logs.stop();
+    await Promise.all([this.jobs.stop(), this.pods.stop()]);
+    await Promise.all([...this.runs.values()].map((t) => t.chain));
+  }
+
+  private track(spec: RunSpec, reported: Tracked['reported'], ref: RunRef | null, startedAt: string | null): Tracked {
+    const existing = this.runs.get(spec.id);
+    if (existing) return existing;
+    const job = spec.sweepId ? jobNameForSweep(spec.sweepId) : jobNameForRun(spec.id);
+    const t: Tracked = {
+      spec,
+      job,
+      index: null,
+      reported: reported === 'Running' ? 'Running' : reported,
+      pendingReason: null,
+      startedAt,
+      seenJob: false,
+      cancelled: false,
+      chain: Promise.resolve(),
+      queued: false,
+      logs: new LogArchiver({
+        core: this.o.kube.core,
+        namespace: this.ns,
+        pollMs: this.o.logPollMs ?? 1000,
+        ref: ref && typeof ref === 'object' ? ref : null,
+        emit: (lines, logRef) => this.sink!.log(spec.id, lines, { job, ...logRef } satisfies RunRef),
+        enqueue: (fn) => this.enqueue(t, fn),
+        log: this.log,
+      }),
+    };
+    this.runs.set(spec.id, t);
+    return t;
+  }
+
+  // ---------------------------------------------------------------- submit
+
+  async submit(specs: RunSpec[]): Promise<void> {
+    const singles = specs.filter((s) => !s.sweepId);
+    const sweeps = new Map<string, RunSpec[]>();
+    for (const s of specs) if (s.sweepId) sweeps.set(s.sweepId, [...(sweeps.get(s.sweepId) ?? []), s]);
+    const opts = { namespace: this.ns, ttlSecondsAfterFinished: this.o.ttlSecondsAfterFinished ?? 86_400, podAnnotations: this.o.podAnnotations };
+    const work: Array<Promise<void>> = [];
+    for (const s of singles) {
+      const t = this.track(s, 'none', null, null);
+      this.jobRuns.set(t.job, [s.id]);
+      work.push(this.create([t], async () => void (await this.createJob(runJob(s, opts)))));
+    }
+    for (const group of sweeps.values()) {
+      const tracked = group.map((s) => this.track(s, 'none', null, null));
+      const { configMap, job } = sweepObjects(group, opts);
+      tracked.forEach((t, i) => (t.index = i));
+      this.jobRuns.set(job.metadata!.name!, group.map((s) => s.id));
+      work.push(
+        this.create(tracked, async () => {
+          const created = await this.createJob(job);
+          configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'Job', name: created.metadata!.name!, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
+          await this.createOrAdopt(() => this.o.kube.core.createNamespacedConfigMap({ namespace: this.ns, body: configMap }), async () => configMap);
+        }),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  private async create(tracked: Tracked[], fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+      for (const t of tracked) this.schedule(t.spec.id);
+    } catch (err) {
+      const e = toKubeError(err);
+      const reason = e.status === 403 ? `the backend may not create Jobs in namespace ${this.ns}: ${e.message}` : `Kubernetes refused the run's Job (${e.status ?? 'no response'}): ${e.message}`;
+      this.log(reason);
+      for (const t of tracked) this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason, finishedAt: new Date().toISOString() }));
+    }
+  }
+
+  private createJob(job: V1Job): Promise<V1Job> {
+    const name = job.metadata!.name!;
+    return this.createOrAdopt(
+      () => this.o.kube.batch.createNamespacedJob({ namespace: this.ns, body: job }),
+      () => this.o.kube.batch.readNamespacedJob({ name, namespace: this.ns }),
+    );
+  }
+
+  /** create; on 409 AlreadyExists (an earlier attempt or backend got there) read and adopt */
+  private async createOrAdopt<T>(create: () => Promise<T>, read: () => Promise<T>): Promise<T> {
+    try {
+      return await this.api(create);
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 409) return this.api(read);
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- reconcile
+
+  private runIdsOfPod(pod: V1Pod): { job: string; runId: string | undefined } | null {
+    const labels = pod.metadata?.labels ?? {};
+    const job = labels['batch.kubernetes.io/job-name'] ?? labels['job-name'] ?? pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job')?.name;
+    if (!job) return null;
+    const ids = this.jobRuns.get(job) ?? this.idsFromJob(job);
+    if (!ids) return null;
+    const idx = labels[INDEX_LABEL] ?? pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'];
+    return { job, runId: idx !== undefined ? ids[Number(idx)] : ids[0] };
+  }
+
+  private idsFromJob(name: string): string[] | null {
+    const job = this.jobs.cache.get(`${this.ns}/${name}`);
+    const raw = job?.metadata?.annotations?.[ANNOTATION.runIds];
+    if (!raw) return null;
+    try {
+      const ids = JSON.parse(raw) as string[];
+      this.jobRuns.set(name, ids);
+      return ids;
+    } catch {
+      return null;
+    }
+  }
+
+  private onJob(job: V1Job): void {
+    const ids = this.jobRuns.get(job.metadata?.name ?? '') ?? this.idsFromJob(job.metadata?.name ?? '');
+    for (const id of ids ?? []) this.schedule(id);
+  }
+
+  private onPod(pod: V1Pod): void {
+    const r = this.runIdsOfPod(pod);
+    if (!r || !r.runId) return;
+    const t = this.runs.get(r.runId);
+    const terminal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+    // a sweep pod whose run was cancelled (or ended before a restart): nothing may run it
+    if (this.sink && !this.stopped && (!t || t.cancelled) && !terminal && !pod.metadata?.deletionTimestamp && r.job.startsWith('ty-swp')) {
+      void this.deletePod(pod.metadata!.name!);
+      return;
+    }
+    if (t) this.schedule(r.runId);
+  }
+
+  private podsOf(t: Tracked): V1Pod[] {
+    return this.pods.list().filter((p) => {
+      const r = this.runIdsOfPod(p);
+      return r?.job === t.job && r.runId === t.spec.id;
+    });
+  }
+
+  /** re-derive one run's state soon, at most once queued at a time */
+  private schedule(runId: string): void {
+    const t = this.runs.get(runId);
+    if (!t || t.queued || t.reported === 'Final' || !this.sink) return;
+    t.queued = true;
+    this.enqueue(t, async () => {
+      t.queued = false;
+      await this.reconcile(t);
+    });
+  }
+
+  private enqueue(t: Tracked, fn: () => Promise<void>): void {
+    t.chain = t.chain.then(fn).catch((err) => this.log(`run ${t.spec.id}: ${(err as Error).message}`));
+  }
+
+  private resync(): void {
+    for (const t of this.runs.values()) if (t.reported !== 'Final') this.schedule(t.spec.id);
+  }
+
+  private async reconcile(t: Tracked): Promise<void> {
+    if (t.reported === 'Final' || t.cancelled || !this.sink) return;
+    const job = this.jobs.cache.get(`${this.ns}/${t.job}`) ?? null;
+    if (job) t.seenJob = true;
+    if (t.index === null && t.spec.sweepId) t.index = (this.jobRuns.get(t.job) ?? []).indexOf(t.spec.id);
+    const state: RunState | null = runState(job, this.podsOf(t), t.spec.maxDurationSeconds, t.spec.sweepId ? { index: t.index ?? -1 } : null);
+    if (!state) {
+      if (t.seenJob) await this.finish(t, { status: 'Failed', exitCode: null, reason: `its Kubernetes Job ${t.job} was deleted outside Trainyard`, finishedAt: new Date().toISOString() });
+      return;
+    }
+    if (state.phase === 'Pending') {
+      let reason = state.reason;
+      if (reason.startsWith('waiting for the Job controller')) reason = (await this.jobEventReason(t.job)) ?? reason;
+      if (t.reported === 'Running') return; // a restarted pod is still the same run
+      if (t.reported !== 'Pending' || t.pendingReason !== reason) {
+        t.reported = 'Pending';
+        t.pendingReason = reason;
+        await this.sink.pending(t.spec.id, reason);
+      }
+      return;
+    }
+    if (state.phase === 'Running') {
+      if (t.reported !== 'Running') {
+        t.reported = 'Running';
+        t.startedAt = state.startedAt;
+        await this.sink.started(t.spec.id, { startedAt: state.startedAt, ref: { job: t.job, ...t.logs.ref } satisfies RunRef });
+      }
+      t.logs.follow(state.pod);
+      return;
+    }
+    // final: started first (so cost has a start), then the last of the logs, then the end
+    if (t.reported !== 'Running' && state.startedAt) {
+      await this.sink.started(t.spec.id, { startedAt: state.startedAt, ref: { job: t.job, ...t.logs.ref } satisfies RunRef });
+      t.reported = 'Running';
+    }
+    if (state.pod) await t.logs.drain(state.pod);
+    await this.finish(t, { status: state.status, exitCode: state.exitCode, reason: state.reason, finishedAt: state.finishedAt });
+  }
+
+  private async finish(t: Tracked, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void> {
+    if (t.reported === 'Final') return;
+    t.reported = 'Final';
+    t.logs.stop();
+    await this.sink!.finished(t.spec.id, info);
+    this.forget(t);
+  }
+
+  /** a final run needs no memory here (its sweep's Job keeps the index -> run id map) */
+  private forget(t: Tracked): void {
+    if (this.runs.get(t.spec.id) === t) this.runs.delete(t.spec.id);
+    this.done.add(t.spec.id);
+    if (this.done.size > DONE_MEMORY) this.done.delete(this.done.values().next().value!);
+  }
+
+  /** the Job controller's complaint when it cannot create a pod (quota, admission), throttled */
+  private async jobEventReason(job: string): Promise<string | null> {
+    const last = this.eventChecks.get(job) ?? 0;
+    if (Date.now() - last < 2000) return null;
+    this.eventChecks.set(job, Date.now());
+    try {
+      const ev = await this.o.kube.core.listNamespacedEvent({ namespace: this.ns, fieldSelector: `involvedObject.kind=Job,involvedObject.name=${job}` });
+      const failed = ev.items.filter((e) => e.reason === 'FailedCreate').sort((a, b) => +new Date(b.lastTimestamp ?? b.eventTime ?? 0) - +new Date(a.lastTimestamp ?? a.eventTime ?? 0))[0];
+      if (!failed) return null;
+      const msg = failed.message ?? '';
+      if (/exceeded quota/.test(msg)) return `waiting for quota: ${msg}`;
+      return `cannot create its pod: ${msg}`;
+    } catch (err) {
+      this.log(`reading events of Job ${job}: ${toKubeError(err).message}`);
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- cancel
+
+  async cancel(runId: string): Promise<void> {
+    const t = this.runs.get(runId);
+    if (!t && this.done.has(runId)) return;
+    if (!t) {
+      await this.sink?.finished(runId, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
+      return;
+    }
+    if (t.reported === 'Final' || t.cancelled) return;
+    t.cancelled = true;
+    const done = new Promise<void>((resolve) =>
+      this.enqueue(t, async () => {
+        try {
+          const pod = this.podsOf(t)[0];
+          if (pod && t.reported === 'Running') await t.logs.drain(pod.metadata!.name!).catch(() => undefined);
+          if (t.spec.sweepId) {
+            for (const p of this.podsOf(t)) await this.deletePod(p.metadata!.name!);
+            const ids = this.jobRuns.get(t.job) ?? [];
+            const allDone = ids.every((id) => {
+              const o = this.runs.get(id);
+              return !o || o.cancelled || o.reported === 'Final';
+            });
+            if (allDone) await this.deleteJob(t.job);
+          } else {
+            await this.deleteJob(t.job);
+          }
+        } finally {
+          await this.finishCancelled(t);
+          resolve();
+        }
+      }),
+    );
+    await done;
+  }
+
+  private async finishCancelled(t: Tracked): Promise<void> {
+    if (t.reported === 'Final') return;
+    t.reported = 'Final';
+    t.logs.stop();
+    await this.sink!.finished(t.spec.id, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
+    this.forget(t);
+  }
+
+  private async deleteJob(name: string): Promise<void> {
+    try {
+      await this.api(() => this.o.kube.batch.deleteNamespacedJob({ name, namespace: this.ns, propagationPolicy: 'Foreground' }));
+    } catch (err) {
+      if (!(err instanceof KubeError && err.status === 404)) throw err;
+    }
+  }
+
+  private async deletePod(name: string): Promise<void> {
+    try {
+      await this.api(() => this.o.kube.core.deleteNamespacedPod({ name, namespace: this.ns }));
+    } catch (err) {
+      if (!(err instanceof KubeError && err.status === 404)) this.log(`deleting pod ${name}: ${(err as Error).message}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- availability
+
+  availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>> {
+    return readAvailability(this.o.kube, profiles, (fn) => this.api(fn));
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Archives a run's container log into the store through the RunSink while the pod runs
+ * (a poll every pollMs) and once more at its end (drain), so logs outlive the pod. The
+ * API returns the whole log each time; the archiver remembers how many complete lines it
+ * has handed over for which pod (the ref, stored atomically with the lines, so a
+ * restarted backend continues where it left off and never archives a line twice). A
+ * partial last line waits for its newline until the end.
+ */
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { toKubeError } from './client';
+import { CONTAINER } from './manifests';
+
+export interface LogRef {
+  pod: string | null;
+  logLines: number;
+}
+
+type Line = { stream: 'stdout' | 'stderr' | 'system'; text: string };
+
+export interface LogArchiverOptions {
+  core: CoreV1Api;
+  namespace: string;
+  pollMs: number;
+  ref: Partial<LogRef> | null;
+  emit: (lines: Line[], ref: LogRef) => Promise<void>;
+  /** runs fn on the run's chain (so log lines and state changes stay in order) */
+  enqueue: (fn: () => Promise<void>) => void;
+  log: (msg: string) => void;
+}
+
+export class LogArchiver {
+  ref: LogRef;
+  private timer: NodeJS.Timeout | null = null;
+  private following: string | null = null;
+  private busy = false;
+  private warned = false;
+  private failing = false;
+
+  constructor(private readonly o: LogArchiverOptions) {
+    this.ref = { pod: o.ref?.pod ?? null, logLines: typeof o.ref?.logLines === 'number' ? o.ref.logLines : 0 };
+  }
+
+  /** poll this pod's log until stop() or drain() */
+  follow(pod: string): void {
+    if (this.following === pod && this.timer) return;
+    this.stop();
+    this.following = pod;
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = true;
+      this.o.enqueue(() => this.fetch(pod, false).finally(() => (this.busy = false)));
+    }, this.o.pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.following = null;
+  }
+
+  /** the last fetch, partial last line included; call on the run's chain */
+  async drain(pod: string): Promise<void> {
+    this.stop();
+    await this.fetch(pod, true);
+  }
+
+  private async fetch(pod: string, final: boolean): Promise<void> {
+    let text: string;
+    try {
+      text = await this.o.core.readNamespacedPodLog({ name: pod, namespace: this.o.namespace, container: CONTAINER });
+    } catch (err) {
+      const e = toKubeError(err);
+      if (final && !this.warned) {
+        this.warned = true;
+        const text =
+          e.status === 404
+            ? `trainyard: pod ${pod} is gone; its log ends with what was archived while it ran`
+            : `trainyard: could not read the log of pod ${pod} (${e.status ?? 'no response'}: ${e.message})`;
+        await this.o.emit([{ stream: 'system', text }], this.ref);
+      } else if (!this.failing) this.o.log(`log of pod ${pod}: ${e.status ?? 'no response'} ${e.message} (retrying quietly)`);
+      this.failing = true;
+      return;
+    }
+    this.failing = false;
+    if (this.ref.pod !== pod) this.ref = { pod, logLines: 0 };
+    const parts = String(text ?? '').split('\n');
+    const last = parts.pop() ?? '';
+    if (final && last !== '') parts.push(last);
+    const fresh = parts.slice(this.ref.logLines);
+    if (fresh.length === 0) return;
+    this.ref = { pod, logLines: this.ref.logLines + fresh.length };
+    await this.o.emit(fresh.map((t) => ({ stream: 'stdout' as const, text: t })), { ...this.ref });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * RunSpecs to Kubernetes objects. A run is a batch/v1 Job with one pod; a sweep is one
+ * Indexed Job (completionMode Indexed, parallelism from the request, backoffLimitPerIndex 0
+ * so one failing point fails only its own run) whose pods read their run id and params
+ * from a ConfigMap keyed by completion index. Pods run the version's image by digest,
+ * with the hardware profile's resources (requests = limits), nodeSelector and tolerations,
+ * the max duration as activeDeadlineSeconds, as non-root without privilege escalation.
+ */
+import type { V1ConfigMap, V1Container, V1Job, V1PodSpec, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { HardwareProfile } from '@trainyard/shared';
+import type { RunSpec } from '../executor';
+import { ANNOTATION, configMapNameForSweep, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE } from './names';
+
+export interface ManifestOptions {
+  namespace: string;
+  /** how long a finished Job (and its pods) stays for inspection */
+  ttlSecondsAfterFinished: number;
+  /** extra pod annotations per run (e.g. for a mesh, or the test rig's kwok stages) */
+  podAnnotations?: (spec: RunSpec) => Record<string, string>;
+}
+
+export const OUTPUT_DIR = '/tmp/trainyard-output';
+export const PARAMS_DIR = '/etc/trainyard';
+export const CONTAINER = 'run';
+
+export function gpuResource(_h: HardwareProfile): string {
+  return 'nvidia.com/gpu';
+}
+
+export function resourcesOf(h: HardwareProfile): V1ResourceRequirements {
+  const r: Record<string, string> = { cpu: String(h.cpu), memory: h.memory };
+  if (h.gpu && h.gpu.count > 0) r[gpuResource(h)] = String(h.gpu.count);
+  return { requests: { ...r }, limits: { ...r } };
+}
+
+function labels(spec: RunSpec, extra: Record<string, string>): Record<string, string> {
+  return {
+    [LABEL.managed]: MANAGED_VALUE,
+    [LABEL.model]: labelValue(spec.model),
+    [LABEL.version]: labelValue(spec.version),
+    ...extra,
+  };
+}
+
+function annotations(spec: RunSpec): Record<string, string> {
+  return {
+    [ANNOTATION.model]: spec.model,
+    [ANNOTATION.version]: spec.version,
+    [ANNOTATION.entrypoint]: spec.entrypoint,
+    [ANNOTATION.hardware]: spec.hardware.name,
+  };
+}
+
+function podSpec(spec: RunSpec, container: V1Container, extraVolumes: V1PodSpec['volumes'] = []): V1PodSpec {
+  return {
+    restartPolicy: 'Never',
+    activeDeadlineSeconds: spec.maxDurationSeconds,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    nodeSelector: spec.hardware.nodeSelector && Object.keys(spec.hardware.nodeSelector).length ? { ...spec.hardware.nodeSelector } : undefined,
+    tolerations: spec.hardware.tolerations?.map((t) => ({ ...t })),
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [container],
+    volumes: [{ name: 'output', emptyDir: {} }, ...(extraVolumes ?? [])],
+  };
+}
+
+function container(spec: RunSpec, env: V1Container['env'], command: string[], mounts: V1Container['volumeMounts'] = []): V1Container {
+  return {
+    name: CONTAINER,
+    image: imageByDigest(spec.image.ref, spec.image.digest, spec.model),
+    imagePullPolicy: 'IfNotPresent',
+    workingDir: '/app',
+    command,
+    env: [...(env ?? []), { name: 'TRAINYARD_OUTPUT_DIR', value: OUTPUT_DIR }, { name: 'PYTHONUNBUFFERED', value: '1' }],
+    resources: resourcesOf(spec.hardware),
+    securityContext: { allowPrivilegeEscalation: false, privileged: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+    volumeMounts: [{ name: 'output', mountPath: OUTPUT_DIR }, ...(mounts ?? [])],
+  };
+}
+
+export function runJob(spec: RunSpec, o: ManifestOptions): V1Job {
+  const name = jobNameForRun(spec.id);
+  const l = labels(spec, { [LABEL.runId]: labelValue(spec.id) });
+  const c = container(
+    spec,
+    [
+      { name: 'TRAINYARD_RUN_ID', value: spec.id },
+      { name: 'TRAINYARD_PARAMS', value: JSON.stringify(spec.params) },
+    ],
+    ['sh', '-c', spec.command],
+  );
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: o.namespace, labels: l, annotations: { ...annotations(spec), [ANNOTATION.runIds]: JSON.stringify([spec.id]) } },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: spec.maxDurationSeconds,
+      ttlSecondsAfterFinished: o.ttlSecondsAfterFinished,
+      template: {
+        metadata: { labels: l, annotations: { ...annotations(spec), ...(o.podAnnotations?.(spec) ?? {}) } },
+        spec: podSpec(spec, c),
+      },
+    },
+  };
+}
+
+/** the params ConfigMap and the Indexed Job of one sweep; specs in sweep-index order */
+export function sweepObjects(specs: RunSpec[], o: ManifestOptions): { configMap: V1ConfigMap; job: V1Job } {
+  const first = specs[0];
+  const sweepId = first.sweepId!;
+  const name = jobNameForSweep(sweepId);
+  const l = labels(first, { [LABEL.sweepId]: labelValue(sweepId) });
+  const data: Record<string, string> = {};
+  specs.forEach((s, i) => {
+    data[`run-id-${i}`] = s.id;
+    data[`params-${i}.json`] = JSON.stringify(s.params);
+  });
+  const configMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: configMapNameForSweep(sweepId), namespace: o.namespace, labels: l },
+    data,
+  };
+  // the run's command goes through an env var, so no quoting of user text is needed
+  const script =
+    `i="$JOB_COMPLETION_INDEX"; ` +
+    `TRAINYARD_RUN_ID="$(cat ${PARAMS_DIR}/run-id-$i)"; TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` +
+    `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; exec sh -c "$TRAINYARD_COMMAND"`;
+  const c = container(first, [{ name: 'TRAINYARD_COMMAND', value: first.command }], ['sh', '-c', script], [
+    { name: 'params', mountPath: PARAMS_DIR, readOnly: true },
+  ]);
+  const parallelism = Math.max(1, Math.min(specs.length, first.parallelism ?? specs.length));
+  const job: V1Job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: o.namespace, labels: l, annotations: { ...annotations(first), [ANNOTATION.runIds]: JSON.stringify(specs.map((s) => s.id)) } },
+    spec: {
+      completionMode: 'Indexed',
+      completions: specs.length,
+      parallelism,
+      backoffLimitPerIndex: 0,
+      ttlSecondsAfterFinished: o.ttlSecondsAfterFinished,
+      template: {
+        metadata: { labels: l, annotations: { ...annotations(first), ...(o.podAnnotations?.(first) ?? {}) } },
+        spec: podSpec(first, c, [{ name: 'params', configMap: { name: configMap.metadata!.name! } }]),
+      },
+    },
+  };
+  return { configMap, job };
+}
