@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { DEFAULT_HARDWARE } from '../../backend/src/config';
+import { ensureBaseImage } from '../components/base-image';
 import { COUNTER, removeHome, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
 import { startCluster, until, type Cluster } from './cluster';
 
@@ -20,7 +21,13 @@ describe('the backend on the kubernetes executor (real control plane)', function
     const kubeconfig = await cluster.serviceAccountKubeconfig(ns);
     const gpu2 = { ...DEFAULT_HARDWARE[2], name: 'gpu-t4-x2', gpu: { type: 'nvidia-tesla-t4', count: 2 } };
     b = await startTestBackend({ executor: { kind: 'kubernetes', kubernetes: { kubeconfig, namespace: ns } }, hardware: [...DEFAULT_HARDWARE, gpu2] });
-    await saveWorkspace(b.client, { dir: COUNTER, model: 'counter', version: 'v1' });
+    await saveWorkspace(b.client, { dir: COUNTER, model: 'hostpy', version: 'v1' });
+    await saveWorkspace(b.client, { dir: COUNTER, model: 'counter', version: 'v1', baseImage: `oci-layout:${await ensureBaseImage()}:latest` });
+  });
+
+  it('refuses a version saved without a base image: it has no Python of its own to run in a pod', async () => {
+    await assert.rejects(b.client.launch({ model: 'hostpy' }), /saved without a base image.*--base/);
+    assert.equal((await b.client.listRuns({ model: 'hostpy' })).items.length, 0);
   });
   after(async () => {
     await b?.close();

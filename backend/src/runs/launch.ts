@@ -28,6 +28,11 @@ export async function resolveLaunch(ctx: AppContext, req: LaunchRequest): Promis
       ? notFound(`model "${req.model}" has no version "${req.version}"; \`trainyard versions ${req.model}\` lists them`)
       : notFound(`model "${req.model}" has no versions yet; save one with \`trainyard save --model ${req.model}\``);
   }
+  if (ctx.executor.kind === 'kubernetes' && !version.baseImage) {
+    throw invalid(
+      `version ${version.label} of "${req.model}" was saved without a base image, so it has no Python of its own (it runs with the host Python on the local executor); on Kubernetes save it again with --base <image with python>`,
+    );
+  }
   const entrypoint = req.entrypoint ?? 'train';
   const command = version.entrypoints[entrypoint];
   if (!command) {
