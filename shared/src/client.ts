@@ -106,8 +106,9 @@ export class TrainyardClient {
   }
 
   /** Subscribe to server-sent events; yields each event until the signal aborts. */
-  async *events(opts: { signal?: AbortSignal; fetchImpl?: FetchLike } = {}): AsyncGenerator<TrainyardEvent> {
+  async *events(opts: { signal?: AbortSignal; fetchImpl?: FetchLike; onOpen?: () => void } = {}): AsyncGenerator<TrainyardEvent> {
     const res = await this.stream(`${this.baseUrl}/v1/events`, opts.signal, opts.fetchImpl);
+    opts.onOpen?.();
     for await (const block of chunks(res, '\n\n')) {
       let kind = '';
       let data = '';

@@ -156,6 +156,7 @@ export class SnapshotsService {
     const { ctx } = this;
     const createdAt = nowIso();
     const git = manifest.git ?? { sha: null, dirty: false };
+    this.progress(row, manifest.environment ? 'writing the dependency and code layers' : 'writing the code layer');
     const built = await buildImage(ctx.images, {
       model: row.model,
       version: label,
@@ -173,6 +174,7 @@ export class SnapshotsService {
 
     await this.assertTagFree(row.model, label);
     if (manifest.selfTest) {
+      this.progress(row, `running the self-test: ${manifest.selfTest}`);
       await runSelfTest(ctx, { podmanArgs: this.opts.podmanArgs, timeoutMs: this.opts.selfTestTimeoutMs }, {
         command: manifest.selfTest,
         model: row.model,
@@ -182,6 +184,7 @@ export class SnapshotsService {
         manifest: { digest: built.manifestDigest, mediaType: built.mediaType, bytes: built.manifest },
       });
     }
+    this.progress(row, `storing the image in ${ctx.images.location}`);
     await ctx.images.putManifest(row.model, label, built.manifest, built.mediaType);
     const version: Version = {
       model: row.model,
@@ -274,6 +277,11 @@ export class SnapshotsService {
     const row = await this.ctx.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound(`no snapshot "${id}"; create one with POST /v1/snapshots (trainyard save)`);
     return row;
+  }
+
+  /** a build step, streamed as a `snapshot` event with `progress` (not stored) */
+  private progress(row: SnapshotsTable, step: string): void {
+    this.ctx.bus.publish({ kind: 'snapshot', data: { ...toSnapshot(row), progress: step } });
   }
 
   private async update(row: SnapshotsTable, patch: Partial<Pick<SnapshotsTable, 'status' | 'missing' | 'error'>>): Promise<void> {

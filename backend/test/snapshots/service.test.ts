@@ -70,7 +70,15 @@ for (const kind of STORE_KINDS) {
       assert.equal((await store.getManifest(repo, tag))?.digest, v.digest);
       const s = await h.svc.get(snap.id);
       assert.deepEqual([s.status, s.missing, s.error], ['built', [], null]);
-      assert.deepEqual(h.events.map((e) => `${e.kind}:${e.kind === 'snapshot' ? e.data.status : ''}`), ['snapshot:uploading', 'snapshot:building', 'version:', 'snapshot:built']);
+      const progress = (e: (typeof h.events)[number]) => (e.kind === 'snapshot' && 'progress' in e.data && e.data.progress ? ` ${e.data.progress.replace(/ in .*/, '')}` : '');
+      assert.deepEqual(h.events.map((e) => `${e.kind}:${e.kind === 'snapshot' ? e.data.status : ''}${progress(e)}`), [
+        'snapshot:uploading',
+        'snapshot:building',
+        'snapshot:building writing the code layer',
+        'snapshot:building storing the image',
+        'version:',
+        'snapshot:built',
+      ]);
       // building again answers the same version
       assert.deepEqual(await h.svc.build(snap.id), v);
     });

@@ -93,6 +93,8 @@ export const Snapshot = Type.Object({
   missing: Type.Array(Sha256),
   error: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
+  /** in `snapshot` events while building: the step the build is at, e.g. "pushing the image" */
+  progress: Type.Optional(Type.String()),
 });
 
 export type SnapshotFile = Type.Static<typeof SnapshotFile>;

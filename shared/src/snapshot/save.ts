@@ -48,7 +48,7 @@ export interface SaveResult {
   durationMs: number;
 }
 
-export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'>;
+export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'> & Partial<Pick<TrainyardClient, 'events'>>;
 
 /** train = python train.py, predict = python predict.py when those files are saved; given ones win */
 export function defaultEntrypoints(files: SnapshotFile[], given: Entrypoints = {}): Entrypoints {
@@ -95,6 +95,36 @@ async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, 
 }
 
 const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
+
+/**
+ * Builds, and while the build runs relays its steps (the backend streams them
+ * as `snapshot` events with `progress`) to `say`. Progress is best-effort: a
+ * client without events, or a dropped stream, still gets the build's answer.
+ */
+async function followBuild(client: SaveClient, id: string, say: ((msg: string) => void) | null): Promise<Version> {
+  if (!say || !client.events) return client.buildSnapshot(id);
+  const abort = new AbortController();
+  let subscribed!: () => void;
+  const ready = new Promise<void>((resolve) => (subscribed = resolve));
+  const relay = (async () => {
+    try {
+      for await (const e of client.events!({ signal: abort.signal, onOpen: subscribed })) {
+        if (e.kind === 'snapshot' && e.data.id === id && e.data.progress) say(e.data.progress);
+      }
+    } catch {
+      /* aborted, or no event stream: progress is optional */
+    } finally {
+      subscribed();
+    }
+  })();
+  await Promise.race([ready, new Promise((r) => setTimeout(r, 2000))]); // subscribed before the build starts
+  try {
+    return await client.buildSnapshot(id);
+  } finally {
+    abort.abort();
+    await relay;
+  }
+}
 
 export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Promise<SaveResult> {
   const started = Date.now();
@@ -158,7 +188,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   if (uploadedFiles) say(`uploaded ${uploadedFiles} files (${fmtBytes(uploadedBytes)})`);
 
   say(opts.selfTest ? 'building the image and running its self-test' : 'building the image');
-  const version = await client.buildSnapshot(snap.id);
+  const version = await followBuild(client, snap.id, opts.onProgress ? say : null);
   say(`saved ${version.model}:${version.label} (${version.digest.slice(0, 19)})`);
   return { version, uploadedFiles, uploadedBytes, totalFiles: m.files.length, durationMs: Date.now() - started };
 }
