@@ -25,7 +25,7 @@ import { sql } from 'kysely';
 import { removeHome, startTestBackend, type TestBackend } from '../test/helpers/backend';
 import { startPostgres, type PostgresHandle } from '../test/components/postgres';
 import type { Db } from '../backend/src/store/db';
-import { listRuns } from '../backend/src/runs/store';
+import { decodeCursor, encodeCursor, listRuns } from '../backend/src/runs/store';
 import { generateRuns, seedRuns } from './seed-runs';
 import { median, ms, percentile, printRatios, ratio, step, table } from './lib';
 
@@ -45,8 +45,9 @@ function pageSql(db: Db, p: Page) {
   let q = db.selectFrom('runs').selectAll();
   if (p.model) q = q.where('model', '=', p.model);
   if (p.status) q = q.where('status', '=', p.status);
-  if (p.cursor) q = q.where('id', '<', p.cursor);
-  return q.orderBy('id', 'desc').limit(LIMIT + 1).compile();
+  const after = p.cursor ? decodeCursor(p.cursor) : null;
+  if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(LIMIT + 1).compile();
 }
 
 function httpGetter(b: TestBackend) {
@@ -84,7 +85,8 @@ async function main() {
     raw.exec('PRAGMA busy_timeout = 10000');
     await pgc.connect();
 
-    const deepCursor = (raw.prepare('SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?').get(Math.floor(N_RUNS * 0.9)) as { id: string }).id;
+    const deep = raw.prepare('SELECT created_at, id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?').get(Math.floor(N_RUNS * 0.9)) as { created_at: string; id: string };
+    const deepCursor = encodeCursor(deep.created_at, deep.id);
     const pages: Page[] = [
       { name: 'first' },
       { name: 'deep', cursor: deepCursor },

@@ -1,18 +1,22 @@
 // The whole backend with `executor.kind: kubernetes` (wired in backend/src/executors/create.ts)
 // against the rig, as the deploy/ ServiceAccount: launch, sweep, logs, metrics, cost, live
-// hardware availability (and refusal before launch), a pending reason and cancel, through the HTTP API.
+// hardware availability (and refusal before launch), a pending reason and cancel, schedules as
+// CronJobs (fired by hand as `kubectl create job --from=cronjob/…` does, and once for real),
+// through the HTTP API.
 import assert from 'node:assert/strict';
+import type { V1CronJob, V1Job } from '@kubernetes/client-node';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { DEFAULT_HARDWARE } from '../../backend/src/config';
 import { ensureBaseImage } from '../components/base-image';
 import { COUNTER, removeHome, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
-import { startCluster, until, type Cluster } from './cluster';
+import { sleep, startCluster, until, type Cluster } from './cluster';
 
 describe('the backend on the kubernetes executor (real control plane)', function () {
   this.timeout(120_000);
   let cluster: Cluster;
   let b: TestBackend;
   let ns: string;
+  let config: Record<string, unknown>;
   before(async function () {
     this.timeout(3 * 60 * 60 * 1000); // a fresh machine builds the rig's binaries first
     cluster = await startCluster();
@@ -20,7 +24,8 @@ describe('the backend on the kubernetes executor (real control plane)', function
     await cluster.applyDeploy(ns, ['serviceaccount.yaml', 'role.yaml', 'clusterrole.yaml']);
     const kubeconfig = await cluster.serviceAccountKubeconfig(ns);
     const gpu2 = { ...DEFAULT_HARDWARE[2], name: 'gpu-t4-x2', gpu: { type: 'nvidia-tesla-t4', count: 2 } };
-    b = await startTestBackend({ executor: { kind: 'kubernetes', kubernetes: { kubeconfig, namespace: ns } }, hardware: [...DEFAULT_HARDWARE, gpu2] });
+    config = { executor: { kind: 'kubernetes', kubernetes: { kubeconfig, namespace: ns } }, hardware: [...DEFAULT_HARDWARE, gpu2] };
+    b = await startTestBackend(config);
     await saveWorkspace(b.client, { dir: COUNTER, model: 'hostpy', version: 'v1' });
     await saveWorkspace(b.client, { dir: COUNTER, model: 'counter', version: 'v1', baseImage: `oci-layout:${await ensureBaseImage()}:latest` });
   });
@@ -89,5 +94,116 @@ describe('the backend on the kubernetes executor (real control plane)', function
     } finally {
       await cluster.admin.core.deleteNamespacedResourceQuota({ name: 'no-pods', namespace: ns });
     }
+  });
+
+  // ---- schedules: a CronJob each
+
+  const cronJobs = async () => (await cluster.admin.batch.listNamespacedCronJob({ namespace: ns, labelSelector: 'trainyard.dev/managed-by=trainyard' })).items;
+  const cronJobOf = async (scheduleId: string) => (await cronJobs()).find((c) => c.metadata!.labels!['trainyard.dev/schedule-id'] === scheduleId);
+  const runsOf = async (scheduleId: string) => (await b.client.listRuns({ schedule: scheduleId })).items;
+
+  /** what `kubectl create job --from=cronjob/NAME` does: a Job from the jobTemplate, owned by the CronJob */
+  async function fireByHand(cj: V1CronJob, suffix: string): Promise<V1Job> {
+    const t = cj.spec!.jobTemplate;
+    return cluster.admin.batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name: `${cj.metadata!.name}-${suffix}`,
+          labels: { ...t.metadata?.labels },
+          annotations: { ...t.metadata?.annotations, 'cronjob.kubernetes.io/instantiate': 'manual' },
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cj.metadata!.name!, uid: cj.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+        },
+        spec: t.spec,
+      },
+    });
+  }
+
+  it('a schedule is a CronJob; a Job it creates is recorded once as the schedule\'s run and followed to Succeeded; restart duplicates nothing and removes an orphan CronJob; delete removes the CronJob', async () => {
+    const res = await b.client.launch({ model: 'counter', params: { steps: 2 }, schedule: '0 3 * * *', timezone: 'Europe/Paris' });
+    const sid = res.schedule!.id;
+    assert.equal(res.runs.length, 0);
+    const cj = (await cronJobOf(sid))!;
+    assert.ok(cj, 'the CronJob');
+    assert.equal(cj.spec!.schedule, '0 3 * * *');
+    assert.equal(cj.spec!.timeZone, 'Europe/Paris');
+    assert.equal(cj.spec!.concurrencyPolicy, 'Forbid');
+    assert.ok(cj.spec!.successfulJobsHistoryLimit! <= 3 && cj.spec!.failedJobsHistoryLimit! <= 3 && cj.spec!.startingDeadlineSeconds! > 0);
+    const tl = cj.spec!.jobTemplate.metadata!.labels!;
+    assert.equal(tl['trainyard.dev/schedule-id'], sid);
+    assert.equal(tl['trainyard.dev/model'], 'counter');
+    assert.equal(tl['trainyard.dev/version'], 'v1');
+
+    const job = await fireByHand(cj, 'manual-1');
+    await until(async () => (await runsOf(sid)).length === 1, 'the run of the fired Job', 30_000);
+    const [recorded] = await runsOf(sid);
+    assert.equal(recorded.scheduleId, sid);
+    assert.equal(recorded.id, `run_${job.metadata!.uid!.replace(/-/g, '')}`);
+    const [run] = await waitForRuns(b.client, [recorded.id]);
+    assert.equal(run.status, 'Succeeded', run.reason ?? '');
+    assert.deepEqual(run.params, { steps: 2 });
+    const logs = await b.client.getLogs(run.id);
+    assert.deepEqual(logs.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).slice(-1), ['done']);
+    const metrics = await b.client.getMetrics(run.id);
+    assert.deepEqual(metrics.series[0].points.map((p) => [p.step, p.value]), [[1, 0.5], [2, 0.25]]);
+
+    // a sweep schedule: an Indexed Job template, its params ConfigMap owned by the CronJob
+    const sw = await b.client.launch({ model: 'counter', sweep: { region: ['sfo', 'nyc'] }, parallelism: 1, schedule: '30 4 * * *' });
+    const swId = sw.schedule!.id;
+    const swCj = (await cronJobOf(swId))!;
+    assert.equal(swCj.spec!.jobTemplate.spec!.completionMode, 'Indexed');
+    assert.equal(swCj.spec!.jobTemplate.spec!.completions, 2);
+    const cms = (await cluster.admin.core.listNamespacedConfigMap({ namespace: ns, labelSelector: `trainyard.dev/schedule-id=${swId}` })).items;
+    assert.equal(cms.length, 1);
+    assert.deepEqual(cms[0].metadata!.ownerReferences!.map((o) => [o.kind, o.uid]), [['CronJob', swCj.metadata!.uid]]);
+    assert.deepEqual(Object.keys(cms[0].data!).sort(), ['params-0.json', 'params-1.json']);
+    await fireByHand(swCj, 'manual-1');
+    await until(async () => (await runsOf(swId)).length === 2, 'the sweep runs of the fired Job', 30_000);
+    const swRuns = await waitForRuns(b.client, (await runsOf(swId)).map((r) => r.id));
+    assert.deepEqual(swRuns.map((r) => r.status), ['Succeeded', 'Succeeded']);
+    assert.deepEqual(swRuns.map((r) => r.params.region).sort(), ['nyc', 'sfo']);
+    assert.ok(swRuns[0].sweepId && swRuns[0].sweepId === swRuns[1].sweepId);
+
+    // an orphan CronJob (labelled trainyard, no schedule behind it) and a restart
+    const orphan = structuredClone(cj);
+    orphan.metadata = { name: 'ty-sch-orphan', labels: { ...cj.metadata!.labels, 'trainyard.dev/schedule-id': 'sch_orphan0000000' } };
+    delete orphan.status;
+    await cluster.admin.batch.createNamespacedCronJob({ namespace: ns, body: orphan });
+    await b.close();
+    b = await startTestBackend(config, b.home);
+    await until(async () => !(await cronJobs()).some((c) => c.metadata!.name === 'ty-sch-orphan'), 'the orphan CronJob to be removed', 30_000);
+    assert.ok(await cronJobOf(sid), 'the schedule\'s CronJob stays');
+    await sleep(3000); // the informer has seen the fired Jobs again by now
+    assert.deepEqual((await runsOf(sid)).map((r) => [r.id, r.status]), [[run.id, 'Succeeded']]);
+    assert.equal((await runsOf(swId)).length, 2);
+
+    // delete: the CronJob goes, in the foreground with its Jobs
+    await b.client.deleteSchedule(sid);
+    await b.client.deleteSchedule(swId);
+    await until(async () => (await cronJobs()).length === 0, 'the CronJobs to be deleted', 30_000);
+    await until(async () => (await cluster.admin.batch.listNamespacedJob({ namespace: ns, labelSelector: `trainyard.dev/schedule-id=${sid}` })).items.length === 0, 'the fired Job to go with its CronJob', 30_000);
+  });
+
+  it('a "* * * * *" schedule fires for real through the CronJob controller: one run, recorded once, Succeeded', async function () {
+    this.timeout(150_000);
+    const res = await b.client.launch({ model: 'counter', params: { steps: 2 }, schedule: '* * * * *' });
+    const sid = res.schedule!.id;
+    try {
+      await until(async () => (await runsOf(sid)).length > 0, 'the first fire', 80_000);
+      const [run] = await waitForRuns(b.client, [(await runsOf(sid))[0].id]);
+      assert.equal(run.status, 'Succeeded', run.reason ?? '');
+      assert.equal(run.scheduleId, sid);
+      const metrics = await b.client.getMetrics(run.id);
+      assert.deepEqual(metrics.series[0].points.map((p) => [p.step, p.value]), [[1, 0.5], [2, 0.25]]);
+      const jobs = (await cluster.admin.batch.listNamespacedJob({ namespace: ns, labelSelector: `trainyard.dev/schedule-id=${sid}` })).items;
+      assert.equal(jobs.length, 1);
+      assert.ok(!jobs[0].metadata!.annotations?.['cronjob.kubernetes.io/instantiate'], 'fired by the controller, not by hand');
+      assert.equal((await runsOf(sid)).length, 1);
+    } finally {
+      await b.client.deleteSchedule(sid);
+    }
+    await until(async () => !(await cronJobOf(sid)), 'the CronJob to be deleted', 30_000);
   });
 });

@@ -5,8 +5,12 @@
 # module) and kwok (go install). Everything — binaries, Go module and build caches — lives outside
 # the repo in ~/.cache/trainyard/k8s/<version>/, so only a fresh machine pays the build.
 # Idempotent: a binary that exists is not rebuilt. Prints the bin directory on stdout.
+#   usage: build.sh            the rig's binaries
+#          build.sh kubectl    only kubectl (optional, for benches), from the same wrapper module
 # Env: TY_K8S_VERSION, TY_ETCD_VERSION, TY_KWOK_VERSION, TY_K8S_CACHE override the defaults.
 set -euo pipefail
+TARGET="${1:-}"
+case "$TARGET" in ""|kubectl) ;; *) echo "usage: build.sh [kubectl]" >&2; exit 2 ;; esac
 
 K8S_VERSION="${TY_K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${TY_ETCD_VERSION:-v3.5.35}"
@@ -19,8 +23,10 @@ mkdir -p "$BIN" "$DIR/src"
 
 log() { echo "[k8s build $(date +%H:%M:%S)] $*" >&2; }
 
+WANT=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+[ "$TARGET" = kubectl ] && WANT=(kubectl)
 all_built=1
-for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok; do [ -x "$BIN/$b" ] || all_built=0; done
+for b in "${WANT[@]}"; do [ -x "$BIN/$b" ] || all_built=0; done
 if [ "$all_built" = 1 ]; then
   echo "$BIN"
   exit 0
@@ -54,13 +60,16 @@ NICE=(nice -n "${TY_K8S_NICE:-10}")
 have() { [ -x "$BIN/$1" ]; }
 
 # --- kubernetes -------------------------------------------------------------------------------
+# the wrapper module's tools.go lists every command (so go.sum covers each); a run builds K8S_CMDS
+K8S_ALL=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler)
+[ "$TARGET" = kubectl ] && K8S_CMDS=(kubectl)
 need_k8s=0
 for c in "${K8S_CMDS[@]}"; do have "$c" || need_k8s=1; done
 if [ "$need_k8s" = 1 ]; then
   W="$DIR/src/kubernetes"
   mkdir -p "$W"
-  if [ ! -f "$W/.tidy-ok" ]; then
+  if [ ! -f "$W/.tidy-ok" ] || ! grep -q '"k8s.io/kubernetes/cmd/kubectl"' "$W/tools.go"; then
     log "preparing wrapper module for k8s.io/kubernetes $K8S_VERSION (staging $STAGING_VERSION)"
     modfile="$(curl -fsSL "${GOPROXY_URL:-https://proxy.golang.org}/k8s.io/kubernetes/@v/$K8S_VERSION.mod")"
     staging="$(printf '%s\n' "$modfile" | sed -nE 's#^\s*(k8s\.io/[A-Za-z0-9._-]+) => \./staging/.*#\1#p')"
@@ -82,7 +91,7 @@ if [ "$need_k8s" = 1 ]; then
       echo "package tools"
       echo
       echo "import ("
-      for c in "${K8S_CMDS[@]}"; do echo "	_ \"k8s.io/kubernetes/cmd/$c\""; done
+      for c in "${K8S_ALL[@]}"; do echo "	_ \"k8s.io/kubernetes/cmd/$c\""; done
       echo ")"
     } > "$W/tools.go"
     (cd "$W" && "${NICE[@]}" go mod tidy) >&2
@@ -94,6 +103,12 @@ if [ "$need_k8s" = 1 ]; then
     (cd "$W" && "${NICE[@]}" go build -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c") >&2
     mv "$BIN/$c.tmp" "$BIN/$c"
   done
+fi
+
+if [ "$TARGET" = kubectl ]; then
+  log "kubectl ready in $BIN"
+  echo "$BIN"
+  exit 0
 fi
 
 # --- etcd -------------------------------------------------------------------------------------

@@ -181,11 +181,12 @@ export async function until(pred: () => Promise<boolean> | boolean, what: string
   }
 }
 
-/** starts a rig for one suite (call in before(), with this.timeout() long enough for a cold build) */
-export async function startCluster(): Promise<Cluster> {
+/** starts a rig for one suite (call in before(), with this.timeout() long enough for a cold build); gpuNodes: how many kwok-gpu-t4-N nodes (default 1) */
+export async function startCluster(opts: { gpuNodes?: number } = {}): Promise<Cluster> {
   const state = mkdtempSync(join(tmpdir(), 'trainyard-k8s-'));
   try {
-    const { stdout } = await run('bash', [join(HERE, 'up.sh'), state], { timeout: 3 * 60 * 60 * 1000, maxBuffer: 16 * 1024 * 1024 });
+    const env = opts.gpuNodes === undefined ? process.env : { ...process.env, TY_K8S_GPU_NODES: String(opts.gpuNodes) };
+    const { stdout } = await run('bash', [join(HERE, 'up.sh'), state], { timeout: 3 * 60 * 60 * 1000, maxBuffer: 16 * 1024 * 1024, env });
     const kubeconfig = stdout.trim().split('\n').pop()!;
     const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8')) as ClusterInfo;
     if (info.kubeconfig !== kubeconfig) throw new Error(`up.sh printed ${kubeconfig}, expected ${info.kubeconfig}`);

@@ -10,6 +10,7 @@
 #   kwok-cpu-1, kwok-cpu-2   8 CPU, 32Gi
 #   kwok-gpu-t4-1            16 CPU, 64Gi, 1 nvidia.com/gpu, trainyard.dev/gpu=nvidia-tesla-t4,
 #                            tainted nvidia.com/gpu:NoSchedule
+#   (TY_K8S_GPU_NODES=N makes N such nodes, kwok-gpu-t4-1..N; default 1)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 STATE="${1:-${TY_K8S_STATE:-$HOME/.cache/trainyard/k8s/cluster}}"
@@ -181,13 +182,17 @@ EOF
 }
 node kwok-cpu-1 8 32Gi 0 '{}' '[]'
 node kwok-cpu-2 8 32Gi 0 '{}' '[]'
-node kwok-gpu-t4-1 16 64Gi 1 '{"trainyard.dev/gpu":"nvidia-tesla-t4"}' '[{"key":"nvidia.com/gpu","value":"present","effect":"NoSchedule"}]'
+GPU_NODES="${TY_K8S_GPU_NODES:-1}"
+for i in $(seq 1 "$GPU_NODES"); do
+  node "kwok-gpu-t4-$i" 16 64Gi 1 '{"trainyard.dev/gpu":"nvidia-tesla-t4"}' '[{"key":"nvidia.com/gpu","value":"present","effect":"NoSchedule"}]'
+done
 nodes_ready() {
   api "https://127.0.0.1:$API_PORT/api/v1/nodes" | python3 -c '
 import json,sys
 items=json.load(sys.stdin)["items"]
 ok=[n for n in items if any(c["type"]=="Ready" and c["status"]=="True" for c in n.get("status",{}).get("conditions",[]))]
-sys.exit(0 if len(items)==3 and len(ok)==3 else 1)'
+n=2+int(sys.argv[1])
+sys.exit(0 if len(items)==n and len(ok)==n else 1)' "$GPU_NODES"
 }
 wait_for kwok 60 nodes_ready
 

@@ -44,6 +44,22 @@ export interface RunSink {
   /** lines without their newline; `ref` (optional) is stored atomically with the lines, e.g. file offsets */
   log(runId: string, lines: Array<{ stream: 'stdout' | 'stderr' | 'system'; text: string }>, ref?: unknown): Promise<void>;
   finished(runId: string, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void>;
+  /**
+   * Records runs the executor started by itself (a schedule it holds fired), exactly once per
+   * `key` (e.g. the uid of the Job that a CronJob created): true when recorded now, false when
+   * the key was already recorded (by an earlier life of the backend, or another backend).
+   * The specs carry the ids the executor chose; `ref` is stored as each run's executor ref.
+   */
+  adopt?(batch: { key: string; scheduleId: string; runs: RunSpec[]; ref: unknown }): Promise<boolean>;
+}
+
+/** A schedule held by the executor (Executor.schedule): what one fire launches. */
+export interface ScheduleSpec {
+  id: string;
+  cron: string;
+  timezone: string;
+  /** the runs of one fire (one, or a sweep's points in order); `id` and `sweepId` are chosen at each fire */
+  runs: RunSpec[];
 }
 
 export interface Executor {
@@ -56,4 +72,13 @@ export interface Executor {
   availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>>;
   /** stop watching (runs keep going where the executor allows it); used on shutdown */
   stop(): Promise<void>;
+  /**
+   * Optional: the executor holds schedules itself (Kubernetes: a CronJob each) and reports each
+   * fire's runs through RunSink.adopt; the backend's own schedule loop then fires none.
+   * schedule() is idempotent; unschedule() of an unknown id is a no-op.
+   */
+  schedule?(s: ScheduleSpec): Promise<void>;
+  unschedule?(scheduleId: string): Promise<void>;
+  /** at start: make the executor's schedules exactly `all` (create missing, remove orphans) */
+  reconcileSchedules?(all: ScheduleSpec[]): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { ErrorBody, Estimate, Id, LaunchRequest, LaunchResult, LogPage, LogQuery
 import type { TypedApp, Services } from '../server';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
-import { getLogs, getMetrics, listRuns } from './store';
+import { decodeCursor, getLogs, getMetrics, listRuns } from './store';
 
 const RunParams = Type.Object({ id: Id });
 const final = new Set<string>(FINAL_STATUSES);
@@ -14,7 +14,7 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
 
   app.get('/v1/runs', { schema: { tags: ['runs'], querystring: RunQuery, response: { 200: RunPage } } }, async (req) => {
     const q = req.query;
-    if (q.cursor && !/^run_[0-9a-z]{22}$/.test(q.cursor)) throw invalid('cursor must be the nextCursor of a previous page');
+    if (q.cursor && !decodeCursor(q.cursor)) throw invalid('cursor must be the nextCursor of a previous page');
     return listRuns(ctx.db, { model: q.model, status: q.status, sweep: q.sweep, schedule: q.schedule, cursor: q.cursor, limit: q.limit ?? 100 });
   });
 

@@ -194,6 +194,71 @@ export class RunsService implements RunSink {
     this.ctx.bus.logsChanged(runId);
   }
 
+  /**
+   * Runs the executor started itself (a schedule it holds fired): recorded once per key (the
+   * launches table), with the ids the executor chose, Pending until it reports more.
+   */
+  async adopt(batch: { key: string; scheduleId: string; runs: RunSpec[]; ref: unknown }): Promise<boolean> {
+    const first = batch.runs[0];
+    if (!first) return false;
+    const schedule = await this.ctx.db.selectFrom('schedules').selectAll().where('id', '=', batch.scheduleId).executeTakeFirst();
+    const request = schedule ? (JSON.parse(schedule.request) as LaunchRequest) : null;
+    const past = await pastDurations(this.ctx.db, first.model, first.hardware.name, first.entrypoint);
+    const est = priceEstimate(batch.runs.length, first.hardware, first.maxDurationSeconds, past);
+    const perRun = round4(est.totalCost / Math.max(1, batch.runs.length));
+    const createdAt = nowIso();
+    const sweepId = first.sweepId;
+    const rows: RunRow[] = batch.runs.map((spec, i) => ({
+      id: spec.id,
+      model: spec.model,
+      version: spec.version,
+      entrypoint: spec.entrypoint,
+      command: spec.command,
+      params: JSON.stringify(spec.params),
+      hardware: spec.hardware.name,
+      hardware_spec: JSON.stringify(spec.hardware),
+      status: 'Pending',
+      reason: `started by schedule ${batch.scheduleId}`,
+      sweep_id: sweepId,
+      sweep_index: sweepId ? i : null,
+      schedule_id: batch.scheduleId,
+      executor: this.ctx.executor.kind,
+      executor_ref: JSON.stringify(batch.ref),
+      max_duration_seconds: spec.maxDurationSeconds,
+      exit_code: null,
+      created_by: schedule?.created_by ?? this.ctx.user,
+      created_at: createdAt,
+      started_at: null,
+      finished_at: null,
+      price_per_hour: spec.hardware.pricePerHour,
+      estimated_cost: perRun,
+      actual_cost: null,
+      next_log_seq: 0,
+    }));
+    const created = await this.ctx.db.transaction().execute(async (tx) => {
+      const ins = await tx
+        .insertInto('launches')
+        .values({ idempotency_key: batch.key, request_hash: createHash('sha256').update(batch.key).digest('hex'), result: JSON.stringify({ runIds: rows.map((x) => x.id), sweepId }), created_at: createdAt })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .executeTakeFirst();
+      if (Number(ins.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+      if (sweepId) {
+        await tx
+          .insertInto('sweeps')
+          .values({ id: sweepId, model: first.model, version: first.version, axes: JSON.stringify(request?.sweep ?? {}), size: rows.length, parallelism: first.parallelism ?? rows.length, created_at: createdAt })
+          .execute();
+      }
+      for (let i = 0; i < rows.length; i += 100) await tx.insertInto('runs').values(rows.slice(i, i + 100)).execute();
+      return true;
+    });
+    if (!created) return false;
+    for (const row of rows) this.ctx.bus.publish({ kind: 'run', data: toRun(row) });
+    if (schedule) {
+      await this.ctx.db.updateTable('schedules').set({ last_fire_at: createdAt }).where('id', '=', batch.scheduleId).execute();
+    }
+    return true;
+  }
+
   async finished(runId: string, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void> {
     const row = await getRunRow(this.ctx.db, runId);
     if (!row || finalSet.has(row.status)) return;

@@ -61,22 +61,40 @@ export interface RunFilter {
   sweep?: string;
   schedule?: string;
   limit: number;
-  /** the id of the last run of the previous page */
+  /** the nextCursor of the previous page */
   cursor?: string;
 }
 
-/** Newest first, keyset-paginated on id (ids are time-sortable). */
+/** A page boundary: the (createdAt, id) of the last run of the previous page, opaque to clients. */
+export function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(`${createdAt}|${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: string; id: string } | null {
+  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (rest.length || !id || !/^[a-z]{1,4}_[0-9a-z]{10,40}$/.test(id) || Number.isNaN(Date.parse(createdAt))) return null;
+  return { createdAt, id };
+}
+
+/**
+ * Newest first, keyset-paginated on (created_at, id): runs the executor records
+ * itself (a CronJob's fires) have ids that are not time-sortable, so time leads.
+ */
 export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; nextCursor: string | null }> {
   let q = db.selectFrom('runs').selectAll();
   if (f.model) q = q.where('model', '=', f.model);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.sweep) q = q.where('sweep_id', '=', f.sweep);
   if (f.schedule) q = q.where('schedule_id', '=', f.schedule);
-  if (f.cursor) q = q.where('id', '<', f.cursor);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const after = f.cursor ? decodeCursor(f.cursor) : null;
+  if (after) {
+    q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
   const more = rows.length > f.limit;
   const items = rows.slice(0, f.limit).map(toRun);
-  return { items, nextCursor: more ? items[items.length - 1].id : null };
+  const last = items[items.length - 1];
+  return { items, nextCursor: more ? encodeCursor(last.createdAt, last.id) : null };
 }
 
 export async function activeRunRows(db: Db): Promise<RunRow[]> {

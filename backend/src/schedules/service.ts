@@ -6,12 +6,18 @@
  * across restarts or two backends on one database. Ticks missed while the
  * backend was down fire once (the earliest missed), then the schedule moves
  * on from now.
+ *
+ * An executor that holds schedules itself (Executor.schedule: Kubernetes, a CronJob each) gets
+ * each schedule at create, its removal at delete, and the whole table at start; it reports each
+ * fire's runs through RunSink.adopt, and this loop fires none.
  */
 import { Cron } from 'croner';
 import type { LaunchRequest, LaunchResult, Schedule } from '@trainyard/shared';
 import type { AppContext } from '../context';
 import type { SchedulesTable } from '../store/db';
 import type { RunsService } from '../runs/service';
+import type { ScheduleSpec } from '../executors/executor';
+import { resolveLaunch } from '../runs/launch';
 import { invalid, notFound } from '../errors';
 import { newId, nowIso } from '../ids';
 
@@ -70,6 +76,14 @@ export class SchedulesService {
       created_at: nowIso(),
     };
     await this.ctx.db.insertInto('schedules').values(row).execute();
+    if (this.ctx.executor.schedule) {
+      try {
+        await this.ctx.executor.schedule(await this.spec(row));
+      } catch (err) {
+        await this.ctx.db.deleteFrom('schedules').where('id', '=', row.id).execute();
+        throw invalid(`the ${this.ctx.executor.kind} executor could not take the schedule: ${(err as Error).message}`);
+      }
+    }
     const schedule = toSchedule(row);
     this.ctx.bus.publish({ kind: 'schedule', data: schedule });
     return { runs: [], sweep: null, schedule, estimate };
@@ -77,16 +91,64 @@ export class SchedulesService {
 
   async list(): Promise<Schedule[]> {
     const rows = await this.ctx.db.selectFrom('schedules').selectAll().orderBy('id').execute();
-    return rows.map(toSchedule);
+    if (!this.ctx.executor.schedule) return rows.map(toSchedule);
+    // held by the executor: the loop does not advance next_fire_at, so it is computed here
+    return rows.map((r) => ({ ...toSchedule(r), nextFireAt: Number(r.enabled) === 1 ? (parseCron(r.cron, r.timezone).nextRun()?.toISOString() ?? null) : null }));
   }
 
   async delete(id: string): Promise<void> {
     const res = await this.ctx.db.deleteFrom('schedules').where('id', '=', id).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw notFound(`no schedule "${id}"; \`trainyard schedules\` lists them`);
+    await this.ctx.executor.unschedule?.(id);
     this.ctx.bus.publish({ kind: 'schedule', data: { id, deleted: true } });
   }
 
+  /** what one fire of a schedule runs, resolved now (the executor pins the version's image) */
+  private async spec(row: SchedulesTable): Promise<ScheduleSpec> {
+    const request = JSON.parse(row.request) as LaunchRequest;
+    const r = await resolveLaunch(this.ctx, request);
+    const sweep = r.points.length > 1 || !!request.sweep;
+    return {
+      id: row.id,
+      cron: row.cron,
+      timezone: row.timezone,
+      runs: r.points.map((params) => ({
+        id: '',
+        model: row.model,
+        version: r.version.label,
+        entrypoint: r.entrypoint,
+        command: r.command,
+        params,
+        hardware: r.profile,
+        maxDurationSeconds: r.maxDurationSeconds,
+        sweepId: sweep ? 'sweep' : null,
+        parallelism: sweep ? r.parallelism : null,
+        image: { ref: r.version.imageRef, digest: r.version.digest, baseImage: r.version.baseImage },
+      })),
+    };
+  }
+
+  /** hands the executor every schedule (it creates what is missing and removes orphans) */
+  async reconcileExecutor(): Promise<void> {
+    const reconcile = this.ctx.executor.reconcileSchedules;
+    if (!reconcile) return;
+    const specs: ScheduleSpec[] = [];
+    for (const row of await this.ctx.db.selectFrom('schedules').selectAll().where('enabled', '=', 1).execute()) {
+      try {
+        specs.push(await this.spec(row));
+      } catch (err) {
+        console.error(`trainyard: schedule ${row.id} cannot be handed to the executor: ${(err as Error).message}`);
+      }
+    }
+    await reconcile.call(this.ctx.executor, specs);
+  }
+
   start(intervalMs = 1000): void {
+    if (this.ctx.executor.schedule) {
+      // the executor fires schedules itself; the loop must not fire them too
+      void this.reconcileExecutor().catch((err) => console.error(`trainyard: reconciling schedules with the executor: ${(err as Error).message}`));
+      return;
+    }
     if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), intervalMs);
     this.timer.unref();

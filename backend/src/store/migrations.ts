@@ -90,11 +90,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('actual_cost', 'double precision')
         .addColumn('next_log_seq', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
-      await db.schema.createIndex('runs_model_id').on('runs').columns(['model', 'id']).execute();
-      await db.schema.createIndex('runs_status_id').on('runs').columns(['status', 'id']).execute();
-      await db.schema.createIndex('runs_model_status_id').on('runs').columns(['model', 'status', 'id']).execute();
+      // run lists are newest first, keyset-paginated on (created_at, id)
+      await db.schema.createIndex('runs_created').on('runs').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('runs_model_created').on('runs').columns(['model', 'created_at', 'id']).execute();
+      await db.schema.createIndex('runs_status_created').on('runs').columns(['status', 'created_at', 'id']).execute();
+      await db.schema.createIndex('runs_model_status_created').on('runs').columns(['model', 'status', 'created_at', 'id']).execute();
       await db.schema.createIndex('runs_sweep').on('runs').columns(['sweep_id', 'sweep_index']).execute();
-      await db.schema.createIndex('runs_schedule').on('runs').columns(['schedule_id', 'id']).execute();
+      await db.schema.createIndex('runs_schedule').on('runs').columns(['schedule_id', 'created_at', 'id']).execute();
       await db.schema
         .createTable('run_logs')
         .addColumn('run_id', 'text', (c) => c.notNull())

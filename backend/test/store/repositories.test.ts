@@ -58,9 +58,8 @@ for (const kind of STORE_KINDS) {
 
     it('pages runs newest first with a cursor and filters', async () => {
       const rows = Array.from({ length: 25 }, (_, i) => runRow(i, { status: i % 5 === 0 ? 'Failed' : 'Pending' }));
-      // ids are time-sortable; create them spaced so ordering is by creation
       for (const r of rows) await conn.db.insertInto('runs').values(r).execute();
-      const sorted = rows.map((r) => r.id).sort().reverse();
+      const sorted = [...rows].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id)).map((r) => r.id);
       const p1 = await listRuns(conn.db, { limit: 10 });
       assert.deepEqual(p1.items.map((r) => r.id), sorted.slice(0, 10));
       const p2 = await listRuns(conn.db, { limit: 10, cursor: p1.nextCursor! });
@@ -68,6 +67,13 @@ for (const kind of STORE_KINDS) {
       const p3 = await listRuns(conn.db, { limit: 10, cursor: p2.nextCursor! });
       assert.equal(p3.items.length, 5);
       assert.equal(p3.nextCursor, null);
+      // time leads the order: a run recorded with an id that is not time-sortable still sorts by when it was created
+      const adopted = runRow(26, { id: 'run_00000000000000000000000000000000', created_at: new Date(Date.now() + 60_000).toISOString() });
+      await conn.db.insertInto('runs').values(adopted).execute();
+      const top = await listRuns(conn.db, { limit: 2 });
+      assert.deepEqual(top.items.map((r) => r.id), [adopted.id, sorted[0]]);
+      assert.deepEqual((await listRuns(conn.db, { limit: 2, cursor: top.nextCursor! })).items.map((r) => r.id), sorted.slice(1, 3));
+      await conn.db.deleteFrom('runs').where('id', '=', adopted.id).execute();
       const failed = await listRuns(conn.db, { limit: 100, status: 'Failed' });
       assert.equal(failed.items.length, 5);
       assert.ok(failed.items.every((r) => r.status === 'Failed'));

@@ -12,16 +12,22 @@
  * with no Job are submitted (Job names are derived from run / sweep ids, so a create that
  * races an earlier one meets 409 and adopts it: nothing is launched twice), and a run that
  * was Running whose Job is gone is reported Failed.
+ *
+ * Schedules are CronJobs (manifests.ts scheduleObjects). A Job one creates carries the
+ * schedule label and the fire's RunSpecs but no run ids: the executor derives them from the
+ * Job's uid, records them through RunSink.adopt (once per uid, across restarts and backends)
+ * and follows them like any run; their ref says `adopted`, so one whose Job vanished is never
+ * resubmitted as a plain Job.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1CronJob, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
-import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec } from '../executor';
+import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
 import { readAvailability } from './capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { Informer } from './informer';
 import { LogArchiver, type LogRef } from './logs';
-import { runJob, sweepObjects } from './manifests';
-import { ANNOTATION, INDEX_LABEL, jobNameForRun, jobNameForSweep, SELECTOR } from './names';
+import { runJob, scheduleObjects, sweepObjects } from './manifests';
+import { ANNOTATION, cronJobName, INDEX_LABEL, jobNameForRun, jobNameForSweep, LABEL, scheduledRunIds, SELECTOR } from './names';
 import { runState, type RunState } from './status';
 
 export interface KubernetesExecutorOptions {
@@ -37,11 +43,14 @@ export interface KubernetesExecutorOptions {
 
 export interface RunRef extends LogRef {
   job: string;
+  /** the run was recorded from a Job a CronJob created (never resubmitted: its Job is the CronJob's) */
+  adopted?: boolean;
 }
 
 interface Tracked {
   spec: RunSpec;
   job: string;
+  adopted: boolean;
   index: number | null;
   reported: 'none' | 'Pending' | 'Running' | 'Final';
   pendingReason: string | null;
@@ -71,6 +80,8 @@ export class KubernetesExecutor implements Executor {
   private readonly ns: string;
   private readonly log: (msg: string) => void;
   private stopped = true;
+  /** uids of schedule Jobs whose runs were recorded (or are being recorded) by this backend */
+  private readonly adopted = new Set<string>();
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.ns = o.namespace;
@@ -113,8 +124,8 @@ export class KubernetesExecutor implements Executor {
       const t = this.runs.get(a.spec.id)!;
       if (this.jobs.cache.has(`${this.ns}/${t.job}`)) {
         t.seenJob = true;
-        this.schedule(a.spec.id);
-      } else if (a.status === 'Pending') {
+        this.requeue(a.spec.id);
+      } else if (a.status === 'Pending' && !t.adopted) {
         resubmit.push(a.spec);
       } else {
         this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason: `its Kubernetes Job ${t.job} is gone (deleted while the backend was not watching)`, finishedAt: new Date().toISOString() }));
@@ -138,10 +149,13 @@ export class KubernetesExecutor implements Executor {
   private track(spec: RunSpec, reported: Tracked['reported'], ref: RunRef | null, startedAt: string | null): Tracked {
     const existing = this.runs.get(spec.id);
     if (existing) return existing;
-    const job = spec.sweepId ? jobNameForSweep(spec.sweepId) : jobNameForRun(spec.id);
+    const r = ref && typeof ref === 'object' ? ref : null;
+    const job = typeof r?.job === 'string' && r.job ? r.job : spec.sweepId ? jobNameForSweep(spec.sweepId) : jobNameForRun(spec.id);
+    const adopted = r?.adopted === true;
     const t: Tracked = {
       spec,
       job,
+      adopted,
       index: null,
       reported: reported === 'Running' ? 'Running' : reported,
       pendingReason: null,
@@ -155,7 +169,7 @@ export class KubernetesExecutor implements Executor {
         namespace: this.ns,
         pollMs: this.o.logPollMs ?? 1000,
         ref: ref && typeof ref === 'object' ? ref : null,
-        emit: (lines, logRef) => this.sink!.log(spec.id, lines, { job, ...logRef } satisfies RunRef),
+        emit: (lines, logRef) => this.sink!.log(spec.id, lines, { job, ...(adopted ? { adopted } : {}), ...logRef } satisfies RunRef),
         enqueue: (fn) => this.enqueue(t, fn),
         log: this.log,
       }),
@@ -196,7 +210,7 @@ export class KubernetesExecutor implements Executor {
   private async create(tracked: Tracked[], fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
-      for (const t of tracked) this.schedule(t.spec.id);
+      for (const t of tracked) this.requeue(t.spec.id);
     } catch (err) {
       const e = toKubeError(err);
       const reason = e.status === 403 ? `the backend may not create Jobs in namespace ${this.ns}: ${e.message}` : `Kubernetes refused the run's Job (${e.status ?? 'no response'}): ${e.message}`;
@@ -235,9 +249,18 @@ export class KubernetesExecutor implements Executor {
     return { job, runId: idx !== undefined ? ids[Number(idx)] : ids[0] };
   }
 
+  private refOf(t: Tracked): RunRef {
+    return { job: t.job, ...(t.adopted ? { adopted: true } : {}), ...t.logs.ref };
+  }
+
   private idsFromJob(name: string): string[] | null {
     const job = this.jobs.cache.get(`${this.ns}/${name}`);
     const raw = job?.metadata?.annotations?.[ANNOTATION.runIds];
+    if (!raw && job) {
+      const specs = this.scheduledSpecs(job);
+      if (specs) this.jobRuns.set(name, specs.map((x) => x.id));
+      return specs ? specs.map((x) => x.id) : null;
+    }
     if (!raw) return null;
     try {
       const ids = JSON.parse(raw) as string[];
@@ -249,8 +272,9 @@ export class KubernetesExecutor implements Executor {
   }
 
   private onJob(job: V1Job): void {
+    if (job.metadata?.labels?.[LABEL.scheduleId] && !job.metadata.annotations?.[ANNOTATION.runIds]) this.adoptJob(job);
     const ids = this.jobRuns.get(job.metadata?.name ?? '') ?? this.idsFromJob(job.metadata?.name ?? '');
-    for (const id of ids ?? []) this.schedule(id);
+    for (const id of ids ?? []) this.requeue(id);
   }
 
   private onPod(pod: V1Pod): void {
@@ -263,7 +287,7 @@ export class KubernetesExecutor implements Executor {
       void this.deletePod(pod.metadata!.name!);
       return;
     }
-    if (t) this.schedule(r.runId);
+    if (t) this.requeue(r.runId);
   }
 
   private podsOf(t: Tracked): V1Pod[] {
@@ -274,7 +298,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   /** re-derive one run's state soon, at most once queued at a time */
-  private schedule(runId: string): void {
+  private requeue(runId: string): void {
     const t = this.runs.get(runId);
     if (!t || t.queued || t.reported === 'Final' || !this.sink) return;
     t.queued = true;
@@ -289,7 +313,8 @@ export class KubernetesExecutor implements Executor {
   }
 
   private resync(): void {
-    for (const t of this.runs.values()) if (t.reported !== 'Final') this.schedule(t.spec.id);
+    for (const job of this.jobs.list()) if (job.metadata?.labels?.[LABEL.scheduleId] && !job.metadata.annotations?.[ANNOTATION.runIds]) this.adoptJob(job);
+    for (const t of this.runs.values()) if (t.reported !== 'Final') this.requeue(t.spec.id);
   }
 
   private async reconcile(t: Tracked): Promise<void> {
@@ -306,6 +331,9 @@ export class KubernetesExecutor implements Executor {
       let reason = state.reason;
       if (reason.startsWith('waiting for the Job controller')) reason = (await this.jobEventReason(t.job)) ?? reason;
       if (t.reported === 'Running') return; // a restarted pod is still the same run
+      // a fresh run whose pod is simply not created yet already reads Pending in the store: saying so
+      // again for every run of a 1,000-run sweep was ~2,000 store writes on the launch path
+      if (t.reported === 'none' && reason === state.reason && reason.startsWith('waiting for the Job controller')) return;
       if (t.reported !== 'Pending' || t.pendingReason !== reason) {
         t.reported = 'Pending';
         t.pendingReason = reason;
@@ -317,14 +345,14 @@ export class KubernetesExecutor implements Executor {
       if (t.reported !== 'Running') {
         t.reported = 'Running';
         t.startedAt = state.startedAt;
-        await this.sink.started(t.spec.id, { startedAt: state.startedAt, ref: { job: t.job, ...t.logs.ref } satisfies RunRef });
+        await this.sink.started(t.spec.id, { startedAt: state.startedAt, ref: this.refOf(t) });
       }
       t.logs.follow(state.pod);
       return;
     }
     // final: started first (so cost has a start), then the last of the logs, then the end
     if (t.reported !== 'Running' && state.startedAt) {
-      await this.sink.started(t.spec.id, { startedAt: state.startedAt, ref: { job: t.job, ...t.logs.ref } satisfies RunRef });
+      await this.sink.started(t.spec.id, { startedAt: state.startedAt, ref: this.refOf(t) });
       t.reported = 'Running';
     }
     if (state.pod) await t.logs.drain(state.pod);
@@ -421,6 +449,108 @@ export class KubernetesExecutor implements Executor {
       await this.api(() => this.o.kube.core.deleteNamespacedPod({ name, namespace: this.ns }));
     } catch (err) {
       if (!(err instanceof KubeError && err.status === 404)) this.log(`deleting pod ${name}: ${(err as Error).message}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- schedules (a CronJob each)
+
+  /** the runs of a Job a schedule's CronJob created: the template's specs with ids derived from the Job's uid */
+  private scheduledSpecs(job: V1Job): RunSpec[] | null {
+    const raw = job.metadata?.annotations?.[ANNOTATION.scheduleRuns];
+    const uid = job.metadata?.uid;
+    if (!raw || !uid) return null;
+    let template: RunSpec[];
+    try {
+      template = JSON.parse(raw) as RunSpec[];
+    } catch {
+      return null;
+    }
+    if (!Array.isArray(template) || template.length === 0) return null;
+    const sweep = job.spec?.completionMode === 'Indexed';
+    const { runIds, sweepId } = scheduledRunIds(uid, template.length, sweep);
+    return template.map((t, i) => ({ ...t, id: runIds[i], sweepId }));
+  }
+
+  /**
+   * A Job with a schedule label and no run ids: a CronJob fired. Its runs are recorded through
+   * RunSink.adopt keyed by the Job's uid, so a second backend or a restart records nothing twice;
+   * only the backend that recorded them follows them (after a restart, start() picks them up
+   * from the store's active runs).
+   */
+  private adoptJob(job: V1Job): void {
+    const uid = job.metadata?.uid;
+    const name = job.metadata?.name;
+    const scheduleId = job.metadata?.annotations?.[ANNOTATION.scheduleId] ?? job.metadata?.labels?.[LABEL.scheduleId];
+    if (!uid || !name || !scheduleId || this.adopted.has(uid) || !this.sink?.adopt || this.stopped) return;
+    const specs = this.scheduledSpecs(job);
+    if (!specs) return;
+    this.adopted.add(uid);
+    if (this.adopted.size > DONE_MEMORY) this.adopted.delete(this.adopted.values().next().value!);
+    this.jobRuns.set(name, specs.map((x) => x.id));
+    const ref: RunRef = { job: name, adopted: true, pod: null, logLines: 0 };
+    void (async () => {
+      try {
+        const fresh = await this.sink!.adopt!({ key: `kubernetes-job:${uid}`, scheduleId, runs: specs, ref });
+        if (!fresh || this.stopped) return;
+        specs.forEach((x, i) => (this.track(x, 'none', ref, null).index = x.sweepId ? i : null));
+        for (const x of specs) this.requeue(x.id);
+      } catch (err) {
+        this.adopted.delete(uid); // the next resync tries again
+        this.log(`recording the runs of Job ${name} (schedule ${scheduleId}): ${(err as Error).message}`);
+      }
+    })();
+  }
+
+  private scheduleOptions() {
+    return { namespace: this.ns, ttlSecondsAfterFinished: this.o.ttlSecondsAfterFinished ?? 86_400, podAnnotations: this.o.podAnnotations };
+  }
+
+  /** creates the schedule's CronJob (and a sweep's params ConfigMap, owned by it); an existing one is kept */
+  async schedule(s: ScheduleSpec): Promise<void> {
+    const { cronJob, configMap } = scheduleObjects(s, this.scheduleOptions());
+    const name = cronJob.metadata!.name!;
+    const created = await this.createOrAdopt(
+      () => this.o.kube.batch.createNamespacedCronJob({ namespace: this.ns, body: cronJob }),
+      () => this.o.kube.batch.readNamespacedCronJob({ name, namespace: this.ns }),
+    );
+    if (configMap) {
+      configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
+      await this.createOrAdopt(() => this.o.kube.core.createNamespacedConfigMap({ namespace: this.ns, body: configMap }), async () => configMap);
+    }
+  }
+
+  /** deletes the schedule's CronJob in the foreground (its Jobs and ConfigMap go with it) */
+  async unschedule(scheduleId: string): Promise<void> {
+    await this.deleteCronJob(cronJobName(scheduleId));
+  }
+
+  async reconcileSchedules(all: ScheduleSpec[]): Promise<void> {
+    const want = new Map(all.map((s) => [cronJobName(s.id), s]));
+    const have = await this.api(() => this.o.kube.batch.listNamespacedCronJob({ namespace: this.ns, labelSelector: SELECTOR }));
+    const existing = new Set<string>();
+    for (const cj of have.items as V1CronJob[]) {
+      const name = cj.metadata!.name!;
+      existing.add(name);
+      if (!want.has(name) && !cj.metadata?.deletionTimestamp) {
+        this.log(`deleting CronJob ${name}: its schedule is gone`);
+        await this.deleteCronJob(name);
+      }
+    }
+    for (const [name, s] of want) {
+      if (existing.has(name)) continue;
+      try {
+        await this.schedule(s);
+      } catch (err) {
+        this.log(`creating the CronJob of schedule ${s.id}: ${toKubeError(err).message}`);
+      }
+    }
+  }
+
+  private async deleteCronJob(name: string): Promise<void> {
+    try {
+      await this.api(() => this.o.kube.batch.deleteNamespacedCronJob({ name, namespace: this.ns, propagationPolicy: 'Foreground' }));
+    } catch (err) {
+      if (!(err instanceof KubeError && err.status === 404)) throw err;
     }
   }
 

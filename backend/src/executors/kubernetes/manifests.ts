@@ -6,10 +6,10 @@
  * with the hardware profile's resources (requests = limits), nodeSelector and tolerations,
  * the max duration as activeDeadlineSeconds, as non-root without privilege escalation.
  */
-import type { V1ConfigMap, V1Container, V1Job, V1PodSpec, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1CronJob, V1Job, V1PodSpec, V1ResourceRequirements } from '@kubernetes/client-node';
 import type { HardwareProfile } from '@trainyard/shared';
-import type { RunSpec } from '../executor';
-import { ANNOTATION, configMapNameForSweep, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE } from './names';
+import type { RunSpec, ScheduleSpec } from '../executor';
+import { ANNOTATION, configMapNameForSchedule, configMapNameForSweep, cronJobName, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE } from './names';
 
 export interface ManifestOptions {
   namespace: string;
@@ -149,4 +149,66 @@ export function sweepObjects(specs: RunSpec[], o: ManifestOptions): { configMap:
     },
   };
   return { configMap, job };
+}
+
+/** CronJob defaults: one fire at a time, a short history, a fire missed by more than this is skipped */
+export const CRONJOB_DEFAULTS = { concurrencyPolicy: 'Forbid', successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3, startingDeadlineSeconds: 300 } as const;
+
+/**
+ * A schedule as a CronJob whose jobTemplate is the Job (one run) or Indexed Job (sweep) a launch
+ * would create, minus the run ids: those are not known until the CronJob controller creates a Job,
+ * so each pod derives its TRAINYARD_RUN_ID from its Job's uid (the controller-uid label, through
+ * the downward API) exactly as the backend does when it records the runs (names.ts
+ * scheduledRunIds). The fire's RunSpecs travel in an annotation of the template, so any backend
+ * can record a Job's runs from the Job alone. A sweep's params ConfigMap is shared by all fires
+ * (the caller owns it to the CronJob).
+ */
+export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob: V1CronJob; configMap: V1ConfigMap | null } {
+  const sweep = s.runs.length > 1 || s.runs[0].sweepId !== null;
+  const template = s.runs.map((r) => ({ ...r, id: '', sweepId: null }));
+  const placeholder = s.runs.map((r, i) => ({ ...r, id: `run_schedule${String(i).padStart(8, '0')}`, sweepId: sweep ? 'swp_schedule0000' : null }));
+  const uidEnv = { name: 'TRAINYARD_JOB_UID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']" } } };
+  const derive = (suffix: string) => `IFS=-; set -- $TRAINYARD_JOB_UID; IFS=' '; TRAINYARD_RUN_ID="run_$1$2$3$4$5${suffix}"; `;
+  let job: V1Job;
+  let configMap: V1ConfigMap | null = null;
+  if (!sweep) {
+    job = runJob(placeholder[0], o);
+    const c = job.spec!.template.spec!.containers[0];
+    c.env = [uidEnv, { name: 'TRAINYARD_COMMAND', value: s.runs[0].command }, ...(c.env ?? []).filter((e) => e.name !== 'TRAINYARD_RUN_ID')];
+    c.command = ['sh', '-c', `${derive('')}export TRAINYARD_RUN_ID; exec sh -c "$TRAINYARD_COMMAND"`];
+  } else {
+    const objs = sweepObjects(placeholder, o);
+    job = objs.job;
+    configMap = objs.configMap;
+    configMap.metadata!.name = configMapNameForSchedule(s.id);
+    configMap.data = Object.fromEntries(Object.entries(configMap.data ?? {}).filter(([k]) => !k.startsWith('run-id-')));
+    const pod = job.spec!.template.spec!;
+    for (const v of pod.volumes ?? []) if (v.configMap) v.configMap.name = configMap.metadata!.name!;
+    const c = pod.containers[0];
+    c.env = [uidEnv, ...(c.env ?? [])];
+    c.command = [
+      'sh',
+      '-c',
+      `i="$JOB_COMPLETION_INDEX"; ${derive('$i')}TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` + `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; exec sh -c "$TRAINYARD_COMMAND"`,
+    ];
+  }
+  const l: Record<string, string> = { ...job.metadata!.labels, [LABEL.scheduleId]: labelValue(s.id) };
+  delete l[LABEL.runId];
+  delete l[LABEL.sweepId];
+  const a: Record<string, string> = { ...job.metadata!.annotations, [ANNOTATION.scheduleRuns]: JSON.stringify(template), [ANNOTATION.scheduleId]: s.id };
+  delete a[ANNOTATION.runIds];
+  job.spec!.template.metadata!.labels = { ...l };
+  if (configMap) configMap.metadata!.labels = { ...l };
+  const cronJob: V1CronJob = {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: cronJobName(s.id), namespace: o.namespace, labels: { ...l }, annotations: { [ANNOTATION.scheduleId]: s.id } },
+    spec: {
+      schedule: s.cron,
+      timeZone: s.timezone,
+      ...CRONJOB_DEFAULTS,
+      jobTemplate: { metadata: { labels: l, annotations: a }, spec: job.spec! },
+    },
+  };
+  return { cronJob, configMap };
 }

@@ -12,6 +12,7 @@ export const LABEL = {
   managed: 'trainyard.dev/managed-by',
   runId: 'trainyard.dev/run-id',
   sweepId: 'trainyard.dev/sweep-id',
+  scheduleId: 'trainyard.dev/schedule-id',
   model: 'trainyard.dev/model',
   version: 'trainyard.dev/version',
 } as const;
@@ -23,6 +24,9 @@ export const ANNOTATION = {
   runIds: 'trainyard.dev/run-ids',
   entrypoint: 'trainyard.dev/entrypoint',
   hardware: 'trainyard.dev/hardware',
+  /** on a CronJob's jobTemplate: the RunSpecs of one fire (ids are derived per Job, see scheduledRunIds) */
+  scheduleRuns: 'trainyard.dev/schedule-runs',
+  scheduleId: 'trainyard.dev/schedule-id',
 } as const;
 /** the label the Job controller sets on the pods of an Indexed Job */
 export const INDEX_LABEL = 'batch.kubernetes.io/job-completion-index';
@@ -77,4 +81,23 @@ export function imageByDigest(ref: string, digest: string, model: string): strin
     repo = colon > slash ? noDigest.slice(0, colon) : noDigest;
   }
   return `${repo}@${digest}`;
+}
+
+/** a schedule's CronJob (52 characters at most, like Job names: the controller appends `-<minutes>`) */
+export function cronJobName(scheduleId: string): string {
+  return dnsLabel(`ty-${scheduleId}`, 52);
+}
+export function configMapNameForSchedule(scheduleId: string): string {
+  return `${cronJobName(scheduleId)}-params`;
+}
+
+/**
+ * The run ids of a Job a CronJob created, derived from the Job's uid so that every backend (and
+ * the pod itself, from its controller-uid label) arrives at the same ids: `run_<uid hex>` for a
+ * single run, `run_<uid hex><index>` for a sweep's points, sweep `swp_<uid hex>`.
+ */
+export function scheduledRunIds(jobUid: string, count: number, sweep: boolean): { runIds: string[]; sweepId: string | null } {
+  const hex = jobUid.replace(/-/g, '').toLowerCase();
+  if (!sweep) return { runIds: [`run_${hex}`], sweepId: null };
+  return { runIds: Array.from({ length: count }, (_, i) => `run_${hex}${i}`), sweepId: `swp_${hex}` };
 }
