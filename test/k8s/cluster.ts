@@ -59,7 +59,12 @@ export class Cluster {
     child.unref();
     writeFileSync(pidsFile, lines.filter((l) => l !== line).join('\n') + '\n');
     appendFileSync(pidsFile, `kube-apiserver ${child.pid}\n`);
-    await this.waitReady();
+    try {
+      await this.waitReady();
+    } catch (err) {
+      const log = readFileSync(join(this.info.state, 'logs', 'kube-apiserver.log'), 'utf8').trim().split('\n').slice(-15).join('\n');
+      throw new Error(`${(err as Error).message}; alive=${alive(child.pid!)}; the restarted kube-apiserver logged:\n${log}`);
+    }
   }
 
   /** compacts etcd's history up to its current revision (through etcd's JSON gateway): older resourceVersions are gone */

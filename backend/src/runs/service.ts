@@ -12,7 +12,7 @@ import { newId, nowIso } from '../ids';
 import { getVersion } from '../models/store';
 import { resolveLaunch } from './launch';
 import { actualCost, estimate as priceEstimate, round4 } from './cost';
-import { activeRunRows, appendLogs, getRunRow, getRunsByIds, getSweep, pastDurations, toRun, type NewMetric, type RunRow } from './store';
+import { activeRunRows, appendLogs, getRunRow, getRunsByIds, getSweep, insertLaunch, pastDurations, pendingRunRow, toRun, type NewMetric, type RunRow } from './store';
 
 const finalSet = new Set<string>(FINAL_STATUSES);
 
@@ -35,59 +35,31 @@ export class RunsService implements RunSink {
     const hash = requestHash(req);
     const createdAt = nowIso();
     const sweepId = r.points.length > 1 || req.sweep ? newId('swp') : null;
-    const rows: RunRow[] = r.points.map((params, i) => ({
-      id: newId('run'),
-      model: req.model,
-      version: r.version.label,
-      entrypoint: r.entrypoint,
-      command: r.command,
-      params: JSON.stringify(params),
-      hardware: r.profile.name,
-      hardware_spec: JSON.stringify(r.profile),
-      status: 'Pending',
-      reason: 'submitted to the executor',
-      sweep_id: sweepId,
-      sweep_index: sweepId ? i : null,
-      schedule_id: opts.scheduleId ?? null,
-      executor: this.ctx.executor.kind,
-      executor_ref: null,
-      max_duration_seconds: r.maxDurationSeconds,
-      exit_code: null,
-      created_by: opts.createdBy ?? this.ctx.user,
-      created_at: createdAt,
-      started_at: null,
-      finished_at: null,
-      price_per_hour: r.profile.pricePerHour,
-      estimated_cost: perRun,
-      actual_cost: null,
-      next_log_seq: 0,
-    }));
-
-    const created = await this.ctx.db.transaction().execute(async (tx) => {
-      if (key) {
-        const ins = await tx
-          .insertInto('launches')
-          .values({ idempotency_key: key, request_hash: hash, result: null, created_at: createdAt })
-          .onConflict((oc) => oc.column('idempotency_key').doNothing())
-          .executeTakeFirst();
-        if (Number(ins.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
-      }
-      if (sweepId) {
-        await tx
-          .insertInto('sweeps')
-          .values({ id: sweepId, model: req.model, version: r.version.label, axes: JSON.stringify(req.sweep ?? {}), size: rows.length, parallelism: r.parallelism, created_at: createdAt })
-          .execute();
-      }
-      for (let i = 0; i < rows.length; i += 100) await tx.insertInto('runs').values(rows.slice(i, i + 100)).execute();
-      if (key) {
-        await tx
-          .updateTable('launches')
-          .set({ result: JSON.stringify({ runIds: rows.map((x) => x.id), sweepId }) })
-          .where('idempotency_key', '=', key)
-          .execute();
-      }
-      return true;
-    });
+    const rows = r.points.map((params, i) =>
+      pendingRunRow({
+        id: newId('run'),
+        model: req.model,
+        version: r.version.label,
+        entrypoint: r.entrypoint,
+        command: r.command,
+        params,
+        profile: r.profile,
+        maxDurationSeconds: r.maxDurationSeconds,
+        sweepId,
+        sweepIndex: sweepId ? i : null,
+        scheduleId: opts.scheduleId ?? null,
+        reason: 'submitted to the executor',
+        executor: this.ctx.executor.kind,
+        executorRef: null,
+        createdBy: opts.createdBy ?? this.ctx.user,
+        createdAt,
+        estimatedCost: perRun,
+      }),
+    );
+    const sweep = sweepId
+      ? { id: sweepId, model: req.model, version: r.version.label, axes: JSON.stringify(req.sweep ?? {}), size: rows.length, parallelism: r.parallelism, created_at: createdAt }
+      : null;
+    const created = await insertLaunch(this.ctx.db, { key, hash, sweep, rows });
 
     if (!created) return this.replay(key!, hash, est);
 
@@ -208,49 +180,24 @@ export class RunsService implements RunSink {
     const perRun = round4(est.totalCost / Math.max(1, batch.runs.length));
     const createdAt = nowIso();
     const sweepId = first.sweepId;
-    const rows: RunRow[] = batch.runs.map((spec, i) => ({
-      id: spec.id,
-      model: spec.model,
-      version: spec.version,
-      entrypoint: spec.entrypoint,
-      command: spec.command,
-      params: JSON.stringify(spec.params),
-      hardware: spec.hardware.name,
-      hardware_spec: JSON.stringify(spec.hardware),
-      status: 'Pending',
-      reason: `started by schedule ${batch.scheduleId}`,
-      sweep_id: sweepId,
-      sweep_index: sweepId ? i : null,
-      schedule_id: batch.scheduleId,
-      executor: this.ctx.executor.kind,
-      executor_ref: JSON.stringify(batch.ref),
-      max_duration_seconds: spec.maxDurationSeconds,
-      exit_code: null,
-      created_by: schedule?.created_by ?? this.ctx.user,
-      created_at: createdAt,
-      started_at: null,
-      finished_at: null,
-      price_per_hour: spec.hardware.pricePerHour,
-      estimated_cost: perRun,
-      actual_cost: null,
-      next_log_seq: 0,
-    }));
-    const created = await this.ctx.db.transaction().execute(async (tx) => {
-      const ins = await tx
-        .insertInto('launches')
-        .values({ idempotency_key: batch.key, request_hash: createHash('sha256').update(batch.key).digest('hex'), result: JSON.stringify({ runIds: rows.map((x) => x.id), sweepId }), created_at: createdAt })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .executeTakeFirst();
-      if (Number(ins.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
-      if (sweepId) {
-        await tx
-          .insertInto('sweeps')
-          .values({ id: sweepId, model: first.model, version: first.version, axes: JSON.stringify(request?.sweep ?? {}), size: rows.length, parallelism: first.parallelism ?? rows.length, created_at: createdAt })
-          .execute();
-      }
-      for (let i = 0; i < rows.length; i += 100) await tx.insertInto('runs').values(rows.slice(i, i + 100)).execute();
-      return true;
-    });
+    const rows = batch.runs.map((spec, i) =>
+      pendingRunRow({
+        ...spec,
+        profile: spec.hardware,
+        sweepIndex: sweepId ? i : null,
+        scheduleId: batch.scheduleId,
+        reason: `started by schedule ${batch.scheduleId}`,
+        executor: this.ctx.executor.kind,
+        executorRef: batch.ref,
+        createdBy: schedule?.created_by ?? this.ctx.user,
+        createdAt,
+        estimatedCost: perRun,
+      }),
+    );
+    const sweep = sweepId
+      ? { id: sweepId, model: first.model, version: first.version, axes: JSON.stringify(request?.sweep ?? {}), size: rows.length, parallelism: first.parallelism ?? rows.length, created_at: createdAt }
+      : null;
+    const created = await insertLaunch(this.ctx.db, { key: batch.key, hash: createHash('sha256').update(batch.key).digest('hex'), sweep, rows });
     if (!created) return false;
     for (const row of rows) this.ctx.bus.publish({ kind: 'run', data: toRun(row) });
     if (schedule) {

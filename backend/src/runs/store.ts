@@ -1,5 +1,5 @@
 /** Store queries for runs, sweeps, launches (idempotency), logs and metrics. */
-import type { LogLine, MetricSeries, Params, Run, RunStatus, Sweep } from '@trainyard/shared';
+import type { HardwareProfile, LogLine, MetricSeries, Params, Run, RunStatus, Sweep } from '@trainyard/shared';
 import type { Db, RunsTable, SweepsTable } from '../store/db';
 import { nowIso } from '../ids';
 
@@ -34,6 +34,78 @@ export function toRun(r: RunRow): Run {
 
 export function toSweep(s: SweepsTable): Sweep {
   return { id: s.id, model: s.model, version: s.version, axes: JSON.parse(s.axes), size: Number(s.size), parallelism: Number(s.parallelism), createdAt: s.created_at };
+}
+
+/** What a new run is recorded with; every run starts Pending. */
+export interface NewRun {
+  id: string;
+  model: string;
+  version: string;
+  entrypoint: string;
+  command: string;
+  params: Params;
+  profile: HardwareProfile;
+  maxDurationSeconds: number;
+  sweepId: string | null;
+  sweepIndex: number | null;
+  scheduleId: string | null;
+  reason: string;
+  executor: string;
+  executorRef: unknown;
+  createdBy: string;
+  createdAt: string;
+  estimatedCost: number;
+}
+
+export function pendingRunRow(n: NewRun): RunRow {
+  return {
+    id: n.id,
+    model: n.model,
+    version: n.version,
+    entrypoint: n.entrypoint,
+    command: n.command,
+    params: JSON.stringify(n.params),
+    hardware: n.profile.name,
+    hardware_spec: JSON.stringify(n.profile),
+    status: 'Pending',
+    reason: n.reason,
+    sweep_id: n.sweepId,
+    sweep_index: n.sweepIndex,
+    schedule_id: n.scheduleId,
+    executor: n.executor,
+    executor_ref: n.executorRef === null || n.executorRef === undefined ? null : JSON.stringify(n.executorRef),
+    max_duration_seconds: n.maxDurationSeconds,
+    exit_code: null,
+    created_by: n.createdBy,
+    created_at: n.createdAt,
+    started_at: null,
+    finished_at: null,
+    price_per_hour: n.profile.pricePerHour,
+    estimated_cost: n.estimatedCost,
+    actual_cost: null,
+    next_log_seq: 0,
+  };
+}
+
+/**
+ * Records a launch in one transaction: its key in `launches` (when it has one),
+ * its sweep, its runs. Returns false, writing nothing, when the key is taken.
+ */
+export async function insertLaunch(db: Db, launch: { key: string | null; hash: string; sweep: SweepsTable | null; rows: RunRow[] }): Promise<boolean> {
+  const { key, hash, sweep, rows } = launch;
+  return db.transaction().execute(async (tx) => {
+    if (key) {
+      const ins = await tx
+        .insertInto('launches')
+        .values({ idempotency_key: key, request_hash: hash, result: JSON.stringify({ runIds: rows.map((r) => r.id), sweepId: sweep?.id ?? null }), created_at: rows[0]?.created_at ?? new Date().toISOString() })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .executeTakeFirst();
+      if (Number(ins.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+    }
+    if (sweep) await tx.insertInto('sweeps').values(sweep).execute();
+    for (let i = 0; i < rows.length; i += 100) await tx.insertInto('runs').values(rows.slice(i, i + 100)).execute();
+    return true;
+  });
 }
 
 export async function getRunRow(db: Db, id: string): Promise<RunRow | undefined> {
