@@ -40,9 +40,30 @@ for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
 done
 command -v openssl >/dev/null || { echo "openssl is required" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ETCD_PORT=$(free_port); ETCD_PEER=$(free_port); API_PORT=$(free_port)
-KCM_PORT=$(free_port); SCHED_PORT=$(free_port); KWOK_PORT=$(free_port)
+# A free port BELOW the kernel's ephemeral range: an ephemeral port can be taken as the source port of
+# some client's outgoing connection while the API server is down, and a restart then fails with
+# "bind: address already in use" (seen in the fault tests and the 100-node benchmark).
+USED_PORTS=""
+free_port() {
+  python3 - "$USED_PORTS" <<'PY'
+import random, socket, sys
+lo = int(open('/proc/sys/net/ipv4/ip_local_port_range').read().split()[0])
+used = {int(p) for p in sys.argv[1].split()}
+for _ in range(200):
+    port = random.randint(max(1024, lo - 12000), lo - 1)
+    if port in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port)); s.close(); print(port); break
+    except OSError:
+        s.close()
+else:
+    raise SystemExit("no free port below the ephemeral range")
+PY
+}
+pick() { local p; p=$(free_port) || exit 1; USED_PORTS="$USED_PORTS $p"; printf -v "$1" '%s' "$p"; }
+pick ETCD_PORT; pick ETCD_PEER; pick API_PORT; pick KCM_PORT; pick SCHED_PORT; pick KWOK_PORT
 
 rm -rf "$STATE/etcd" "$LOGS" "$STATE/pids"
 mkdir -p "$PKI" "$LOGS"
