@@ -53,7 +53,7 @@ export async function spawnBackend(home: string, port: number, config: Record<st
   const file = join(home, 'trainyard.yaml');
   writeFileSync(file, JSON.stringify({ ...config, server: { host: '127.0.0.1', port } }));
   const child = spawn(process.execPath, [CLI, 'serve', '--config', file], {
-    env: { ...process.env, TRAINYARD_HOME: home },
+    env: { ...process.env, TRAINYARD_HOME: home, TRAINYARD_DEBUG: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -53,9 +53,23 @@ export class Cluster {
     for (let i = 0; i < 600 && alive(pid); i++) await sleep(100);
     if (alive(pid)) throw new Error(`kube-apiserver ${pid} did not exit after ${signal}`);
     await sleep(downMs);
+    // a killed process can read as gone (a zombie leader) while its other threads still hold the
+    // listening socket: start the new one only once the port can be bound
+    await waitPortFree(this.info.apiPort, 60_000);
     const args = [...readFileSync(join(this.info.state, 'apiserver.args'), 'utf8').trim().split('\n'), ...extraArgs];
-    const out = openSync(join(this.info.state, 'logs', 'kube-apiserver.log'), 'a');
-    const child = spawn(join(this.info.bin, 'kube-apiserver'), args, { detached: true, stdio: ['ignore', out, out] });
+    const logFile = join(this.info.state, 'logs', 'kube-apiserver.log');
+    const out = openSync(logFile, 'a');
+    let child = spawn(join(this.info.bin, 'kube-apiserver'), args, { detached: true, stdio: ['ignore', out, out] });
+    // if the port was taken again in the instant between the check and the bind, try again
+    for (let attempt = 1; attempt < 5; attempt++) {
+      const exited = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), 3000);
+        child.once('exit', () => (clearTimeout(t), resolve(true)));
+      });
+      if (!exited || !/address already in use/.test(readFileSync(logFile, 'utf8').trim().split('\n').slice(-1)[0] ?? '')) break;
+      await waitPortFree(this.info.apiPort, 60_000);
+      child = spawn(join(this.info.bin, 'kube-apiserver'), args, { detached: true, stdio: ['ignore', out, out] });
+    }
     child.unref();
     writeFileSync(pidsFile, lines.filter((l) => l !== line).join('\n') + '\n');
     appendFileSync(pidsFile, `kube-apiserver ${child.pid}\n`);
@@ -163,6 +177,21 @@ export function clients(kc: KubeConfig): KubeClients {
 }
 
 /** running (a zombie, which no init may reap here, counts as gone) */
+async function waitPortFree(port: number, timeoutMs: number): Promise<void> {
+  const { createServer } = await import('node:net');
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return;
+    if (Date.now() > until) throw new Error(`port ${port} is still in use ${timeoutMs} ms after the API server was killed`);
+    await sleep(200);
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -66,6 +66,8 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     }
     const failure = describeFailure(err, { url: deps.url, tokenSource: deps.tokenSource });
     if (failure.exitCode !== 0) deps.err(`trainyard: ${failure.message}`);
+    // TRAINYARD_DEBUG=1: the whole stack of an unexpected failure, for a bug report
+    if (process.env.TRAINYARD_DEBUG && err instanceof Error && err.stack) deps.err(err.stack);
     return failure.exitCode;
   }
 }

@@ -121,7 +121,8 @@ export class KubernetesExecutor implements Executor {
     await this.pods.start();
     const resubmit: RunSpec[] = [];
     for (const a of active) {
-      const t = this.runs.get(a.spec.id)!;
+      const t = this.runs.get(a.spec.id);
+      if (!t) continue; // the informers' first lists already settled it (it ended while the backend was down)
       if (this.jobs.cache.has(`${this.ns}/${t.job}`)) {
         t.seenJob = true;
         this.requeue(a.spec.id);
