@@ -266,7 +266,17 @@ describe('dashboard end to end (Chromium)', function () {
     const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, bypassCSP: true });
     const page = await ctx.newPage();
     await page.goto(`${b.url}/#token=${encodeURIComponent(b.token)}`);
-    const sweepRun = (await b.client.listRuns({ model: 'eta-correction' })).items.find((r) => r.sweepId) as Run;
+    // a sweep whose members have all finished with metrics (other tests may have one still running)
+    let sweepRun: Run | undefined;
+    for (const r of (await b.client.listRuns({ model: 'eta-correction', status: 'Succeeded', limit: 1000 })).items) {
+      if (!r.sweepId) continue;
+      const members = (await b.client.listRuns({ sweep: r.sweepId, limit: 1000 })).items;
+      if (members.every((m) => m.status === 'Succeeded')) {
+        sweepRun = r;
+        break;
+      }
+    }
+    assert.ok(sweepRun, 'an earlier test left a finished sweep');
     for (const [theme, vars, name] of [['vscode', VSCODE_DARK_PLUS, 'sweep-vscode'], ['jupyterlab', JUPYTERLAB_LIGHT, 'sweep-jupyterlab']] as const) {
       // an editor sets its variables and our theme class before the components mount
       await page.goto(`${b.url}/#/costs`);
@@ -274,7 +284,7 @@ describe('dashboard end to end (Chromium)', function () {
       await page.waitForSelector('.ty-root');
       await page.addStyleTag({ content: `:root { ${vars} }` });
       await page.evaluate((t) => { document.querySelector('.ty-root')!.className = `ty-root ty-theme-${t} ty-app`; }, theme);
-      await page.evaluate((id) => { location.hash = `#/sweeps/${id}`; }, sweepRun.sweepId!);
+      await page.evaluate((id) => { location.hash = `#/sweeps/${id}`; }, sweepRun!.sweepId!);
       await page.waitForFunction(() => document.querySelectorAll('.ty-chart canvas').length >= 2);
       const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.ty-root')!).backgroundColor);
       assert.equal(bg, theme === 'vscode' ? 'rgb(30, 30, 30)' : 'rgb(255, 255, 255)');
