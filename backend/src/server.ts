@@ -3,7 +3,7 @@
  * as the source of /openapi.json. It stays thin: auth, error mapping, and
  * each feature folder's routes, which call services that know nothing of HTTP.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -31,7 +31,6 @@ export interface Services {
   snapshots: SnapshotsService;
 }
 
-export type App = FastifyInstance & { withTypeProvider(): unknown };
 
 export async function buildServer(ctx: AppContext, services: Services) {
   const app = Fastify({ logger: false, bodyLimit: ctx.config.server.bodyLimitBytes }).withTypeProvider<TypeBoxTypeProvider>();
