@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { connect, type Connection } from '../../backend/src/store/db';
+import { migrate } from '../../backend/src/store/migrations';
 
 export const STORE_KINDS = ['sqlite', 'postgres'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
@@ -38,6 +40,20 @@ export async function freshStore(kind: StoreKind): Promise<TestStore> {
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
+    },
+  };
+}
+
+/** A fresh store of that kind, connected and migrated; drop() closes and removes it. */
+export async function freshMigratedStore(kind: StoreKind): Promise<{ conn: Connection; drop(): Promise<void> }> {
+  const store = await freshStore(kind);
+  const conn = connect(store.url);
+  await migrate(conn.db);
+  return {
+    conn,
+    async drop() {
+      await conn.close();
+      await store.drop();
     },
   };
 }

@@ -1,12 +1,11 @@
 /** Cost per model per ISO week: the same GROUP BY on SQLite and PostgreSQL, and the range rules. */
 import assert from 'node:assert/strict';
-import { connect, type Connection } from '../../src/store/db';
-import { migrate } from '../../src/store/migrations';
+import type { Connection } from '../../src/store/db';
 import type { RunRow } from '../../src/runs/store';
 import { costsByWeek, nextDay } from '../../src/costs/store';
 import { resolveRange } from '../../src/costs/routes';
 import { newId } from '../../src/ids';
-import { STORE_KINDS, freshStore, type TestStore } from '../../../test/helpers/stores';
+import { STORE_KINDS, freshMigratedStore } from '../../../test/helpers/stores';
 
 function runRow(over: Partial<RunRow>): RunRow {
   return {
@@ -19,12 +18,11 @@ function runRow(over: Partial<RunRow>): RunRow {
 
 for (const kind of STORE_KINDS) {
   describe(`costs per model per ISO week on ${kind}`, () => {
-    let store: TestStore;
+    let store: Awaited<ReturnType<typeof freshMigratedStore>>;
     let conn: Connection;
     before(async () => {
-      store = await freshStore(kind);
-      conn = connect(store.url);
-      await migrate(conn.db);
+      store = await freshMigratedStore(kind);
+      conn = store.conn;
       const rows = [
         // week of Monday 2025-03-03: a Monday-morning and a Sunday-night run of eta (2 h + 0.5 h)
         runRow({ started_at: '2025-03-03T00:00:00.000Z', finished_at: '2025-03-03T02:00:00.000Z', actual_cost: 2 }),
@@ -43,7 +41,6 @@ for (const kind of STORE_KINDS) {
       for (const r of rows) await conn.db.insertInto('runs').values(r).execute();
     });
     after(async () => {
-      await conn.close();
       await store.drop();
     });
 

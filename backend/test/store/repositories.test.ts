@@ -1,11 +1,11 @@
 /** The same repositories against SQLite and PostgreSQL. */
 import assert from 'node:assert/strict';
-import { connect, type Connection } from '../../src/store/db';
+import type { Connection } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
 import { ensureModel, getModel, getVersion, insertVersion, listModels, listVersions } from '../../src/models/store';
 import { appendLogs, getLogs, getMetrics, listRuns, type RunRow } from '../../src/runs/store';
 import { newId } from '../../src/ids';
-import { STORE_KINDS, freshStore, type TestStore } from '../../../test/helpers/stores';
+import { STORE_KINDS, freshMigratedStore } from '../../../test/helpers/stores';
 import type { Version } from '@trainyard/shared';
 
 function version(label: string, createdAt: string): Version {
@@ -26,16 +26,14 @@ function runRow(i: number, over: Partial<RunRow> = {}): RunRow {
 
 for (const kind of STORE_KINDS) {
   describe(`store repositories on ${kind}`, () => {
-    let store: TestStore;
+    let store: Awaited<ReturnType<typeof freshMigratedStore>>;
     let conn: Connection;
     before(async () => {
-      store = await freshStore(kind);
-      conn = connect(store.url);
-      await migrate(conn.db);
+      store = await freshMigratedStore(kind);
+      conn = store.conn;
       await migrate(conn.db); // a second run is a no-op
     });
     after(async () => {
-      await conn.close();
       await store.drop();
     });
 

@@ -38,6 +38,12 @@ print("done", flush=True)
 
 const expected = (prefix: string) => Array.from({ length: N }, (_, i) => `${prefix} ${i}`);
 
+/** what the crashed executor and the one after it delivered, together: every line once, in order */
+function assertEveryLineOnce(before: RecordingSink, after: RecordingSink, id: string): void {
+  assert.deepEqual([...before.lines(id, 'stdout'), ...after.lines(id, 'stdout')], expected('out'));
+  assert.deepEqual([...before.lines(id, 'stderr'), ...after.lines(id, 'stderr')], expected('err'));
+}
+
 describe('local executor: re-attach after a backend crash', function () {
   this.timeout(30_000);
   let tmp: ReturnType<typeof tempDir>;
@@ -67,8 +73,7 @@ describe('local executor: re-attach after a backend crash', function () {
     assert.equal(fin.status, 'Succeeded');
     assert.equal(sink2.startedEvent(s.id), undefined, 'a Running run is not started again');
     assert.ok(sink1.lines(s.id).length > 0 && sink2.lines(s.id).length > 0, 'both instances delivered some lines');
-    assert.deepEqual([...sink1.lines(s.id, 'stdout'), ...sink2.lines(s.id, 'stdout')], expected('out'));
-    assert.deepEqual([...sink1.lines(s.id, 'stderr'), ...sink2.lines(s.id, 'stderr')], expected('err'));
+    assertEveryLineOnce(sink1, sink2, s.id);
   });
 
   it('settles a run that ended while the backend was down from its exit file', async () => {
@@ -91,8 +96,7 @@ describe('local executor: re-attach after a backend crash', function () {
     assert.equal(fin.status, 'Succeeded');
     assert.equal(fin.exitCode, 0);
     assert.ok(sink1.lines(s.id).length > 0, 'some lines were delivered before the crash');
-    assert.deepEqual([...sink1.lines(s.id, 'stdout'), ...sink2.lines(s.id, 'stdout')], expected('out'));
-    assert.deepEqual([...sink1.lines(s.id, 'stderr'), ...sink2.lines(s.id, 'stderr')], expected('err'));
+    assertEveryLineOnce(sink1, sink2, s.id);
   });
 
   it('finishes Failed, "lost track", a run whose process died without an exit status, and kills its leftovers', async () => {
