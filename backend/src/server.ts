@@ -19,20 +19,12 @@ import { registerScheduleRoutes } from './schedules/routes';
 import { registerEventRoutes } from './events/routes';
 import { registerDashboardRoutes } from './dashboard/routes';
 import { registerCostRoutes } from './costs/routes';
-import type { RunsService } from './runs/service';
-import type { SchedulesService } from './schedules/service';
-import type { SnapshotsService } from './snapshots/service';
+import type { Services, TypedApp } from './http-types';
 
 export const API_VERSION = '0.1.0';
 
-export interface Services {
-  runs: RunsService;
-  schedules: SchedulesService;
-  snapshots: SnapshotsService;
-}
 
-
-export async function buildServer(ctx: AppContext, services: Services) {
+export async function buildServer(ctx: AppContext, services: Services): Promise<TypedApp> {
   const app = Fastify({ logger: false, bodyLimit: ctx.config.server.bodyLimitBytes }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are validated exactly as sent (a param "5" stays a string, 5 a number);
@@ -98,8 +90,6 @@ export async function buildServer(ctx: AppContext, services: Services) {
   registerCostRoutes(app, ctx);
   return app;
 }
-
-export type TypedApp = Awaited<ReturnType<typeof buildServer>>;
 
 function newAjv(coerceTypes: false | 'array') {
   const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes, allErrors: false, verbose: true, strict: false });

@@ -4,7 +4,7 @@
  * (from the Monday 11 weeks before this week's) and may span at most 2 years.
  */
 import { CostQuery, CostSummary, ErrorBody } from '@trainyard/shared';
-import type { TypedApp } from '../server';
+import type { TypedApp } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
 import { costsByWeek } from './store';

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TypedApp } from '../server';
+import type { TypedApp } from '../http-types';
 import type { AppContext } from '../context';
 
 export const DASHBOARD_CSP = [

@@ -1,5 +1,5 @@
 /** GET /v1/events: server-sent events (`event: run|snapshot|version|schedule`, JSON data), with a heartbeat comment. */
-import type { TypedApp } from '../server';
+import type { TypedApp } from '../http-types';
 import type { AppContext } from '../context';
 
 export function registerEventRoutes(app: TypedApp, ctx: AppContext): void {

@@ -1,6 +1,6 @@
 /** GET /v1/hardware: the configured profiles with price and live availability from the executor. */
 import { HardwareList } from '@trainyard/shared';
-import type { TypedApp } from '../server';
+import type { TypedApp } from '../http-types';
 import type { AppContext } from '../context';
 
 export function registerHardwareRoutes(app: TypedApp, ctx: AppContext): void {

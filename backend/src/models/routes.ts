@@ -1,7 +1,7 @@
 /** /v1/models and /v1/models/:model/versions[/:version] */
 import Type from 'typebox';
 import { CreateModel, Model, ModelList, ModelName, Version, VersionLabel, VersionList, ErrorBody } from '@trainyard/shared';
-import type { TypedApp } from '../server';
+import type { TypedApp } from '../http-types';
 import type { AppContext } from '../context';
 import { conflict, notFound } from '../errors';
 import { ensureModel, getModel, getVersion, listModels, listVersions, modelExists } from './store';

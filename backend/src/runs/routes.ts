@@ -1,7 +1,7 @@
 /** /v1/runs, /v1/runs/estimate, /v1/runs/:id[/logs|/metrics|/cancel] */
 import Type from 'typebox';
 import { ErrorBody, Estimate, Id, LaunchRequest, LaunchResult, LogPage, LogQuery, MetricList, Run, RunPage, RunQuery, FINAL_STATUSES } from '@trainyard/shared';
-import type { TypedApp, Services } from '../server';
+import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
 import { decodeCursor, getLogs, getMetrics, listRuns } from './store';

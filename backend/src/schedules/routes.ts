@@ -1,7 +1,7 @@
 /** /v1/schedules: list and delete (schedules are created through POST /v1/runs with `schedule`). */
 import Type from 'typebox';
 import { ErrorBody, Id, LaunchRequest, LaunchResult, ScheduleList } from '@trainyard/shared';
-import type { TypedApp, Services } from '../server';
+import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
 

@@ -1,7 +1,7 @@
 /** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build: thin HTTP over SnapshotsService. */
 import Type from 'typebox';
 import { CreateSnapshot, ErrorBody, Id, Sha256, Snapshot, Version } from '@trainyard/shared';
-import type { TypedApp, Services } from '../server';
+import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { HttpError } from '../errors';
 
