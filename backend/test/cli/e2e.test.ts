@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HardwareWithAvailability, LaunchResult, MetricList, Run, RunPage, Version } from '@trainyard/shared';
@@ -88,6 +88,23 @@ describe('cli end-to-end (built bundle, real backend)', function () {
     version = versions.items[0];
     assert.match(out, new RegExp(`digest +${version.digest}`));
     assert.match(ok(await cli(['models'], env)), /^eta-correction +- +e2e-1 +1 +0 /m);
+  });
+
+  it('save reads the model and entrypoints remembered in .trainyard/model.json; a bad file is one line naming it', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'ty-ws-'));
+    cpSync(COUNTER, ws, { recursive: true });
+    mkdirSync(join(ws, '.trainyard'));
+    writeFileSync(join(ws, '.trainyard/model.json'), JSON.stringify({ model: 'remembered', entrypoints: { train: 'python train.py', extra: 'python predict.py' } }));
+    const out = ok(await cli(['save', ws, '--version', 'mf-1'], env));
+    assert.match(out, /^saved remembered:mf-1$/m);
+    assert.match(out, /entrypoints +.*train="python train.py" extra="python predict.py"/);
+    // a flag wins over the file
+    assert.match(ok(await cli(['save', ws, '--model', 'flagged', '--version', 'mf-2'], env)), /^saved flagged:mf-2$/m);
+    writeFileSync(join(ws, '.trainyard/model.json'), JSON.stringify({ model: 'Bad Name' }));
+    oneLineFailure(await cli(['save', ws], env), /\.trainyard\/model\.json: model: .*fix or delete the file/);
+    writeFileSync(join(ws, '.trainyard/model.json'), '{"model": ');
+    oneLineFailure(await cli(['save', ws], env), /\.trainyard\/model\.json is not valid JSON/);
+    rmSync(ws, { recursive: true, force: true });
   });
 
   it('train --estimate prices a sweep and launches nothing', async () => {

@@ -38,16 +38,6 @@ export function register(program: Command, deps: CliDeps): void {
       .option('--strategy <copy|install>', 'how dependencies get into the image: copy (default) or install')
       .option('--self-test <command>', 'a smoke command run inside the new image before the version is recorded, e.g. \'python -c "import model; model.smoke()"\''),
   ).action(async (path: string, opts: SaveOpts, cmd: Command) => {
-    if (!opts.model) throw new UsageError('save needs --model NAME, e.g. trainyard save . --model eta-correction');
-    const model = parseModelName(opts.model);
-    if (opts.version !== undefined && !VERSION_LABEL.test(opts.version)) {
-      throw new UsageError(`--version expects letters, digits, ".", "_", "+", "-" starting with a letter or digit (got "${opts.version}")`);
-    }
-    if (opts.strategy !== undefined && opts.strategy !== 'copy' && opts.strategy !== 'install') {
-      throw new UsageError(`--strategy expects copy or install (got "${opts.strategy}")`);
-    }
-    if (opts.python !== undefined && opts.base === undefined) throw new UsageError('--python needs --base IMAGE: the dependency layer goes on a base image');
-    const entrypoints = parseEntrypoints(opts.entrypoint ?? []);
     const dir = resolve(path);
     let isDir = false;
     try {
@@ -56,6 +46,23 @@ export function register(program: Command, deps: CliDeps): void {
       /* reported below */
     }
     if (!isDir) throw new CliError(`${dir} is not a folder; save expects the workspace folder`);
+    // the editors' remembered answers (.trainyard/model.json) fill in what the flags leave out
+    const { readWorkspaceModel, MODEL_FILE } = await import('@trainyard/shared/workspace/model-file');
+    const remembered = await readWorkspaceModel(dir).catch((err: Error) => { throw new CliError(err.message); });
+    opts.model ??= remembered?.model;
+    opts.base ??= remembered?.baseImage;
+    opts.selfTest ??= remembered?.selfTest;
+    opts.strategy ??= remembered?.strategy;
+    if (!opts.model) throw new UsageError(`save needs --model NAME, e.g. trainyard save . --model eta-correction (or a ${MODEL_FILE} in the workspace)`);
+    const model = parseModelName(opts.model);
+    if (opts.version !== undefined && !VERSION_LABEL.test(opts.version)) {
+      throw new UsageError(`--version expects letters, digits, ".", "_", "+", "-" starting with a letter or digit (got "${opts.version}")`);
+    }
+    if (opts.strategy !== undefined && opts.strategy !== 'copy' && opts.strategy !== 'install') {
+      throw new UsageError(`--strategy expects copy or install (got "${opts.strategy}")`);
+    }
+    if (opts.python !== undefined && opts.base === undefined) throw new UsageError('--python needs --base IMAGE: the dependency layer goes on a base image');
+    const entrypoints = parseEntrypoints(opts.entrypoint ?? []) ?? remembered?.entrypoints;
     const json = isJson(cmd);
     const { saveWorkspace } = await import('@trainyard/shared/snapshot/save');
     const res = await saveWorkspace(deps.client(), {
