@@ -4,7 +4,7 @@
  * Used by the CLI, the dashboard and both editor extensions.
  */
 import axios, { AxiosError, type AxiosInstance } from 'axios';
-import type { CreateModel, Model, Version } from './schemas/models';
+import type { CreateModel, Model, Version, VersionFile } from './schemas/models';
 import type { CreateSnapshot, Snapshot } from './schemas/snapshots';
 import type { HardwareWithAvailability } from './schemas/hardware';
 import type { LaunchRequest, Estimate } from './schemas/launch';
@@ -71,6 +71,34 @@ export class TrainyardClient {
   listVersions(model: string) { return this.call<{ items: Version[] }>('get', `/v1/models/${enc(model)}/versions`); }
   getVersion(model: string, version: string) {
     return this.call<Version>('get', `/v1/models/${enc(model)}/versions/${enc(version)}`);
+  }
+
+  /** a version's files (its code under /app), sorted by path */
+  listVersionFiles(model: string, version: string) {
+    return this.call<{ items: VersionFile[] }>('get', `/v1/models/${enc(model)}/versions/${enc(version)}/files`);
+  }
+  /** one file of a version, as raw bytes (path is workspace-relative, "/"-separated) */
+  async readVersionFile(model: string, version: string, path: string): Promise<Uint8Array> {
+    // URL normalization would quietly turn a/../b into b, so such a path is refused here (the server refuses it too)
+    if (path === '' || path.startsWith('/') || path.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+      throw new ApiError(400, 'invalid_request', `file path "${path}" is not a workspace-relative path (like src/train.py: no "..", no leading or doubled "/")`);
+    }
+    const url = `/v1/models/${enc(model)}/versions/${enc(version)}/files/${path.split('/').map(enc).join('/')}`;
+    try {
+      const res = await this.http.request<ArrayBuffer>({ method: 'get', url, responseType: 'arraybuffer' });
+      return new Uint8Array(res.data);
+    } catch (err) {
+      const ax = err as AxiosError;
+      const data = ax?.isAxiosError ? ax.response?.data : undefined;
+      if (ax.response && (data instanceof ArrayBuffer || ArrayBuffer.isView(data))) {
+        try {
+          ax.response.data = JSON.parse(new TextDecoder().decode(data as ArrayBuffer));
+        } catch {
+          /* not JSON: toApiError reports the status */
+        }
+      }
+      throw toApiError(err, this.baseUrl);
+    }
   }
 
   createSnapshot(body: CreateSnapshot) { return this.call<Snapshot>('post', '/v1/snapshots', body); }

@@ -1,10 +1,11 @@
 /** /v1/models and /v1/models/:model/versions[/:version] */
 import Type from 'typebox';
-import { CreateModel, Model, ModelList, ModelName, Version, VersionLabel, VersionList, ErrorBody } from '@trainyard/shared';
+import { CreateModel, Model, ModelList, ModelName, Version, VersionFileList, VersionLabel, VersionList, ErrorBody } from '@trainyard/shared';
 import type { TypedApp } from '../http-types';
 import type { AppContext } from '../context';
 import { conflict, notFound } from '../errors';
 import { ensureModel, getModel, getVersion, listModels, listVersions, modelExists } from './store';
+import { listVersionFiles, readVersionFile } from './version-files';
 
 export function registerModelRoutes(app: TypedApp, ctx: AppContext): void {
   const { db } = ctx;
@@ -28,13 +29,25 @@ export function registerModelRoutes(app: TypedApp, ctx: AppContext): void {
     return { items: await listVersions(db, req.params.model) };
   });
 
+  const VersionParams = Type.Object({ model: ModelName, version: VersionLabel });
+  const versionOr404 = async (p: { model: string; version: string }) => {
+    const v = await getVersion(db, p.model, p.version);
+    if (!v) throw notFound(`model "${p.model}" has no version "${p.version}"`);
+    return v;
+  };
+  app.get('/v1/models/:model/versions/:version', { schema: { tags: ['models'], params: VersionParams, response: { 200: Version, 404: ErrorBody } } }, async (req) =>
+    versionOr404(req.params));
+
+  // a version's own files, read from its image's code layer (editors diff them against the workspace)
+  app.get('/v1/models/:model/versions/:version/files', { schema: { tags: ['models'], params: VersionParams, response: { 200: VersionFileList, 404: ErrorBody } } }, async (req) => ({
+    items: await listVersionFiles(ctx.images, await versionOr404(req.params)),
+  }));
   app.get(
-    '/v1/models/:model/versions/:version',
-    { schema: { tags: ['models'], params: Type.Object({ model: ModelName, version: VersionLabel }), response: { 200: Version, 404: ErrorBody } } },
-    async (req) => {
-      const v = await getVersion(db, req.params.model, req.params.version);
-      if (!v) throw notFound(`model "${req.params.model}" has no version "${req.params.version}"`);
-      return v;
+    '/v1/models/:model/versions/:version/files/*',
+    { schema: { tags: ['models'], params: Type.Object({ model: ModelName, version: VersionLabel, '*': Type.String() }), response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), 400: ErrorBody, 404: ErrorBody } } },
+    async (req, reply) => {
+      const data = await readVersionFile(ctx.images, await versionOr404(req.params), req.params['*']);
+      return reply.type('application/octet-stream').header('Cache-Control', 'private, max-age=31536000, immutable').send(data);
     },
   );
 }

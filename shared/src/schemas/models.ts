@@ -59,3 +59,12 @@ export type Model = Type.Static<typeof Model>;
 export type Version = Type.Static<typeof Version>;
 export type Entrypoints = Type.Static<typeof Entrypoints>;
 export type GitState = Type.Static<typeof GitState>;
+
+/** a file of a version's code (under /app in its image), as GET /v1/models/:m/versions/:v/files lists it */
+export const VersionFile = Type.Object({
+  path: Type.String({ description: 'workspace-relative path, "/"-separated' }),
+  size: Type.Integer(),
+  mode: Type.Integer({ description: 'permission bits, e.g. 420 (0644)' }),
+});
+export const VersionFileList = Type.Object({ items: Type.Array(VersionFile) });
+export type VersionFile = Type.Static<typeof VersionFile>;
