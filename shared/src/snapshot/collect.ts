@@ -43,8 +43,19 @@ export function secretRule(rel: string): string | null {
   return SECRET_RULES.find(([, test]) => test(rel, name))?.[0] ?? null;
 }
 
+/** one refused secret: the workspace path, the 1-based line for a content hit, and the rule */
+export interface SecretHit {
+  file: string;
+  line?: number;
+  rule: string;
+}
+
 export class WorkspaceError extends Error {
   override name = 'WorkspaceError';
+  /** set when the save was refused for secrets (editors open the file at the line) */
+  constructor(message: string, readonly secrets?: SecretHit[]) {
+    super(message);
+  }
 }
 
 export interface CollectOptions {
@@ -195,6 +206,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   const warnings: string[] = [];
   const refused: string[] = [];
   const secrets: string[] = [];
+  const secretHits: SecretHit[] = [];
 
   const walk = async (abs: string, rel: string, levels: Level[]): Promise<void> => {
     const own = await loadLevel(abs, rel);
@@ -239,6 +251,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
       const secret = secretRule(childRel);
       if (secret && !isAllowed(here, childRel)) {
         secrets.push(`${childRel} (rule ${secret})`);
+        secretHits.push({ file: childRel, rule: secret });
         continue;
       }
       found.push({ rel: childRel, abs: childAbs, size: Number(target.size), mode: Number(target.mode) & 0o111 ? 0o755 : 0o644, allowed: isAllowed(here, childRel), key: statKey(target) });
@@ -249,6 +262,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   if (secrets.length) {
     throw new WorkspaceError(
       `refusing to save what looks like secrets: ${secrets.join('; ')}. Remove them, exclude them in .gitignore or .trainyardignore, or allow one on purpose with a "!<path>" line in .trainyardignore`,
+      secretHits,
     );
   }
   if (refused.length) throw new WorkspaceError(`cannot save the workspace: ${refused.join('; ')}`);
@@ -274,7 +288,10 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
     } catch (err) {
       throw new WorkspaceError(`cannot read ${f.rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (r.secret) return { sha256: r.sha256, size: r.size, secret: `${f.rel} line ${r.secret.line} (rule ${r.secret.rule})` };
+    if (r.secret) {
+      secretHits.push({ file: f.rel, line: r.secret.line, rule: r.secret.rule });
+      return { sha256: r.sha256, size: r.size, secret: `${f.rel} line ${r.secret.line} (rule ${r.secret.rule})` };
+    }
     if (r.cacheKey) nextCache[f.abs] = [r.cacheKey, r.sha256, r.size, r.scanned];
     return { sha256: r.sha256, size: r.size };
   });
@@ -282,6 +299,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   if (secrets.length) {
     throw new WorkspaceError(
       `refusing to save what looks like secrets: ${secrets.join('; ')}. Remove them, exclude the files in .gitignore or .trainyardignore, or allow one on purpose with a "!<path>" line in .trainyardignore`,
+      secretHits.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)),
     );
   }
 

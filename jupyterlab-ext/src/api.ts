@@ -1,0 +1,147 @@
+/**
+ * The browser's only way out: ServerConnection.makeRequest to our own Jupyter server
+ * (same origin, Jupyter auth + XSRF, any base_url). JupyterClient implements the shared
+ * UiClient over /trainyard/api/* (the server extension forwards to the backend, adding the
+ * token), streams SSE/NDJSON with fetch bodies, and reaches /trainyard/save and
+ * /trainyard/workspace (the server-side save client). Every failure is an ApiError
+ * with words, never an HTML page.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { ApiError } from '../../shared/src/client';
+import type { UiClient } from '../../shared/src/ui/context';
+import type { TrainyardEvent } from '../../shared/src/schemas/events';
+import type { LogLine } from '../../shared/src/schemas/runs';
+import type { SaveEvent, SaveRequest, WorkspacePreview } from './save/types';
+
+type Query = Record<string, string | number | boolean | undefined | null> | object;
+
+function qs(query?: Query): string {
+  if (!query) return '';
+  const parts = Object.entries(query).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+const enc = encodeURIComponent;
+
+/** turns a non-OK response into an ApiError: the backend's {error}, our extension's, or Jupyter's {message} */
+async function toError(res: Response, what: string): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  let body: { error?: { code?: string; message?: string; details?: unknown }; message?: string; reason?: string } | null = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  if (body?.error?.message) return new ApiError(res.status, (body.error.code ?? 'internal') as ApiError['code'], body.error.message, body.error.details);
+  if (res.status === 403) return new ApiError(403, 'forbidden' as ApiError['code'], 'The Jupyter server refused the request (403): reload the page or sign in to Jupyter again');
+  if (res.status === 404) return new ApiError(404, 'not_found', `${what}: not found (is the trainyard-jupyterlab server extension enabled? \`jupyter server extension list\`)`);
+  const msg = body?.message ?? (/<html/i.test(text) ? `HTTP ${res.status}` : text.slice(0, 300) || `HTTP ${res.status}`);
+  return new ApiError(res.status, 'internal', `${what}: ${msg}`);
+}
+
+export class JupyterClient implements UiClient {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  url(path: string, query?: Query): string {
+    return URLExt.join(this.settings.baseUrl, path) + qs(query);
+  }
+
+  async request(path: string, init: RequestInit = {}, query?: Query): Promise<Response> {
+    let res: Response;
+    try {
+      res = await ServerConnection.makeRequest(this.url(path, query), init, this.settings);
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ApiError(0, 'unavailable', `cannot reach the Jupyter server: ${(err as Error).message}`);
+    }
+    if (!res.ok) throw await toError(res, path.replace(/^trainyard\/api\//, '/'));
+    return res;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    const res = await this.request(`trainyard/api/${path}`, init, query);
+    return (await res.json()) as T;
+  }
+
+  listModels: UiClient['listModels'] = () => this.call('GET', 'v1/models');
+  listVersions: UiClient['listVersions'] = (model) => this.call('GET', `v1/models/${enc(model)}/versions`);
+  getVersion: UiClient['getVersion'] = (model, version) => this.call('GET', `v1/models/${enc(model)}/versions/${enc(version)}`);
+  listHardware: UiClient['listHardware'] = () => this.call('GET', 'v1/hardware');
+  estimate: UiClient['estimate'] = (body) => this.call('POST', 'v1/runs/estimate', body);
+  launch: UiClient['launch'] = (body) => this.call('POST', 'v1/runs', body);
+  listRuns: UiClient['listRuns'] = (query = {}) => this.call('GET', 'v1/runs', undefined, query);
+  getRun: UiClient['getRun'] = (id) => this.call('GET', `v1/runs/${enc(id)}`);
+  cancelRun: UiClient['cancelRun'] = (id) => this.call('POST', `v1/runs/${enc(id)}/cancel`, {});
+  getLogs: UiClient['getLogs'] = (id, query = {}) => this.call('GET', `v1/runs/${enc(id)}/logs`, undefined, query);
+  getMetrics: UiClient['getMetrics'] = (id) => this.call('GET', `v1/runs/${enc(id)}/metrics`);
+  listSchedules: UiClient['listSchedules'] = () => this.call('GET', 'v1/schedules');
+  deleteSchedule: UiClient['deleteSchedule'] = (id) => this.call('DELETE', `v1/schedules/${enc(id)}`);
+  getCosts: UiClient['getCosts'] = (query = {}) => this.call('GET', 'v1/costs', undefined, query);
+  health = () => this.call<{ ok: boolean; version: string }>('GET', 'healthz');
+
+  /** server-sent events through the forwarding handler */
+  async *events(opts: { signal?: AbortSignal; onOpen?: () => void } = {}): AsyncGenerator<TrainyardEvent> {
+    const res = await this.request('trainyard/api/v1/events', { signal: opts.signal, headers: { Accept: 'text/event-stream' } });
+    opts.onOpen?.();
+    for await (const block of chunks(res, '\n\n')) {
+      let kind = '';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) kind = line.slice(6).trim();
+        else if (line.startsWith('data:')) data += line.slice(5).trim();
+      }
+      if (kind && data) yield { kind, data: JSON.parse(data) } as TrainyardEvent;
+    }
+  }
+
+  async *followLogs(id: string, opts: { after?: number; signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {
+    const res = await this.request(`trainyard/api/v1/runs/${enc(id)}/logs`, { signal: opts.signal }, { follow: 1, after: opts.after ?? -1 });
+    for await (const line of chunks(res, '\n')) if (line.trim()) yield JSON.parse(line) as LogLine;
+  }
+
+  /** the remembered answers and a preview of what would ship */
+  async workspace(notebook: string): Promise<WorkspacePreview> {
+    const res = await this.request('trainyard/workspace', {}, { notebook });
+    for await (const line of chunks(res, '\n')) {
+      const e = JSON.parse(line) as SaveEvent;
+      if (e.type === 'workspace') return e;
+      if (e.type === 'error') throw new ApiError(0, 'internal', e.message);
+    }
+    throw new ApiError(0, 'internal', 'the workspace preview ended without an answer');
+  }
+
+  /** runs a save on the Jupyter server; yields its events */
+  async *save(req: SaveRequest, signal?: AbortSignal): AsyncGenerator<SaveEvent> {
+    const res = await this.request('trainyard/save', { method: 'POST', body: JSON.stringify(req), signal, headers: { 'Content-Type': 'application/json' } });
+    for await (const line of chunks(res, '\n')) if (line.trim()) yield JSON.parse(line) as SaveEvent;
+  }
+}
+
+/** a streaming body cut at each separator (the tail after the last separator is yielded too) */
+async function* chunks(res: Response, separator: string): AsyncGenerator<string> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      let at: number;
+      while ((at = buf.indexOf(separator)) >= 0) {
+        yield buf.slice(0, at);
+        buf = buf.slice(at + separator.length);
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (buf.trim()) yield buf;
+}

@@ -1,0 +1,119 @@
+/**
+ * trainyard-jupyterlab: the plugins. One service (ITrainyard: the same-origin client and
+ * the ways to open views), the Save Model command (notebook toolbar button declared in
+ * schema/plugin.json, palette, file browser context menu on notebooks), the launch panel,
+ * Run Results and Sweep Comparison main-area widgets, the runs sidebar (restored by the
+ * layout restorer) and the status bar item.
+ */
+import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { runIcon } from '@jupyterlab/ui-components';
+import { Signal } from '@lumino/signaling';
+import type { Widget } from '@lumino/widgets';
+import { JupyterClient } from './api';
+import { createLaunchWidget } from './launch/widget';
+import { createRunWidget, createSweepWidget } from './runs/results';
+import { createRunsSidebar } from './runs/sidebar';
+import { saveModel } from './save/command';
+import { createStatusItem } from './status';
+import { CommandIDs, ITrainyard } from './tokens';
+
+class Trainyard implements ITrainyard {
+  readonly client = new JupyterClient();
+  readonly modelChanged: Signal<ITrainyard, string | null> = new Signal<ITrainyard, string | null>(this);
+  currentModel: string | null = null;
+  constructor(private readonly app: JupyterFrontEnd) {}
+
+  setCurrentModel(model: string | null): void {
+    if (model === this.currentModel) return;
+    this.currentModel = model;
+    this.modelChanged.emit(model);
+  }
+
+  private show(id: string, create: () => MainAreaWidget): void {
+    const open = [...this.app.shell.widgets('main')].find((w: Widget) => w.id === id);
+    if (open) { this.app.shell.activateById(id); return; }
+    const w = create();
+    this.app.shell.add(w, 'main');
+    this.app.shell.activateById(w.id);
+  }
+
+  openLaunch(model?: string): void {
+    const w = createLaunchWidget(this, model ?? this.currentModel ?? undefined);
+    this.app.shell.add(w, 'main');
+    this.app.shell.activateById(w.id);
+  }
+  openRun(id: string): void { this.show(`trainyard-run-${id}`, () => createRunWidget(this, id)); }
+  openSweep(id: string): void { this.show(`trainyard-sweep-${id}`, () => createSweepWidget(this, id)); }
+}
+
+const plugin: JupyterFrontEndPlugin<ITrainyard> = {
+  id: 'trainyard-jupyterlab:plugin',
+  description: 'Trainyard: Save Model, launch panel, runs sidebar, results',
+  autoStart: true,
+  provides: ITrainyard,
+  requires: [INotebookTracker, IDocumentManager],
+  optional: [ILayoutRestorer, ICommandPalette, IStatusBar, IDefaultFileBrowser],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, docManager: IDocumentManager, restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null, statusBar: IStatusBar | null, fileBrowser: IDefaultFileBrowser | null): ITrainyard => {
+    const ty = new Trainyard(app);
+    const deps = { ty, docManager };
+
+    // the sidebar follows the current notebook's remembered model
+    tracker.currentChanged.connect((_, panel) => {
+      if (!panel) return;
+      void panel.context.ready.then(() => ty.client.workspace(panel.context.path)).then((p) => { if (p.remembered) ty.setCurrentModel(p.remembered.model); }, () => undefined);
+    });
+
+    app.commands.addCommand(CommandIDs.save, {
+      label: 'Save Model',
+      caption: 'Save this notebook\'s folder as a new Trainyard version',
+      isEnabled: () => tracker.currentWidget !== null,
+      execute: (args) => {
+        const panel = tracker.currentWidget;
+        if (panel) return saveModel(panel, deps, { ask: args.ask === true });
+      },
+    });
+    app.commands.addCommand(CommandIDs.saveFile, {
+      label: 'Save Model from this notebook',
+      execute: async () => {
+        const item = fileBrowser?.selectedItems().next();
+        const model = item && !item.done ? item.value : undefined;
+        if (!model?.path.endsWith('.ipynb')) return;
+        const panel = (await docManager.openOrReveal(model.path)) as NotebookPanel | undefined;
+        if (!panel) return;
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+        return saveModel(panel, deps);
+      },
+    });
+    app.commands.addCommand(CommandIDs.saveAsk, {
+      label: 'Save Model (change model, entrypoints, base image)',
+      isEnabled: () => tracker.currentWidget !== null,
+      execute: () => { const p = tracker.currentWidget; if (p) return saveModel(p, deps, { ask: true }); },
+    });
+    app.commands.addCommand(CommandIDs.launch, { label: 'Launch training…', execute: (args) => ty.openLaunch(typeof args.model === 'string' ? args.model : undefined) });
+    app.commands.addCommand(CommandIDs.openRun, { label: 'Open Trainyard run', execute: (args) => ty.openRun(String(args.id)) });
+    app.commands.addCommand(CommandIDs.openSweep, { label: 'Open Trainyard sweep', execute: (args) => ty.openSweep(String(args.id)) });
+
+    const sidebar = createRunsSidebar(ty);
+    sidebar.title.icon = runIcon;
+    app.shell.add(sidebar, 'right', { rank: 600 });
+    restorer?.add(sidebar, 'trainyard-runs');
+    app.commands.addCommand(CommandIDs.showRuns, { label: 'Show Trainyard runs', execute: () => app.shell.activateById(sidebar.id) });
+
+    for (const command of [CommandIDs.save, CommandIDs.saveAsk, CommandIDs.launch, CommandIDs.showRuns]) palette?.addItem({ command, category: 'Trainyard' });
+    statusBar?.registerStatusItem('trainyard-jupyterlab:status', {
+      item: createStatusItem(ty, () => app.shell.activateById(sidebar.id)),
+      align: 'left',
+      rank: 50,
+    });
+    return ty;
+  },
+};
+
+export default [plugin];

@@ -1,0 +1,29 @@
+/** The one service the Trainyard plugins share: the client and the ways to open each view. */
+import { Token } from '@lumino/coreutils';
+import type { ISignal } from '@lumino/signaling';
+import type { JupyterClient } from './api';
+
+export type ConnectionState = 'connecting' | 'live' | 'down';
+
+export interface ITrainyard {
+  readonly client: JupyterClient;
+  /** the model of the notebook last saved or opened with a remembered .trainyard/model.json */
+  readonly currentModel: string | null;
+  setCurrentModel(model: string | null): void;
+  readonly modelChanged: ISignal<ITrainyard, string | null>;
+  openLaunch(model?: string): void;
+  openRun(id: string): void;
+  openSweep(id: string): void;
+}
+
+export const ITrainyard = new Token<ITrainyard>('trainyard-jupyterlab:ITrainyard', 'Trainyard client and views');
+
+export const CommandIDs = {
+  save: 'trainyard:save-model',
+  saveAsk: 'trainyard:save-model-ask',
+  saveFile: 'trainyard:save-model-file',
+  launch: 'trainyard:launch',
+  openRun: 'trainyard:open-run',
+  openSweep: 'trainyard:open-sweep',
+  showRuns: 'trainyard:show-runs',
+} as const;
