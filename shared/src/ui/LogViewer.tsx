@@ -11,6 +11,7 @@ import { useVirtual } from './virtual';
 import { parseAnsi, stripAnsi } from './ansi';
 import { ErrorState } from './states';
 import { METRIC_PREFIX } from '../metric-line';
+import { findFrames } from './traceback';
 
 export interface LogViewerProps {
   runId: string;
@@ -25,7 +26,7 @@ interface Line { seq: number; stream: LogLine['stream']; text: string; time: str
 export function LogViewer({ runId, height = 420, lineHeight = 19, onLines }: LogViewerProps) {
   const onLinesRef = useRef(onLines);
   onLinesRef.current = onLines;
-  const { client } = useUi();
+  const { client, links } = useUi();
   const lines = useRef<Line[]>([]);
   const [count, setCount] = useState(0);
   const [state, setState] = useState<{ phase: 'loading' | 'live' | 'done' | 'error'; error?: unknown }>({ phase: 'loading' });
@@ -159,7 +160,7 @@ export function LogViewer({ runId, height = 420, lineHeight = 19, onLines }: Log
               return (
                 <div key={i % 256} className={`ty-logline ty-logline-${l.stream}${l.text.startsWith(METRIC_PREFIX) ? ' ty-logline-metric' : ''}${i === currentLine ? ' ty-logline-current' : ''}`} style={{ top: i * lineHeight, height: lineHeight, lineHeight: `${lineHeight}px` }}>
                   <span className="ty-logline-no">{i + 1}</span>
-                  <span className="ty-logline-text">{renderLine(l.text, q)}</span>
+                  <span className="ty-logline-text">{links.source && l.text.includes('File "') ? renderFrames(l.text, links.source) : renderLine(l.text, q)}</span>
                 </div>
               );
             })}
@@ -175,6 +176,22 @@ function renderLine(text: string, q: string): ReactNode {
     const style = s.color || s.background ? { color: s.color, background: s.background } : undefined;
     return <span key={j} className={s.cls || undefined} style={style}>{q ? highlight(s.text, q) : s.text}</span>;
   });
+}
+
+/** a traceback line with each frame's `"path", line N` as a link (plain text: frames are printed without colour) */
+function renderFrames(text: string, source: (path: string, line: number) => string): ReactNode {
+  const plain = stripAnsi(text);
+  const frames = findFrames(plain);
+  if (!frames.length) return plain;
+  const out: ReactNode[] = [];
+  let last = 0;
+  for (const f of frames) {
+    if (f.start > last) out.push(plain.slice(last, f.start));
+    out.push(<a key={f.start} className="ty-source-link" href={source(f.path, f.line)} title={`Open ${f.path}:${f.line}`}>{plain.slice(f.start, f.end)}</a>);
+    last = f.end;
+  }
+  if (last < plain.length) out.push(plain.slice(last));
+  return <Fragment>{out}</Fragment>;
 }
 
 function highlight(text: string, q: string): ReactNode {

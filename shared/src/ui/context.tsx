@@ -19,6 +19,8 @@ export interface Links {
   run(id: string): string;
   sweep(id: string): string;
   model(name: string): string;
+  /** optional: a traceback frame's file and line (LogViewer links frames only when given) */
+  source?(path: string, line: number): string;
 }
 
 export const hashLinks: Links = {
