@@ -24,7 +24,7 @@ if [ -z "$mirror" ]; then
   mirror="$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n1 || true)"
   [ -n "$mirror" ] || mirror="$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
     | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}}' | grep -v security | head -n1 || true)"
-  [ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
+  [ -n "$mirror" ] || { echo "base-image.sh: apt has no Debian mirror in /etc/apt/sources.list(.d); add one there or set TRAINYARD_DEBIAN_MIRROR" >&2; exit 1; }
 fi
 
 mkdir -p "$cache/base-images" "$cache/debootstrap-debs"

@@ -104,7 +104,8 @@ export function pipEnvironment(config: Array<[string, string]>): { env: Record<s
     const v = process.env[k];
     if (v) env[k] = v;
   }
-  return { env, mounts, index: env.PIP_INDEX_URL ?? 'https://pypi.org/simple' };
+  // no host is named here: without index-url, pip in the container uses its own default, as the host's pip does
+  return { env, mounts, index: env.PIP_INDEX_URL ?? "pip's default index (neither pip config nor PIP_INDEX_URL sets index-url)" };
 }
 
 /** why the install strategy cannot be used here, or null */
