@@ -2,7 +2,7 @@
  * Podman for image building: the self-test of a new version and the
  * `install` dependency strategy run short-lived containers.
  *
- * The flags are the executor's (executors/local/podman.ts: detectPodman picks
+ * The flags are the runtime's (runtime/podman.ts: detectPodman picks
  * `--runtime=runc --cgroup-manager=cgroupfs` when runc is there; an embedder
  * may pass its own global flags), plus `--ulimit nofile=1024:1024 --ulimit
  * nproc=4096:4096` (podman's defaults are above what this kind of host lets
@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { detectPodman, podmanQuiet, runnableImage, type PodmanSetup } from '../executors/local/podman';
+import { detectPodman, podmanQuiet, runnableImage, type PodmanSetup } from '../runtime/podman';
 
 export type { PodmanSetup };
 

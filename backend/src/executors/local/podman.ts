@@ -24,80 +24,14 @@
  * TRAINYARD_OUTPUT_DIR=/trainyard/output, both bind-mounted from the run dir,
  * PYTHONPATH=/opt/trainyard/python, cwd /app; PATH is the image's own.
  */
-import { execFile, spawn } from 'node:child_process';
-import { access, constants as fsc, mkdir, readlink, rename, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { createHash, randomBytes } from 'node:crypto';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { RunSpec } from '../executor';
 import { parseQuantity } from './admission';
-import { contractEnv, SYSTEM_PATH, type Prepared } from './process-sandbox';
+import { contractEnv, type Prepared } from './process-sandbox';
+import { SYSTEM_PATH, type PodmanSetup } from '../../runtime/podman';
 
 export function containerName(runId: string): string {
   return `trainyard-${runId}`;
-}
-
-async function executable(path: string): Promise<boolean> {
-  try {
-    await access(path, fsc.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `name` looked up on PATH, or null. */
-export async function which(name: string, path = process.env.PATH ?? SYSTEM_PATH): Promise<string | null> {
-  for (const dir of path.split(delimiter)) {
-    if (dir && (await executable(join(dir, name)))) return join(dir, name);
-  }
-  return null;
-}
-
-export interface PodmanSetup {
-  bin: string;
-  globalArgs: string[];
-  init: boolean;
-}
-
-/** Finds podman on PATH and decides the host-dependent flags; null when podman is absent. */
-export async function detectPodman(globalArgsOverride?: string[]): Promise<PodmanSetup | null> {
-  const bin = await which('podman');
-  if (!bin) return null;
-  const globalArgs = globalArgsOverride ?? ((await which('runc')) ? ['--runtime=runc', '--cgroup-manager=cgroupfs'] : []);
-  let init = false;
-  for (const p of ['/usr/libexec/podman/catatonit', '/usr/bin/catatonit', '/usr/libexec/catatonit/catatonit', '/usr/local/libexec/podman/catatonit']) {
-    if (await executable(p)) init = true;
-  }
-  return { bin, globalArgs, init };
-}
-
-/**
- * podman derives a local image name from an `oci:<dir>` path, which fails for
- * paths with components such as ".cache" or ".trainyard". A symlink with a
- * plain name (keyed by dir, ref and digest, so a changed image gets a new
- * name) avoids that. Other references are returned unchanged.
- */
-export async function runnableImage(ref: string, digest: string): Promise<string> {
-  const m = /^oci:(\/[^:]+)(?::(.+))?$/.exec(ref);
-  if (!m) return ref;
-  const [, dir, tag] = m;
-  const key = createHash('sha256').update(`${dir}\0${tag ?? ''}\0${digest}`).digest('hex').slice(0, 24);
-  const linkDir = join(tmpdir(), 'trainyard-oci');
-  await mkdir(linkDir, { recursive: true });
-  const link = join(linkDir, key);
-  let current: string | null = null;
-  try {
-    current = await readlink(link);
-  } catch {
-    /* absent */
-  }
-  if (current !== dir) {
-    const tmp = `${link}.${process.pid}.${randomBytes(6).toString('hex')}`;
-    await symlink(dir, tmp);
-    await rename(tmp, link);
-  }
-  return tag ? `oci:${link}:${tag}` : `oci:${link}`;
 }
 
 export function prepareContainerRun(spec: RunSpec, runDir: string, image: string, setup: PodmanSetup): Prepared & { cleanup: string[] } {
@@ -155,19 +89,4 @@ export function prepareContainerRun(spec: RunSpec, runDir: string, image: string
     cwd: runDir,
     cleanup: [setup.bin, ...setup.globalArgs, 'rm', '-f', '-t', '0', name],
   };
-}
-
-/** Runs a podman command to completion, ignoring its output; resolves with its exit code. */
-export function podmanQuiet(setup: PodmanSetup, args: string[], timeoutMs = 60_000): Promise<number | null> {
-  return new Promise((resolve) => {
-    execFile(setup.bin, [...setup.globalArgs, ...args], { timeout: timeoutMs }, (err) => {
-      resolve(err ? (typeof err.code === 'number' ? err.code : null) : 0);
-    });
-  });
-}
-
-/** `podman stop` with a grace period, in the background: TERM to the container's init, KILL after `graceSeconds`. */
-export function podmanStop(setup: PodmanSetup, name: string, graceSeconds: number): void {
-  const child = spawn(setup.bin, [...setup.globalArgs, 'stop', '-t', String(graceSeconds), name], { stdio: 'ignore' });
-  child.on('error', () => {});
 }

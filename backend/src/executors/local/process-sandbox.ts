@@ -30,10 +30,10 @@ import { promisify } from 'node:util';
 import type { RunSpec } from '../executor';
 import { parseQuantity } from './admission';
 import { shQuote } from './wrapper';
+import { SYSTEM_PATH } from '../../runtime/podman';
 
 const execFileP = promisify(execFile);
 
-export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface Prepared {
   argv: string[];

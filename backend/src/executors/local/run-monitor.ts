@@ -19,7 +19,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunSink, RunSpec } from '../executor';
 import { LOST_REASON, outcomeOf, type Outcome } from './outcome';
-import { podmanQuiet, podmanStop, type PodmanSetup } from './podman';
+import { podmanQuiet, podmanStop, type PodmanSetup } from '../../runtime/podman';
 import { isAlive, signalRun } from './proc';
 import { refIdentity, type LocalRunRef } from './ref';
 import { LogTailer, type Line, type Positions } from './tailer';

@@ -2,7 +2,7 @@
 // handed to the executor as oci:<dir>:latest, as the images module does).
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { runnableImage } from '../../../src/executors/local/podman';
+import { runnableImage } from '../../../src/runtime/podman';
 import { join } from 'node:path';
 import { ensureBaseImage } from '../../../../test/components/base-image';
 import { podman, podmanArgs, podmanAvailable } from '../../../../test/components/podman';
