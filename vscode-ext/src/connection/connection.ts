@@ -101,7 +101,9 @@ export class Connection implements vscode.Disposable {
           this.setState({ kind: 'unauthorized', url: this.url, reason: tokenSource === 'none' ? 'no token: use Sign In' : `the token (${tokenSource}) was refused` });
           return; // a new token is needed: Sign In calls connect()
         }
-        this.setState({ kind: 'unreachable', url: this.url, reason: describeFailure(err) });
+        const was = this.state.kind === 'connected';
+        const reason = err instanceof Error && !('code' in err && typeof (err as ApiError).status === 'number') ? `lost the connection (${err.message})` : describeFailure(err);
+        this.setState({ kind: 'unreachable', url: this.url, reason: was ? `${reason}; retrying` : reason });
       }
       await new Promise<void>((r) => {
         const t = setTimeout(r, backoff.next());

@@ -95,7 +95,7 @@ export class SchedulesProvider implements vscode.TreeDataProvider<ScheduleNode> 
     if (msg) return [msg];
     try {
       const { items } = await this.deps.conn.client.listSchedules();
-      if (!items.length) return [{ kind: 'message', key: 'empty', text: 'No schedules (Launch Training… → schedule)', icon: 'info' }];
+      if (!items.length) return [{ kind: 'message', key: 'empty', text: 'No schedules', icon: 'info' }];
       return items.map((schedule) => ({ kind: 'schedule', schedule }));
     } catch (err) {
       return [failNode('schedules', err)];
@@ -117,6 +117,10 @@ export class SchedulesProvider implements vscode.TreeDataProvider<ScheduleNode> 
 export function register(context: vscode.ExtensionContext, deps: Deps): { models: ModelsProvider; schedules: SchedulesProvider } {
   const models = new ModelsProvider(deps);
   const schedules = new SchedulesProvider(deps);
+  // new runs change the models' run counts: at most one reload every 3 s for that
+  let countsTimer: ReturnType<typeof setTimeout> | null = null;
+  const refreshCounts = () => { countsTimer ??= setTimeout(() => { countsTimer = null; models.refresh(); }, 3000); };
+  context.subscriptions.push({ dispose: () => { if (countsTimer) clearTimeout(countsTimer); } });
   context.subscriptions.push(
     vscode.window.createTreeView('trainyard.models', { treeDataProvider: models }),
     vscode.window.createTreeView('trainyard.schedules', { treeDataProvider: schedules }),
@@ -124,6 +128,7 @@ export function register(context: vscode.ExtensionContext, deps: Deps): { models
     deps.conn.onDidReconnect(() => { models.refresh(); schedules.refresh(); }),
     deps.conn.onEvents((batch) => {
       if (batch.some((e) => e.kind === 'version')) models.refresh();
+      else if (batch.some((e) => e.kind === 'run' && e.data.status === 'Pending')) refreshCounts(); // run counts
       if (batch.some((e) => e.kind === 'schedule')) schedules.refresh();
     }),
     vscode.commands.registerCommand(Commands.copyImageRef, async (node?: { version?: Version }) => {

@@ -150,7 +150,17 @@ export function runDescription(r: Run, now = Date.now()): string {
   return parts.filter(Boolean).join(' · ');
 }
 
-export function runLabel(r: Run): string {
-  const params = Object.entries(r.params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-  return r.sweepId ? `#${(r.sweepIndex ?? 0) + 1} ${params || r.id}` : `${r.model}:${r.version} ${r.entrypoint}${params ? ` ${params}` : ''}`;
+/** the params that differ between a sweep's runs (its axes, as far as the loaded runs show) */
+export function varyingKeys(runs: Run[]): Set<string> {
+  const out = new Set<string>();
+  const first = runs[0]?.params ?? {};
+  for (const r of runs) for (const [k, v] of Object.entries(r.params)) if (first[k] !== v) out.add(k);
+  return out;
+}
+
+/** a sweep member: its index and the params that vary; a single run: model, entrypoint and params */
+export function runLabel(r: Run, varying?: Set<string>): string {
+  const entries = Object.entries(r.params).filter(([k]) => !varying?.size || varying.has(k));
+  const params = entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return r.sweepId ? `#${(r.sweepIndex ?? 0) + 1} ${params || r.id}` : `${r.model} ${r.entrypoint}${params ? ` ${params}` : ''}`;
 }

@@ -9,7 +9,7 @@ import type { Run } from '@trainyard/shared/schemas/runs';
 import { Commands } from '../commands';
 import type { Deps } from '../deps';
 import { describeFailure } from '../connection/connection';
-import { RunsModel, runDescription, runLabel, sweepSummary, type RunNode } from './runs-model';
+import { RunsModel, runDescription, runLabel, sweepSummary, varyingKeys, type RunNode } from './runs-model';
 import { messageItem, stateMessage, type MessageNode } from './state-node';
 
 type Node = RunNode | MessageNode;
@@ -100,10 +100,10 @@ export class RunsProvider implements vscode.TreeDataProvider<Node> {
       case 'sweep': {
         const members = this.model.members(node.sweepId);
         const first = members[0];
-        const item = new vscode.TreeItem(first ? `Sweep ${first.model}:${first.version}` : `Sweep ${node.sweepId}`, vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(first ? `${first.model} sweep` : `sweep ${node.sweepId}`, vscode.TreeItemCollapsibleState.Expanded);
         item.id = node.key;
         item.description = sweepSummary(members);
-        item.tooltip = `sweep ${node.sweepId}\n${sweepSummary(members)}`;
+        item.tooltip = `sweep ${node.sweepId}${first ? ` of ${first.model}:${first.version} (${first.entrypoint})` : ''}\n${sweepSummary(members)}`;
         const active = members.some((r) => r.status === 'Running' || r.status === 'Pending');
         item.iconPath = new vscode.ThemeIcon(active ? 'sync~spin' : 'layers');
         item.contextValue = 'sweep';
@@ -112,13 +112,14 @@ export class RunsProvider implements vscode.TreeDataProvider<Node> {
       }
       case 'run': {
         const r = this.model.runs.get(node.runId)!;
-        const item = new vscode.TreeItem(runLabel(r), vscode.TreeItemCollapsibleState.None);
+        const label = runLabel(r, r.sweepId ? varyingKeys(this.model.members(r.sweepId)) : undefined);
+        const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
         item.id = node.key;
         item.description = runDescription(r);
         const md = new vscode.MarkdownString(`**${r.id}** — ${r.status}${r.reason ? `\n\n${r.reason}` : ''}\n\n${r.model}:${r.version} · ${r.entrypoint} · ${r.hardware}`);
         item.tooltip = md;
         item.iconPath = icon(r.status);
-        item.accessibilityInformation = { label: `run ${r.id} ${runLabel(r)} ${runDescription(r)}${r.reason ? ` ${r.reason}` : ''}` };
+        item.accessibilityInformation = { label: `run ${r.id} ${label} ${runDescription(r)}${r.reason ? ` ${r.reason}` : ''}` };
         item.contextValue = r.status === 'Running' || r.status === 'Pending' ? 'run-active' : 'run';
         item.command = { command: Commands.showRun, title: 'Show Run Results', arguments: [{ runId: r.id }] };
         return item;

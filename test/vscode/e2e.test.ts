@@ -1,0 +1,256 @@
+/**
+ * The VS Code extension end to end, in real VS Code (code-server from npm) driven by Chromium,
+ * against a real backend (a `trainyard serve` child process, local executor) — the issue's
+ * "Done when" path: build and install the .vsix, Save Model from the palette on a copy of
+ * examples/eta-correction (the version appears in the Models view), launch a 3-run sweep from
+ * the webview form with the hardware picker (the runs go Succeeded live in the Runs view),
+ * compare the sweep's runs, open a run's results (logs and a chart), follow a traceback link to
+ * the file and line; a secret refusal names the file and opens it; stopping the backend makes
+ * the views say unreachable and they recover after a restart; cancel a running run.
+ * Screenshots in dark and light themes go to test-artifacts/vscode/.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { TrainyardClient } from '@trainyard/shared';
+import { REPO, freePort, spawnBackend, waitForRuns } from '../helpers/backend';
+import { buildVsix, CHROMIUM, notification, openTrainyard, quickInput, runCommand, shot, startCodeServer, viewRows, webview, type CodeServer } from './code-server';
+
+const CONFIG = { executor: { local: { maxConcurrent: 3 } } };
+
+describe('VS Code extension end to end (code-server + Chromium)', function () {
+  this.timeout(240000);
+  let home: string;
+  let port: number;
+  let backend: { child: ChildProcess; url: string };
+  let client: TrainyardClient;
+  let token: string;
+  let ws: string;
+  let cs: CodeServer;
+  const timings: string[] = [];
+
+  before(async function () {
+    this.timeout(600000);
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)`);
+    home = mkdtempSync(join(tmpdir(), 'ty-vsc-home-'));
+    port = await freePort();
+    backend = await spawnBackend(home, port, CONFIG);
+    token = readFileSync(join(home, 'token'), 'utf8').trim();
+    client = new TrainyardClient({ baseUrl: backend.url, token });
+    ws = mkdtempSync(join(tmpdir(), 'ty-vsc-ws-'));
+    cpSync(join(REPO, 'examples/eta-correction'), ws, { recursive: true });
+    let t = Date.now();
+    const vsix = buildVsix();
+    timings.push(`build + package the .vsix: ${Date.now() - t} ms`);
+    t = Date.now();
+    cs = await startCodeServer({
+      vsix,
+      workspace: ws,
+      settings: { 'trainyard.url': backend.url, 'workbench.colorTheme': 'Default Dark Modern' },
+      env: { TRAINYARD_TOKEN: token },
+    });
+    timings.push(`install the .vsix, start code-server, workbench on screen: ${Date.now() - t} ms`);
+  });
+
+  after(async () => {
+    await cs?.stop();
+    if (backend?.child.exitCode === null) backend.child.kill('SIGKILL');
+    if (ws) rmSync(ws, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true });
+    if (timings.length) console.log(`\n  VS Code e2e timings (measured, not asserted):\n${timings.map((l) => `    ${l}`).join('\n')}`);
+  });
+
+  it('connects (status bar) and saves the example from the palette; the version appears in the Models view', async () => {
+    const { page } = cs;
+    await page.locator('.statusbar-item', { hasText: 'Trainyard' }).first().waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some((e) => /Trainyard/.test(e.textContent ?? '') && !/unreachable|sign in/.test(e.textContent ?? '')));
+    await openTrainyard(page);
+    await viewRows(page, 'Models').filter({ hasText: 'No models yet' }).waitFor();
+    await shot(page, 'empty-dark');
+
+    const t = Date.now();
+    await runCommand(page, 'Trainyard: Save Model');
+    const model = await quickInput(page, /Save .* as a version of/);
+    await model.fill('eta-correction');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'New model: eta-correction' }).waitFor();
+    await page.keyboard.press('Enter');
+    const entry = await quickInput(page, /the train entrypoint/);
+    assert.equal(await entry.inputValue(), 'python train.py');
+    await page.keyboard.press('Enter');
+    await quickInput(page, /the base image/);
+    await page.keyboard.press('Enter');
+    const saved = notification(page, /Saved eta-correction:/);
+    await saved.waitFor({ timeout: 120000 });
+    timings.push(`Save Model from the palette (after the last answer) to the notification: ${Date.now() - t} ms`);
+    assert.match(await saved.innerText(), /sha256:[0-9a-f]{12}/);
+    await saved.locator('a.monaco-button, .monaco-button', { hasText: 'Launch Training' }).waitFor();
+    const versions = (await client.listVersions('eta-correction')).items;
+    assert.equal(versions.length, 1);
+    const remembered = JSON.parse(readFileSync(join(ws, '.trainyard/model.json'), 'utf8'));
+    assert.deepEqual(remembered, { model: 'eta-correction', entrypoints: { train: 'python train.py' } });
+
+    await viewRows(page, 'Models').filter({ hasText: 'eta-correction' }).first().click();
+    await viewRows(page, 'Models').filter({ hasText: versions[0].label }).waitFor();
+    await shot(page, 'saved-dark');
+  });
+
+  it('launches a 3-run sweep from the webview form with the hardware picker; the runs go Succeeded live in the Runs view', async () => {
+    const { page } = cs;
+    await notification(page, /Saved eta-correction:/).locator('.monaco-button', { hasText: 'Launch Training' }).click();
+    const form = webview(page);
+    await form.locator('#ty-launch-version').waitFor({ timeout: 30000 });
+    await form.locator('[role=radio][data-profile="cpu-small"]').waitFor();
+    await form.getByRole('button', { name: '+ param' }).click();
+    await form.getByLabel('Params 1 name').fill('n');
+    await form.getByLabel('Params 1 type').selectOption('number');
+    await form.getByLabel('Params 1 value').fill('1500');
+    await form.getByRole('button', { name: '+ param' }).click();
+    await form.getByLabel('Params 2 name').fill('epochs');
+    await form.getByLabel('Params 2 type').selectOption('number');
+    await form.getByLabel('Params 2 value').fill('15');
+    await form.getByRole('button', { name: '+ sweep axis' }).click();
+    await form.getByLabel('Sweep axes 1 name').fill('region');
+    await form.getByLabel('Sweep axes 1 value').fill('sfo, nyc, sea');
+    // a profile that cannot fit on this machine is shown with its reason and cannot be picked
+    const gpu = form.locator('[role=radio][data-profile="gpu-t4"]');
+    assert.equal(await gpu.getAttribute('aria-disabled'), 'true');
+    assert.match(await gpu.innerText(), /cannot fit|no node|GPU/i);
+    await form.locator('[role=radio][data-profile="cpu-small"]').click();
+    assert.equal(await form.locator('[role=radio][data-profile="cpu-small"]').getAttribute('aria-checked'), 'true');
+    await form.locator('[data-testid=grid-size]', { hasText: '3 runs' }).waitFor();
+    await form.locator('[data-testid=estimate]', { hasText: /\$/ }).waitFor();
+    await shot(page, 'launch-dark');
+    await form.getByRole('button', { name: 'Launch 3 runs' }).click();
+    await form.locator('[data-testid=launch-result]').waitFor();
+
+    const sweep = viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' });
+    await sweep.waitFor({ timeout: 30000 });
+    const succeeded = viewRows(page, 'Runs').filter({ hasText: /region=\w+.*Succeeded · cpu-small/ });
+    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-list-row')].filter((r) => /region=\w+.*Succeeded · cpu-small/.test(r.textContent ?? '')).length === 3, null, { timeout: 120000 });
+    assert.equal(await succeeded.count(), 3);
+    assert.match(await sweep.innerText(), /3 runs · 3 Succeeded/);
+    // finished-run notification for a launch made from this window
+    await notification(page, /Sweep .* finished: 3 Succeeded/).waitFor({ timeout: 30000 });
+    await shot(page, 'runs-dark');
+  });
+
+  it('compares the sweep runs and opens a run\'s results with its logs and a chart', async () => {
+    const { page } = cs;
+    await viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' }).click();
+    const sweep = webview(page);
+    await sweep.locator('[data-testid=sweep-view]').waitFor({ timeout: 30000 });
+    await sweep.locator('[aria-label="Sweep runs"] .ty-status-Succeeded').nth(2).waitFor();
+    await sweep.locator('.ty-chart canvas').nth(1).waitFor();
+    await page.waitForTimeout(300);
+    await shot(page, 'sweep-dark');
+
+    await viewRows(page, 'Runs').filter({ hasText: 'region=nyc' }).click();
+    const run = webview(page);
+    await run.locator('[data-testid=run-details][data-status=Succeeded]').waitFor({ timeout: 30000 });
+    await run.locator('[data-testid=log-count]', { hasText: 'complete' }).waitFor();
+    assert.match(await run.locator('[data-testid=log-viewer]').innerText(), /training eta-correction for region=nyc/);
+    await run.locator('.ty-chart canvas').first().waitFor();
+    await page.waitForTimeout(300);
+    await shot(page, 'run-dark');
+  });
+
+  it('links a traceback frame in a failed run\'s logs to the workspace file and line', async () => {
+    const { page } = cs;
+    const res = await client.launch({ model: 'eta-correction', params: { epochs: 'many', n: 100 } });
+    const [failed] = await waitForRuns(client, [res.runs[0].id], 60000);
+    assert.equal(failed.status, 'Failed');
+    const row = viewRows(page, 'Runs').filter({ hasText: /epochs=many/ });
+    await row.filter({ hasText: 'Failed' }).waitFor({ timeout: 30000 });
+    await row.click();
+    const run = webview(page);
+    await run.locator('[data-testid=run-details][data-status=Failed]').waitFor({ timeout: 30000 });
+    const link = run.locator('a.ty-source-link', { hasText: /train\.py", line 14/ });
+    await link.waitFor();
+    await shot(page, 'traceback-dark');
+    await link.click();
+    await page.locator('.tab.active', { hasText: 'train.py' }).waitFor({ timeout: 30000 });
+    await page.locator('.statusbar-item', { hasText: /Ln 14, Col/ }).waitFor();
+    const current = await page.locator('.monaco-editor .view-overlays .current-line, .monaco-editor .selected-text').count();
+    assert.ok(current > 0, 'no line is selected in the editor');
+  });
+
+  it('refuses to save a secret: the message names the file, line and rule, and its action opens the file at the line', async () => {
+    const { page } = cs;
+    writeFileSync(join(ws, 'settings_local.py'), '# local settings\nREGION = "sfo"\nAWS_KEY = "AKIAABCDEFGHIJKLMNOP"\n');
+    try {
+      await runCommand(page, 'Trainyard: Save Model');
+      await quickInput(page, /Save .* as a version of/);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'eta-correction' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const refusal = notification(page, /Save Model refused: settings_local\.py line 3/);
+      await refusal.waitFor({ timeout: 60000 });
+      assert.match(await refusal.innerText(), /AWS access key/);
+      await shot(page, 'secret-dark');
+      await refusal.locator('.monaco-button', { hasText: 'Open settings_local.py' }).click();
+      await page.locator('.tab.active', { hasText: 'settings_local.py' }).waitFor({ timeout: 30000 });
+      await page.locator('.statusbar-item', { hasText: /Ln 3, Col/ }).waitFor();
+      assert.equal((await client.listVersions('eta-correction')).items.length, 1, 'a refused save recorded a version');
+    } finally {
+      rmSync(join(ws, 'settings_local.py'), { force: true });
+    }
+  });
+
+  it('cancels a running run from the Runs view (confirmed)', async () => {
+    const { page } = cs;
+    const res = await client.launch({ model: 'eta-correction', params: { n: 40000, epochs: 100000, region: 'lax' } });
+    const id = res.runs[0].id;
+    await waitForRuns(client, [id], 30000, (r) => r.status === 'Running');
+    const row = viewRows(page, 'Runs').filter({ hasText: 'region=lax' });
+    await row.filter({ hasText: 'Running' }).waitFor({ timeout: 30000 });
+    await row.click({ button: 'right' });
+    await page.locator('.monaco-menu .action-label', { hasText: 'Cancel Run' }).click();
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), new RegExp(`Cancel run ${id}`));
+    await dialog.locator('.monaco-button', { hasText: 'Cancel Run' }).click();
+    await row.filter({ hasText: 'Cancelled' }).waitFor({ timeout: 30000 });
+    assert.equal((await client.getRun(id)).status, 'Cancelled');
+  });
+
+  it('says the backend is unreachable when it stops, and recovers by itself after a restart', async () => {
+    const { page } = cs;
+    // SIGKILL: a crash (and `trainyard serve` does not exit on SIGTERM while an event stream is open)
+    const exited = new Promise((r) => backend.child.once('exit', r));
+    backend.child.kill('SIGKILL');
+    await exited;
+    await viewRows(page, 'Runs').filter({ hasText: 'Backend unreachable' }).waitFor({ timeout: 30000 });
+    await viewRows(page, 'Models').filter({ hasText: 'Backend unreachable' }).waitFor();
+    await page.locator('.statusbar-item', { hasText: 'Trainyard: unreachable' }).waitFor();
+    await shot(page, 'unreachable-dark');
+    backend = await spawnBackend(home, port, CONFIG);
+    await viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' }).waitFor({ timeout: 60000 });
+    await viewRows(page, 'Models').filter({ hasText: 'eta-correction' }).first().waitFor();
+    assert.equal(await page.locator('.statusbar-item', { hasText: 'unreachable' }).count(), 0);
+  });
+
+  it('reads well in the light and high-contrast themes (screenshots)', async () => {
+    const { page } = cs;
+    const runs = (await client.listRuns({ model: 'eta-correction' })).items;
+    const nyc = runs.find((r) => r.params.region === 'nyc')!;
+    for (const [theme, name] of [['Default Light Modern', 'light'], ['Default High Contrast', 'hc']] as const) {
+      cs.setSettings({ 'workbench.colorTheme': theme });
+      await page.waitForFunction((t) => document.querySelector('.monaco-workbench')?.classList.contains(t), name === 'light' ? 'vs' : 'hc-black', { timeout: 30000 });
+      await page.keyboard.press('Escape');
+      await viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' }).click();
+      await webview(page).locator('.ty-chart canvas').nth(1).waitFor({ timeout: 30000 });
+      await page.waitForTimeout(300);
+      await shot(page, `sweep-${name}`);
+      await viewRows(page, 'Runs').filter({ hasText: 'region=nyc' }).click();
+      await webview(page).locator(`[data-testid=run-details]`).waitFor({ timeout: 30000 });
+      await webview(page).locator('.ty-chart canvas').first().waitFor();
+      await page.waitForTimeout(300);
+      await shot(page, `run-${name}`);
+      await runCommand(page, 'Trainyard: Launch Training…');
+      await webview(page).locator('[data-testid=estimate]', { hasText: /\$/ }).waitFor({ timeout: 30000 });
+      await shot(page, `launch-${name}`);
+    }
+    assert.ok(nyc);
+  });
+});
