@@ -105,8 +105,14 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
+  await pickExact(page, title);
+}
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** clicks the quick input row whose label is exactly `label` (not the first fuzzy match) */
+export async function pickExact(page: Page, label: string): Promise<void> {
+  await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: new RegExp(`^\\s*${esc(label)}\\s*$`) }).first().click();
 }
 
 /** the open quick input's title/prompt text */

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { TrainyardClient } from '@trainyard/shared';
 import { REPO, freePort, spawnBackend, waitForRuns } from '../helpers/backend';
-import { buildVsix, CHROMIUM, notification, openTrainyard, quickInput, runCommand, shot, startCodeServer, viewRows, webview, type CodeServer } from './code-server';
+import { buildVsix, CHROMIUM, notification, openTrainyard, pickExact, quickInput, runCommand, shot, startCodeServer, viewRows, webview, type CodeServer } from './code-server';
 
 const CONFIG = { executor: { local: { maxConcurrent: 3 } } };
 
@@ -52,6 +52,10 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
       env: { TRAINYARD_TOKEN: token },
     });
     timings.push(`install the .vsix, start code-server, workbench on screen: ${Date.now() - t} ms`);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && cs) await shot(cs.page, `FAILED-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   after(async () => {
@@ -234,9 +238,15 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     const { page } = cs;
     const runs = (await client.listRuns({ model: 'eta-correction' })).items;
     const nyc = runs.find((r) => r.params.region === 'nyc')!;
-    for (const [theme, name] of [['Default Light Modern', 'light'], ['Default High Contrast', 'hc']] as const) {
-      cs.setSettings({ 'workbench.colorTheme': theme });
-      await page.waitForFunction((t) => document.querySelector('.monaco-workbench')?.classList.contains(t), name === 'light' ? 'vs' : 'hc-black', { timeout: 30000 });
+    for (const [theme, name] of [['Light Modern', 'light'], ['Dark High Contrast', 'hc']] as const) {
+      await runCommand(page, 'Preferences: Color Theme');
+      await page.locator('.quick-input-widget input').fill(theme);
+      await pickExact(page, theme);
+      await page.waitForFunction((light) => {
+        const bg = getComputedStyle(document.querySelector('.part.sidebar')!).backgroundColor.match(/\d+/g)!.slice(0, 3).map(Number);
+        const sum = bg[0] + bg[1] + bg[2];
+        return light ? sum > 600 : sum < 30;
+      }, name === 'light', { timeout: 30000 });
       await page.keyboard.press('Escape');
       await viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' }).click();
       await webview(page).locator('.ty-chart canvas').nth(1).waitFor({ timeout: 30000 });
