@@ -14,7 +14,7 @@ const specGiven = argv.some((a, i) => a === '--spec' || a.startsWith('--spec=') 
 module.exports = {
   'node-option': ['import=tsx'],
   extension: ['ts', 'tsx'],
-  ...(specGiven ? {} : { spec: ['backend/test/**/*.test.ts', 'test/**/*.test.ts', 'test/**/*.test.tsx'] }),
+  ...(specGiven ? {} : { spec: ['backend/test/**/*.test.ts', 'test/**/*.test.ts', 'test/**/*.test.tsx', 'vscode-ext/test/**/*.test.ts'] }),
   require: ['test/setup/global.ts'],
   reporter: 'test/setup/reporter.cjs',
   timeout: 120000,

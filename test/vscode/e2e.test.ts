@@ -227,6 +227,8 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await viewRows(page, 'Runs').filter({ hasText: 'Backend unreachable' }).waitFor({ timeout: 30000 });
     await viewRows(page, 'Models').filter({ hasText: 'Backend unreachable' }).waitFor();
     await page.locator('.statusbar-item', { hasText: 'Trainyard: unreachable' }).waitFor();
+    // the full reason, above the Runs view's rows
+    await page.locator('.pane-body .message', { hasText: /Backend unreachable \(http:\/\/127\.0\.0\.1:\d+\): .*retrying/i }).first().waitFor();
     await shot(page, 'unreachable-dark');
     backend = await spawnBackend(home, port, CONFIG);
     await viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' }).waitFor({ timeout: 60000 });

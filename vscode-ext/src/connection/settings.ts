@@ -3,27 +3,9 @@
  * default is used), `trainyard.cliPath` a path or empty. Pure helpers are exported for tests.
  */
 import * as vscode from 'vscode';
-import { DEFAULT_URL } from '@trainyard/shared/client';
+import { checkUrl } from './url';
 
-export function checkUrl(raw: unknown): { url: string; problem?: string } {
-  if (typeof raw !== 'string' || !raw.trim()) return { url: DEFAULT_URL };
-  try {
-    const u = new URL(raw.trim());
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') return { url: DEFAULT_URL, problem: `trainyard.url must start with http:// or https:// (got ${u.protocol})` };
-    return { url: u.toString().replace(/\/+$/, '') };
-  } catch {
-    return { url: DEFAULT_URL, problem: `trainyard.url is not a URL: ${JSON.stringify(raw)}` };
-  }
-}
-
-export function isLocalUrl(url: string): boolean {
-  try {
-    const h = new URL(url).hostname;
-    return h === '127.0.0.1' || h === 'localhost' || h === '[::1]' || h === '::1';
-  } catch {
-    return false;
-  }
-}
+export { checkUrl, isLocalUrl } from './url';
 
 export function readSettings(): { url: string; cliPath: string; notify: boolean; problem?: string } {
   const c = vscode.workspace.getConfiguration('trainyard');

@@ -64,7 +64,8 @@ export function register(context: vscode.ExtensionContext, deps: Deps): void {
       if (ok !== 'Cancel Run') return;
       try {
         const r = await deps.conn.client.cancelRun(run.id);
-        void vscode.window.showInformationMessage(`Run ${r.id} is ${r.status}${r.reason ? ` (${r.reason})` : ''}.`);
+        const final = r.status === 'Succeeded' || r.status === 'Failed' || r.status === 'Cancelled';
+        void vscode.window.showInformationMessage(final ? `Run ${r.id} is ${r.status}${r.reason ? ` (${r.reason})` : ''}.` : `Cancel requested: run ${r.id} is stopping; the Runs view shows Cancelled when it has.`);
       } catch (err) {
         void vscode.window.showErrorMessage(`Trainyard: could not cancel ${run.id}: ${describeFailure(err)}`);
       }

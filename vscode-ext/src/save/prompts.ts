@@ -7,9 +7,7 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const MODEL_NAME = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-export const checkModelName = (s: string): string | null =>
-  MODEL_NAME.test(s) ? null : 'A model name is 2-63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash, e.g. eta-correction';
+import { checkModelName } from './model-name';
 
 export async function pickFolder(hint?: vscode.Uri): Promise<vscode.WorkspaceFolder | undefined> {
   const folders = vscode.workspace.workspaceFolders ?? [];

@@ -121,9 +121,10 @@ export function register(context: vscode.ExtensionContext, deps: Deps): { models
   let countsTimer: ReturnType<typeof setTimeout> | null = null;
   const refreshCounts = () => { countsTimer ??= setTimeout(() => { countsTimer = null; models.refresh(); }, 3000); };
   context.subscriptions.push({ dispose: () => { if (countsTimer) clearTimeout(countsTimer); } });
+  const modelsView = vscode.window.createTreeView('trainyard.models', { treeDataProvider: models });
+  const schedulesView = vscode.window.createTreeView('trainyard.schedules', { treeDataProvider: schedules });
   context.subscriptions.push(
-    vscode.window.createTreeView('trainyard.models', { treeDataProvider: models }),
-    vscode.window.createTreeView('trainyard.schedules', { treeDataProvider: schedules }),
+    modelsView, schedulesView,
     deps.conn.onDidChangeState(() => { models.refresh(); schedules.refresh(); }),
     deps.conn.onDidReconnect(() => { models.refresh(); schedules.refresh(); }),
     deps.conn.onEvents((batch) => {

@@ -10,7 +10,7 @@ import { Commands } from '../commands';
 import type { Deps } from '../deps';
 import { describeFailure } from '../connection/connection';
 import { RunsModel, runDescription, runLabel, sweepSummary, varyingKeys, type RunNode } from './runs-model';
-import { messageItem, stateMessage, type MessageNode } from './state-node';
+import { bindStateMessage, messageItem, stateMessage, type MessageNode } from './state-node';
 
 type Node = RunNode | MessageNode;
 const PAGE = 200;
@@ -138,7 +138,7 @@ export function register(context: vscode.ExtensionContext, deps: Deps): RunsProv
     view.description = s.kind === 'all' ? undefined : s.kind === 'model' ? `model ${s.model}` : 'mine';
   };
   context.subscriptions.push(
-    view, provider,
+    view, provider, bindStateMessage(view, deps.conn),
     deps.conn.onDidChangeState(() => { if (!deps.conn.connected) provider.refreshView(); }),
     deps.conn.onDidReconnect(() => void provider.reload()),
     deps.conn.onEvents((batch) => provider.applyEvents(batch.flatMap((e) => (e.kind === 'run' ? [e.data] : [])))),

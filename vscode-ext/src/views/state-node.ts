@@ -24,3 +24,14 @@ export function messageItem(n: MessageNode): vscode.TreeItem {
   item.contextValue = 'message';
   return item;
 }
+
+/** the full reason above a view's rows (a row's description is cut to the side bar's width) */
+export function bindStateMessage(view: vscode.TreeView<unknown>, conn: { state: ConnState; onDidChangeState: vscode.Event<ConnState> }): vscode.Disposable {
+  const set = () => {
+    const s = conn.state;
+    view.message = s.kind === 'unreachable' ? `Backend unreachable (${s.url}): ${s.reason}. Retrying by itself; Retry below tries now.`
+      : s.kind === 'unauthorized' ? `Not signed in to ${s.url}: ${s.reason}.` : undefined;
+  };
+  set();
+  return conn.onDidChangeState(set);
+}
