@@ -16,6 +16,7 @@ ty_apt_ensure \
   podman:podman runc:runc python3:python3 debootstrap:debootstrap \
   skopeo:skopeo umoci:umoci docker-registry:docker-registry chromium:chromium
 ty_build
+bash scripts/setup-code-server.sh >/dev/null  # VS Code e2e (test/vscode): code-server from npm, cached in ~/.cache/trainyard
 bash scripts/setup-jupyterlab.sh >/dev/null  # JupyterLab 4.6.6 venv (cached) + the trainyard-jupyterlab wheel, for test/jupyterlab
 # The Kubernetes test rig (test/k8s, used by backend/test/executors/kubernetes): openssl and curl
 # from apt; build.sh builds kube-apiserver/-controller-manager/-scheduler, etcd and kwok from the
