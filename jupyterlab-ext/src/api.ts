@@ -50,7 +50,9 @@ export class JupyterClient implements UiClient {
   async request(path: string, init: RequestInit = {}, query?: Query): Promise<Response> {
     let res: Response;
     try {
-      res = await ServerConnection.makeRequest(this.url(path, query), init, this.settings);
+      // 'no-cache' (revalidate) instead of the default 'no-store', which appends a bare cache-buster
+      // parameter (`&1712345678`) that the backend's strict query schemas refuse
+      res = await ServerConnection.makeRequest(this.url(path, query), { cache: 'no-cache', ...init }, this.settings);
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw new ApiError(0, 'unavailable', `cannot reach the Jupyter server: ${(err as Error).message}`);

@@ -22,6 +22,11 @@ def test_api_paths_are_forwarded(path):
     assert target_url("http://127.0.0.1:7878/", path, "follow=1") == f"http://127.0.0.1:7878/{path}?follow=1"
 
 
+def test_jupyterlab_cache_buster_is_dropped():
+    assert target_url("http://b", "v1/runs", "status=Running&1712345678") == "http://b/v1/runs?status=Running"
+    assert target_url("http://b", "v1/runs", "1712345678") == "http://b/v1/runs"
+
+
 @pytest.mark.parametrize("path", ["", "assets/x.js", "v1/../admin", "v1/./runs", "http://evil/v1", "v2/runs", "v1//runs"])
 def test_other_paths_are_refused(path):
     with pytest.raises(ForwardError) as e:

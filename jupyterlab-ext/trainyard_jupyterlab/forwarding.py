@@ -21,6 +21,7 @@ DROP_RESPONSE = {
     "set-cookie", "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
     "trailer", "upgrade", "server", "date", "access-control-allow-origin", "access-control-allow-credentials",
 }
+_CACHE_BUSTER = re.compile(r"^\d+$")
 _PATH = re.compile(r"^(v1(/[A-Za-z0-9._~%:+@!$&'()*,;=-]+)*/?|healthz|openapi\.json)$")
 
 
@@ -33,9 +34,12 @@ class ForwardError(Exception):
 
 
 def target_url(base: str, path: str, query: str) -> str:
-    """The backend URL for a forwarded path; refuses anything outside the API."""
+    """The backend URL for a forwarded path; refuses anything outside the API. A bare numeric
+    query parameter (JupyterLab's cache buster, `?x=1&1712345678`) is dropped: the backend's
+    query schemas refuse unknown parameters."""
     if not _PATH.match(path) or any(seg in ("..", ".") for seg in path.split("/")):
         raise ForwardError(404, "not_found", f"/trainyard/api/{quote(path)} is not a Trainyard API path (expected v1/...)")
+    query = "&".join(p for p in query.split("&") if p and not _CACHE_BUSTER.match(p))
     return f"{base.rstrip('/')}/{path}" + (f"?{query}" if query else "")
 
 

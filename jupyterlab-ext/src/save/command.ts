@@ -19,6 +19,16 @@ export interface SaveDeps { ty: ITrainyard; docManager: IDocumentManager }
 /** opens a workspace file (path relative to the notebook's folder) at a 1-based line */
 export async function openAt(docManager: IDocumentManager, folder: string, file: string, line?: number): Promise<void> {
   const path = folder ? PathExt.join(folder, file) : file;
+  try {
+    await docManager.services.contents.get(path, { content: false });
+  } catch {
+    // Jupyter's contents API hides dotfiles unless ContentsManager.allow_hidden=True
+    const hidden = file.split('/').some((p) => p.startsWith('.'));
+    Notification.error(hidden
+      ? `Jupyter does not open hidden files like ${path} (start it with --ContentsManager.allow_hidden=True). Remove the file from a terminal, or list it in .trainyardignore.`
+      : `Cannot open ${path}: it is no longer there.`, { autoClose: false });
+    return;
+  }
   const widget = docManager.openOrReveal(path, 'Editor');
   if (!widget) return;
   await widget.context.ready;
@@ -75,8 +85,9 @@ async function runSave(request: SaveRequest, folder: string, deps: SaveDeps): Pr
       if (e.type === 'progress') update(`Save Model: ${e.message}`, 'in-progress');
       else if (e.type === 'refused') {
         const first = e.secrets[0];
-        const where = e.secrets.map((s) => `${s.file}${s.line ? ` line ${s.line}` : ''} (${s.rule})`).join('; ');
-        update(`Save Model refused: ${where} looks like a secret; nothing was sent. Remove it, or exclude it in .trainyardignore.`, 'error', [
+        // toasts are short: the rule's name without its explanation in parentheses
+        const where = e.secrets.slice(0, 3).map((s) => `${s.file}${s.line ? ` line ${s.line}` : ''} (${s.rule.replace(/\s*\(.*$/, '')})`).join(', ');
+        update(`Save Model refused: ${where}${e.secrets.length > 3 ? ', …' : ''} looks like a secret; nothing was sent.`, 'error', [
           { label: `Open ${first.file}`, callback: () => void openAt(docManager, folder, first.file, first.line) },
         ]);
         return;

@@ -18,6 +18,7 @@ class Hub {
   add(l: EventListener): () => void {
     this.listeners.add(l);
     if (!this.abort) this.start();
+    else l.onState?.(this.state); // a late subscriber (a panel opened later) learns the current state
     return () => {
       this.listeners.delete(l);
       if (this.listeners.size === 0) {
@@ -41,7 +42,8 @@ class Hub {
       while (!ac.signal.aborted) {
         try {
           this.setState('connecting');
-          const it = this.client.events({ signal: ac.signal });
+          // live as soon as the subscription is open (the stream may say nothing for a while)
+          const it = this.client.events({ signal: ac.signal, onOpen: () => this.setState('live') });
           for await (const e of it) {
             attempt = 0;
             this.setState('live');

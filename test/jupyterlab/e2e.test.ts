@@ -1,0 +1,233 @@
+/**
+ * trainyard-jupyterlab end to end: real JupyterLab 4.6.6 (from the venv, the wheel installed),
+ * served under a base_url, driven in Debian's Chromium (playwright-core), against a real
+ * backend (the built CLI as a child process, local executor). A user opens the example
+ * notebook and clicks Save Model (first-save dialog, version recorded); a .env is refused with
+ * the file named and the action opens it; "Launch training…" opens the launch panel, a 3-run
+ * sweep goes Succeeded live in the runs sidebar; Sweep Comparison and Run Results show logs and
+ * charts; a stopped backend gives a clear message and the UI recovers when it is back.
+ * Screenshots in light and dark go to test-artifacts/jupyterlab/.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { TrainyardClient } from '@trainyard/shared';
+import { freePort, REPO, spawnBackend, waitForRuns } from '../helpers/backend';
+import { startLab, type Lab } from './lab';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(REPO, 'test-artifacts/jupyterlab');
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const BASE_URL = '/user/ty-tester/';
+
+describe('JupyterLab extension end to end (Chromium)', function () {
+  this.timeout(240000);
+  let home: string;
+  let root: string;
+  let port: number;
+  let backend: ChildProcess;
+  let client: TrainyardClient;
+  let lab: Lab;
+  let browser: Browser;
+  let page: Page;
+  const timings: string[] = [];
+
+  const startBackend = async () => {
+    const b = await spawnBackend(home, port, { executor: { local: { maxConcurrent: 3 } } });
+    backend = b.child;
+    client = new TrainyardClient({ baseUrl: b.url, token: readFileSync(join(home, 'token'), 'utf8').trim() });
+  };
+  const stopBackend = async () => {
+    if (backend.exitCode !== null) return;
+    const exited = new Promise((r) => backend.once('exit', r));
+    backend.kill('SIGKILL');
+    await exited;
+  };
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const toast = (re: RegExp) => page.locator('.Toastify__toast', { hasText: re });
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    home = mkdtempSync(join(tmpdir(), 'ty-home-'));
+    root = mkdtempSync(join(tmpdir(), 'ty-jroot-'));
+    cpSync(join(REPO, 'examples/eta-correction'), join(root, 'eta-correction'), { recursive: true, filter: (s) => !/\.trainyard|__pycache__/.test(s) });
+    port = await freePort();
+    await startBackend();
+    const t0 = Date.now();
+    lab = await startLab({ root, baseUrl: BASE_URL, env: { TRAINYARD_URL: `http://127.0.0.1:${port}`, TRAINYARD_HOME: home } });
+    timings.push(`jupyter-lab ready: ${Date.now() - t0} ms`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await lab?.stop();
+    if (backend && backend.exitCode === null) backend.kill('SIGKILL');
+    if (timings.length) console.log(`\n  jupyterlab e2e timings (measured):\n${timings.map((l) => `    ${l}`).join('\n')}`);
+    if (home) rmSync(home, { recursive: true, force: true });
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('saves the example notebook from its Save Model button (first-save dialog), under a base_url', async () => {
+    const t0 = Date.now();
+    await page.goto(`${lab.url}lab/tree/eta-correction/notebook.ipynb?token=${lab.token}`);
+    await page.waitForSelector('.jp-Notebook .cm-content');
+    await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
+    const button = page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="trainyard-save-model"]');
+    await button.waitFor();
+    timings.push(`page to Save Model button: ${Date.now() - t0} ms`);
+    assert.match(await button.innerText(), /Save Model/);
+    assert.ok(new URL(page.url()).pathname.startsWith(`${BASE_URL}lab`), page.url());
+    await page.waitForSelector('[data-state=live]', { timeout: 30000 });
+
+    // an edited notebook is saved first, after asking
+    await page.locator('.jp-CodeCell .cm-content').first().click();
+    await page.keyboard.press('End');
+    await page.keyboard.type('  # edited');
+    await page.waitForSelector('.lm-TabBar-tab.lm-mod-current.jp-mod-dirty');
+    await button.click();
+    await page.getByRole('button', { name: 'Save and continue' }).click();
+    const dialog = page.locator('[data-testid=ty-save-dialog]');
+    await dialog.waitFor();
+    assert.match(readFileSync(join(root, 'eta-correction/notebook.ipynb'), 'utf8'), /# edited/);
+    await page.waitForSelector('[data-testid=ty-save-preview] >> text=train.py');
+    assert.match(await page.locator('[data-testid=ty-save-preview]').innerText(), /kernel interpreter: \/.*python/);
+    await shot('save-dialog-light');
+    await page.fill('#ty-save-model', 'Bad Name');
+    await page.getByRole('button', { name: 'Save version' }).click();
+    await page.waitForSelector('.ty-save-error >> text=not a model name');
+    await page.fill('#ty-save-model', 'eta-correction');
+    const t1 = Date.now();
+    await page.getByRole('button', { name: 'Save version' }).click();
+    const done = toast(/Saved eta-correction:/);
+    await done.waitFor({ timeout: 120000 });
+    timings.push(`Save Model click to version recorded (first save): ${Date.now() - t1} ms`);
+    const versions = await client.listVersions('eta-correction');
+    assert.equal(versions.items.length, 1);
+    assert.match(await done.innerText(), new RegExp(versions.items[0].label.replace(/[+.]/g, '\\$&')));
+    const remembered = JSON.parse(readFileSync(join(root, 'eta-correction/.trainyard/model.json'), 'utf8'));
+    assert.equal(remembered.model, 'eta-correction');
+    await shot('saved-light');
+  });
+
+  it('refuses a .env with the file named; the action opens it', async () => {
+    writeFileSync(join(root, 'eta-correction/.env'), 'DB_PASSWORD=hunter2\n');
+    await page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="trainyard-save-model"]').click();
+    const refused = toast(/refused: \.env/);
+    await refused.waitFor({ timeout: 60000 });
+    assert.match(await refused.innerText(), /looks like a secret; nothing was sent/);
+    await shot('refused-light');
+    await refused.getByRole('button', { name: 'Open .env' }).click();
+    await page.waitForSelector('.lm-TabBar-tab.lm-mod-current >> text=.env');
+    await shot('env-opened-light');
+    await page.waitForSelector('.jp-FileEditor .cm-content >> text=DB_PASSWORD');
+    assert.equal((await client.listVersions('eta-correction')).items.length, 1);
+    rmSync(join(root, 'eta-correction/.env'));
+  });
+
+  let sweepId = '';
+
+  it('"Launch training…" opens the launch panel; a 3-run sweep goes Succeeded live in the runs sidebar', async () => {
+    await toast(/Saved eta-correction:/).getByRole('button', { name: 'Launch training…' }).click();
+    const panel = page.locator('.ty-jp-launch');
+    await panel.waitFor();
+    await panel.locator('#ty-launch-version').waitFor();
+    await page.waitForFunction(() => /latest/.test(document.querySelector('.ty-jp-launch #ty-launch-version')?.textContent ?? ''));
+    await panel.getByRole('button', { name: '+ param' }).click();
+    await panel.getByLabel('Params 1 name').fill('n');
+    await panel.getByLabel('Params 1 type').selectOption('number');
+    await panel.getByLabel('Params 1 value').fill('1500');
+    await panel.getByRole('button', { name: '+ param' }).click();
+    await panel.getByLabel('Params 2 name').fill('epochs');
+    await panel.getByLabel('Params 2 type').selectOption('number');
+    await panel.getByLabel('Params 2 value').fill('12');
+    await panel.getByRole('button', { name: '+ sweep axis' }).click();
+    await panel.getByLabel('Sweep axes 1 name').fill('region');
+    await panel.getByLabel('Sweep axes 1 value').fill('sfo, nyc, sea');
+    await page.waitForFunction(() => /3 runs/.test(document.querySelector('.ty-jp-launch [data-testid=grid-size]')?.textContent ?? ''));
+    await page.waitForFunction(() => /\$|estimated|no price/.test(document.querySelector('.ty-jp-launch [data-testid=estimate]')?.textContent ?? ''));
+    await shot('launch-light');
+
+    // the runs sidebar, opened before the launch, must show the sweep arrive and finish without a reload
+    if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+    const sidebar = page.locator('#trainyard-runs');
+    await sidebar.waitFor();
+    const t0 = Date.now();
+    await panel.getByRole('button', { name: 'Launch 3 runs' }).click();
+    const link = panel.locator('[data-testid=launch-result] a[href^="#trainyard:sweep:"]');
+    await link.waitFor();
+    sweepId = decodeURIComponent((await link.getAttribute('href'))!.replace('#trainyard:sweep:', ''));
+    await sidebar.locator(`[data-sweep="${sweepId}"]`).waitFor();
+    await page.waitForFunction((id) => /3 Succeeded/.test(document.querySelector(`#trainyard-runs [data-sweep="${id}"]`)?.textContent ?? ''), sweepId, { timeout: 120000 });
+    timings.push(`sweep of 3 launched to all Succeeded in the sidebar: ${Date.now() - t0} ms`);
+    const runs = await client.listRuns({ sweep: sweepId });
+    assert.deepEqual(runs.items.map((r) => r.status), ['Succeeded', 'Succeeded', 'Succeeded']);
+    await page.waitForSelector('#trainyard-status >> text=0 running, 0 pending');
+    await shot('sidebar-light');
+  });
+
+  it('opens Sweep Comparison from the sidebar and Run Results with logs and a chart', async () => {
+    await page.locator(`#trainyard-runs [data-sweep="${sweepId}"] a`).click();
+    const sweep = page.locator(`#trainyard-sweep-${sweepId}`);
+    await sweep.waitFor();
+    await page.waitForFunction((id) => document.querySelectorAll(`#trainyard-sweep-${id} [aria-label="Sweep runs"] .ty-status-Succeeded`).length === 3, sweepId);
+    await page.waitForFunction((id) => document.querySelectorAll(`#trainyard-sweep-${id} .ty-chart canvas`).length >= 2, sweepId);
+    await shot('sweep-light');
+    await sweep.locator('[aria-label="Sweep runs"] tbody tr:first-child a').first().click();
+    const details = page.locator('.ty-jp-run [data-testid=run-details][data-status=Succeeded]');
+    await details.waitFor();
+    await page.waitForFunction(() => /complete/.test(document.querySelector('.ty-jp-run [data-testid=log-count]')?.textContent ?? ''));
+    await page.waitForFunction(() => document.querySelectorAll('.ty-jp-run .ty-chart canvas').length >= 1);
+    assert.match(await page.locator('.ty-jp-run [data-testid=log-viewer]').innerText(), /rmse/);
+    await shot('run-light');
+  });
+
+  it('says clearly when the backend stops, and recovers when it is back', async () => {
+    await stopBackend();
+    await page.waitForSelector('#trainyard-status [data-state=down]', { timeout: 60000 });
+    assert.match(await page.locator('#trainyard-status').innerText(), /backend unreachable/);
+    await page.evaluate(() => document.querySelector<HTMLElement>('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]'));
+    await page.locator('#trainyard-runs >> text=reconnecting').waitFor();
+    // a view opened now explains, in words, what is wrong
+    await page.locator('#trainyard-runs button', { hasText: 'Launch…' }).click();
+    const err = page.locator('.ty-jp-launch:visible [data-error-kind=down]');
+    await err.waitFor();
+    assert.match(await err.innerText(), /The Trainyard backend is not reachable/);
+    await shot('backend-down-light');
+    await startBackend();
+    await page.waitForSelector('#trainyard-status [data-state=live]', { timeout: 60000 });
+    await err.getByRole('button', { name: 'Try again' }).click();
+    await page.locator('.ty-jp-launch:visible #ty-launch-version').waitFor();
+    await page.locator('#trainyard-runs >> text=● live').waitFor();
+  });
+
+  it('reads well in the dark theme (screenshots)', async () => {
+    lab.setTheme('JupyterLab Dark');
+    await page.reload();
+    await page.waitForSelector('.jp-Notebook .cm-content');
+    await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false');
+    if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+    await page.waitForFunction((id) => /3 Succeeded/.test(document.querySelector(`#trainyard-runs [data-sweep="${id}"]`)?.textContent ?? ''), sweepId);
+    await page.locator(`#trainyard-runs [data-sweep="${sweepId}"] a`).click();
+    await page.waitForFunction((id) => document.querySelectorAll(`#trainyard-sweep-${id} .ty-chart canvas`).length >= 2, sweepId);
+    await shot('sweep-dark');
+    await page.locator(`#trainyard-sweep-${sweepId} [aria-label="Sweep runs"] tbody tr:first-child a`).first().click();
+    await page.waitForFunction(() => document.querySelectorAll('.ty-jp-run:not(.lm-mod-hidden) .ty-chart canvas').length >= 1);
+    await shot('run-dark');
+    await page.locator('#trainyard-runs button', { hasText: 'Launch…' }).click();
+    await page.locator('.ty-jp-launch:visible #ty-launch-version').waitFor();
+    await shot('launch-dark');
+    await page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="trainyard-save-model"]').first().waitFor({ state: 'attached' });
+  });
+});
