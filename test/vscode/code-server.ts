@@ -149,3 +149,20 @@ export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
+
+/** right-click a tree row and pick a context-menu item (VS Code ignores a click that lands while the menu is still opening: retried until the menu closes) */
+export async function contextMenu(page: Page, row: Locator, item: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await row.click({ button: 'right' });
+    const entry = page.locator('.monaco-menu .action-label', { hasText: item });
+    await entry.hover();
+    await entry.click();
+    try {
+      await page.locator('.monaco-menu').waitFor({ state: 'detached', timeout: 3000 });
+      return;
+    } catch (err) {
+      if (attempt >= 2) throw err;
+      await page.keyboard.press('Escape');
+    }
+  }
+}

@@ -13,10 +13,10 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { TrainyardClient } from '@trainyard/shared';
 import { REPO, freePort, spawnBackend, waitForRuns } from '../helpers/backend';
-import { buildVsix, CHROMIUM, notification, openTrainyard, pickExact, quickInput, runCommand, shot, startCodeServer, viewRows, webview, type CodeServer } from './code-server';
+import { buildVsix, CHROMIUM, contextMenu, notification, openTrainyard, pickExact, quickInput, runCommand, shot, startCodeServer, viewRows, webview, type CodeServer } from './code-server';
 
 const CONFIG = { executor: { local: { maxConcurrent: 3 } } };
 
@@ -34,6 +34,7 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
   before(async function () {
     this.timeout(600000);
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)`);
+    execFileSync(process.execPath, [join(REPO, 'backend/build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
     home = mkdtempSync(join(tmpdir(), 'ty-vsc-home-'));
     port = await freePort();
     backend = await spawnBackend(home, port, CONFIG);
@@ -180,6 +181,32 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     assert.ok(current > 0, 'no line is selected in the editor');
   });
 
+  it('compares a version with the workspace in the diff editor (trainyard-version: files)', async () => {
+    const { page } = cs;
+    const train = join(ws, 'train.py');
+    const original = readFileSync(train, 'utf8');
+    writeFileSync(train, `${original}# tuned after the save\n`);
+    try {
+      const label = (await client.listVersions('eta-correction')).items[0].label;
+      const models = viewRows(page, 'Models');
+      if (!(await models.filter({ hasText: label }).count())) await models.filter({ hasText: 'eta-correction' }).first().click();
+      await contextMenu(page, models.filter({ hasText: label }), 'Compare with Workspace');
+      await quickInput(page, new RegExp(`Compare eta-correction:${label}`));
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'train.py' });
+      await row.waitFor();
+      assert.match(await row.innerText(), /changed/);
+      assert.match(await page.locator('.quick-input-list .monaco-list-row', { hasText: 'eta_data.py' }).innerText(), /same/);
+      await row.click();
+      await page.locator('.tab.active', { hasText: `train.py (${label})` }).waitFor({ timeout: 30000 });
+      const diff = page.locator('.monaco-diff-editor');
+      await diff.waitFor();
+      await diff.locator('.line-insert, .char-insert').first().waitFor();
+      await shot(page, 'compare-dark');
+    } finally {
+      writeFileSync(train, original);
+    }
+  });
+
   it('refuses to save a secret: the message names the file, line and rule, and its action opens the file at the line', async () => {
     const { page } = cs;
     writeFileSync(join(ws, 'settings_local.py'), '# local settings\nREGION = "sfo"\nAWS_KEY = "AKIAABCDEFGHIJKLMNOP"\n');
@@ -208,8 +235,7 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await waitForRuns(client, [id], 30000, (r) => r.status === 'Running');
     const row = viewRows(page, 'Runs').filter({ hasText: 'region=lax' });
     await row.filter({ hasText: 'Running' }).waitFor({ timeout: 30000 });
-    await row.click({ button: 'right' });
-    await page.locator('.monaco-menu .action-label', { hasText: 'Cancel Run' }).click();
+    await contextMenu(page, row, 'Cancel Run');
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor();
     assert.match(await dialog.innerText(), new RegExp(`Cancel run ${id}`));
@@ -264,5 +290,15 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
       await shot(page, `launch-${name}`);
     }
     assert.ok(nyc);
+  });
+
+  it('brings the open panel back after a window reload (serializer and saved state)', async () => {
+    const { page } = cs;
+    await runCommand(page, 'Trainyard: Launch Training…');
+    await webview(page).locator('#ty-launch-version').waitFor({ timeout: 30000 });
+    await page.reload();
+    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    await page.locator('.tab.active', { hasText: 'Launch' }).waitFor({ timeout: 30000 });
+    await webview(page).locator('#ty-launch-version', { hasText: 'latest' }).waitFor({ timeout: 30000 });
   });
 });
