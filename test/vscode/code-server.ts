@@ -142,7 +142,7 @@ export function viewRows(page: Page, view: 'Runs' | 'Models' | 'Schedules'): Loc
 
 /** the content of the active webview panel (two iframes deep) */
 export function webview(page: Page): FrameLocator {
-  return page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+  return page.frameLocator('iframe.webview.ready[src*="extensionId=trainyard.trainyard"]:visible').frameLocator('iframe#active-frame');
 }
 
 export async function shot(page: Page, name: string): Promise<void> {

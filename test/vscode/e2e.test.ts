@@ -228,6 +228,58 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     }
   });
 
+  it('saves from a notebook\'s toolbar with that notebook as the train entrypoint', async () => {
+    const { page } = cs;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').fill('notebook.ipynb');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'notebook.ipynb' }).first().click();
+    const button = page.locator('.notebook-toolbar-container .action-item a[aria-label^="Save Model (this notebook trains)"], .notebook-toolbar-container .action-item [aria-label^="Save Model (this notebook trains)"]').first();
+    await button.waitFor({ timeout: 30000 });
+    await shot(page, 'notebook-dark');
+    await button.click();
+    await quickInput(page, /Save .* as a version of/);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'eta-correction' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await notification(page, /Saved eta-correction:/).last().waitFor({ timeout: 120000 });
+    for (let i = 0; i < 50 && (await client.listVersions('eta-correction')).items.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    const versions = (await client.listVersions('eta-correction')).items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    assert.equal(versions.length, 2);
+    assert.match(versions[0].entrypoints.train, /\.py$/);
+    assert.notEqual(versions[0].entrypoints.train, 'python train.py');
+    assert.deepEqual(JSON.parse(readFileSync(join(ws, '.trainyard/model.json'), 'utf8')).entrypoints, { train: 'notebook.ipynb' });
+    await runCommand(page, 'View: Close Editor');
+    await page.locator('.tab', { hasText: 'notebook.ipynb' }).waitFor({ state: 'detached' });
+  });
+
+  it('launches from the quick picks: cannot-fit hardware cannot be picked, the estimate is confirmed; the default hardware shows in the status bar', async () => {
+    const { page } = cs;
+    await runCommand(page, 'Trainyard: Pick Default Hardware');
+    await quickInput(page, /Default hardware/);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'cpu-small' }).click();
+    await page.locator('.statusbar-item', { hasText: 'Trainyard · cpu-small' }).waitFor();
+
+    await runCommand(page, 'Trainyard: Launch Training (Quick)');
+    await quickInput(page, /Launch eta-correction: version/);
+    await page.keyboard.press('Enter');
+    await quickInput(page, /: hardware/);
+    const gpu = page.locator('.quick-input-list .monaco-list-row', { hasText: 'gpu-t4' });
+    assert.match(await gpu.innerText(), /cannot fit/);
+    await gpu.click();
+    await page.locator('.quick-input-widget input[placeholder^="gpu-t4 cannot fit"]').waitFor();
+    await shot(page, 'quick-hardware-dark');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'cpu-small' }).click();
+    const params = await quickInput(page, /params/);
+    await params.fill('n=500 epochs=3 region=quick');
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /Estimated \$\d/);
+    await dialog.locator('.monaco-button', { hasText: /^Launch$/ }).click();
+    await notification(page, /Launched run run_/).waitFor();
+    await viewRows(page, 'Runs').filter({ hasText: 'region=quick' }).filter({ hasText: 'Succeeded' }).waitFor({ timeout: 60000 });
+  });
+
   it('cancels a running run from the Runs view (confirmed)', async () => {
     const { page } = cs;
     const res = await client.launch({ model: 'eta-correction', params: { n: 40000, epochs: 100000, region: 'lax' } });
