@@ -9,6 +9,7 @@ ty_node_env
 VENV="$(bash scripts/setup-jupyterlab.sh venv)"
 cd jupyterlab-ext
 [ -d node_modules ] || npm ci --no-audit --no-fund >&2
+npm run --silent typecheck >&2
 rm -rf lib dist build trainyard_jupyterlab/labextension trainyard_jupyterlab/node
 PATH="$VENV/bin:$PATH" "$VENV/bin/python" -m build --wheel --no-isolation --outdir dist . >&2
 ls dist/*.whl

@@ -16,6 +16,7 @@ export const LINKS: Links = {
   run: (id) => `#trainyard:run:${encodeURIComponent(id)}`,
   sweep: (id) => `#trainyard:sweep:${encodeURIComponent(id)}`,
   model: (name) => `#trainyard:model:${encodeURIComponent(name)}`,
+  source: (path, line) => `#trainyard:source:${encodeURIComponent(path)}:${line}`,
 };
 
 let styled = false;
@@ -29,13 +30,18 @@ export function injectStyles(): void {
 }
 
 /** a click on a Trainyard link opens the view in JupyterLab instead of changing the page's hash */
-export function linkHandler(ty: ITrainyard) {
+export function linkHandler(ty: ITrainyard, runId?: string) {
   return (e: MouseEvent) => {
     const a = (e.target as HTMLElement).closest?.('a[href^="#trainyard:"]');
     if (!a) return;
     e.preventDefault();
     const [, kind, id] = /^#trainyard:(\w+):(.*)$/.exec(a.getAttribute('href') ?? '') ?? [];
     if (!kind) return;
+    if (kind === 'source') {
+      const m = /^(.*):(\d+)$/.exec(id);
+      if (m && runId) ty.openSource(runId, decodeURIComponent(m[1]), Number(m[2]));
+      return;
+    }
     const value = decodeURIComponent(id);
     if (kind === 'run') ty.openRun(value);
     else if (kind === 'sweep') ty.openSweep(value);
@@ -47,6 +53,8 @@ export class TrainyardWidget extends ReactWidget {
   constructor(
     protected readonly ty: ITrainyard,
     private readonly view: () => ReactElement,
+    /** the run whose traceback frames this view links (Run Results) */
+    private readonly runId?: string,
   ) {
     super();
     injectStyles();
@@ -56,7 +64,7 @@ export class TrainyardWidget extends ReactWidget {
   render(): ReactElement {
     return (
       <TrainyardUi client={this.ty.client} theme="jupyterlab" links={LINKS} className="ty-jp-root">
-        <div onClickCapture={linkHandler(this.ty)} className="ty-jp-body">{this.view()}</div>
+        <div onClickCapture={linkHandler(this.ty, this.runId)} className="ty-jp-body">{this.view()}</div>
       </TrainyardUi>
     );
   }

@@ -7,6 +7,7 @@
  */
 import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
@@ -19,6 +20,7 @@ import { createLaunchWidget } from './launch/widget';
 import { createRunWidget, createSweepWidget } from './runs/results';
 import { createRunsSidebar } from './runs/sidebar';
 import { saveModel } from './save/command';
+import { openSource } from './source/open';
 import { createStatusItem } from './status';
 import { CommandIDs, ITrainyard } from './tokens';
 
@@ -26,7 +28,15 @@ class Trainyard implements ITrainyard {
   readonly client = new JupyterClient();
   readonly modelChanged: Signal<ITrainyard, string | null> = new Signal<ITrainyard, string | null>(this);
   currentModel: string | null = null;
+  private readonly folders = new Map<string, string>();
+  docManager: IDocumentManager | null = null;
   constructor(private readonly app: JupyterFrontEnd) {}
+
+  folderOf(model: string): string | null { return this.folders.get(model) ?? null; }
+  rememberFolder(model: string, folder: string): void { this.folders.set(model, folder); }
+  openSource(runId: string, path: string, line: number): void {
+    if (this.docManager) void openSource(this, this.docManager, runId, path, line);
+  }
 
   setCurrentModel(model: string | null): void {
     if (model === this.currentModel) return;
@@ -61,12 +71,17 @@ const plugin: JupyterFrontEndPlugin<ITrainyard> = {
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker, docManager: IDocumentManager, restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null, statusBar: IStatusBar | null, fileBrowser: IDefaultFileBrowser | null): ITrainyard => {
     const ty = new Trainyard(app);
+    ty.docManager = docManager;
     const deps = { ty, docManager };
 
     // the sidebar follows the current notebook's remembered model
     tracker.currentChanged.connect((_, panel) => {
       if (!panel) return;
-      void panel.context.ready.then(() => ty.client.workspace(panel.context.path)).then((p) => { if (p.remembered) ty.setCurrentModel(p.remembered.model); }, () => undefined);
+      void panel.context.ready.then(() => ty.client.workspace(panel.context.path)).then((p) => {
+        if (!p.remembered) return;
+        ty.rememberFolder(p.remembered.model, PathExt.dirname(panel.context.path));
+        ty.setCurrentModel(p.remembered.model);
+      }, () => undefined);
     });
 
     app.commands.addCommand(CommandIDs.save, {

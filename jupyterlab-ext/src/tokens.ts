@@ -13,6 +13,11 @@ export interface ITrainyard {
   readonly modelChanged: ISignal<ITrainyard, string | null>;
   openLaunch(model?: string): void;
   openRun(id: string): void;
+  /** a traceback frame of a run: the workspace file, or the notebook cell for a generated script */
+  openSource(runId: string, path: string, line: number): void;
+  /** the Jupyter contents path of the folder holding a model (learned from its notebooks' .trainyard/model.json) */
+  folderOf(model: string): string | null;
+  rememberFolder(model: string, folder: string): void;
   openSweep(id: string): void;
 }
 

@@ -5,7 +5,8 @@
  * notebook and clicks Save Model (first-save dialog, version recorded); a .env is refused with
  * the file named and the action opens it; "Launch training…" opens the launch panel, a 3-run
  * sweep goes Succeeded live in the runs sidebar; Sweep Comparison and Run Results show logs and
- * charts; a stopped backend gives a clear message and the UI recovers when it is back.
+ * charts; a stopped backend gives a clear message and the UI recovers when it is back; a failed
+ * notebook run's traceback frame opens the notebook at the cell it came from.
  * Screenshots in light and dark go to test-artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { TrainyardClient } from '@trainyard/shared';
+import { saveWorkspace } from '@trainyard/shared/snapshot/save';
+import { writeWorkspaceModel } from '@trainyard/shared/workspace/model-file';
 import { freePort, REPO, spawnBackend, waitForRuns } from '../helpers/backend';
 import { startLab, type Lab } from './lab';
 
@@ -212,15 +215,52 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     await page.locator('#trainyard-runs >> text=● live').waitFor();
   });
 
+  it("jumps from a failed run's traceback to the notebook cell it came from", async () => {
+    const dir = join(root, 'failing');
+    mkdirSync(dir, { recursive: true });
+    const cell = (t: string, src: string) => ({ cell_type: t, metadata: {}, source: src, ...(t === 'code' ? { outputs: [], execution_count: null } : {}) });
+    writeFileSync(join(dir, 'fail.ipynb'), JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } }, cells: [
+      cell('markdown', '# A notebook that fails'), cell('code', 'x = 1\nprint("starting")'), cell('code', 'def boom():\n    raise ValueError("boom in cell 3")\n\nboom()'),
+    ] }));
+    // saved with the shared save client (the same code the Save Model button runs) and its answers remembered
+    await saveWorkspace(client, { dir, model: 'failing-nb', entrypoints: { train: 'fail.ipynb' }, cacheDir: false });
+    await writeWorkspaceModel(dir, { model: 'failing-nb', entrypoints: { train: 'fail.ipynb' } });
+    const launched = await client.launch({ model: 'failing-nb' });
+    const [failed] = await waitForRuns(client, launched.runs.map((r) => r.id));
+    assert.equal(failed.status, 'Failed');
+
+    await page.goto(`${lab.url}lab/tree/failing/fail.ipynb?token=${lab.token}`);
+    await page.waitForSelector('.jp-CodeCell .cm-content');
+    if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+    await page.locator('#trainyard-runs >> text=only failing-nb').waitFor();
+    await page.locator(`#trainyard-runs [data-run-id="${failed.id}"]`).click();
+    const frame = page.locator(`#trainyard-run-${failed.id} .ty-source-link[title*=".trainyard/notebooks/train.py"]`).last();
+    await frame.waitFor();
+    await shot('traceback-light');
+    await frame.click();
+    await toast(/fail\.ipynb, cell 3, line 2/).waitFor();
+    await page.waitForSelector('.lm-TabBar-tab.lm-mod-current >> text=fail.ipynb');
+    const active = await page.evaluate(() => {
+      const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find((p) => !p.classList.contains('lm-mod-hidden'));
+      const cells = [...(panel?.querySelectorAll('.jp-Notebook .jp-Cell') ?? [])];
+      return cells.findIndex((c) => c.classList.contains('jp-mod-active'));
+    });
+    assert.equal(active, 2);
+  });
+
   it('reads well in the dark theme (screenshots)', async () => {
     lab.setTheme('JupyterLab Dark');
-    await page.reload();
-    await page.waitForSelector('.jp-Notebook .cm-content');
+    await page.goto(`${lab.url}lab/tree/eta-correction/notebook.ipynb?token=${lab.token}`);
+    await page.waitForSelector('.jp-CodeCell .cm-content');
+    await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
     await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false');
+    await shot('notebook-dark');
     if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+    await page.locator('#trainyard-runs >> text=only eta-correction').waitFor();
     await page.waitForFunction((id) => /3 Succeeded/.test(document.querySelector(`#trainyard-runs [data-sweep="${id}"]`)?.textContent ?? ''), sweepId);
+    await shot('sidebar-dark');
     await page.locator(`#trainyard-runs [data-sweep="${sweepId}"] a`).click();
-    await page.waitForFunction((id) => document.querySelectorAll(`#trainyard-sweep-${id} .ty-chart canvas`).length >= 2, sweepId);
+    await page.waitForFunction((id) => document.querySelectorAll(`#trainyard-sweep-${id}:not(.lm-mod-hidden) .ty-chart canvas`).length >= 2, sweepId);
     await shot('sweep-dark');
     await page.locator(`#trainyard-sweep-${sweepId} [aria-label="Sweep runs"] tbody tr:first-child a`).first().click();
     await page.waitForFunction(() => document.querySelectorAll('.ty-jp-run:not(.lm-mod-hidden) .ty-chart canvas').length >= 1);

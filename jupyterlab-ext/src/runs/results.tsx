@@ -6,7 +6,7 @@ import { TrainyardWidget } from '../host';
 import type { ITrainyard } from '../tokens';
 
 export function createRunWidget(ty: ITrainyard, runId: string): MainAreaWidget<TrainyardWidget> {
-  const widget = new MainAreaWidget({ content: new TrainyardWidget(ty, () => <RunDetails runId={runId} />) });
+  const widget = new MainAreaWidget({ content: new TrainyardWidget(ty, () => <RunDetails runId={runId} />, runId) });
   widget.id = `trainyard-run-${runId}`;
   widget.title.label = `Run ${runId}`;
   widget.title.caption = `Trainyard run ${runId}`;

@@ -96,6 +96,7 @@ async function runSave(request: SaveRequest, folder: string, deps: SaveDeps): Pr
         return;
       } else if (e.type === 'result') {
         const v = e.version;
+        ty.rememberFolder(v.model, folder);
         ty.setCurrentModel(v.model);
         update(`Saved ${v.model}:${v.label} (${v.digest.slice(0, 19)}), ${e.uploadedFiles} of ${e.totalFiles} files uploaded`, 'success', [
           { label: 'Launch training…', callback: () => ty.openLaunch(v.model), displayType: 'accent' },

@@ -7,8 +7,13 @@
  * magics keep their body; `!pip`/`%pip`/`%conda` installs are refused (a version
  * does not install at run time: install into the environment and save with
  * --python), as are other shell escapes and magics, naming the cell.
+ *
+ * Line-to-cell map: every source line of a code cell becomes exactly one script line after
+ * its `# cell N` marker, so the generated script (a file of the version) is its own map:
+ * scriptLineToCell() (line-map.ts) turns a traceback's script line back into the notebook, cell and line.
  */
 import { WorkspaceError } from './collect';
+import { cellMarker } from './line-map';
 
 export const NOTEBOOK_SCRIPT_DIR = '.trainyard/notebooks';
 
@@ -51,13 +56,14 @@ export function notebookToScript(text: string, name: string): string {
     let lines = src.split('\n');
     const where = `cell ${n} of ${name}`;
     const first = lines[0]?.trim() ?? '';
+    let from = 1; // the cell line the script's first line of this cell comes from (the line map, below)
     if (first.startsWith('%%')) {
       const magic = first.slice(2).split(/\s/)[0];
-      if (magic === 'time' || magic === 'capture') lines = lines.slice(1);
+      if (magic === 'time' || magic === 'capture') { lines = lines.slice(1); from = 2; }
       else if (magic === 'pip' || magic === 'conda' || magic === 'bash' || magic === 'sh') throw new WorkspaceError(`${where} runs %%${magic}: ${installHint}`);
       else throw new WorkspaceError(`${where} uses the cell magic %%${magic}, which a script cannot run; rewrite the cell in Python`);
     }
-    out.push(`# cell ${n}`);
+    out.push(cellMarker(n, from));
     for (const line of lines) {
       const t = line.trimStart();
       const indent = line.slice(0, line.length - t.length);
