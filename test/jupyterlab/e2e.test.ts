@@ -230,7 +230,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     assert.equal(failed.status, 'Failed');
 
     await page.goto(`${lab.url}lab/tree/failing/fail.ipynb?token=${lab.token}`);
-    await page.waitForSelector('.jp-CodeCell .cm-content');
+    await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
     if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
     await page.locator('#trainyard-runs >> text=only failing-nb').waitFor();
     await page.locator(`#trainyard-runs [data-run-id="${failed.id}"]`).click();
@@ -251,7 +251,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
   it('reads well in the dark theme (screenshots)', async () => {
     lab.setTheme('JupyterLab Dark');
     await page.goto(`${lab.url}lab/tree/eta-correction/notebook.ipynb?token=${lab.token}`);
-    await page.waitForSelector('.jp-CodeCell .cm-content');
+    await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
     await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
     await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false');
     await shot('notebook-dark');
