@@ -19,9 +19,11 @@ ty_build
 bash scripts/setup-code-server.sh >/dev/null  # VS Code e2e (test/vscode): code-server from npm, cached in ~/.cache/trainyard
 bash scripts/setup-jupyterlab.sh >/dev/null  # JupyterLab 4.6.6 venv (cached) + the trainyard-jupyterlab wheel, for test/jupyterlab
 # The Kubernetes test rig (test/k8s, used by backend/test/executors/kubernetes): openssl and curl
-# from apt; build.sh builds kube-apiserver/-controller-manager/-scheduler, etcd and kwok from the
-# Go module proxy once (~15 min on 2 cores; Go itself comes from the proxy when the machine's is
-# missing or older than 1.21) into ~/.cache/trainyard/k8s and reuses them afterwards.
-ty_apt_ensure openssl:openssl curl:curl
+# from apt, and for its real node containerd, the CNI plugins, iptables and gcc (pause); build.sh
+# builds kube-apiserver/-controller-manager/-scheduler, kubelet, etcd, kwok and pause from the
+# machine's Go module proxy once (~16 min on 2 cores; Go itself comes from the proxy when the
+# machine's is missing or older than 1.21) into ~/.cache/trainyard/k8s and reuses them afterwards.
+ty_apt_ensure openssl:openssl curl:curl containerd:containerd /usr/lib/cni/bridge:containernetworking-plugins \
+  iptables:iptables gcc:gcc
 bash test/k8s/build.sh >/dev/null
 exec node_modules/.bin/mocha "$@"

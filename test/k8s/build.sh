@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the Kubernetes test rig's binaries: kube-apiserver, kube-controller-manager,
-# kube-scheduler (k8s.io/kubernetes through a wrapper module whose replaces pin every k8s.io/*
+# kube-scheduler, kubelet (k8s.io/kubernetes through a wrapper module whose replaces pin every k8s.io/*
 # staging module to its v0.X.Y release), etcd 3.5 (go.etcd.io/etcd/server/v3 through a wrapper
-# module) and kwok (go install). Everything — binaries, Go module and build caches — lives outside
+# module), kwok (go install), and `pause` (the kubelet's sandbox process: build/pause/linux/pause.c
+# from the k8s.io/kubernetes module, gcc -static). Everything — binaries, Go module and build caches — lives outside
 # the repo in ~/.cache/trainyard/k8s/<version>/, so only a fresh machine pays the build.
 # Idempotent: a binary that exists is not rebuilt. Prints the bin directory on stdout.
 #   usage: build.sh            the rig's binaries
 #          build.sh kubectl    only kubectl (optional, for benches), from the same wrapper module
 # Env: TY_K8S_VERSION, TY_ETCD_VERSION, TY_KWOK_VERSION, TY_K8S_CACHE override the defaults.
+# Modules come from the machine's Go module proxy: GOPROXY, else `go env GOPROXY`.
 set -euo pipefail
 TARGET="${1:-}"
 case "$TARGET" in ""|kubectl) ;; *) echo "usage: build.sh [kubectl]" >&2; exit 2 ;; esac
@@ -23,13 +25,24 @@ mkdir -p "$BIN" "$DIR/src"
 
 log() { echo "[k8s build $(date +%H:%M:%S)] $*" >&2; }
 
-WANT=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+WANT=(kube-apiserver kube-controller-manager kube-scheduler kubelet etcd kwok pause)
 [ "$TARGET" = kubectl ] && WANT=(kubectl)
 all_built=1
 for b in "${WANT[@]}"; do [ -x "$BIN/$b" ] || all_built=0; done
 if [ "$all_built" = 1 ]; then
   echo "$BIN"
   exit 0
+fi
+
+# The Go module proxy this machine is configured for (GOPROXY, else `go env GOPROXY`): its first
+# URL entry. Nothing is fetched from a host the machine was not told to use.
+PROXY_LIST="${GOPROXY:-$(go env GOPROXY 2>/dev/null || true)}"
+GOPROXY_URL=""
+IFS=',|' read -ra _proxies <<< "$PROXY_LIST"
+for p in "${_proxies[@]}"; do case "$p" in http://*|https://*|file://*) GOPROXY_URL="${p%/}"; break ;; esac; done
+if [ -z "$GOPROXY_URL" ]; then
+  echo "k8s build: no Go module proxy is configured (GOPROXY is \"${PROXY_LIST:-unset}\"); set GOPROXY to your module proxy's URL" >&2
+  exit 1
 fi
 
 # Go: the machine's own when it is >= 1.21 (it then fetches the toolchain go.mod asks for through
@@ -43,7 +56,7 @@ if ! go_ok; then
     log "fetching Go $GO_TOOLCHAIN_VERSION (module golang.org/toolchain) from the Go module proxy"
     mkdir -p "$TC.tmp"
     zip="$ROOT/toolchain/$GO_TOOLCHAIN_VERSION.zip"
-    curl -fsSL -o "$zip" "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN_VERSION.linux-amd64.zip"
+    curl -fsSL -o "$zip" "$GOPROXY_URL/golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN_VERSION.linux-amd64.zip"
     python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$zip" "$TC.tmp"
     src="$(find "$TC.tmp" -maxdepth 4 -type f -path '*/bin/go' | head -1)"
     rm -rf "$TC"; mv "$(dirname "$(dirname "$src")")" "$TC"; rm -rf "$TC.tmp" "$zip"
@@ -61,17 +74,18 @@ have() { [ -x "$BIN/$1" ]; }
 
 # --- kubernetes -------------------------------------------------------------------------------
 # the wrapper module's tools.go lists every command (so go.sum covers each); a run builds K8S_CMDS
-K8S_ALL=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler)
+K8S_ALL=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
 [ "$TARGET" = kubectl ] && K8S_CMDS=(kubectl)
 need_k8s=0
 for c in "${K8S_CMDS[@]}"; do have "$c" || need_k8s=1; done
+[ "$TARGET" = kubectl ] || have pause || need_k8s=1
 if [ "$need_k8s" = 1 ]; then
   W="$DIR/src/kubernetes"
   mkdir -p "$W"
-  if [ ! -f "$W/.tidy-ok" ] || ! grep -q '"k8s.io/kubernetes/cmd/kubectl"' "$W/tools.go"; then
+  if [ ! -f "$W/.tidy-ok" ] || ! grep -q '"k8s.io/kubernetes/cmd/kubelet"' "$W/tools.go"; then
     log "preparing wrapper module for k8s.io/kubernetes $K8S_VERSION (staging $STAGING_VERSION)"
-    modfile="$(curl -fsSL "${GOPROXY_URL:-https://proxy.golang.org}/k8s.io/kubernetes/@v/$K8S_VERSION.mod")"
+    modfile="$(curl -fsSL "$GOPROXY_URL/k8s.io/kubernetes/@v/$K8S_VERSION.mod")"
     staging="$(printf '%s\n' "$modfile" | sed -nE 's#^\s*(k8s\.io/[A-Za-z0-9._-]+) => \./staging/.*#\1#p')"
     [ -n "$staging" ] || { echo "no staging replaces found in k8s.io/kubernetes $K8S_VERSION go.mod" >&2; exit 1; }
     {
@@ -103,6 +117,12 @@ if [ "$need_k8s" = 1 ]; then
     (cd "$W" && "${NICE[@]}" go build -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c") >&2
     mv "$BIN/$c.tmp" "$BIN/$c"
   done
+  if [ "$TARGET" != kubectl ] && ! have pause; then
+    src="$(cd "$W" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c"
+    log "building pause from $src"
+    command -v gcc >/dev/null || { echo "k8s build: gcc is needed for pause (apt-get install gcc)" >&2; exit 1; }
+    gcc -Os -static -DVERSION="\"$K8S_VERSION\"" -o "$BIN/pause.tmp" "$src" && strip "$BIN/pause.tmp" && mv "$BIN/pause.tmp" "$BIN/pause"
+  fi
 fi
 
 if [ "$TARGET" = kubectl ]; then

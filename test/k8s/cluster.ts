@@ -26,6 +26,8 @@ export interface ClusterInfo {
   kwokPort: number;
   pki: string;
   bin: string;
+  /** the rig's registry (http://127.0.0.1:PORT), "" without the real node */
+  registry: string;
 }
 
 export class Cluster {
@@ -215,15 +217,20 @@ export async function until(pred: () => Promise<boolean> | boolean, what: string
   }
 }
 
-/** starts a rig for one suite (call in before(), with this.timeout() long enough for a cold build); gpuNodes: how many kwok-gpu-t4-N nodes (default 1) */
-export async function startCluster(opts: { gpuNodes?: number } = {}): Promise<Cluster> {
+/**
+ * starts a rig for one suite (call in before(), with this.timeout() long enough for a cold build);
+ * gpuNodes: how many kwok-gpu-t4-N nodes (default 1); realNode: also the real node ty-real-1 and
+ * the rig's registry (default: kwok nodes only, so suites that need no real container start fast)
+ */
+export async function startCluster(opts: { gpuNodes?: number; realNode?: boolean } = {}): Promise<Cluster> {
   const state = mkdtempSync(join(tmpdir(), 'trainyard-k8s-'));
   try {
-    const env = opts.gpuNodes === undefined ? process.env : { ...process.env, TY_K8S_GPU_NODES: String(opts.gpuNodes) };
+    const env = { ...process.env, TY_K8S_REAL_NODE: opts.realNode ? '1' : '0', ...(opts.gpuNodes === undefined ? {} : { TY_K8S_GPU_NODES: String(opts.gpuNodes) }) };
     const { stdout } = await run('bash', [join(HERE, 'up.sh'), state], { timeout: 3 * 60 * 60 * 1000, maxBuffer: 16 * 1024 * 1024, env });
     const kubeconfig = stdout.trim().split('\n').pop()!;
     const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8')) as ClusterInfo;
     if (info.kubeconfig !== kubeconfig) throw new Error(`up.sh printed ${kubeconfig}, expected ${info.kubeconfig}`);
+    if (opts.realNode && !stdout.split('\n').includes(`registry: ${info.registry}`)) throw new Error(`up.sh did not print "registry: ${info.registry}": ${stdout}`);
     const c = new Cluster(info);
     await c.waitReady();
     return c;

@@ -11,6 +11,9 @@
 #   kwok-gpu-t4-1            16 CPU, 64Gi, 1 nvidia.com/gpu, trainyard.dev/gpu=nvidia-tesla-t4,
 #                            tainted nvidia.com/gpu:NoSchedule
 #   (TY_K8S_GPU_NODES=N makes N such nodes, kwok-gpu-t4-1..N; default 1)
+#   ty-real-1                a REAL node (real-node.sh: containerd + kubelet, pulls from the rig's
+#                            registry), label and taint trainyard.dev/node=real; TY_K8S_REAL_NODE=0 leaves it out
+# Prints "registry: http://127.0.0.1:PORT" (with the real node) and then the kubeconfig path, each on a line.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 STATE="${1:-${TY_K8S_STATE:-$HOME/.cache/trainyard/k8s/cluster}}"
@@ -35,7 +38,7 @@ if [ -f "$STATE/pids" ]; then
 fi
 
 BIN="$(bash "$HERE/build.sh")"
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubelet pause; do
   [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }
 done
 command -v openssl >/dev/null || { echo "openssl is required" >&2; exit 1; }
@@ -69,21 +72,7 @@ rm -rf "$STATE/etcd" "$LOGS" "$STATE/pids"
 mkdir -p "$PKI" "$LOGS"
 
 # ---- certificates (made once per state dir) --------------------------------------------------
-mkcert() { # name CN O SAN usage
-  local name=$1 cn=$2 org=$3 san=$4 usage=$5
-  [ -f "$PKI/$name.crt" ] && return 0
-  openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
-  local subj="/CN=$cn"; [ -n "$org" ] && subj="/O=$org/CN=$cn"
-  openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-  {
-    echo "basicConstraints=CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    echo "extendedKeyUsage=$usage"
-    [ -n "$san" ] && echo "subjectAltName=$san"
-  } > "$PKI/$name.ext"
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 3650 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
-}
+. "$HERE/lib.sh"
 if [ ! -f "$PKI/ca.crt" ]; then
   log "making a CA and certificates with openssl"
   openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
@@ -140,7 +129,6 @@ wait_for() { # what seconds cmd...
     sleep 0.3
   done
 }
-api() { curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$@"; }
 ready_ok() { [ "$(api "https://127.0.0.1:$API_PORT/readyz")" = ok ]; }
 health_ok() { [ "$(curl -skf "$1")" = ok ]; }
 
@@ -217,9 +205,20 @@ sys.exit(0 if len(items)==n and len(ok)==n else 1)' "$GPU_NODES"
 }
 wait_for kwok 60 nodes_ready
 
+REAL="${TY_K8S_REAL_NODE:-1}"
+if [ "$REAL" = 1 ]; then
+  log "the real node (containerd + kubelet)"
+  if ! bash "$HERE/real-node.sh" up "$STATE" "$API_PORT" "$BIN"; then
+    bash "$HERE/down.sh" "$STATE" >&2 || true
+    exit 1
+  fi
+fi
+REGISTRY="$(cat "$STATE/real-node/registry.url" 2>/dev/null || true)"
+
 cat > "$STATE/cluster.json" <<EOF
 {"state":"$STATE","kubeconfig":"$STATE/admin.kubeconfig","server":"https://127.0.0.1:$API_PORT","apiPort":$API_PORT,
- "etcdPort":$ETCD_PORT,"kwokPort":$KWOK_PORT,"pki":"$PKI","bin":"$BIN"}
+ "etcdPort":$ETCD_PORT,"kwokPort":$KWOK_PORT,"pki":"$PKI","bin":"$BIN","registry":"$REGISTRY"}
 EOF
 log "ready in $((SECONDS - t0))s"
+[ -n "$REGISTRY" ] && echo "registry: $REGISTRY"
 echo "$STATE/admin.kubeconfig"

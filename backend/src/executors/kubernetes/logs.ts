@@ -10,6 +10,9 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import { toKubeError } from './client';
 import { CONTAINER } from './manifests';
 
+const SETTLE_MS = 200;
+const SETTLE_READS = 25;
+
 export interface LogRef {
   pod: string | null;
   logLines: number;
@@ -48,7 +51,7 @@ export class LogArchiver {
     this.timer = setInterval(() => {
       if (this.busy) return;
       this.busy = true;
-      this.o.enqueue(() => this.fetch(pod, false).finally(() => (this.busy = false)));
+      this.o.enqueue(() => this.fetch(pod, false).then(() => undefined).finally(() => (this.busy = false)));
     }, this.o.pollMs);
     this.timer.unref();
   }
@@ -59,13 +62,24 @@ export class LogArchiver {
     this.following = null;
   }
 
-  /** the last fetch, partial last line included; call on the run's chain */
+  /**
+   * the last fetches, partial last line included; call on the run's chain. The container runtime
+   * may still be writing the end of the log when the container is reported terminated (seen with
+   * 50,000 lines written just before exit), so reads repeat, SETTLE_MS apart, until a second or later
+   * one brings no new line (at most SETTLE_READS of them).
+   */
   async drain(pod: string): Promise<void> {
     this.stop();
+    for (let i = 0; i < SETTLE_READS; i++) {
+      const got = await this.fetch(pod, false);
+      if (got < 0 || (i > 0 && got === 0)) break;
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+    }
     await this.fetch(pod, true);
   }
 
-  private async fetch(pod: string, final: boolean): Promise<void> {
+  /** how many lines it archived; -1 when the log could not be read */
+  private async fetch(pod: string, final: boolean): Promise<number> {
     let text: string;
     try {
       text = await this.o.core.readNamespacedPodLog({ name: pod, namespace: this.o.namespace, container: CONTAINER });
@@ -80,7 +94,7 @@ export class LogArchiver {
         await this.o.emit([{ stream: 'system', text }], this.ref);
       } else if (!this.failing) this.o.log(`log of pod ${pod}: ${e.status ?? 'no response'} ${e.message} (retrying quietly)`);
       this.failing = true;
-      return;
+      return -1;
     }
     this.failing = false;
     if (this.ref.pod !== pod) this.ref = { pod, logLines: 0 };
@@ -88,8 +102,9 @@ export class LogArchiver {
     const last = parts.pop() ?? '';
     if (final && last !== '') parts.push(last);
     const fresh = parts.slice(this.ref.logLines);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return 0;
     this.ref = { pod, logLines: this.ref.logLines + fresh.length };
     await this.o.emit(fresh.map((t) => ({ stream: 'stdout' as const, text: t })), { ...this.ref });
+    return fresh.length;
   }
 }

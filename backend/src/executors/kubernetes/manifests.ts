@@ -21,6 +21,16 @@ export interface ManifestOptions {
 
 export const OUTPUT_DIR = '/tmp/trainyard-output';
 export const PARAMS_DIR = '/etc/trainyard';
+
+/**
+ * The end of every run's shell: $TRAINYARD_COMMAND runs as a child, and SIGTERM (cancel, deadline,
+ * eviction) is passed on to it. `sh` as PID 1 ignores SIGTERM, so without this the training code
+ * would never see it and every stop would wait out the grace period for the SIGKILL. The exit
+ * status is the command's (a second wait collects it after a trapped signal).
+ */
+export const RUN_COMMAND =
+  `sh -c "$TRAINYARD_COMMAND" & c=$!; trap 'kill -TERM $c 2>/dev/null' TERM INT; ` +
+  `wait $c; s=$?; if [ $s -gt 128 ]; then wait $c; t=$?; [ $t -ne 127 ] && s=$t; fi; exit $s`;
 export const CONTAINER = 'run';
 
 export function gpuResource(_h: HardwareProfile): string {
@@ -74,6 +84,8 @@ function container(spec: RunSpec, env: V1Container['env'], command: string[], mo
     command,
     env: [...(env ?? []), { name: 'TRAINYARD_OUTPUT_DIR', value: OUTPUT_DIR }, { name: 'PYTHONUNBUFFERED', value: '1' }],
     resources: resourcesOf(spec.hardware),
+    // a failed container's last log lines (its traceback) become its termination message, so the run's reason can show them
+    terminationMessagePolicy: 'FallbackToLogsOnError',
     securityContext: { allowPrivilegeEscalation: false, privileged: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
     volumeMounts: [{ name: 'output', mountPath: OUTPUT_DIR }, ...(mounts ?? [])],
   };
@@ -87,8 +99,10 @@ export function runJob(spec: RunSpec, o: ManifestOptions): V1Job {
     [
       { name: 'TRAINYARD_RUN_ID', value: spec.id },
       { name: 'TRAINYARD_PARAMS', value: JSON.stringify(spec.params) },
+      // the command goes through an env var, so no quoting of user text is needed
+      { name: 'TRAINYARD_COMMAND', value: spec.command },
     ],
-    ['sh', '-c', spec.command],
+    ['sh', '-c', RUN_COMMAND],
   );
   return {
     apiVersion: 'batch/v1',
@@ -127,7 +141,7 @@ export function sweepObjects(specs: RunSpec[], o: ManifestOptions): { configMap:
   const script =
     `i="$JOB_COMPLETION_INDEX"; ` +
     `TRAINYARD_RUN_ID="$(cat ${PARAMS_DIR}/run-id-$i)"; TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` +
-    `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; exec sh -c "$TRAINYARD_COMMAND"`;
+    `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; ${RUN_COMMAND}`;
   const c = container(first, [{ name: 'TRAINYARD_COMMAND', value: first.command }], ['sh', '-c', script], [
     { name: 'params', mountPath: PARAMS_DIR, readOnly: true },
   ]);
@@ -174,8 +188,8 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
   if (!sweep) {
     job = runJob(placeholder[0], o);
     const c = job.spec!.template.spec!.containers[0];
-    c.env = [uidEnv, { name: 'TRAINYARD_COMMAND', value: s.runs[0].command }, ...(c.env ?? []).filter((e) => e.name !== 'TRAINYARD_RUN_ID')];
-    c.command = ['sh', '-c', `${derive('')}export TRAINYARD_RUN_ID; exec sh -c "$TRAINYARD_COMMAND"`];
+    c.env = [uidEnv, ...(c.env ?? []).filter((e) => e.name !== 'TRAINYARD_RUN_ID')];
+    c.command = ['sh', '-c', `${derive('')}export TRAINYARD_RUN_ID; ${RUN_COMMAND}`];
   } else {
     const objs = sweepObjects(placeholder, o);
     job = objs.job;
@@ -189,7 +203,7 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
     c.command = [
       'sh',
       '-c',
-      `i="$JOB_COMPLETION_INDEX"; ${derive('$i')}TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` + `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; exec sh -c "$TRAINYARD_COMMAND"`,
+      `i="$JOB_COMPLETION_INDEX"; ${derive('$i')}TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` + `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; ${RUN_COMMAND}`,
     ];
   }
   const l: Record<string, string> = { ...job.metadata!.labels, [LABEL.scheduleId]: labelValue(s.id) };

@@ -39,6 +39,11 @@ function startedAtOf(pod: V1Pod): string | null {
   return iso(cs?.state?.running?.startedAt) ?? iso(cs?.state?.terminated?.startedAt) ?? iso(pod.status?.startTime);
 }
 
+/** the last n non-empty lines of a termination message (the end of a traceback) */
+function lastLines(message: string, n: number): string {
+  return message.split('\n').filter((l) => l.trim()).slice(-n).join('\n');
+}
+
 /** a terminal pod's outcome */
 export function podOutcome(pod: V1Pod, maxDurationSeconds: number): Extract<RunState, { phase: 'Final' }> {
   const name = pod.metadata?.name ?? null;
@@ -51,7 +56,7 @@ export function podOutcome(pod: V1Pod, maxDurationSeconds: number): Extract<RunS
   if (pod.status?.reason === 'DeadlineExceeded') reason = `exceeded its max duration of ${maxDurationSeconds} s (activeDeadlineSeconds)`;
   else if (t?.reason === 'OOMKilled') reason = `out of memory: the container was OOMKilled (exit code ${t.exitCode}); pick a profile with more memory`;
   else if (pod.status?.reason === 'Evicted') reason = `evicted: ${pod.status.message ?? ''}`.trim();
-  else if (t) reason = `exited with code ${t.exitCode}${t.reason && t.reason !== 'Error' ? ` (${t.reason})` : ''}${t.message ? `: ${t.message}` : ''}`;
+  else if (t) reason = `exited with code ${t.exitCode}${t.reason && t.reason !== 'Error' ? ` (${t.reason})` : ''}${t.message?.trim() ? `: ${lastLines(t.message, 4)}` : ''}`;
   else reason = `pod failed: ${pod.status?.reason ?? ''} ${pod.status?.message ?? ''}`.trim();
   return { phase: 'Final', status: 'Failed', exitCode: t?.exitCode ?? null, reason, startedAt, finishedAt, pod: name };
 }
