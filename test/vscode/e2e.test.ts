@@ -280,6 +280,44 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await viewRows(page, 'Runs').filter({ hasText: 'region=quick' }).filter({ hasText: 'Succeeded' }).waitFor({ timeout: 60000 });
   });
 
+  it('follows a run\'s logs in an output channel and relaunches it with the same params', async () => {
+    const { page } = cs;
+    const row = viewRows(page, 'Runs').filter({ hasText: 'region=sea' });
+    await contextMenu(page, row, 'Follow Logs');
+    const output = page.locator('.part.panel .monaco-editor .view-lines');
+    await output.filter({ hasText: '— run Succeeded' }).waitFor({ timeout: 30000 });
+    assert.match(await output.innerText(), /validation\s+rmse\s+[\d.]+\s+min/);
+    await shot(page, 'follow-logs-dark');
+    await runCommand(page, 'View: Toggle Panel Visibility');
+    await output.waitFor({ state: 'hidden' });
+    const before = (await client.listRuns({ model: 'eta-correction' })).items.length;
+    await contextMenu(page, row, 'Relaunch');
+    const note = notification(page, /Relaunched run_\w+ as run_\w+/);
+    await note.waitFor({ timeout: 30000 });
+    const newId = /as (run_\w+)/.exec(await note.innerText())![1];
+    const [again] = await waitForRuns(client, [newId], 60000);
+    const original = (await client.listRuns({ model: 'eta-correction' })).items.find((r) => r.params.region === 'sea' && r.id !== newId)!;
+    assert.deepEqual(again.params, original.params);
+    assert.equal(again.hardware, original.hardware);
+    assert.equal((await client.listRuns({ model: 'eta-correction' })).items.length, before + 1);
+  });
+
+  it('signs in with a token typed into Sign In (kept in SecretStorage); a wrong one says so in the status bar', async () => {
+    const { page } = cs;
+    await runCommand(page, 'Trainyard: Sign In');
+    let input = await quickInput(page, /Sign in to/);
+    await input.fill('ty_wrongtoken0000');
+    await page.keyboard.press('Enter');
+    await page.locator('.statusbar-item', { hasText: 'Trainyard: sign in' }).waitFor({ timeout: 30000 });
+    await viewRows(page, 'Runs').filter({ hasText: 'Sign in to see runs' }).waitFor();
+    await runCommand(page, 'Trainyard: Sign In');
+    input = await quickInput(page, /Sign in to/);
+    await input.fill(token);
+    await page.keyboard.press('Enter');
+    await page.locator('.statusbar-item', { hasText: 'Trainyard · cpu-small' }).waitFor({ timeout: 30000 });
+    await viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' }).waitFor();
+  });
+
   it('cancels a running run from the Runs view (confirmed)', async () => {
     const { page } = cs;
     const res = await client.launch({ model: 'eta-correction', params: { n: 40000, epochs: 100000, region: 'lax' } });
@@ -350,7 +388,12 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await webview(page).locator('#ty-launch-version').waitFor({ timeout: 30000 });
     await page.reload();
     await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
-    await page.locator('.tab.active', { hasText: 'Launch' }).waitFor({ timeout: 30000 });
+    // every panel comes back as a tab; each shows its content again when selected
+    await page.locator('.tab', { hasText: 'Launch eta-correction' }).waitFor({ timeout: 30000 });
+    await page.locator('.tab', { hasText: /^\s*Sweep swp_/ }).first().waitFor();
+    await page.locator('.tab', { hasText: 'Launch eta-correction' }).click();
     await webview(page).locator('#ty-launch-version', { hasText: 'latest' }).waitFor({ timeout: 30000 });
+    await page.locator('.tab', { hasText: /^\s*Sweep swp_/ }).first().click();
+    await webview(page).locator('[data-testid=sweep-view]').waitFor({ timeout: 30000 });
   });
 });
