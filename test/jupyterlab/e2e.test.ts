@@ -13,12 +13,12 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { TrainyardClient } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { writeWorkspaceModel } from '@trainyard/shared/workspace/model-file';
-import { freePort, REPO, spawnBackend, waitForRuns } from '../helpers/backend';
+import { CLI, freePort, REPO, spawnBackend, waitForRuns } from '../helpers/backend';
 import { startLab, type Lab } from './lab';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -139,10 +139,28 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     rmSync(join(root, 'eta-correction/.env'));
   });
 
+  it('re-saves with one click (remembered answers), timed against `trainyard save` on the same workspace', async () => {
+    await page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: 'notebook.ipynb' }).click();
+    const saved = page.locator('.Toastify__toast', { hasText: /Saved eta-correction:/ });
+    const before = await saved.count();
+    const t0 = Date.now();
+    await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="trainyard-save-model"]').click();
+    await page.waitForFunction((n) => [...document.querySelectorAll('.Toastify__toast')].filter((t) => /Saved eta-correction:/.test(t.textContent ?? '')).length > n, before);
+    const ui = Date.now() - t0;
+    assert.equal(await page.locator('[data-testid=ty-save-dialog]').count(), 0, 'a remembered save asks nothing');
+    const t1 = Date.now();
+    const out = execFileSync(process.execPath, [CLI, 'save', join(root, 'eta-correction'), '--json'], {
+      env: { ...process.env, TRAINYARD_URL: `http://127.0.0.1:${port}`, TRAINYARD_TOKEN: readFileSync(join(home, 'token'), 'utf8').trim() }, encoding: 'utf8',
+    });
+    const cli = Date.now() - t1;
+    assert.match(out, /eta-correction/);
+    timings.push(`re-save: Save Model click to version ${ui} ms, trainyard save ${cli} ms, ratio ${(ui / cli).toFixed(2)} (budget 1.3)`);
+  });
+
   let sweepId = '';
 
   it('"Launch training…" opens the launch panel; a 3-run sweep goes Succeeded live in the runs sidebar', async () => {
-    await toast(/Saved eta-correction:/).getByRole('button', { name: 'Launch training…' }).click();
+    await toast(/Saved eta-correction:/).last().getByRole('button', { name: 'Launch training…' }).click();
     const panel = page.locator('.ty-jp-launch');
     await panel.waitFor();
     await panel.locator('#ty-launch-version').waitFor();
@@ -267,6 +285,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     await shot('run-dark');
     await page.locator('#trainyard-runs button', { hasText: 'Launch…' }).click();
     await page.locator('.ty-jp-launch:visible #ty-launch-version').waitFor();
+    await page.locator('.ty-jp-launch:visible >> text=Fits now').first().waitFor();
     await shot('launch-dark');
     await page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="trainyard-save-model"]').first().waitFor({ state: 'attached' });
   });
