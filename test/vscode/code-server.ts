@@ -38,7 +38,7 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-export async function startCodeServer(opts: { vsix: string; workspace: string; settings: Record<string, unknown>; env?: Record<string, string> }): Promise<CodeServer> {
+export async function startCodeServer(opts: { vsix: string; extra?: string[]; workspace: string; settings: Record<string, unknown>; env?: Record<string, string> }): Promise<CodeServer> {
   const bin = codeServerBin();
   const root = mkdtempSync(join(tmpdir(), 'ty-code-'));
   const env = { ...process.env, HOME: root, XDG_CONFIG_HOME: join(root, 'config'), XDG_DATA_HOME: join(root, 'data'), XDG_CACHE_HOME: join(root, 'cache'), ...opts.env };
@@ -61,7 +61,7 @@ export async function startCodeServer(opts: { vsix: string; workspace: string; s
   const writeSettings = () => writeFileSync(join(userDir, 'settings.json'), JSON.stringify(settings, null, 2));
   writeSettings();
   const common = ['--user-data-dir', join(root, 'user-data'), '--extensions-dir', join(root, 'extensions')];
-  execFileSync(bin, [...common, '--install-extension', opts.vsix, '--force'], { env, stdio: 'pipe', timeout: 60000 });
+  for (const vsix of [opts.vsix, ...(opts.extra ?? [])]) execFileSync(bin, [...common, '--install-extension', vsix, '--force'], { env, stdio: 'pipe', timeout: 60000 });
   const port = await freePort();
   let output = '';
   const child: ChildProcess = spawn(bin, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', opts.workspace], { env, stdio: ['ignore', 'pipe', 'pipe'] });

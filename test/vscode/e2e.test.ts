@@ -60,6 +60,12 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
   });
 
   after(async () => {
+    // runs still going would outlive a killed backend (the process sandbox): cancel them first
+    if (backend?.child.exitCode === null && client) {
+      const live = await client.listRuns({ limit: 1000 }).then((p) => p.items.filter((r) => r.status === 'Running' || r.status === 'Pending'), () => []);
+      await Promise.all(live.map((r) => client.cancelRun(r.id).catch(() => undefined)));
+      if (live.length) await waitForRuns(client, live.map((r) => r.id), 30000).catch(() => undefined);
+    }
     await cs?.stop();
     if (backend?.child.exitCode === null) backend.child.kill('SIGKILL');
     if (ws) rmSync(ws, { recursive: true, force: true });
@@ -320,7 +326,7 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
 
   it('cancels a running run from the Runs view (confirmed)', async () => {
     const { page } = cs;
-    const res = await client.launch({ model: 'eta-correction', params: { n: 40000, epochs: 100000, region: 'lax' } });
+    const res = await client.launch({ model: 'eta-correction', params: { n: 40000, epochs: 3000, region: 'lax' } });
     const id = res.runs[0].id;
     await waitForRuns(client, [id], 30000, (r) => r.status === 'Running');
     const row = viewRows(page, 'Runs').filter({ hasText: 'region=lax' });

@@ -65,7 +65,7 @@ describe('Runs tree model', () => {
     assert.deepEqual(m.members(sw).map((x) => x.sweepIndex), [0, 1, 2]);
     assert.deepEqual([...varyingKeys(m.members(sw))], ['region']);
     assert.equal(runLabel(members[1], varyingKeys(m.members(sw))), '#2 region=nyc');
-    const done = members.map((x) => ({ ...x, status: 'Succeeded' as const }));
+    const done: Run[] = members.map((x) => ({ ...x, status: 'Succeeded' as const }));
     done[2] = { ...done[2], status: 'Failed' };
     m.apply(done);
     assert.equal(sweepSummary(m.members(sw)), '3 runs · 2 Succeeded, 1 Failed');
