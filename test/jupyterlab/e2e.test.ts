@@ -10,7 +10,8 @@
  * Screenshots in light and dark go to test-artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -19,7 +20,7 @@ import { TrainyardClient } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { writeWorkspaceModel } from '@trainyard/shared/workspace/model-file';
 import { CLI, freePort, REPO, spawnBackend, waitForRuns } from '../helpers/backend';
-import { startLab, type Lab } from './lab';
+import { labVenv, startLab, type Lab } from './lab';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts/jupyterlab');
@@ -155,6 +156,31 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     const cli = Date.now() - t1;
     assert.match(out, /eta-correction/);
     timings.push(`re-save: Save Model click to version ${ui} ms, trainyard save ${cli} ms, ratio ${(ui / cli).toFixed(2)} (budget 1.3)`);
+  });
+
+  it('forwards GET /v1/runs with little overhead and ships a small bundle (measured, printed)', async () => {
+    const direct = `http://127.0.0.1:${port}/v1/runs?limit=50`;
+    const viaLab = `${lab.url}trainyard/api/v1/runs?limit=50`;
+    const token = readFileSync(join(home, 'token'), 'utf8').trim();
+    const p50 = async (url: string, headers: Record<string, string>) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const t = performance.now();
+        const res = await fetch(url, { headers });
+        assert.equal(res.status, 200, url);
+        assert.ok(Array.isArray(((await res.json()) as { items: unknown[] }).items));
+        ms.push(performance.now() - t);
+      }
+      return ms.sort((a, b) => a - b)[20];
+    };
+    const d = await p50(direct, { Authorization: `Bearer ${token}` });
+    const j = await p50(viaLab, { Authorization: `token ${lab.token}` });
+    timings.push(`GET /v1/runs p50: direct ${d.toFixed(1)} ms, through Jupyter ${j.toFixed(1)} ms, overhead ${(j - d).toFixed(1)} ms (budget 5 ms)`);
+    const staticDir = join(labVenv(), 'share/jupyter/labextensions/trainyard-jupyterlab/static');
+    const js = readdirSync(staticDir).filter((f) => f.endsWith('.js'));
+    assert.ok(js.length > 0);
+    const gz = js.reduce((n, f) => n + gzipSync(readFileSync(join(staticDir, f))).length, 0);
+    timings.push(`extension JS: ${(gz / 1024).toFixed(0)} KB gzipped in ${js.length} files (budget 300 KB)`);
   });
 
   let sweepId = '';
