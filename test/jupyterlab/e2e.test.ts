@@ -67,6 +67,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
     page = await ctx.newPage();
+    page.setDefaultTimeout(60000); // the machine is shared with other builds
     page.on('pageerror', (e) => console.error('page error:', e.message));
   });
 
