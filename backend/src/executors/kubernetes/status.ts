@@ -96,7 +96,9 @@ export function runState(job: V1Job | null, pods: V1Pod[], maxDurationSeconds: n
   }
   if (pod && !pod.metadata?.deletionTimestamp) {
     const cs = pod.status?.containerStatuses?.[0];
-    if (pod.status?.phase === 'Running' && cs?.state?.running) return { phase: 'Running', startedAt: startedAtOf(pod)!, pod: pod.metadata!.name! };
+    // a container that already ended while the pod still reads Running (the kubelet reports the phase
+    // up to a relist later) has started all the same: a short run is Running from its start
+    if (pod.status?.phase === 'Running' && (cs?.state?.running || cs?.state?.terminated)) return { phase: 'Running', startedAt: startedAtOf(pod)!, pod: pod.metadata!.name! };
     return { phase: 'Pending', reason: pendingReason(pod) };
   }
   if (!job) return null;

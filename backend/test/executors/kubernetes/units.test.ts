@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { dnsLabel, imageByDigest, jobNameForRun, labelValue } from '../../../src/executors/kubernetes/names';
 import { availabilityFor, quantity } from '../../../src/executors/kubernetes/capacity';
-import { inIndexSet } from '../../../src/executors/kubernetes/status';
+import { inIndexSet, runState } from '../../../src/executors/kubernetes/status';
 import { resolveConfig, DEFAULT_HARDWARE } from '../../../src/config';
 
 const DNS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -88,5 +88,26 @@ describe('kubernetes executor: index sets and deploy config', () => {
     const cfg = resolveConfig(parse(cm.data['trainyard.yaml']), '/');
     assert.equal(cfg.executor.kind, 'kubernetes');
     assert.equal(cfg.executor.kubernetes.namespace, 'trainyard');
+  });
+});
+
+describe('kubernetes executor: run state from the pod', () => {
+  const pod = (phase: string, state: object): V1Pod => ({
+    metadata: { name: 'p1', creationTimestamp: new Date('2026-01-01T00:00:00Z') },
+    spec: { nodeName: 'ty-real-1', containers: [] },
+    status: { phase, containerStatuses: [{ name: 'run', image: 'x', imageID: '', ready: false, restartCount: 0, state }] },
+  });
+
+  it('a container that already ended while the pod still reads Running counts as Running from its start', () => {
+    const ended = runState(null, [pod('Running', { terminated: { exitCode: 0, startedAt: new Date('2026-01-01T00:00:01Z'), finishedAt: new Date('2026-01-01T00:00:02Z') } })], 600, null);
+    assert.deepEqual(ended, { phase: 'Running', startedAt: '2026-01-01T00:00:01.000Z', pod: 'p1' });
+    const creating = runState(null, [pod('Pending', { waiting: { reason: 'ContainerCreating' } })], 600, null);
+    assert.equal(creating?.phase, 'Pending');
+  });
+
+  it('a failed container\'s termination message (its last log lines) ends the reason', () => {
+    const message = 'epoch 1\nTraceback (most recent call last):\n  File "train.py", line 9, in <module>\n    load()\n  File "train.py", line 3, in load\n    raise ValueError("no data")\nValueError: no data\n\n';
+    const out = runState(null, [pod('Failed', { terminated: { exitCode: 1, reason: 'Error', message, finishedAt: new Date() } })], 600, null);
+    assert.equal(out?.phase === 'Final' && out.reason, 'exited with code 1:     load()\n  File "train.py", line 3, in load\n    raise ValueError("no data")\nValueError: no data');
   });
 });
