@@ -9,9 +9,18 @@ const started = Date.now();
 // the shared package exports only .ts modules; its React components (.tsx) and CSS are reached by path
 const alias = { '@trainyard/shared': join(here, '../shared/src') };
 await Promise.all([
+  // the extension itself stays small (activate() loads only it); the HTTP client, the save
+  // client and the schema validator are dist/heavy.cjs, required on first use (src/lazy.ts)
   build({
     entryPoints: [join(here, 'src/extension.ts')],
     outfile: join(here, 'dist/extension.cjs'),
+    bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+    external: ['vscode', './heavy.cjs'], alias,
+    minify: true, sourcemap: false, legalComments: 'none', logLevel: 'warning',
+  }),
+  build({
+    entryPoints: [join(here, 'src/heavy.ts')],
+    outfile: join(here, 'dist/heavy.cjs'),
     bundle: true, platform: 'node', format: 'cjs', target: 'node20',
     external: ['vscode'], alias, minify: true, sourcemap: false, legalComments: 'none', logLevel: 'warning',
   }),

@@ -1,10 +1,10 @@
 /** Which workspace folder holds a model: the one whose .trainyard/model.json names it, else a pick (or the only folder). */
 import * as vscode from 'vscode';
-import { readWorkspaceModel } from '@trainyard/shared/workspace/model-file';
+import { heavy } from './lazy';
 
 export async function modelOfFolder(folder: vscode.WorkspaceFolder): Promise<string | null> {
   try {
-    return (await readWorkspaceModel(folder.uri.fsPath))?.model ?? null;
+    return (await heavy().readWorkspaceModel(folder.uri.fsPath))?.model ?? null;
   } catch {
     return null;
   }

@@ -8,7 +8,10 @@ import { parseParams } from '../src/launch/params';
 import { FinishTracker } from '../src/runs/finish-tracker';
 import { panelHtml } from '../src/webviews/html';
 import { Backoff, Batcher } from '../src/connection/backoff';
-import { checkModelName } from '../src/save/model-name';
+import { checkModelName, MODEL_NAME } from '../src/save/model-name';
+import { DEFAULT_URL } from '../src/connection/url';
+import { DEFAULT_URL as CLIENT_DEFAULT_URL } from '@trainyard/shared/client';
+import { ModelName } from '@trainyard/shared/schemas/common';
 
 const r = (id: string, status: Run['status'], over: Partial<Run> = {}) => ({ id, status, actualCost: status === 'Pending' ? null : 0.01, reason: null, model: 'eta', version: 'v1', ...over }) as Run;
 
@@ -27,6 +30,10 @@ describe('VS Code extension: pure helpers', () => {
     assert.equal(checkToken('ty_abcdefgh1234'), null);
     assert.deepEqual(await localToken({ TRAINYARD_TOKEN: ' ty_x12345678 ' }), { token: 'ty_x12345678', source: 'TRAINYARD_TOKEN' });
     assert.equal(await localToken({ TRAINYARD_HOME: '/nonexistent-ty-home' }), null);
+  });
+  it('keeps its copies of the default URL and the model-name pattern equal to shared\'s (copied so activate() loads neither)', () => {
+    assert.equal(DEFAULT_URL, CLIENT_DEFAULT_URL);
+    assert.equal(MODEL_NAME.source, (ModelName as unknown as { pattern: string }).pattern);
   });
   it('checks model names with the shared pattern', () => {
     assert.equal(checkModelName('eta-correction'), null);

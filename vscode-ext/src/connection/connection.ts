@@ -7,7 +7,8 @@
  * batches (one tree refresh per burst).
  */
 import * as vscode from 'vscode';
-import { TrainyardClient, type ApiError } from '@trainyard/shared/client';
+import type { ApiError, TrainyardClient } from '@trainyard/shared/client';
+import { heavy } from '../lazy';
 import type { TrainyardEvent } from '@trainyard/shared/schemas/events';
 import { readSettings } from './settings';
 import { resolveToken, type SecretStore } from './token';
@@ -26,7 +27,7 @@ export const describeFailure = (err: unknown): string => {
 };
 
 export class Connection implements vscode.Disposable {
-  client: TrainyardClient;
+  private built: TrainyardClient | null = null;
   /** the token in use (for the dashboard link's fragment); never sent to a webview */
   token: string | undefined;
   state: ConnState;
@@ -45,11 +46,14 @@ export class Connection implements vscode.Disposable {
 
   constructor(private readonly secrets: SecretStore) {
     const s = readSettings();
-    this.client = new TrainyardClient({ baseUrl: s.url });
     this.state = { kind: 'connecting', url: s.url };
   }
 
-  get url(): string { return this.client.baseUrl; }
+  /** the API client (built on first use: the HTTP library is not loaded during activate) */
+  get client(): TrainyardClient {
+    return (this.built ??= new (heavy().TrainyardClient)({ baseUrl: this.state.url, ...(this.token ? { token: this.token } : {}), timeoutMs: 15000 }));
+  }
+  get url(): string { return this.state.url; }
   get connected(): boolean { return this.state.kind === 'connected'; }
 
   private setState(s: ConnState): void {
@@ -68,7 +72,7 @@ export class Connection implements vscode.Disposable {
     const tok = await resolveToken(this.secrets, s.url);
     if (gen !== this.generation) return;
     this.token = tok?.token;
-    this.client = new TrainyardClient({ baseUrl: s.url, token: tok?.token, timeoutMs: 15000 });
+    this.built = new (heavy().TrainyardClient)({ baseUrl: s.url, token: tok?.token, timeoutMs: 15000 });
     const ac = new AbortController();
     this.loop = ac;
     void this.run(ac.signal, tok?.source ?? 'none');

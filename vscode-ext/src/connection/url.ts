@@ -1,5 +1,6 @@
 /** trainyard.url checked (http or https, else the default with the problem said), and whether it is this machine. Pure. */
-import { DEFAULT_URL } from '@trainyard/shared/client';
+/** the client's DEFAULT_URL (kept here so this module does not load the HTTP client; a test checks they agree) */
+export const DEFAULT_URL = 'http://127.0.0.1:7878';
 
 export function checkUrl(raw: unknown): { url: string; problem?: string } {
   if (typeof raw !== 'string' || !raw.trim()) return { url: DEFAULT_URL };

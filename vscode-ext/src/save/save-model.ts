@@ -7,9 +7,9 @@
  */
 import * as vscode from 'vscode';
 import { relative } from 'node:path';
-import { saveWorkspace, type SaveClient } from '@trainyard/shared/snapshot/save';
-import { WorkspaceError, type SecretHit } from '@trainyard/shared/snapshot/collect';
-import { readWorkspaceModel, writeWorkspaceModel, MODEL_FILE } from '@trainyard/shared/workspace/model-file';
+import type { SaveClient } from '@trainyard/shared/snapshot/save';
+import type { SecretHit } from '@trainyard/shared/snapshot/collect';
+import { heavy } from '../lazy';
 import type { WorkspaceModel } from '@trainyard/shared/schemas/workspace-model';
 import { Commands } from '../commands';
 import type { Deps } from '../deps';
@@ -46,6 +46,7 @@ export async function showSecretRefusal(folder: vscode.Uri, hits: SecretHit[], m
 }
 
 export async function saveModel(deps: Deps, opts: { notebook?: vscode.Uri } = {}): Promise<void> {
+  const { saveWorkspace, WorkspaceError, readWorkspaceModel, writeWorkspaceModel, MODEL_FILE } = heavy();
   const folder = await pickFolder(opts.notebook);
   if (!folder) return;
   const dir = folder.uri.fsPath;
@@ -114,7 +115,7 @@ export async function saveModel(deps: Deps, opts: { notebook?: vscode.Uri } = {}
     if (pick) deps.openPanel({ kind: 'launch', model: v.model, version: v.label });
   } catch (err) {
     if (err instanceof Cancelled) { void vscode.window.showInformationMessage(`Trainyard: Save Model cancelled; no version of ${model} was recorded.`); return; }
-    const secrets = (err as WorkspaceError).secrets;
+    const secrets = (err as { secrets?: SecretHit[] }).secrets;
     if (err instanceof WorkspaceError && secrets?.length) { await showSecretRefusal(folder.uri, secrets, err.message); return; }
     deps.output.appendLine(`Save Model failed: ${describeFailure(err)}`);
     void vscode.window.showErrorMessage(`Trainyard: Save Model failed: ${describeFailure(err)}`);
