@@ -15,6 +15,9 @@ PKGS=("jupyterlab==$JL_VERSION" "jupyter_builder==1.3.0" "hatchling>=1.33" "hatc
 
 if [ ! -x "$VENV/bin/jupyter-lab" ] || [ ! -f "$VENV/.trainyard-ready" ]; then
   ty_log "creating the JupyterLab $JL_VERSION venv in $VENV"
+  # Debian's python3 has no ensurepip (so no venv) without python3-venv
+  python3 -c 'import ensurepip' 2>/dev/null || ty_apt_ensure "/nonexistent/ensurepip:python3-venv"
+  rm -rf "$VENV"
   python3 -m venv "$VENV" >&2
   "$VENV/bin/pip" install -q "${PKGS[@]}" >&2
   touch "$VENV/.trainyard-ready"
