@@ -149,17 +149,21 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
 
   it('compares the sweep runs and opens a run\'s results with its logs and a chart', async () => {
     const { page } = cs;
+    let t = Date.now();
     await viewRows(page, 'Runs').filter({ hasText: 'eta-correction sweep' }).click();
     const sweep = webview(page);
     await sweep.locator('[data-testid=sweep-view]').waitFor({ timeout: 30000 });
+    timings.push(`Sweep Comparison panel, click to first render (new panel): ${Date.now() - t} ms`);
     await sweep.locator('[aria-label="Sweep runs"] .ty-status-Succeeded').nth(2).waitFor();
     await sweep.locator('.ty-chart canvas').nth(1).waitFor();
     await page.waitForTimeout(300);
     await shot(page, 'sweep-dark');
 
+    t = Date.now();
     await viewRows(page, 'Runs').filter({ hasText: 'region=nyc' }).click();
     const run = webview(page);
     await run.locator('[data-testid=run-details][data-status=Succeeded]').waitFor({ timeout: 30000 });
+    timings.push(`Run Results panel, click to first render (new panel): ${Date.now() - t} ms`);
     await run.locator('[data-testid=log-count]', { hasText: 'complete' }).waitFor();
     assert.match(await run.locator('[data-testid=log-viewer]').innerText(), /training eta-correction for region=nyc/);
     await run.locator('.ty-chart canvas').first().waitFor();
