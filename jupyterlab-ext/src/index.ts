@@ -6,7 +6,7 @@
  * layout restorer) and the status bar item.
  */
 import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
@@ -100,6 +100,25 @@ const plugin: JupyterFrontEndPlugin<ITrainyard> = {
         const model = item && !item.done ? item.value : undefined;
         if (!model?.path.endsWith('.ipynb')) return;
         const panel = (await docManager.openOrReveal(model.path)) as NotebookPanel | undefined;
+        if (!panel) return;
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+        return saveModel(panel, deps);
+      },
+    });
+    app.commands.addCommand(CommandIDs.saveFolder, {
+      label: 'Save Model from this folder',
+      execute: async () => {
+        const item = fileBrowser?.selectedItems().next();
+        const dir = item && !item.done ? item.value : undefined;
+        if (dir?.type !== 'directory') return;
+        const listing = await docManager.services.contents.get(dir.path, { content: true });
+        const notebooks = ((listing.content ?? []) as Array<{ type: string; path: string; name: string }>).filter((m) => m.type === 'notebook').sort((a, b) => a.name.localeCompare(b.name));
+        if (!notebooks.length) {
+          Notification.warning(`${dir.path || 'This folder'} has no notebook; Save Model from a notebook (it becomes the train entrypoint), or run \`trainyard save\` in a terminal.`, { autoClose: 8000 });
+          return;
+        }
+        const panel = docManager.openOrReveal(notebooks[0].path) as NotebookPanel | undefined;
         if (!panel) return;
         await panel.context.ready;
         await panel.sessionContext.ready;

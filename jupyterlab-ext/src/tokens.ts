@@ -27,6 +27,7 @@ export const CommandIDs = {
   save: 'trainyard:save-model',
   saveAsk: 'trainyard:save-model-ask',
   saveFile: 'trainyard:save-model-file',
+  saveFolder: 'trainyard:save-model-folder',
   launch: 'trainyard:launch',
   openRun: 'trainyard:open-run',
   openSweep: 'trainyard:open-sweep',

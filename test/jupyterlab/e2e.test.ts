@@ -159,6 +159,19 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     timings.push(`re-save: Save Model click to version ${ui} ms, trainyard save ${cli} ms, ratio ${(ui / cli).toFixed(2)} (budget 1.3)`);
   });
 
+  it("saves from the file browser's context menu on the folder", async () => {
+    const saved = page.locator('.Toastify__toast', { hasText: /Saved eta-correction:/ });
+    const before = await saved.count();
+    await page.locator('.jp-FileBrowser .jp-BreadCrumbs-home').click();
+    const folder = page.locator('.jp-DirListing-item[data-isdir="true"]', { hasText: 'eta-correction' });
+    await folder.click({ button: 'right' });
+    await page.locator('.lm-Menu-item', { hasText: 'Save Model from this folder' }).click();
+    await page.waitForFunction((n) => [...document.querySelectorAll('.Toastify__toast')].filter((t) => /Saved eta-correction:/.test(t.textContent ?? '')).length > n, before);
+    assert.equal((await client.listVersions('eta-correction')).items.length >= 2, true);
+    await folder.dblclick();
+    await page.locator('.jp-FileBrowser .jp-BreadCrumbs', { hasText: 'eta-correction' }).waitFor();
+  });
+
   it('forwards GET /v1/runs with little overhead and ships a small bundle (measured, printed)', async () => {
     const direct = `http://127.0.0.1:${port}/v1/runs?limit=50`;
     const viaLab = `${lab.url}trainyard/api/v1/runs?limit=50`;
