@@ -56,6 +56,7 @@ export async function startCodeServer(opts: { vsix: string; extra?: string[]; wo
     'telemetry.telemetryLevel': 'off',
     'window.commandCenter': false,
     'workbench.layoutControl.enabled': false,
+    'remote.autoForwardPorts': false,
     ...opts.settings,
   };
   const writeSettings = () => writeFileSync(join(userDir, 'settings.json'), JSON.stringify(settings, null, 2));

@@ -312,6 +312,22 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     assert.equal((await client.listRuns({ model: 'eta-correction' })).items.length, before + 1);
   });
 
+  it('opens the dashboard through env.asExternalUri with the token in the URL fragment', async () => {
+    const { page } = cs;
+    const opened = page.context().waitForEvent('page', { timeout: 30000 });
+    await contextMenu(page, viewRows(page, 'Runs').filter({ hasText: 'region=sfo' }), 'Open Dashboard');
+    const dash = await opened;
+    const url = new URL(dash.url());
+    // code-server maps a loopback port to its own path proxy (/proxy/<port>/); desktop VS Code leaves it as is
+    const port = new URL(backend.url).port;
+    assert.ok(url.href.startsWith(`${backend.url}/`) || url.href.startsWith(`${cs.url}/proxy/${port}/`), url.href);
+    assert.equal(decodeURIComponent(url.hash), `#token=${token}`);
+    const res = await fetch(url.href.replace(/#.*$/, ''));
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /<title>[^<]*Trainyard/i);
+    await dash.close();
+  });
+
   it('signs in with a token typed into Sign In (kept in SecretStorage); a wrong one says so in the status bar', async () => {
     const { page } = cs;
     await runCommand(page, 'Trainyard: Sign In');
