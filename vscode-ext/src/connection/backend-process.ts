@@ -1,7 +1,7 @@
 /**
  * Start Local Backend: runs `trainyard serve` (trainyard.cliPath, else `trainyard` on PATH) as
  * a child process, its output in the "Trainyard Backend" OutputChannel; it stops with the window
- * (dispose). When it is healthy the connection reconnects at once.
+ * (dispose). When it answers /healthz the connection starts over (re-reading the token it wrote).
  */
 import * as vscode from 'vscode';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +36,12 @@ export function register(context: vscode.ExtensionContext, deps: Deps): void {
         .then((a) => a && vscode.commands.executeCommand('workbench.action.openSettings', 'trainyard.cliPath'));
     });
     c.on('exit', (code, sig) => { out.appendLine(`backend exited (${sig ?? code})`); if (child === c) child = null; });
-    setTimeout(() => deps.conn.retryNow(), 1500);
+    // once it answers, connect again from scratch: a new backend may have just written its token
+    void (async () => {
+      for (let i = 0; i < 120 && child === c && c.exitCode === null; i++) {
+        try { if ((await fetch(`${s.url}/healthz`)).ok) { out.appendLine('backend is up; connecting'); await deps.conn.connect(); return; } } catch { /* not yet */ }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
   }));
 }
