@@ -104,3 +104,13 @@ export async function call<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Pr
     }
   }
 }
+
+/** create; on 409 AlreadyExists (an earlier attempt or backend got there) read and adopt; both through api (retries) */
+export async function createOrAdopt<T>(api: <U>(fn: () => Promise<U>) => Promise<U>, create: () => Promise<T>, read: () => Promise<T>): Promise<T> {
+  try {
+    return await api(create);
+  } catch (err) {
+    if (err instanceof KubeError && err.status === 409) return api(read);
+    throw err;
+  }
+}

@@ -4,7 +4,7 @@
  * every change re-derives the affected run's state from that cache (status.ts) and reports
  * transitions to the RunSink, one promise chain per run so a run's pending / started /
  * log / finished reach the store in order. A periodic resync re-derives pending runs too
- * (a quota refusal changes no Job or Pod; it only shows in the Job's events).
+ * (a quota refusal changes no Job or Pod; it only shows in the Job's events: job-events.ts).
  *
  * Logs are archived while a run goes (logs.ts) and once more at its end, before finished(),
  * so they outlive the pods. start() lists the cluster before anything else: runs whose Job
@@ -13,21 +13,23 @@
  * races an earlier one meets 409 and adopts it: nothing is launched twice), and a run that
  * was Running whose Job is gone is reported Failed.
  *
- * Schedules are CronJobs (manifests.ts scheduleObjects). A Job one creates carries the
+ * Schedules are CronJobs (cronjobs.ts creates, deletes and reconciles them). A Job one creates carries the
  * schedule label and the fire's RunSpecs but no run ids: the executor derives them from the
  * Job's uid, records them through RunSink.adopt (once per uid, across restarts and backends)
  * and follows them like any run; their ref says `adopted`, so one whose Job vanished is never
  * resubmitted as a plain Job.
  */
-import type { V1CronJob, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
 import { readAvailability } from './capacity';
-import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { call, createOrAdopt, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { CronJobs, scheduledSpecs } from './cronjobs';
+import { JobEvents } from './job-events';
 import { Informer } from './informer';
 import { LogArchiver, type LogRef } from './logs';
-import { runJob, scheduleObjects, sweepObjects } from './manifests';
-import { ANNOTATION, cronJobName, INDEX_LABEL, jobNameForRun, jobNameForSweep, LABEL, scheduledRunIds, SELECTOR } from './names';
+import { runJob, sweepObjects, type ManifestOptions } from './manifests';
+import { ANNOTATION, INDEX_LABEL, jobNameForRun, jobNameForSweep, LABEL, SELECTOR } from './names';
 import { runState, type RunState } from './status';
 
 export interface KubernetesExecutorOptions {
@@ -76,15 +78,18 @@ export class KubernetesExecutor implements Executor {
   readonly jobs: Informer<V1Job>;
   readonly pods: Informer<V1Pod>;
   private resyncTimer: NodeJS.Timeout | null = null;
-  private readonly eventChecks = new Map<string, number>();
   private readonly ns: string;
   private readonly log: (msg: string) => void;
   private stopped = true;
   /** uids of schedule Jobs whose runs were recorded (or are being recorded) by this backend */
   private readonly adopted = new Set<string>();
+  private readonly cronJobs: CronJobs;
+  private readonly jobEvents: JobEvents;
+  private readonly manifests: ManifestOptions;
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.ns = o.namespace;
+    this.manifests = { namespace: o.namespace, ttlSecondsAfterFinished: o.ttlSecondsAfterFinished ?? 86_400, podAnnotations: o.podAnnotations };
     this.log = o.log ?? ((m) => console.error(`kubernetes executor: ${m}`));
     const { batch, core } = o.kube;
     this.jobs = new Informer<V1Job>({
@@ -103,6 +108,14 @@ export class KubernetesExecutor implements Executor {
       labelSelector: SELECTOR,
       list: () => this.api(() => core.listNamespacedPod({ namespace: this.ns, labelSelector: SELECTOR })),
       onChange: (_t, pod) => this.onPod(pod),
+      log: this.log,
+    });
+    this.jobEvents = new JobEvents(o.kube.core, this.ns, this.log);
+    this.cronJobs = new CronJobs({
+      kube: o.kube,
+      namespace: this.ns,
+      manifests: this.manifests,
+      api: (fn) => this.api(fn),
       log: this.log,
     });
   }
@@ -185,7 +198,7 @@ export class KubernetesExecutor implements Executor {
     const singles = specs.filter((s) => !s.sweepId);
     const sweeps = new Map<string, RunSpec[]>();
     for (const s of specs) if (s.sweepId) sweeps.set(s.sweepId, [...(sweeps.get(s.sweepId) ?? []), s]);
-    const opts = { namespace: this.ns, ttlSecondsAfterFinished: this.o.ttlSecondsAfterFinished ?? 86_400, podAnnotations: this.o.podAnnotations };
+    const opts = this.manifests;
     const work: Array<Promise<void>> = [];
     for (const s of singles) {
       const t = this.track(s, 'none', null, null);
@@ -201,7 +214,7 @@ export class KubernetesExecutor implements Executor {
         this.create(tracked, async () => {
           const created = await this.createJob(job);
           configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'Job', name: created.metadata!.name!, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
-          await this.createOrAdopt(() => this.o.kube.core.createNamespacedConfigMap({ namespace: this.ns, body: configMap }), async () => configMap);
+          await createOrAdopt((fn) => this.api(fn), () => this.o.kube.core.createNamespacedConfigMap({ namespace: this.ns, body: configMap }), async () => configMap);
         }),
       );
     }
@@ -222,21 +235,13 @@ export class KubernetesExecutor implements Executor {
 
   private createJob(job: V1Job): Promise<V1Job> {
     const name = job.metadata!.name!;
-    return this.createOrAdopt(
+    return createOrAdopt(
+      (fn) => this.api(fn),
       () => this.o.kube.batch.createNamespacedJob({ namespace: this.ns, body: job }),
       () => this.o.kube.batch.readNamespacedJob({ name, namespace: this.ns }),
     );
   }
 
-  /** create; on 409 AlreadyExists (an earlier attempt or backend got there) read and adopt */
-  private async createOrAdopt<T>(create: () => Promise<T>, read: () => Promise<T>): Promise<T> {
-    try {
-      return await this.api(create);
-    } catch (err) {
-      if (err instanceof KubeError && err.status === 409) return this.api(read);
-      throw err;
-    }
-  }
 
   // ---------------------------------------------------------------- reconcile
 
@@ -258,7 +263,7 @@ export class KubernetesExecutor implements Executor {
     const job = this.jobs.cache.get(`${this.ns}/${name}`);
     const raw = job?.metadata?.annotations?.[ANNOTATION.runIds];
     if (!raw && job) {
-      const specs = this.scheduledSpecs(job);
+      const specs = scheduledSpecs(job);
       if (specs) this.jobRuns.set(name, specs.map((x) => x.id));
       return specs ? specs.map((x) => x.id) : null;
     }
@@ -330,7 +335,7 @@ export class KubernetesExecutor implements Executor {
     }
     if (state.phase === 'Pending') {
       let reason = state.reason;
-      if (reason.startsWith('waiting for the Job controller')) reason = (await this.jobEventReason(t.job)) ?? reason;
+      if (reason.startsWith('waiting for the Job controller')) reason = (await this.jobEvents.reason(t.job)) ?? reason;
       if (t.reported === 'Running') return; // a restarted pod is still the same run
       // a fresh run whose pod is simply not created yet already reads Pending in the store: saying so
       // again for every run of a 1,000-run sweep was ~2,000 store writes on the launch path
@@ -373,24 +378,6 @@ export class KubernetesExecutor implements Executor {
     if (this.runs.get(t.spec.id) === t) this.runs.delete(t.spec.id);
     this.done.add(t.spec.id);
     if (this.done.size > DONE_MEMORY) this.done.delete(this.done.values().next().value!);
-  }
-
-  /** the Job controller's complaint when it cannot create a pod (quota, admission), throttled */
-  private async jobEventReason(job: string): Promise<string | null> {
-    const last = this.eventChecks.get(job) ?? 0;
-    if (Date.now() - last < 2000) return null;
-    this.eventChecks.set(job, Date.now());
-    try {
-      const ev = await this.o.kube.core.listNamespacedEvent({ namespace: this.ns, fieldSelector: `involvedObject.kind=Job,involvedObject.name=${job}` });
-      const failed = ev.items.filter((e) => e.reason === 'FailedCreate').sort((a, b) => +new Date(b.lastTimestamp ?? b.eventTime ?? 0) - +new Date(a.lastTimestamp ?? a.eventTime ?? 0))[0];
-      if (!failed) return null;
-      const msg = failed.message ?? '';
-      if (/exceeded quota/.test(msg)) return `waiting for quota: ${msg}`;
-      return `cannot create its pod: ${msg}`;
-    } catch (err) {
-      this.log(`reading events of Job ${job}: ${toKubeError(err).message}`);
-      return null;
-    }
   }
 
   // ---------------------------------------------------------------- cancel
@@ -453,24 +440,7 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  // ---------------------------------------------------------------- schedules (a CronJob each)
-
-  /** the runs of a Job a schedule's CronJob created: the template's specs with ids derived from the Job's uid */
-  private scheduledSpecs(job: V1Job): RunSpec[] | null {
-    const raw = job.metadata?.annotations?.[ANNOTATION.scheduleRuns];
-    const uid = job.metadata?.uid;
-    if (!raw || !uid) return null;
-    let template: RunSpec[];
-    try {
-      template = JSON.parse(raw) as RunSpec[];
-    } catch {
-      return null;
-    }
-    if (!Array.isArray(template) || template.length === 0) return null;
-    const sweep = job.spec?.completionMode === 'Indexed';
-    const { runIds, sweepId } = scheduledRunIds(uid, template.length, sweep);
-    return template.map((t, i) => ({ ...t, id: runIds[i], sweepId }));
-  }
+  // ---------------------------------------------------------------- schedules (a CronJob each: cronjobs.ts)
 
   /**
    * A Job with a schedule label and no run ids: a CronJob fired. Its runs are recorded through
@@ -483,7 +453,7 @@ export class KubernetesExecutor implements Executor {
     const name = job.metadata?.name;
     const scheduleId = job.metadata?.annotations?.[ANNOTATION.scheduleId] ?? job.metadata?.labels?.[LABEL.scheduleId];
     if (!uid || !name || !scheduleId || this.adopted.has(uid) || !this.sink?.adopt || this.stopped) return;
-    const specs = this.scheduledSpecs(job);
+    const specs = scheduledSpecs(job);
     if (!specs) return;
     this.adopted.add(uid);
     if (this.adopted.size > DONE_MEMORY) this.adopted.delete(this.adopted.values().next().value!);
@@ -502,57 +472,16 @@ export class KubernetesExecutor implements Executor {
     })();
   }
 
-  private scheduleOptions() {
-    return { namespace: this.ns, ttlSecondsAfterFinished: this.o.ttlSecondsAfterFinished ?? 86_400, podAnnotations: this.o.podAnnotations };
+  schedule(s: ScheduleSpec): Promise<void> {
+    return this.cronJobs.create(s);
   }
 
-  /** creates the schedule's CronJob (and a sweep's params ConfigMap, owned by it); an existing one is kept */
-  async schedule(s: ScheduleSpec): Promise<void> {
-    const { cronJob, configMap } = scheduleObjects(s, this.scheduleOptions());
-    const name = cronJob.metadata!.name!;
-    const created = await this.createOrAdopt(
-      () => this.o.kube.batch.createNamespacedCronJob({ namespace: this.ns, body: cronJob }),
-      () => this.o.kube.batch.readNamespacedCronJob({ name, namespace: this.ns }),
-    );
-    if (configMap) {
-      configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
-      await this.createOrAdopt(() => this.o.kube.core.createNamespacedConfigMap({ namespace: this.ns, body: configMap }), async () => configMap);
-    }
+  unschedule(scheduleId: string): Promise<void> {
+    return this.cronJobs.delete(scheduleId);
   }
 
-  /** deletes the schedule's CronJob in the foreground (its Jobs and ConfigMap go with it) */
-  async unschedule(scheduleId: string): Promise<void> {
-    await this.deleteCronJob(cronJobName(scheduleId));
-  }
-
-  async reconcileSchedules(all: ScheduleSpec[]): Promise<void> {
-    const want = new Map(all.map((s) => [cronJobName(s.id), s]));
-    const have = await this.api(() => this.o.kube.batch.listNamespacedCronJob({ namespace: this.ns, labelSelector: SELECTOR }));
-    const existing = new Set<string>();
-    for (const cj of have.items as V1CronJob[]) {
-      const name = cj.metadata!.name!;
-      existing.add(name);
-      if (!want.has(name) && !cj.metadata?.deletionTimestamp) {
-        this.log(`deleting CronJob ${name}: its schedule is gone`);
-        await this.deleteCronJob(name);
-      }
-    }
-    for (const [name, s] of want) {
-      if (existing.has(name)) continue;
-      try {
-        await this.schedule(s);
-      } catch (err) {
-        this.log(`creating the CronJob of schedule ${s.id}: ${toKubeError(err).message}`);
-      }
-    }
-  }
-
-  private async deleteCronJob(name: string): Promise<void> {
-    try {
-      await this.api(() => this.o.kube.batch.deleteNamespacedCronJob({ name, namespace: this.ns, propagationPolicy: 'Foreground' }));
-    } catch (err) {
-      if (!(err instanceof KubeError && err.status === 404)) throw err;
-    }
+  reconcileSchedules(all: ScheduleSpec[]): Promise<void> {
+    return this.cronJobs.reconcile(all);
   }
 
   // ---------------------------------------------------------------- availability

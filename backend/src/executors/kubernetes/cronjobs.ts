@@ -1,0 +1,94 @@
+/**
+ * Schedules as CronJobs: creating one (with a sweep's params ConfigMap, owned by it), deleting
+ * one in the foreground (its Jobs and ConfigMap go with it), making the cluster's CronJobs match
+ * the store's schedules, and reading the runs of a Job a CronJob fired (scheduledSpecs: the
+ * template's RunSpecs with ids derived from the Job's uid, as names.ts scheduledRunIds does).
+ * The executor records and follows those runs (kubernetes-executor.ts adoptJob).
+ */
+import type { V1CronJob, V1Job } from '@kubernetes/client-node';
+import type { RunSpec, ScheduleSpec } from '../executor';
+import { createOrAdopt, KubeError, toKubeError, type KubeClients } from './client';
+import { scheduleObjects, type ManifestOptions } from './manifests';
+import { ANNOTATION, cronJobName, scheduledRunIds, SELECTOR } from './names';
+
+/** the runs of a Job a schedule's CronJob created, or null when it carries no valid template */
+export function scheduledSpecs(job: V1Job): RunSpec[] | null {
+  const raw = job.metadata?.annotations?.[ANNOTATION.scheduleRuns];
+  const uid = job.metadata?.uid;
+  if (!raw || !uid) return null;
+  let template: RunSpec[];
+  try {
+    template = JSON.parse(raw) as RunSpec[];
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(template) || template.length === 0) return null;
+  const sweep = job.spec?.completionMode === 'Indexed';
+  const { runIds, sweepId } = scheduledRunIds(uid, template.length, sweep);
+  return template.map((t, i) => ({ ...t, id: runIds[i], sweepId }));
+}
+
+export interface CronJobsOptions {
+  kube: KubeClients;
+  namespace: string;
+  manifests: ManifestOptions;
+  /** runs an API call with the executor's retries */
+  api: <T>(fn: () => Promise<T>) => Promise<T>;
+  log: (msg: string) => void;
+}
+
+export class CronJobs {
+  constructor(private readonly o: CronJobsOptions) {}
+
+  /** creates the schedule's CronJob (and a sweep's params ConfigMap, owned by it); an existing one is kept */
+  async create(s: ScheduleSpec): Promise<void> {
+    const { kube, namespace, api } = this.o;
+    const { cronJob, configMap } = scheduleObjects(s, this.o.manifests);
+    const name = cronJob.metadata!.name!;
+    const created = await createOrAdopt(
+      api,
+      () => kube.batch.createNamespacedCronJob({ namespace, body: cronJob }),
+      () => kube.batch.readNamespacedCronJob({ name, namespace }),
+    );
+    if (configMap) {
+      configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
+      await createOrAdopt(api, () => kube.core.createNamespacedConfigMap({ namespace, body: configMap }), async () => configMap);
+    }
+  }
+
+  /** deletes the schedule's CronJob in the foreground (its Jobs and ConfigMap go with it) */
+  delete(scheduleId: string): Promise<void> {
+    return this.deleteByName(cronJobName(scheduleId));
+  }
+
+  /** creates the CronJobs of schedules that have none, deletes the CronJobs of schedules that are gone */
+  async reconcile(all: ScheduleSpec[]): Promise<void> {
+    const want = new Map(all.map((s) => [cronJobName(s.id), s]));
+    const have = await this.o.api(() => this.o.kube.batch.listNamespacedCronJob({ namespace: this.o.namespace, labelSelector: SELECTOR }));
+    const existing = new Set<string>();
+    for (const cj of have.items as V1CronJob[]) {
+      const name = cj.metadata!.name!;
+      existing.add(name);
+      if (!want.has(name) && !cj.metadata?.deletionTimestamp) {
+        this.o.log(`deleting CronJob ${name}: its schedule is gone`);
+        await this.deleteByName(name);
+      }
+    }
+    for (const [name, s] of want) {
+      if (existing.has(name)) continue;
+      try {
+        await this.create(s);
+      } catch (err) {
+        this.o.log(`creating the CronJob of schedule ${s.id}: ${toKubeError(err).message}`);
+      }
+    }
+  }
+
+  private async deleteByName(name: string): Promise<void> {
+    try {
+      await this.o.api(() => this.o.kube.batch.deleteNamespacedCronJob({ name, namespace: this.o.namespace, propagationPolicy: 'Foreground' }));
+    } catch (err) {
+      if (!(err instanceof KubeError && err.status === 404)) throw err;
+    }
+  }
+}
