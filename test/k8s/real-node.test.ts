@@ -204,7 +204,21 @@ describe('training code on the real node (kubelet + containerd)', function () {
     assert.equal(r.status, 'Succeeded', r.reason ?? '');
     const want = Array.from({ length: 50000 }, (_, i) => `line ${String(i).padStart(6, '0')}`);
     const archived = (await stdout(id)).filter((l) => l.startsWith('line '));
-    assert.equal(archived.length, 50000);
+    const have = new Set(archived);
+    const missing = want.filter((l) => !have.has(l));
+    const f = followed.filter((l) => l.startsWith('line '));
+    const later: string[] = [];
+    if (archived.length !== 50000) {
+      const pod = (await cluster.admin.core.listNamespacedPod({ namespace: ns, labelSelector: `trainyard.dev/run-id=${id}` })).items[0];
+      const t0 = Date.now();
+      for (let i = 0; i < 30; i++) {
+        const text = await cluster.admin.core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns, container: 'run' }).catch((e: Error) => e.message);
+        later.push(`${Date.now() - t0}ms:${String(text).split('\n').length}`);
+        await sleep(200);
+      }
+      later.push(`finished ${JSON.stringify(pod.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt)} run finishedAt ${r.finishedAt}`);
+    }
+    assert.equal(archived.length, 50000, `${later.join(' ')} ::`+ `archived ${archived.length}, followed ${f.length}; missing ${missing.length}: first ${missing[0]}, last ${missing[missing.length - 1]}; archived ends ${archived.slice(-2).join(', ')}`);
     assert.deepEqual(archived, want);
     assert.deepEqual(followed.filter((l) => l.startsWith('line ')), want);
   });

@@ -11,7 +11,10 @@ import { toKubeError } from './client';
 import { CONTAINER } from './manifests';
 
 const SETTLE_MS = 200;
-const SETTLE_READS = 25;
+const QUIET_MS = 200;
+const LOUD_QUIET_MS = 1200;
+const LOUD_LINES = 500;
+const SETTLE_MAX_MS = 10_000;
 
 export interface LogRef {
   pod: string | null;
@@ -65,14 +68,26 @@ export class LogArchiver {
   /**
    * the last fetches, partial last line included; call on the run's chain. The container runtime
    * may still be writing the end of the log when the container is reported terminated (seen with
-   * 50,000 lines written just before exit), so reads repeat, SETTLE_MS apart, until a second or later
-   * one brings no new line (at most SETTLE_READS of them).
+   * 50,000 lines written just before exit: up to ~3,800 lines came later, under load), so reads
+   * repeat SETTLE_MS apart until the log has been quiet for a while: QUIET_MS normally (a run that
+   * printed little at its end costs one more read), LOUD_QUIET_MS when the log grew while settling
+   * or LOUD_LINES or more came since the last poll. At most SETTLE_MAX_MS in all.
    */
   async drain(pod: string): Promise<void> {
     this.stop();
-    for (let i = 0; i < SETTLE_READS; i++) {
+    const started = Date.now();
+    let quietFor = QUIET_MS;
+    for (let quiet = 0, first = true; Date.now() - started < SETTLE_MAX_MS; first = false) {
       const got = await this.fetch(pod, false);
-      if (got < 0 || (i > 0 && got === 0)) break;
+      if (got < 0) break;
+      if (got > 0) {
+        quiet = 0;
+        // still growing while we settle, or a burst since the last poll: the runtime may be behind
+        if (!first || got >= LOUD_LINES) quietFor = LOUD_QUIET_MS;
+      } else if (!first) {
+        quiet += SETTLE_MS;
+        if (quiet >= quietFor) break;
+      }
       await new Promise((r) => setTimeout(r, SETTLE_MS));
     }
     await this.fetch(pod, true);
