@@ -105,6 +105,19 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await viewRows(page, 'Models').filter({ hasText: 'eta-correction' }).first().click();
     await viewRows(page, 'Models').filter({ hasText: versions[0].label }).waitFor();
     await shot(page, 'saved-dark');
+
+    // the same first save with the CLI, for comparison (budget: the editor within 1.2x; printed, not asserted)
+    const copy = mkdtempSync(join(tmpdir(), 'ty-vsc-cli-'));
+    try {
+      cpSync(join(REPO, 'examples/eta-correction'), copy, { recursive: true });
+      const c = Date.now();
+      execFileSync(process.execPath, [join(REPO, 'backend/dist/trainyard.mjs'), 'save', copy, '--model', 'eta-cli', '--entrypoint', 'train=python train.py'], {
+        env: { ...process.env, TRAINYARD_URL: backend.url, TRAINYARD_TOKEN: token, XDG_CACHE_HOME: join(copy, '.cache') }, stdio: 'ignore',
+      });
+      timings.push(`the same save with \`trainyard save\` (a fresh copy, process start included): ${Date.now() - c} ms`);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it('launches a 3-run sweep from the webview form with the hardware picker; the runs go Succeeded live in the Runs view', async () => {
@@ -270,6 +283,9 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await page.locator('.statusbar-item', { hasText: 'Trainyard · cpu-small' }).waitFor();
 
     await runCommand(page, 'Trainyard: Launch Training (Quick)');
+    await quickInput(page, /Launch: model/); // two models (the CLI saved eta-cli); this workspace's comes first
+    assert.match(await page.locator('.quick-input-list .monaco-list-row').first().innerText(), /eta-correction[\s\S]*this workspace/);
+    await pickExact(page, 'eta-correction');
     await quickInput(page, /Launch eta-correction: version/);
     await page.keyboard.press('Enter');
     await quickInput(page, /: hardware/);

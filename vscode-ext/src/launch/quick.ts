@@ -69,7 +69,7 @@ export function register(context: vscode.ExtensionContext, deps: Deps): void {
         const models = (await client().listModels()).items.filter((m) => m.latestVersion);
         if (!models.length) { void vscode.window.showInformationMessage('Trainyard: no saved model yet. Run Save Model first.', 'Save Model').then((a) => a && vscode.commands.executeCommand(Commands.saveModel)); return; }
         const mine = await workspaceModel();
-        const model = models.length === 1 ? models[0].name : (await vscode.window.showQuickPick(models.map((m) => ({ label: m.name, description: m.name === mine ? 'this workspace' : undefined })).sort((a) => (a.description ? -1 : 0)), { title: 'Launch: model' }))?.label;
+        const model = models.length === 1 ? models[0].name : (await vscode.window.showQuickPick(models.map((m) => ({ label: m.name, description: m.name === mine ? 'this workspace' : undefined })).sort((a, b) => Number(!a.description) - Number(!b.description)), { title: 'Launch: model' }))?.label;
         if (!model) return;
         const versions = [...(await client().listVersions(model)).items].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
         const v = await vscode.window.showQuickPick(versions.map((x, i) => ({ label: x.label, description: `${x.git.sha ? `git ${x.git.sha.slice(0, 7)}` : 'no git'}${x.git.dirty ? ' · ● uncommitted' : ''}${i === 0 ? ' · latest' : ''}`, detail: Object.keys(x.entrypoints).join(', ') })), { title: `Launch ${model}: version` });
