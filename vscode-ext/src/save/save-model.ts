@@ -90,7 +90,7 @@ export async function saveModel(deps: Deps, opts: { notebook?: vscode.Uri } = {}
   const started = Date.now();
   try {
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Saving ${model}`, cancellable: true }, async (progress, token) => {
-      progress.report({ message: `Python: ${interp.path} (${interp.source})` });
+      progress.report({ message: `Python: ${interp.path} (${interp.source})${baseImage ? '' : '; not captured: no base image'}` });
       return saveWorkspace(cancellable(deps.conn.client, token), {
         dir,
         model,

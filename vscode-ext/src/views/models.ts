@@ -54,8 +54,9 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelNode> {
         const m = node.model;
         const item = new vscode.TreeItem(m.name, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `model:${m.name}`;
-        item.description = `${m.versionCount} version${m.versionCount === 1 ? '' : 's'} · ${m.runCount} runs`;
-        item.tooltip = m.description ?? m.name;
+        // no run count here: refreshing the tree on every new run would close an open context menu
+        item.description = `${m.versionCount} version${m.versionCount === 1 ? '' : 's'}`;
+        item.tooltip = `${m.name}${m.description ? ` — ${m.description}` : ''}\n${m.runCount} runs when this list was loaded`;
         item.iconPath = new vscode.ThemeIcon('package');
         item.contextValue = 'model';
         return item;
@@ -117,10 +118,6 @@ export class SchedulesProvider implements vscode.TreeDataProvider<ScheduleNode> 
 export function register(context: vscode.ExtensionContext, deps: Deps): { models: ModelsProvider; schedules: SchedulesProvider } {
   const models = new ModelsProvider(deps);
   const schedules = new SchedulesProvider(deps);
-  // new runs change the models' run counts: at most one reload every 3 s for that
-  let countsTimer: ReturnType<typeof setTimeout> | null = null;
-  const refreshCounts = () => { countsTimer ??= setTimeout(() => { countsTimer = null; models.refresh(); }, 3000); };
-  context.subscriptions.push({ dispose: () => { if (countsTimer) clearTimeout(countsTimer); } });
   const modelsView = vscode.window.createTreeView('trainyard.models', { treeDataProvider: models });
   const schedulesView = vscode.window.createTreeView('trainyard.schedules', { treeDataProvider: schedules });
   context.subscriptions.push(
@@ -129,7 +126,6 @@ export function register(context: vscode.ExtensionContext, deps: Deps): { models
     deps.conn.onDidReconnect(() => { models.refresh(); schedules.refresh(); }),
     deps.conn.onEvents((batch) => {
       if (batch.some((e) => e.kind === 'version')) models.refresh();
-      else if (batch.some((e) => e.kind === 'run' && e.data.status === 'Pending')) refreshCounts(); // run counts
       if (batch.some((e) => e.kind === 'schedule')) schedules.refresh();
     }),
     vscode.commands.registerCommand(Commands.copyImageRef, async (node?: { version?: Version }) => {
