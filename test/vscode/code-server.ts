@@ -65,7 +65,10 @@ export async function startCodeServer(opts: { vsix: string; extra?: string[]; wo
   for (const vsix of [opts.vsix, ...(opts.extra ?? [])]) execFileSync(bin, [...common, '--install-extension', vsix, '--force'], { env, stdio: 'pipe', timeout: 60000 });
   const port = await freePort();
   let output = '';
-  const child: ChildProcess = spawn(bin, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', opts.workspace], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(bin, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', opts.workspace], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // its own process group: stop() ends code-server and everything it started (extension hosts
+  // outlive a plain SIGTERM to code-server, waiting for a reconnection)
+  const group = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { /* gone */ } };
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
@@ -88,12 +91,10 @@ export async function startCodeServer(opts: { vsix: string; extra?: string[]; wo
     setSettings(patch) { settings = { ...settings, ...patch }; writeSettings(); },
     async stop() {
       await browser.close().catch(() => undefined);
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(5000)]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      const exited = child.exitCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve();
+      group('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      group('SIGKILL'); // whatever is left of the group
       rmSync(root, { recursive: true, force: true });
     },
   };
