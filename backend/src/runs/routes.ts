@@ -4,12 +4,14 @@ import { ErrorBody, Estimate, Id, LaunchRequest, LaunchResult, LogPage, LogQuery
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
+import { streams } from '../http-streams';
 import { decodeCursor, getLogs, getMetrics, listRuns } from './store';
 
 const RunParams = Type.Object({ id: Id });
 const final = new Set<string>(FINAL_STATUSES);
 
 export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Services): void {
+  const trackStream = streams(app);
   const { runs, schedules } = services;
 
   app.get('/v1/runs', { schema: { tags: ['runs'], querystring: RunQuery, response: { 200: RunPage } } }, async (req) => {
@@ -56,6 +58,7 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
     // follow: newline-delimited JSON log lines until the run is final and drained
     reply.hijack();
     const raw = reply.raw;
+    trackStream(raw);
     raw.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
     let cursor = after;
     let closed = false;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HardwareWithAvailability, LaunchResult, MetricList, Run, RunPage, Version } from '@trainyard/shared';
@@ -201,8 +201,15 @@ describe('cli end-to-end (built bundle, real backend)', function () {
       // the token it points at works
       const models = await cli(['models', '--json'], { ...env, TRAINYARD_URL: url, TRAINYARD_HOME: home });
       assert.deepEqual(JSON.parse(ok(models)), { items: [] });
+      // an open event stream does not hold the shutdown up: the server ends it
+      const token = readFileSync(join(home, 'token'), 'utf8').trim();
+      const events = await fetch(`${url}/v1/events`, { headers: { Authorization: `Bearer ${token}` } });
+      const reader = events.body!.getReader();
+      await reader.read(); // ": connected"
+      const streamEnded = (async () => { while (!(await reader.read()).done); return true; })().catch(() => true);
       child.kill('SIGINT');
       assert.equal(await exited, 0, stderr);
+      assert.equal(await streamEnded, true);
       assert.match(stderr, /stopped/);
       await assert.rejects(fetch(`${url}/healthz`));
     } finally {
