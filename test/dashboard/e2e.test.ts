@@ -13,6 +13,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
@@ -84,7 +86,7 @@ describe('dashboard end to end (Chromium)', function () {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     const html = await res.text();
-    const js = /src="\/assets\/(dashboard-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+    const js = /src="assets\/(dashboard-[A-Z0-9]+\.js)"/.exec(html)?.[1];
     assert.ok(js, html);
     const asset = await fetch(`${b.url}/assets/${js}`);
     assert.equal(asset.status, 200);
@@ -94,6 +96,29 @@ describe('dashboard end to end (Chromium)', function () {
     assert.equal((await fetch(`${b.url}/openapi.json`)).status, 401);
     const gz = gzipSync(Buffer.from(await asset.arrayBuffer())).length;
     report.push(`bundle: ${(gz / 1024).toFixed(0)} KB gzipped JS (aim < 250 KB)`);
+  });
+
+  it('works behind a path prefix, as an editor\'s port proxy serves it (/proxy/PORT/)', async () => {
+    // a reverse proxy that strips /proxy/7878, as code-server's does
+    const proxy = createServer((req, res) => {
+      if (!req.url?.startsWith('/proxy/7878/')) return void res.writeHead(404).end('not proxied');
+      const up = new URL(b.url);
+      const fwd = httpRequest({ host: up.hostname, port: up.port, path: req.url.slice('/proxy/7878'.length), method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(fwd);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const page = await newPage('light', null);
+      await page.goto(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}/proxy/7878/#token=${encodeURIComponent(b.token)}`);
+      await page.waitForSelector('[data-run-id]');
+      assert.ok((await page.locator('[data-run-id]').count()) > 0, 'runs listed through the prefix');
+      await page.context().close();
+    } finally {
+      proxy.close();
+    }
   });
 
   it('signs in from the #token= link, launches a sweep from the form and watches it succeed live', async () => {

@@ -38,7 +38,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8',
 
 function page(m: Manifest | null): string {
   const head = m
-    ? `${m.css ? `<link rel="stylesheet" href="/assets/${m.css}">` : ''}<script type="module" src="/assets/${m.js}"></script>`
+    ? `${m.css ? `<link rel="stylesheet" href="assets/${m.css}">` : ''}<script type="module" src="assets/${m.js}"></script>`
     : '';
   const body = m
     ? '<div id="root"></div><noscript>The Trainyard dashboard needs JavaScript.</noscript>'

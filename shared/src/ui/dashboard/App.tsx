@@ -37,7 +37,8 @@ type Gate = { state: 'checking' } | { state: 'ok' } | { state: 'error'; error: u
 export function App() {
   const [token, setToken] = useState(() => takeToken(location, history, localStorage));
   const [theme, setTheme] = useState<ThemeName>(initialTheme);
-  const client = useMemo(() => new TrainyardClient({ baseUrl: location.origin, token: token ?? undefined }), [token]);
+  // the API sits where the page was served from, also behind a path prefix (an editor's port proxy, /proxy/7878/)
+  const client = useMemo(() => new TrainyardClient({ baseUrl: new URL('.', location.href).href, token: token ?? undefined }), [token]);
   const [gate, setGate] = useState<Gate>({ state: 'checking' });
   const [attempt, setAttempt] = useState(0);
   const route = useHashRoute();
