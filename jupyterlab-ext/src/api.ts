@@ -9,6 +9,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ApiError } from '../../shared/src/client';
+import { ndjson, sseEvents } from '../../shared/src/streams';
 import type { UiClient } from '../../shared/src/ui/context';
 import type { TrainyardEvent } from '../../shared/src/schemas/events';
 import type { LogLine } from '../../shared/src/schemas/runs';
@@ -91,27 +92,18 @@ export class JupyterClient implements UiClient {
   async *events(opts: { signal?: AbortSignal; onOpen?: () => void } = {}): AsyncGenerator<TrainyardEvent> {
     const res = await this.request('trainyard/api/v1/events', { signal: opts.signal, headers: { Accept: 'text/event-stream' } });
     opts.onOpen?.();
-    for await (const block of chunks(res, '\n\n')) {
-      let kind = '';
-      let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) kind = line.slice(6).trim();
-        else if (line.startsWith('data:')) data += line.slice(5).trim();
-      }
-      if (kind && data) yield { kind, data: JSON.parse(data) } as TrainyardEvent;
-    }
+    yield* sseEvents(res);
   }
 
   async *followLogs(id: string, opts: { after?: number; signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {
     const res = await this.request(`trainyard/api/v1/runs/${enc(id)}/logs`, { signal: opts.signal }, { follow: 1, after: opts.after ?? -1 });
-    for await (const line of chunks(res, '\n')) if (line.trim()) yield JSON.parse(line) as LogLine;
+    yield* ndjson<LogLine>(res);
   }
 
   /** the remembered answers and a preview of what would ship */
   async workspace(notebook: string): Promise<WorkspacePreview> {
     const res = await this.request('trainyard/workspace', {}, { notebook });
-    for await (const line of chunks(res, '\n')) {
-      const e = JSON.parse(line) as SaveEvent;
+    for await (const e of ndjson<SaveEvent>(res)) {
       if (e.type === 'workspace') return e;
       if (e.type === 'error') throw new ApiError(0, 'internal', e.message);
     }
@@ -121,29 +113,7 @@ export class JupyterClient implements UiClient {
   /** runs a save on the Jupyter server; yields its events */
   async *save(req: SaveRequest, signal?: AbortSignal): AsyncGenerator<SaveEvent> {
     const res = await this.request('trainyard/save', { method: 'POST', body: JSON.stringify(req), signal, headers: { 'Content-Type': 'application/json' } });
-    for await (const line of chunks(res, '\n')) if (line.trim()) yield JSON.parse(line) as SaveEvent;
+    yield* ndjson<SaveEvent>(res);
   }
 }
 
-/** a streaming body cut at each separator (the tail after the last separator is yielded too) */
-async function* chunks(res: Response, separator: string): AsyncGenerator<string> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      let at: number;
-      while ((at = buf.indexOf(separator)) >= 0) {
-        yield buf.slice(0, at);
-        buf = buf.slice(at + separator.length);
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  if (buf.trim()) yield buf;
-}

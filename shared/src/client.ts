@@ -14,6 +14,7 @@ import type { Schedule } from './schemas/schedules';
 import type { CostQuery, CostSummary } from './schemas/costs';
 import type { ErrorBody, ErrorCode } from './schemas/common';
 import type { TrainyardEvent } from './schemas/events';
+import { ndjson, sseEvents } from './streams';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7878';
 
@@ -130,22 +131,14 @@ export class TrainyardClient {
   /** Follow a run's log: yields lines as they are written, ends when the run is final. */
   async *followLogs(id: string, opts: { after?: number; signal?: AbortSignal; fetchImpl?: FetchLike } = {}): AsyncGenerator<LogLine> {
     const url = `${this.baseUrl}/v1/runs/${enc(id)}/logs?follow=1&after=${opts.after ?? -1}`;
-    for await (const obj of this.ndjson(url, opts.signal, opts.fetchImpl)) yield obj as LogLine;
+    yield* ndjson<LogLine>(await this.stream(url, opts.signal, opts.fetchImpl));
   }
 
   /** Subscribe to server-sent events; yields each event until the signal aborts. */
   async *events(opts: { signal?: AbortSignal; fetchImpl?: FetchLike; onOpen?: () => void } = {}): AsyncGenerator<TrainyardEvent> {
     const res = await this.stream(`${this.baseUrl}/v1/events`, opts.signal, opts.fetchImpl);
     opts.onOpen?.();
-    for await (const block of chunks(res, '\n\n')) {
-      let kind = '';
-      let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) kind = line.slice(6).trim();
-        else if (line.startsWith('data:')) data += line.slice(5).trim();
-      }
-      if (kind && data) yield { kind, data: JSON.parse(data) } as TrainyardEvent;
-    }
+    yield* sseEvents(res);
   }
 
   private async stream(url: string, signal?: AbortSignal, fetchImpl: FetchLike = fetch): Promise<Response> {
@@ -161,25 +154,6 @@ export class TrainyardClient {
       throw new ApiError(res.status, body?.error?.code ?? 'internal', body?.error?.message ?? `HTTP ${res.status}`);
     }
     return res;
-  }
-
-  private async *ndjson(url: string, signal?: AbortSignal, fetchImpl?: FetchLike): AsyncGenerator<unknown> {
-    const res = await this.stream(url, signal, fetchImpl);
-    for await (const line of chunks(res, '\n')) if (line.trim()) yield JSON.parse(line);
-  }
-}
-
-/** The body of a streaming response cut at each separator. */
-async function* chunks(res: Response, separator: string): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let at: number;
-    while ((at = buf.indexOf(separator)) >= 0) {
-      yield buf.slice(0, at);
-      buf = buf.slice(at + separator.length);
-    }
   }
 }
 

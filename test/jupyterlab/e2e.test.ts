@@ -87,7 +87,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
   it('saves the example notebook from its Save Model button (first-save dialog), under a base_url', async () => {
     const t0 = Date.now();
     await page.goto(`${lab.url}lab/tree/eta-correction/notebook.ipynb?token=${lab.token}`);
-    await page.waitForSelector('.jp-Notebook .cm-content');
+    await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content'); // a markdown cell's editor is hidden once rendered
     await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
     const button = page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="trainyard-save-model"]');
     await button.waitFor();
