@@ -4,9 +4,10 @@
  * must match the shared WorkspaceModel schema (model name pattern, entrypoints...).
  * inspectWorkspace is the dialog's preview: remembered answers, files kept, secrets refused.
  */
-import { collectManifest, WorkspaceError, type SecretHit } from '../../shared/src/snapshot/collect';
+import { collectManifest, WorkspaceError } from '../../shared/src/snapshot/collect';
 import { parseWorkspaceModel, readWorkspaceModel } from '../../shared/src/workspace/model-file';
 import type { WorkspaceModel } from '../../shared/src/schemas/workspace-model';
+import type { WorkspacePreview as BrowserPreview } from '../src/save/types';
 
 export interface SaveCliRequest {
   mode: 'save' | 'inspect';
@@ -39,17 +40,8 @@ export async function resolveAnswers(req: SaveCliRequest): Promise<WorkspaceMode
   return parseWorkspaceModel(answers, 'the Save Model answers');
 }
 
-export interface WorkspacePreview {
-  dir: string;
-  notebook: string;
-  remembered: WorkspaceModel | null;
-  rememberedError?: string;
-  files?: string[];
-  totalBytes?: number;
-  warnings?: string[];
-  refused?: SecretHit[];
-  error?: string;
-}
+/** the preview the browser reads (src/save/types.ts), without its message type */
+export type WorkspacePreview = Omit<BrowserPreview, 'type'>;
 
 export async function inspectWorkspace(req: SaveCliRequest): Promise<WorkspacePreview> {
   const out: WorkspacePreview = { dir: req.dir, notebook: req.notebook, remembered: null };
