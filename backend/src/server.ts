@@ -12,7 +12,7 @@ import type { AppContext } from './context';
 import { HttpError } from './errors';
 import { tokenPath, tokensEqual } from './auth/token';
 import { registerModelRoutes } from './models/routes';
-import { registerSnapshotRoutes } from './snapshots/routes';
+import { BLOB_ROUTE, registerSnapshotRoutes } from './snapshots/routes';
 import { registerHardwareRoutes } from './hardware/routes';
 import { registerRunRoutes } from './runs/routes';
 import { registerScheduleRoutes } from './schedules/routes';
@@ -34,8 +34,12 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? exact : coercing).compile(schema));
   app.removeContentTypeParser('text/plain');
 
-  // blobs are raw bytes; every other body is JSON
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.config.images.maxFileBytes }, (_req, body, done) => done(null, body));
+  // blobs are raw bytes, handed to their route as the request stream (it hashes and
+  // stores them on the fly, within images.maxFileBytes); every other body is JSON
+  app.addContentTypeParser('application/octet-stream', (req, payload, done) => {
+    if (req.routeOptions.url === BLOB_ROUTE) return done(null, payload);
+    done(new HttpError('unsupported_media_type', 'only PUT /v1/blobs/:sha256 takes application/octet-stream; send Content-Type: application/json'), undefined);
+  });
 
   await app.register(swagger, {
     openapi: {

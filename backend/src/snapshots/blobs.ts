@@ -1,11 +1,16 @@
 /**
  * The blob staging directory (ctx.dirs.blobs): uploaded workspace files, one
- * file per sha256 (`<dir>/<hex>`), written as temp + fsync + rename only after
- * the bytes hash to the name they were uploaded under.
+ * file per sha256 (`<dir>/<hex>`). An upload is streamed to a temp file while
+ * it is hashed and counted; only bytes that hash to the name they were
+ * uploaded under are fsynced and renamed into place. A mismatch, an oversize
+ * body or a broken connection leaves nothing stored.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const HEX = /^[a-f0-9]{64}$/;
 
@@ -40,26 +45,41 @@ export class BlobMismatchError extends Error {
   }
 }
 
-/** verifies and stores `data` as `sha256`; a mismatch throws BlobMismatchError and stores nothing */
-export async function stageBlob(dir: string, sha256: string, data: Buffer): Promise<{ sha256: string; size: number }> {
+export class BlobTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`blob is over the ${limit}-byte limit`);
+  }
+}
+
+/**
+ * Streams `data` to disk as `sha256`, hashing on the fly; more than `maxBytes`
+ * throws BlobTooLargeError, a wrong hash BlobMismatchError, and either stores nothing.
+ */
+export async function stageBlob(dir: string, sha256: string, data: Buffer | Readable, maxBytes: number): Promise<{ sha256: string; size: number }> {
   const target = stagedBlobPath(dir, sha256);
-  const got = createHash('sha256').update(data).digest('hex');
-  if (got !== sha256) throw new BlobMismatchError(sha256, got);
-  if (await hasStagedBlob(dir, sha256)) return { sha256, size: data.length };
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+  const hash = createHash('sha256');
+  let size = 0;
   try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await pipeline(
+      Buffer.isBuffer(data) ? Readable.from([data]) : data,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          size += chunk.length;
+          if (size > maxBytes) throw new BlobTooLargeError(maxBytes);
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true }),
+    );
+    const got = hash.digest('hex');
+    if (got !== sha256) throw new BlobMismatchError(sha256, got);
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
-  return { sha256, size: data.length };
+  return { sha256, size };
 }

@@ -1,9 +1,13 @@
 /** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build: thin HTTP over SnapshotsService. */
+import { Readable } from 'node:stream';
 import Type from 'typebox';
 import { CreateSnapshot, ErrorBody, Id, Sha256, Snapshot, Version } from '@trainyard/shared';
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { HttpError } from '../errors';
+
+/** the one route that takes a raw body (server.ts hands it the request stream) */
+export const BLOB_ROUTE = '/v1/blobs/:sha256';
 
 const BlobAnswer = Type.Object({ sha256: Sha256, size: Type.Integer() });
 const SnapshotParams = Type.Object({ id: Id });
@@ -22,7 +26,7 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
   );
 
   app.put(
-    '/v1/blobs/:sha256',
+    BLOB_ROUTE,
     {
       schema: {
         tags: ['snapshots'],
@@ -36,9 +40,9 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
       if (type !== 'application/octet-stream') {
         throw new HttpError('unsupported_media_type', `send the blob's bytes with Content-Type: application/octet-stream (got ${type || 'none'})`);
       }
-      const body = req.body === undefined || req.body === null ? Buffer.alloc(0) : req.body;
-      if (!Buffer.isBuffer(body)) throw new HttpError('unsupported_media_type', 'send the blob as raw bytes (application/octet-stream)');
-      return svc.putBlob(req.params.sha256, body);
+      const body = req.body instanceof Readable ? req.body : Buffer.alloc(0); // no body: an empty file
+      const declared = Number(req.headers['content-length']);
+      return svc.putBlob(req.params.sha256, body, Number.isFinite(declared) ? declared : undefined);
     },
   );
 

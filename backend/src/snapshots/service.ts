@@ -22,6 +22,7 @@ import { ensureModel, getVersion, insertVersion } from '../models/store';
 import type { SnapshotsTable } from '../store/db';
 import { buildImage } from '../images/image-builder';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { BaseImageError, resolveBaseImage } from '../images/base-image';
 import { DependencyError, planDependencies, scanBasePython } from '../images/dependencies';
 import { imageRefFor, parseLayoutRef } from '../images/open';
@@ -29,7 +30,7 @@ import { installUnavailable, type InstallOptions } from '../images/install';
 import { isValidRefName } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { parseRegistryRef, tagFor } from '../images/registry/reference';
-import { BlobMismatchError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
+import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
 import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
 import { runSelfTest, SelfTestError, type SelfTestOptions } from './self-test';
 
@@ -94,13 +95,19 @@ export class SnapshotsService {
     return toSnapshot(row);
   }
 
-  async putBlob(sha256: string, data: Buffer): Promise<{ sha256: string; size: number }> {
-    if (data.length > this.ctx.config.images.maxFileBytes) {
-      throw new HttpError('payload_too_large', `blob is ${data.length} bytes, over the ${this.ctx.config.images.maxFileBytes}-byte limit (images.maxFileBytes)`);
+  /** streams one file into the blob staging dir, verified against `sha256`; `declaredBytes` (Content-Length) is refused early when over the limit */
+  async putBlob(sha256: string, data: Buffer | Readable, declaredBytes?: number): Promise<{ sha256: string; size: number }> {
+    const limit = this.ctx.config.images.maxFileBytes;
+    const size = Buffer.isBuffer(data) ? data.length : declaredBytes;
+    if (size !== undefined && size > limit) {
+      throw new HttpError('payload_too_large', `blob is ${size} bytes, over the ${limit}-byte limit (images.maxFileBytes)`);
     }
     try {
-      return await stageBlob(this.ctx.dirs.blobs, sha256, data);
+      return await stageBlob(this.ctx.dirs.blobs, sha256, data, limit);
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') throw invalid('the upload ended before its last byte; nothing was stored (send the file again)');
+      if (err instanceof BlobTooLargeError) throw new HttpError('payload_too_large', `blob is over the ${limit}-byte limit (images.maxFileBytes); nothing was stored`);
       if (err instanceof BlobMismatchError) {
         throw invalid(`blob hash mismatch: the URL says sha256 ${err.expected} but the body hashes to ${err.got}; nothing was stored (send the file's exact bytes)`, {
           expected: err.expected,

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { ApiError, TrainyardClient } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
@@ -25,11 +26,32 @@ async function apiError(p: Promise<unknown>, status: number, message: RegExp): P
   assert.fail('expected an ApiError');
 }
 
+function responseOf(req: ClientRequest): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+  });
+}
+
+async function until(ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) assert.fail('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('snapshot routes over HTTP', () => {
   let h: Harness;
   let app: Awaited<ReturnType<typeof buildServer>>;
   let client: TrainyardClient;
   let url: string;
+  const tmpFiles = () => (existsSync(h.ctx.dirs.blobs) ? readdirSync(h.ctx.dirs.blobs).filter((f) => f.startsWith('.tmp-')) : []);
   before(async () => {
     h = await harness('sqlite', 1024);
     app = await buildServer(h.ctx, { snapshots: h.svc, runs: null as never, schedules: null as never });
@@ -69,6 +91,48 @@ describe('snapshot routes over HTTP', () => {
     assert.equal(res.status, 415);
     const big = 'x'.repeat(2048);
     await apiError(client.putBlob(hex(big), Buffer.from(big)), 413, /.+/);
+  });
+
+  it('streams an upload to disk while it arrives, and stores it only once its hash matches', async () => {
+    const content = 'a'.repeat(600);
+    const req = request(`${url}/v1/blobs/${hex(content)}`, { method: 'PUT', headers: { authorization: `Bearer ${h.ctx.token}`, 'content-type': 'application/octet-stream' } });
+    const answer = responseOf(req);
+    req.write(content.slice(0, 300));
+    // the first half is on disk (in a temp file, not under its name) before the rest is sent
+    await until(() => tmpFiles().some((f) => statSync(join(h.ctx.dirs.blobs, f)).size === 300));
+    assert.equal(existsSync(join(h.ctx.dirs.blobs, hex(content))), false);
+    req.end(content.slice(300));
+    const res = await answer;
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(JSON.parse(res.body), { sha256: hex(content), size: 600 });
+    assert.equal(readFileSync(join(h.ctx.dirs.blobs, hex(content)), 'utf8'), content);
+    assert.deepEqual(tmpFiles(), []);
+  });
+
+  it('refuses a chunked upload (no Content-Length) once it passes images.maxFileBytes, and a dropped upload, storing nothing', async () => {
+    const big = 'y'.repeat(1500);
+    const req = request(`${url}/v1/blobs/${hex(big)}`, { method: 'PUT', headers: { authorization: `Bearer ${h.ctx.token}`, 'content-type': 'application/octet-stream' } });
+    const answer = responseOf(req);
+    req.write(big.slice(0, 700));
+    req.end(big.slice(700));
+    const res = await answer;
+    assert.equal(res.status, 413, res.body);
+    assert.match(JSON.parse(res.body).error.message, /over the 1024-byte limit \(images\.maxFileBytes\); nothing was stored/);
+    assert.equal(existsSync(join(h.ctx.dirs.blobs, hex(big))), false);
+
+    const dropped = request(`${url}/v1/blobs/${hex('z'.repeat(500))}`, { method: 'PUT', headers: { authorization: `Bearer ${h.ctx.token}`, 'content-type': 'application/octet-stream' } });
+    dropped.on('error', () => {});
+    dropped.write('z'.repeat(100));
+    await until(() => tmpFiles().length > 0);
+    dropped.destroy();
+    await until(() => tmpFiles().length === 0);
+    assert.equal(existsSync(join(h.ctx.dirs.blobs, hex('z'.repeat(500)))), false);
+  });
+
+  it('answers 415 for application/octet-stream on a JSON route', async () => {
+    const res = await fetch(`${url}/v1/snapshots`, { method: 'POST', headers: { authorization: `Bearer ${h.ctx.token}`, 'content-type': 'application/octet-stream' }, body: '{}' });
+    assert.equal(res.status, 415);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /only PUT \/v1\/blobs\/:sha256 takes application\/octet-stream/);
   });
 
   it('lets the schema refuse unsafe paths before the service sees them', async () => {
