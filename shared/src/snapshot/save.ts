@@ -117,7 +117,10 @@ async function followBuild(client: SaveClient, id: string, say: ((msg: string) =
       subscribed();
     }
   })();
-  await Promise.race([ready, new Promise((r) => setTimeout(r, 2000))]); // subscribed before the build starts
+  // subscribed before the build starts (or 2 s passed); the timer is cleared so it cannot hold the process open
+  let wait: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([ready, new Promise((r) => (wait = setTimeout(r, 2000)))]);
+  clearTimeout(wait);
   try {
     return await client.buildSnapshot(id);
   } finally {
