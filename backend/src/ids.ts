@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
-export function newId(prefix: 'run' | 'swp' | 'snp' | 'sch'): string {
+export function newId(prefix: 'run' | 'swp' | 'snp' | 'sch' | 'tok'): string {
   const time = Date.now().toString(36).padStart(10, '0');
   const bytes = randomBytes(12);
   let rand = '';

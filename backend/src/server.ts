@@ -10,7 +10,8 @@ import addFormats from 'ajv-formats';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './context';
 import { HttpError } from './errors';
-import { tokenPath, tokensEqual } from './auth/token';
+import { installAuth } from './auth/hook';
+import { registerAuthRoutes } from './auth/routes';
 import { registerModelRoutes } from './models/routes';
 import { BLOB_ROUTE, registerSnapshotRoutes } from './snapshots/routes';
 import { registerHardwareRoutes } from './hardware/routes';
@@ -50,14 +51,7 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
     },
   });
 
-  app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0];
-    if (path === '/healthz' || path === '/' || path.startsWith('/assets/')) return; // the dashboard's static files are public
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new HttpError('unauthorized', `missing bearer token: send "Authorization: Bearer <token>" (the token is in ${tokenPath(ctx.config.home)})`);
-    if (!tokensEqual(m[1], ctx.token)) throw new HttpError('unauthorized', 'invalid bearer token');
-  });
+  installAuth(app, ctx); // bearer tokens -> req.caller; run tokens only where a route opts in
 
   app.setErrorHandler((err: FastifyError | HttpError, _req, reply) => {
     if (err instanceof HttpError) {
@@ -92,6 +86,7 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
   registerEventRoutes(app, ctx);
   registerDashboardRoutes(app, ctx);
   registerCostRoutes(app, ctx);
+  registerAuthRoutes(app, ctx);
   return app;
 }
 

@@ -12,6 +12,7 @@ import type { LaunchResult } from './schemas/launch-result';
 import type { LogLine, LogPage, MetricList, Run, RunPage, RunQuery } from './schemas/runs';
 import type { Schedule } from './schemas/schedules';
 import type { CostQuery, CostSummary } from './schemas/costs';
+import type { CreatedToken, CreateToken, Me, TokenInfo } from './schemas/tokens';
 import type { ErrorBody, ErrorCode } from './schemas/common';
 import type { TrainyardEvent } from './schemas/events';
 import { ndjson, sseEvents } from './streams';
@@ -127,6 +128,13 @@ export class TrainyardClient {
   deleteSchedule(id: string) { return this.call<{ id: string; deleted: true }>('delete', `/v1/schedules/${enc(id)}`); }
 
   getCosts(query: CostQuery = {}) { return this.call<CostSummary>('get', '/v1/costs', undefined, query); }
+
+  /** who this client's token belongs to */
+  me() { return this.call<Me>('get', '/v1/me'); }
+  /** admin only; the answer's `token` is the secret, shown this once */
+  createToken(body: CreateToken) { return this.call<CreatedToken>('post', '/v1/tokens', body); }
+  listTokens() { return this.call<{ items: TokenInfo[] }>('get', '/v1/tokens'); }
+  revokeToken(id: string) { return this.call<TokenInfo>('delete', `/v1/tokens/${enc(id)}`); }
 
   /** Follow a run's log: yields lines as they are written, ends when the run is final. */
   async *followLogs(id: string, opts: { after?: number; signal?: AbortSignal; fetchImpl?: FetchLike } = {}): AsyncGenerator<LogLine> {

@@ -9,6 +9,7 @@ export * from './schemas/launch-result';
 export * from './schemas/events';
 export * from './schemas/config';
 export * from './schemas/costs';
+export * from './schemas/tokens';
 export * from './schemas/workspace-model';
 export * from './client';
 export * from './metric-line';

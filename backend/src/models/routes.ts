@@ -13,7 +13,7 @@ export function registerModelRoutes(app: TypedApp, ctx: AppContext): void {
 
   app.post('/v1/models', { schema: { tags: ['models'], body: CreateModel, response: { 201: Model, 409: ErrorBody } } }, async (req, reply) => {
     if (await modelExists(db, req.body.name)) throw conflict(`model "${req.body.name}" already exists`);
-    await ensureModel(db, req.body.name, ctx.user, req.body);
+    await ensureModel(db, req.body.name, req.caller.user, req.body);
     return reply.status(201).send((await getModel(db, req.body.name))!);
   });
 

@@ -5,6 +5,7 @@ import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
 import { streams } from '../http-streams';
+import { requireOwnerOrAdmin } from '../auth/caller';
 import { decodeCursor, getLogs, getMetrics, listRuns } from './store';
 
 const RunParams = Type.Object({ id: Id });
@@ -17,7 +18,7 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
   app.get('/v1/runs', { schema: { tags: ['runs'], querystring: RunQuery, response: { 200: RunPage } } }, async (req) => {
     const q = req.query;
     if (q.cursor && !decodeCursor(q.cursor)) throw invalid('cursor must be the nextCursor of a previous page');
-    return listRuns(ctx.db, { model: q.model, status: q.status, sweep: q.sweep, schedule: q.schedule, cursor: q.cursor, limit: q.limit ?? 100 });
+    return listRuns(ctx.db, { model: q.model, status: q.status, sweep: q.sweep, schedule: q.schedule, createdBy: q.createdBy, cursor: q.cursor, limit: q.limit ?? 100 });
   });
 
   app.post(
@@ -27,16 +28,22 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
       const header = req.headers['idempotency-key'];
       if (header && req.body.idempotencyKey && header !== req.body.idempotencyKey) throw invalid('the Idempotency-Key header and the idempotencyKey field differ; send one');
       const body = header ? { ...req.body, idempotencyKey: header } : req.body;
-      const result = body.schedule ? await schedules.create(body) : await runs.launch(body);
+      const createdBy = req.caller.user;
+      const result = body.schedule ? await schedules.create(body, createdBy) : await runs.launch(body, { createdBy });
       return reply.status(201).send(result);
     },
   );
 
   app.post('/v1/runs/estimate', { schema: { tags: ['runs'], body: LaunchRequest, response: { 200: Estimate, 400: ErrorBody, 404: ErrorBody } } }, async (req) => runs.estimate(req.body));
 
-  app.get('/v1/runs/:id', { schema: { tags: ['runs'], params: RunParams, response: { 200: Run, 404: ErrorBody } } }, async (req) => runs.get(req.params.id));
+  // a run's own token may read its record (auth/run-tokens.ts)
+  app.get('/v1/runs/:id', { config: { runScoped: true }, schema: { tags: ['runs'], params: RunParams, response: { 200: Run, 404: ErrorBody } } }, async (req) => runs.get(req.params.id));
 
-  app.post('/v1/runs/:id/cancel', { schema: { tags: ['runs'], params: RunParams, response: { 200: Run, 404: ErrorBody, 409: ErrorBody } } }, async (req) => runs.cancel(req.params.id));
+  app.post('/v1/runs/:id/cancel', { schema: { tags: ['runs'], description: 'its creator or an admin', params: RunParams, response: { 200: Run, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody } } }, async (req) => {
+    const run = await runs.get(req.params.id);
+    requireOwnerOrAdmin(req.caller, run.createdBy, `run ${run.id}`, 'cancel');
+    return runs.cancel(run.id);
+  });
 
   app.get('/v1/runs/:id/metrics', { schema: { tags: ['runs'], params: RunParams, response: { 200: MetricList, 404: ErrorBody } } }, async (req) => {
     await runs.get(req.params.id);

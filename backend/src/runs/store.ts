@@ -132,6 +132,8 @@ export interface RunFilter {
   status?: string;
   sweep?: string;
   schedule?: string;
+  /** the person who launched them */
+  createdBy?: string;
   limit: number;
   /** the nextCursor of the previous page */
   cursor?: string;
@@ -158,6 +160,7 @@ export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; ne
   if (f.status) q = q.where('status', '=', f.status);
   if (f.sweep) q = q.where('sweep_id', '=', f.sweep);
   if (f.schedule) q = q.where('schedule_id', '=', f.schedule);
+  if (f.createdBy) q = q.where('created_by', '=', f.createdBy);
   const after = f.cursor ? decodeCursor(f.cursor) : null;
   if (after) {
     q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));

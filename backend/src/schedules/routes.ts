@@ -4,16 +4,19 @@ import { ErrorBody, Id, LaunchRequest, LaunchResult, ScheduleList } from '@train
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
+import { requireOwnerOrAdmin } from '../auth/caller';
 
 export function registerScheduleRoutes(app: TypedApp, _ctx: AppContext, services: Services): void {
   app.get('/v1/schedules', { schema: { tags: ['schedules'], response: { 200: ScheduleList } } }, async () => ({ items: await services.schedules.list() }));
 
   app.post('/v1/schedules', { schema: { tags: ['schedules'], body: LaunchRequest, response: { 201: LaunchResult, 400: ErrorBody } } }, async (req, reply) => {
     if (!req.body.schedule) throw invalid('body.schedule is required: a cron expression such as "0 3 * * *"');
-    return reply.status(201).send(await services.schedules.create(req.body));
+    return reply.status(201).send(await services.schedules.create(req.body, req.caller.user));
   });
 
-  app.delete('/v1/schedules/:id', { schema: { tags: ['schedules'], params: Type.Object({ id: Id }), response: { 200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }), 404: ErrorBody } } }, async (req) => {
+  app.delete('/v1/schedules/:id', { schema: { tags: ['schedules'], params: Type.Object({ id: Id }), response: { 200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }), 403: ErrorBody, 404: ErrorBody } } }, async (req) => {
+    const schedule = await services.schedules.get(req.params.id);
+    requireOwnerOrAdmin(req.caller, schedule.createdBy, `schedule ${schedule.id}`, 'delete');
     await services.schedules.delete(req.params.id);
     return { id: req.params.id, deleted: true as const };
   });

@@ -56,7 +56,7 @@ export class SchedulesService {
     private readonly runs: RunsService,
   ) {}
 
-  async create(req: LaunchRequest): Promise<LaunchResult> {
+  async create(req: LaunchRequest, createdBy = this.ctx.user): Promise<LaunchResult> {
     const { schedule: expr, timezone: tz, idempotencyKey: _k, ...request } = req;
     const timezone = tz ?? 'UTC';
     const cron = parseCron(expr!, timezone);
@@ -72,7 +72,7 @@ export class SchedulesService {
       enabled: 1,
       next_fire_at: next.toISOString(),
       last_fire_at: null,
-      created_by: this.ctx.user,
+      created_by: createdBy,
       created_at: nowIso(),
     };
     await this.ctx.db.insertInto('schedules').values(row).execute();
@@ -94,6 +94,12 @@ export class SchedulesService {
     if (!this.ctx.executor.schedule) return rows.map(toSchedule);
     // held by the executor: the loop does not advance next_fire_at, so it is computed here
     return rows.map((r) => ({ ...toSchedule(r), nextFireAt: Number(r.enabled) === 1 ? (parseCron(r.cron, r.timezone).nextRun()?.toISOString() ?? null) : null }));
+  }
+
+  async get(id: string): Promise<Schedule> {
+    const row = await this.ctx.db.selectFrom('schedules').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`no schedule "${id}"; \`trainyard schedules\` lists them`);
+    return toSchedule(row);
   }
 
   async delete(id: string): Promise<void> {

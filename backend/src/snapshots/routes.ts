@@ -18,7 +18,7 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
   app.post(
     '/v1/snapshots',
     { schema: { tags: ['snapshots'], body: CreateSnapshot, response: { 201: Snapshot, 400: ErrorBody } } },
-    async (req, reply) => reply.status(201).send(await svc.create(req.body)),
+    async (req, reply) => reply.status(201).send(await svc.create(req.body, req.caller.user)),
   );
 
   app.get('/v1/snapshots/:id', { schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Snapshot, 404: ErrorBody } } }, async (req) =>

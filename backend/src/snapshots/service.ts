@@ -49,7 +49,7 @@ export class SnapshotsService {
     private readonly opts: SnapshotsOptions = {},
   ) {}
 
-  async create(body: CreateSnapshot): Promise<Snapshot> {
+  async create(body: CreateSnapshot, createdBy = this.ctx.user): Promise<Snapshot> {
     validateManifest(body, this.ctx.config.images.maxFileBytes);
     const label = defaultVersionLabel(body);
     if (!isValidRefName(`${body.model}:${label}`)) {
@@ -65,7 +65,7 @@ export class SnapshotsService {
         throw invalid((err as Error).message);
       }
     }
-    await ensureModel(this.ctx.db, body.model, this.ctx.user);
+    await ensureModel(this.ctx.db, body.model, createdBy);
     const files = [...body.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: CreateSnapshot = { ...body, files };
     const missing = await missingStagedBlobs(this.ctx.dirs.blobs, [...files.map((f) => f.sha256), ...(await this.dependencyShas(body))]);
@@ -77,7 +77,7 @@ export class SnapshotsService {
       status: 'uploading',
       missing: JSON.stringify(missing),
       error: null,
-      created_by: this.ctx.user,
+      created_by: createdBy,
       created_at: nowIso(),
     };
     await this.ctx.db.insertInto('snapshots').values(row).execute();
@@ -204,7 +204,7 @@ export class SnapshotsService {
       git: { sha: git.sha, dirty: git.dirty, ...(git.branch !== undefined ? { branch: git.branch } : {}) },
       sizeBytes: built.sizeBytes,
       fileCount: manifest.files.length,
-      createdBy: ctx.user,
+      createdBy: row.created_by,
       createdAt,
     };
     if (!(await insertVersion(ctx.db, version))) {

@@ -119,6 +119,22 @@ export interface ScheduleFiresTable {
   fired_at: string;
 }
 
+export interface TokensTable {
+  id: string;
+  /** person | run (the data-home admin token is not stored) */
+  kind: string;
+  user_name: string;
+  admin: number;
+  run_id: string | null;
+  /** sha256 hex of the whole secret */
+  hash: string;
+  hint: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Tables {
   models: ModelsTable;
   versions: VersionsTable;
@@ -130,6 +146,7 @@ export interface Tables {
   metrics: MetricsTable;
   schedules: SchedulesTable;
   schedule_fires: ScheduleFiresTable;
+  tokens: TokensTable;
 }
 
 export type Db = Kysely<Tables>;

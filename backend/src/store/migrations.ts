@@ -138,6 +138,29 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_people': {
+    async up(db: Kysely<any>) {
+      // per-person and per-run tokens, stored as the sha256 of the secret
+      await db.schema
+        .createTable('tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('admin', 'integer', (c) => c.notNull())
+        .addColumn('run_id', 'text')
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('hint', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('tokens_user').on('tokens').columns(['user_name', 'created_at']).execute();
+      await db.schema.createIndex('tokens_run').on('tokens').columns(['run_id']).execute();
+      // the "mine" filter of run lists
+      await db.schema.createIndex('runs_created_by_created').on('runs').columns(['created_by', 'created_at', 'id']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

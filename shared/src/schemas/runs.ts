@@ -49,6 +49,7 @@ export const RunQuery = Type.Object(
     status: Type.Optional(RunStatus),
     sweep: Type.Optional(Id),
     schedule: Type.Optional(Id),
+    createdBy: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'only runs launched by this person (GET /v1/me says who you are)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },

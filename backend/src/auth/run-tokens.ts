@@ -1,0 +1,34 @@
+/**
+ * Run tokens: a secret scoped to one run, for code that acts for that run
+ * (a Kubernetes pod pushing its artifacts to the backend). A run token
+ * authenticates only on routes that opt in, and only for its own run:
+ *
+ *   // 1. when launching run `id` (the token goes into the pod, e.g. as TRAINYARD_RUN_TOKEN)
+ *   const secret = await issueRunToken(ctx.db, id);          // 'tyr_…', shown nowhere else
+ *   // 2. a route the run may call: config.runScoped, and its :id param names the run
+ *   app.put('/v1/runs/:id/artifacts/*', { config: { runScoped: true }, schema: { params: … } }, handler);
+ *   // 3. once the run no longer needs it (after its artifacts are in)
+ *   await revokeRunTokens(ctx.db, id);
+ *
+ * Every other route answers 403 to a run token, and an opted-in route answers 403
+ * when :id is another run (see hook.ts). Inside the handler, req.caller.kind === 'run'
+ * and req.caller.runId === id; req.caller.user is the run's creator, not an admin.
+ * GET /v1/runs/:id opts in, so a run may read its own record.
+ */
+import type { Db } from '../store/db';
+import { notFound } from '../errors';
+import { insertToken, revokeRunTokenRows } from './store';
+
+/** A new token for run `runId` (which must exist); valid until revoked, or for `ttlSeconds` when given. */
+export async function issueRunToken(db: Db, runId: string, opts: { ttlSeconds?: number } = {}): Promise<string> {
+  const run = await db.selectFrom('runs').select('created_by').where('id', '=', runId).executeTakeFirst();
+  if (!run) throw notFound(`no run "${runId}" to issue a run token for`);
+  const expiresAt = opts.ttlSeconds ? new Date(Date.now() + opts.ttlSeconds * 1000).toISOString() : null;
+  const { secret } = await insertToken(db, { kind: 'run', user: run.created_by, admin: false, runId, createdBy: run.created_by, expiresAt });
+  return secret;
+}
+
+/** Revokes every token of run `runId`; returns how many were still valid. */
+export async function revokeRunTokens(db: Db, runId: string): Promise<number> {
+  return revokeRunTokenRows(db, runId);
+}
