@@ -16,6 +16,7 @@ import { buildServer } from './server';
 import { RunsService } from './runs/service';
 import { SchedulesService } from './schedules/service';
 import { SnapshotsService } from './snapshots/service';
+import { ArtifactsService } from './artifacts/service';
 import { openImageStore } from './images/open';
 import { createExecutor } from './executors/create';
 
@@ -44,11 +45,12 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     user: localUser(),
     dirs,
   };
-  ctx.executor = createExecutor(ctx, { cpuCount: cpus().length, memoryBytes: totalmem() });
-  const runs = new RunsService(ctx);
+  const artifacts = new ArtifactsService(ctx);
+  ctx.executor = createExecutor(ctx, { cpuCount: cpus().length, memoryBytes: totalmem() }, artifacts);
+  const runs = new RunsService(ctx, artifacts);
   const schedules = new SchedulesService(ctx, runs);
   const snapshots = new SnapshotsService(ctx);
-  const app = await buildServer(ctx, { runs, schedules, snapshots });
+  const app = await buildServer(ctx, { runs, schedules, snapshots, artifacts });
 
   try {
     await ctx.executor.start(runs, await runs.activeRuns());

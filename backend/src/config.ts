@@ -5,22 +5,25 @@
  * deals with "maybe unset".
  */
 import { readFileSync } from 'node:fs';
-import { homedir, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { isAbsolute, join, resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Compile } from 'typebox/compile';
 import { Config, type HardwareProfile } from '@trainyard/shared';
+import { DEFAULT_COMPRESSION, parseCompression, type Compression } from './images/compression';
+import { dataHome } from './data-home';
 
 export interface ResolvedConfig {
   home: string;
   server: { host: string; port: number; bodyLimitBytes: number };
   store: { url: string };
-  images: { registry: string; maxFileBytes: number };
+  images: { registry: string; maxFileBytes: number; compression: Compression };
   executor: {
     kind: 'local' | 'kubernetes';
     local: { maxConcurrent: number; podman: 'auto' | 'always' | 'never'; python: string };
     kubernetes: { kubeconfig: string | null; namespace: string };
   };
+  artifacts: { maxFiles: number; maxBytes: number };
   hardware: HardwareProfile[];
   defaults: { hardware: string; maxDurationMinutes: number };
 }
@@ -44,9 +47,7 @@ const checkConfig = Compile(Config);
 
 export class ConfigError extends Error {}
 
-export function dataHome(): string {
-  return resolve(process.env.TRAINYARD_HOME || join(homedir(), '.trainyard'));
-}
+export { dataHome };
 
 export function loadConfig(file?: string | null): ResolvedConfig {
   const path = file ?? process.env.TRAINYARD_CONFIG ?? null;
@@ -93,11 +94,17 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config'):
   else if (!/^https?:\/\//.test(registry)) {
     throw new ConfigError(`invalid ${source}: images.registry must be oci-layout:<dir> or an http(s):// registry URL (got ${JSON.stringify(registry)})`);
   }
+  let compression = DEFAULT_COMPRESSION;
+  try {
+    if (c.images?.compression !== undefined) compression = parseCompression(c.images.compression);
+  } catch (err) {
+    throw new ConfigError(`invalid ${source}: ${(err as Error).message}`);
+  }
   return {
     home,
     server: { host: c.server?.host ?? '127.0.0.1', port: c.server?.port ?? 7878, bodyLimitBytes: c.server?.bodyLimitBytes ?? 64 * 1024 * 1024 },
     store: { url: storeUrl },
-    images: { registry, maxFileBytes: c.images?.maxFileBytes ?? 512 * 1024 * 1024 },
+    images: { registry, maxFileBytes: c.images?.maxFileBytes ?? 512 * 1024 * 1024, compression },
     executor: {
       kind: c.executor?.kind ?? 'local',
       local: {
@@ -110,6 +117,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config'):
         namespace: c.executor?.kubernetes?.namespace ?? 'trainyard',
       },
     },
+    artifacts: { maxFiles: c.artifacts?.maxFiles ?? 10_000, maxBytes: c.artifacts?.maxBytes ?? 10 * 1024 ** 3 },
     hardware,
     defaults: { hardware: defaultHardware, maxDurationMinutes: c.defaults?.maxDurationMinutes ?? 60 },
   };

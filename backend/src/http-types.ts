@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RunsService } from './runs/service';
 import type { SchedulesService } from './schedules/service';
 import type { SnapshotsService } from './snapshots/service';
+import type { ArtifactsService } from './artifacts/service';
 
 export type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -15,4 +16,5 @@ export interface Services {
   runs: RunsService;
   schedules: SchedulesService;
   snapshots: SnapshotsService;
+  artifacts: ArtifactsService;
 }

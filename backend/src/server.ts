@@ -13,6 +13,7 @@ import { HttpError } from './errors';
 import { installAuth } from './auth/hook';
 import { registerAuthRoutes } from './auth/routes';
 import { registerModelRoutes } from './models/routes';
+import { registerArtifactRoutes } from './artifacts/routes';
 import { BLOB_ROUTE, registerSnapshotRoutes } from './snapshots/routes';
 import { registerHardwareRoutes } from './hardware/routes';
 import { registerRunRoutes } from './runs/routes';
@@ -86,6 +87,7 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
   registerEventRoutes(app, ctx);
   registerDashboardRoutes(app, ctx);
   registerCostRoutes(app, ctx);
+  registerArtifactRoutes(app, services);
   registerAuthRoutes(app, ctx);
   return app;
 }

@@ -1,5 +1,5 @@
 """Batch prediction of ETA corrections. The model comes from params.model_path,
-else ./output/model.json, else it is fitted on synthetic trips (least squares).
+else the training run's model.json (launched with --from-run), else ./output/model.json, else it is fitted on synthetic trips (least squares).
 The trips come from params.input (CSV with the feature columns), else
 params.n synthetic trips of params.region. Writes predictions.csv to the output dir."""
 
@@ -38,7 +38,8 @@ def fit_least_squares(rows):
 
 
 def load_model():
-    for path in (params.get("model_path"), os.path.join("output", "model.json")):
+    trained = trainyard.input_dir()  # the training run's artifacts, when launched with --from-run
+    for path in (params.get("model_path"), trained and os.path.join(trained, "model.json"), os.path.join("output", "model.json")):
         if path and os.path.exists(path):
             with open(path) as f:
                 print("using the model in %s" % path, flush=True)

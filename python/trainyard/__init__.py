@@ -1,7 +1,9 @@
 """Trainyard's training-code contract, stdlib only.
 
 A run gets TRAINYARD_RUN_ID, TRAINYARD_PARAMS (a JSON object) and
-TRAINYARD_OUTPUT_DIR. A metric is one stdout line:
+TRAINYARD_OUTPUT_DIR (what the run leaves there is kept as its artifacts); a run
+launched with fromRun also gets TRAINYARD_INPUT_DIR, the artifacts of that
+training run, read-only. A metric is one stdout line:
 
     ::trainyard:metric {"name": "rmse", "value": 0.31, "step": 3}
 
@@ -14,7 +16,7 @@ import math
 import os
 import sys
 
-__all__ = ["params", "log_metric", "output_dir", "run_id", "METRIC_PREFIX"]
+__all__ = ["params", "log_metric", "output_dir", "input_dir", "run_id", "METRIC_PREFIX"]
 
 METRIC_PREFIX = "::trainyard:metric "
 _MAX_NAME = 200
@@ -66,6 +68,12 @@ def output_dir():
     path = os.environ.get("TRAINYARD_OUTPUT_DIR") or os.path.join(os.getcwd(), "output")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def input_dir():
+    """The artifacts of the training run this run reads (TRAINYARD_INPUT_DIR, read-only), or None
+    when it was launched without fromRun."""
+    return os.environ.get("TRAINYARD_INPUT_DIR") or None
 
 
 def run_id():

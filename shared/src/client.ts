@@ -1,9 +1,10 @@
 /**
  * The one API client: a method per endpoint, every failure an ApiError with
- * the server's {code, message} (or `unavailable` when the backend cannot be reached).
- * Used by the CLI, the dashboard and both editor extensions.
+ * the server's {code, message} (or `unavailable` when the backend cannot be reached or does
+ * not answer in time). Used by the CLI, the dashboard and both editor extensions. It speaks
+ * fetch(): the platform's by default, or one given (the CLI gives one over node:http, which
+ * starts faster than Node's built-in fetch).
  */
-import axios, { AxiosError, type AxiosInstance } from 'axios';
 import type { CreateModel, Model, Version, VersionFile } from './schemas/models';
 import type { CreateSnapshot, Snapshot } from './schemas/snapshots';
 import type { HardwareWithAvailability } from './schemas/hardware';
@@ -11,6 +12,8 @@ import type { LaunchRequest, Estimate } from './schemas/launch';
 import type { LaunchResult } from './schemas/launch-result';
 import type { LogLine, LogPage, MetricList, Run, RunPage, RunQuery } from './schemas/runs';
 import type { Schedule } from './schemas/schedules';
+import type { ArtifactList } from './schemas/artifacts';
+import { isArtifactPath } from './artifact-path';
 import type { CostQuery, CostSummary } from './schemas/costs';
 import type { CreatedToken, CreateToken, Me, TokenInfo } from './schemas/tokens';
 import type { ErrorBody, ErrorCode } from './schemas/common';
@@ -34,35 +37,61 @@ export class ApiError extends Error {
 export interface ClientOptions {
   baseUrl?: string;
   token?: string;
+  /** how long a request (not a stream) may take, answer included; default 30 s */
   timeoutMs?: number;
+  /** the fetch to use; default the platform's */
+  fetch?: FetchLike;
 }
 
 type FetchLike = typeof fetch;
+type Method = 'get' | 'post' | 'put' | 'delete';
 
 export class TrainyardClient {
   readonly baseUrl: string;
-  private readonly http: AxiosInstance;
   private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: FetchLike;
 
   constructor(opts: ClientOptions = {}) {
     this.baseUrl = (opts.baseUrl ?? DEFAULT_URL).replace(/\/+$/, '');
     this.token = opts.token;
-    this.http = axios.create({
-      baseURL: this.baseUrl,
-      timeout: opts.timeoutMs ?? 30000,
-      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-    });
+    this.timeoutMs = opts.timeoutMs ?? 30000;
+    // looked up at call time (browsers refuse a detached window.fetch; tests may replace the global)
+    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  private async call<T>(method: 'get' | 'post' | 'put' | 'delete', url: string, body?: unknown, params?: object, headers?: Record<string, string>): Promise<T> {
+  private auth(): Record<string, string> {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** one request within the timeout; the answer is read with `read` (also within it); a non-2xx answer is its ApiError */
+  private async request<T>(method: Method, path: string, read: (res: Response) => Promise<T>, opts: { body?: unknown; query?: object; headers?: Record<string, string> } = {}): Promise<T> {
+    const bytes = opts.body instanceof Uint8Array;
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const what = `${method.toUpperCase()} ${path}`;
+    const timedOut = () => new ApiError(0, 'unavailable', `the Trainyard backend at ${this.baseUrl} did not answer ${what} within ${this.timeoutMs / 1000} s`);
+    let res: Response;
     try {
-      const res = await this.http.request<T>({ method, url, data: body, params, headers });
-      return res.data;
+      res = await this.fetchImpl(`${this.baseUrl}${path}${queryString(opts.query)}`, {
+        method: method.toUpperCase(),
+        headers: { ...(opts.body === undefined || bytes ? {} : { 'Content-Type': 'application/json' }), ...opts.headers, ...this.auth() },
+        body: opts.body === undefined ? undefined : bytes ? (opts.body as Uint8Array<ArrayBuffer>) : JSON.stringify(opts.body),
+        signal,
+      });
     } catch (err) {
-      throw toApiError(err, this.baseUrl);
+      throw signal.aborted ? timedOut() : toApiError(err, this.baseUrl);
     }
+    if (!res.ok) throw await errorOf(res, this.baseUrl);
+    try {
+      return await read(res);
+    } catch (err) {
+      if (signal.aborted) throw timedOut();
+      throw new ApiError(res.status, 'internal', `cannot read the answer to ${what} from ${this.baseUrl}: ${(err as Error).message}`);
+    }
+  }
+
+  private call<T>(method: Method, path: string, body?: unknown, query?: object, headers?: Record<string, string>): Promise<T> {
+    return this.request(method, path, (res) => res.json() as Promise<T>, { body, query, headers });
   }
 
   health() { return this.call<{ ok: boolean; version: string }>('get', '/healthz'); }
@@ -86,21 +115,7 @@ export class TrainyardClient {
       throw new ApiError(400, 'invalid_request', `file path "${path}" is not a workspace-relative path (like src/train.py: no "..", no leading or doubled "/")`);
     }
     const url = `/v1/models/${enc(model)}/versions/${enc(version)}/files/${path.split('/').map(enc).join('/')}`;
-    try {
-      const res = await this.http.request<ArrayBuffer>({ method: 'get', url, responseType: 'arraybuffer' });
-      return new Uint8Array(res.data);
-    } catch (err) {
-      const ax = err as AxiosError;
-      const data = ax?.isAxiosError ? ax.response?.data : undefined;
-      if (ax.response && (data instanceof ArrayBuffer || ArrayBuffer.isView(data))) {
-        try {
-          ax.response.data = JSON.parse(new TextDecoder().decode(data as ArrayBuffer));
-        } catch {
-          /* not JSON: toApiError reports the status */
-        }
-      }
-      throw toApiError(err, this.baseUrl);
-    }
+    return this.request('get', url, async (res) => new Uint8Array(await res.arrayBuffer()));
   }
 
   createSnapshot(body: CreateSnapshot) { return this.call<Snapshot>('post', '/v1/snapshots', body); }
@@ -123,6 +138,18 @@ export class TrainyardClient {
     return this.call<LogPage>('get', `/v1/runs/${enc(id)}/logs`, undefined, query);
   }
   getMetrics(id: string) { return this.call<MetricList>('get', `/v1/runs/${enc(id)}/metrics`); }
+  /** the files a run left in its output directory, once it has ended */
+  listArtifacts(id: string) { return this.call<ArtifactList>('get', `/v1/runs/${enc(id)}/artifacts`); }
+  /**
+   * One artifact's bytes as a streaming Response (the token rides in a header, never in the URL).
+   * `range` asks for bytes start..end (inclusive), answered 206.
+   */
+  async downloadArtifact(id: string, path: string, opts: { signal?: AbortSignal; fetchImpl?: FetchLike; range?: { start: number; end?: number } } = {}): Promise<Response> {
+    if (!isArtifactPath(path)) throw new ApiError(400, 'invalid_request', `artifact path "${path}" is not a run-relative path (like model/weights.bin: no "..", no leading or doubled "/")`);
+    const url = `${this.baseUrl}/v1/runs/${enc(id)}/artifacts/${path.split('/').map(enc).join('/')}`;
+    const range = opts.range ? { Range: `bytes=${opts.range.start}-${opts.range.end ?? ''}` } : undefined;
+    return this.stream(url, opts.signal, opts.fetchImpl, range);
+  }
 
   listSchedules() { return this.call<{ items: Schedule[] }>('get', '/v1/schedules'); }
   deleteSchedule(id: string) { return this.call<{ id: string; deleted: true }>('delete', `/v1/schedules/${enc(id)}`); }
@@ -149,34 +176,47 @@ export class TrainyardClient {
     yield* sseEvents(res);
   }
 
-  private async stream(url: string, signal?: AbortSignal, fetchImpl: FetchLike = fetch): Promise<Response> {
+  /** a streaming answer (no timeout: it lasts as long as the caller wants, until `signal` aborts) */
+  private async stream(url: string, signal?: AbortSignal, fetchImpl: FetchLike = this.fetchImpl, headers?: Record<string, string>): Promise<Response> {
     let res: Response;
     try {
-      res = await fetchImpl(url, { headers: this.token ? { Authorization: `Bearer ${this.token}` } : {}, signal });
+      res = await fetchImpl(url, { headers: { ...headers, ...this.auth() }, signal });
     } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
-      throw new ApiError(0, 'unavailable', `cannot reach the Trainyard backend at ${this.baseUrl}: ${(err as Error).message}`);
+      if ((err as Error).name === 'AbortError' || signal?.aborted) throw err;
+      throw toApiError(err, this.baseUrl);
     }
-    if (!res.ok || !res.body) {
-      const body = (await res.json().catch(() => null)) as ErrorBody | null;
-      throw new ApiError(res.status, body?.error?.code ?? 'internal', body?.error?.message ?? `HTTP ${res.status}`);
-    }
+    if (!res.ok) throw await errorOf(res, this.baseUrl);
+    if (!res.body) throw new ApiError(res.status, 'internal', `HTTP ${res.status} from ${this.baseUrl} without a body`);
     return res;
   }
 }
 
 const enc = encodeURIComponent;
 
+/** a query object as `?a=1&b=x`: undefined and null values left out */
+function queryString(query: object | undefined): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null) q.append(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** a non-2xx answer as an ApiError: the server's {error: {code, message}}, or the bare status */
+async function errorOf(res: Response, baseUrl: string): Promise<ApiError> {
+  let body: ErrorBody | null = null;
+  try {
+    body = JSON.parse(await res.text()) as ErrorBody;
+  } catch {
+    /* not JSON: the status says it */
+  }
+  if (body && typeof body === 'object' && body.error) return new ApiError(res.status, body.error.code, body.error.message, body.error.details);
+  return new ApiError(res.status, 'internal', `HTTP ${res.status} from ${baseUrl}`);
+}
+
+/** a failure before any answer: the backend cannot be reached */
 export function toApiError(err: unknown, baseUrl: string): ApiError {
   if (err instanceof ApiError) return err;
-  const ax = err as AxiosError<ErrorBody>;
-  if (ax?.isAxiosError) {
-    const body = ax.response?.data;
-    if (ax.response && body && typeof body === 'object' && body.error) {
-      return new ApiError(ax.response.status, body.error.code, body.error.message, body.error.details);
-    }
-    if (ax.response) return new ApiError(ax.response.status, 'internal', `HTTP ${ax.response.status} from ${baseUrl}`);
-    return new ApiError(0, 'unavailable', `cannot reach the Trainyard backend at ${baseUrl} (${ax.code ?? ax.message}); start it with \`trainyard serve\``);
-  }
-  return new ApiError(0, 'internal', (err as Error)?.message ?? String(err));
+  const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+  const why = e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  return new ApiError(0, 'unavailable', `cannot reach the Trainyard backend at ${baseUrl} (${why}); start it with \`trainyard serve\``);
 }

@@ -3,6 +3,7 @@ export * from './schemas/hardware';
 export * from './schemas/models';
 export * from './schemas/snapshots';
 export * from './schemas/runs';
+export * from './schemas/artifacts';
 export * from './schemas/launch';
 export * from './schemas/schedules';
 export * from './schemas/launch-result';

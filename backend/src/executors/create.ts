@@ -6,8 +6,9 @@ import { unpackImage } from '../images/unpack';
 import { KubernetesExecutor, loadKube } from './kubernetes';
 import { podmanImageFor } from './local/podman-image';
 import { join } from 'node:path';
+import type { ArtifactsService } from '../artifacts/service';
 
-export function createExecutor(ctx: AppContext, machine: { cpuCount: number; memoryBytes: number }): Executor {
+export function createExecutor(ctx: AppContext, machine: { cpuCount: number; memoryBytes: number }, artifacts: ArtifactsService): Executor {
   if (ctx.config.executor.kind === 'kubernetes') {
     const k = ctx.config.executor.kubernetes;
     return new KubernetesExecutor({ kube: loadKube(k.kubeconfig), namespace: k.namespace });
@@ -19,5 +20,8 @@ export function createExecutor(ctx: AppContext, machine: { cpuCount: number; mem
     runsDir: ctx.dirs.runs,
     materialize: (spec, dest) => unpackImage(ctx.images, spec.model, spec.image.digest, dest),
     podmanImage: (spec) => podmanImageFor(ctx.images, join(ctx.config.home, 'oci-views'), spec),
+    keepOutputs: (spec, dir) =>
+      artifacts.collect({ runId: spec.id, model: spec.model, version: spec.version, entrypoint: spec.entrypoint, params: spec.params }, dir),
+    prepareInput: (spec, dest) => artifacts.materializeInput(spec.inputRunId!, dest),
   });
 }

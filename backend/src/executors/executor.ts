@@ -25,6 +25,8 @@ export interface RunSpec {
     /** null when the version was built on the empty base: run with the host Python */
     baseImage: string | null;
   };
+  /** a training run whose artifacts this run reads from TRAINYARD_INPUT_DIR (launched with fromRun) */
+  inputRunId?: string | null;
 }
 
 /** What the store knows of a run that is not final, handed to reconcile() at start. */

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { parseMetricLine, FINAL_STATUSES, type HardwareProfile, type LaunchRequest, type LaunchResult, type Run, type Estimate } from '@trainyard/shared';
 import type { AppContext } from '../context';
 import type { ActiveRun, FinalStatus, RunSink, RunSpec } from '../executors/executor';
-import { conflict, HttpError, notFound } from '../errors';
+import { conflict, HttpError, invalid, notFound } from '../errors';
+import { ArtifactsService } from '../artifacts/service';
 import { newId, nowIso } from '../ids';
 import { getVersion } from '../models/store';
 import { resolveLaunch } from './launch';
@@ -17,7 +18,10 @@ import { activeRunRows, appendLogs, getRunRow, getRunsByIds, getSweep, insertLau
 const finalSet = new Set<string>(FINAL_STATUSES);
 
 export class RunsService implements RunSink {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly artifacts = new ArtifactsService(ctx),
+  ) {}
 
   async estimate(req: LaunchRequest): Promise<Estimate> {
     const r = await resolveLaunch(this.ctx, req);
@@ -28,6 +32,7 @@ export class RunsService implements RunSink {
   /** Launch one run or a sweep now (schedules go through SchedulesService). */
   async launch(req: LaunchRequest, opts: { scheduleId?: string; createdBy?: string } = {}): Promise<LaunchResult> {
     const r = await resolveLaunch(this.ctx, req);
+    const inputRunId = req.fromRun ? await this.inputRun(req.model, req.fromRun) : null;
     const past = await pastDurations(this.ctx.db, req.model, r.profile.name, r.entrypoint);
     const est = priceEstimate(r.points.length, r.profile, r.maxDurationSeconds, past);
     const perRun = round4(est.totalCost / Math.max(1, r.points.length));
@@ -54,6 +59,7 @@ export class RunsService implements RunSink {
         createdBy: opts.createdBy ?? this.ctx.user,
         createdAt,
         estimatedCost: perRun,
+        inputRunId,
       }),
     );
     const sweep = sweepId
@@ -97,7 +103,16 @@ export class RunsService implements RunSink {
       sweepId: row.sweep_id,
       parallelism,
       image: { ref: imageRef, digest, baseImage },
+      inputRunId: row.input_run_id ?? null,
     };
+  }
+
+  /** The training run a launch with fromRun reads (resolved now: "latest" means latest at this launch). */
+  private async inputRun(model: string, fromRun: string): Promise<string> {
+    if (this.ctx.executor.kind !== 'local') {
+      throw invalid(`fromRun is not supported on the ${this.ctx.executor.kind} executor yet: launch batch prediction with fromRun on the local executor`);
+    }
+    return this.artifacts.resolveInput(model, fromRun);
   }
 
   /** What the executor must pick up again after a restart. */

@@ -2,6 +2,7 @@
 import type { HardwareProfile, LogLine, MetricSeries, Params, Run, RunStatus, Sweep } from '@trainyard/shared';
 import type { Db, RunsTable, SweepsTable } from '../store/db';
 import { nowIso } from '../ids';
+import { decodeCursor, isId, isTimestamp, toPage, type CursorKind, type Page } from '../store/keyset';
 
 export type RunRow = RunsTable;
 
@@ -29,6 +30,7 @@ export function toRun(r: RunRow): Run {
     pricePerHour: Number(r.price_per_hour),
     estimatedCost: r.estimated_cost === null ? null : Number(r.estimated_cost),
     actualCost: r.actual_cost === null ? null : Number(r.actual_cost),
+    inputRunId: r.input_run_id ?? null,
   };
 }
 
@@ -55,6 +57,8 @@ export interface NewRun {
   createdBy: string;
   createdAt: string;
   estimatedCost: number;
+  /** the training run whose artifacts it reads */
+  inputRunId?: string | null;
 }
 
 export function pendingRunRow(n: NewRun): RunRow {
@@ -84,6 +88,7 @@ export function pendingRunRow(n: NewRun): RunRow {
     estimated_cost: n.estimatedCost,
     actual_cost: null,
     next_log_seq: 0,
+    input_run_id: n.inputRunId ?? null,
   };
 }
 
@@ -139,37 +144,32 @@ export interface RunFilter {
   cursor?: string;
 }
 
-/** A page boundary: the (createdAt, id) of the last run of the previous page, opaque to clients. */
-export function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(`${createdAt}|${id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { createdAt: string; id: string } | null {
-  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (rest.length || !id || !/^[a-z]{1,4}_[0-9a-z]{10,40}$/.test(id) || Number.isNaN(Date.parse(createdAt))) return null;
-  return { createdAt, id };
-}
+/** run pages: newest first, keyed on (created_at, id) */
+export const RUN_CURSOR: CursorKind = { list: 'GET /v1/runs', columns: [isTimestamp, isId] };
 
 /**
- * Newest first, keyset-paginated on (created_at, id): runs the executor records
- * itself (a CronJob's fires) have ids that are not time-sortable, so time leads.
+ * One page of runs, newest first, keyset-paginated on (created_at, id): runs the
+ * executor records itself (a CronJob's fires) have ids that are not
+ * time-sortable, so time leads. Each filter has an index that ends in
+ * (created_at, id), so the seek and the order come from the index (the plan
+ * test in backend/test/store/page-plans.test.ts checks it). A bad cursor throws a 400.
  */
-export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; nextCursor: string | null }> {
+export function runsPageQuery(db: Db, f: RunFilter) {
   let q = db.selectFrom('runs').selectAll();
   if (f.model) q = q.where('model', '=', f.model);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.sweep) q = q.where('sweep_id', '=', f.sweep);
   if (f.schedule) q = q.where('schedule_id', '=', f.schedule);
   if (f.createdBy) q = q.where('created_by', '=', f.createdBy);
-  const after = f.cursor ? decodeCursor(f.cursor) : null;
-  if (after) {
-    q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+  if (f.cursor) {
+    const [createdAt, id] = decodeCursor(RUN_CURSOR, f.cursor);
+    q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
-  const more = rows.length > f.limit;
-  const items = rows.slice(0, f.limit).map(toRun);
-  const last = items[items.length - 1];
-  return { items, nextCursor: more ? encodeCursor(last.createdAt, last.id) : null };
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1);
+}
+
+export async function listRuns(db: Db, f: RunFilter): Promise<Page<Run>> {
+  return toPage(await runsPageQuery(db, f).execute(), f.limit, RUN_CURSOR, (r) => [r.created_at, r.id], toRun);
 }
 
 export async function activeRunRows(db: Db): Promise<RunRow[]> {

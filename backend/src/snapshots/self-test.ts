@@ -112,7 +112,7 @@ export async function runSelfTest(ctx: AppContext, opts: SelfTestOptions, input:
       LANG: 'C.UTF-8',
       PYTHONUNBUFFERED: '1',
       PYTHONPATH: '/opt/trainyard/python',
-      ...contractEnv(spec, '/tmp'),
+      ...contractEnv(spec, '/tmp', '/tmp/trainyard-input'),
       TRAINYARD_SELF_TEST: '1',
     };
     const args = ['--network=none', '--workdir', '/app', ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), ...tlsFlags(image), '--entrypoint', '/bin/sh', image, '-c', input.command];

@@ -84,6 +84,8 @@ export interface RunsTable {
   estimated_cost: number | null;
   actual_cost: number | null;
   next_log_seq: number;
+  /** the training run whose artifacts this run reads (a column added by 0004_run_artifacts) */
+  input_run_id?: string | null;
 }
 export interface RunLogsTable {
   run_id: string;
@@ -135,6 +137,23 @@ export interface TokensTable {
   revoked_at: string | null;
 }
 
+export interface RunOutputsTable {
+  run_id: string;
+  /** stored | none | failed (a run without a row: pending while it runs, none once final) */
+  state: string;
+  ref: string | null;
+  digest: string | null;
+  total_bytes: number;
+  note: string | null;
+  created_at: string;
+}
+export interface RunArtifactsTable {
+  run_id: string;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
 export interface Tables {
   models: ModelsTable;
   versions: VersionsTable;
@@ -146,6 +165,8 @@ export interface Tables {
   metrics: MetricsTable;
   schedules: SchedulesTable;
   schedule_fires: ScheduleFiresTable;
+  run_outputs: RunOutputsTable;
+  run_artifacts: RunArtifactsTable;
   tokens: TokensTable;
 }
 

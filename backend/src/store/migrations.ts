@@ -161,6 +161,39 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('runs_created_by_created').on('runs').columns(['created_by', 'created_at', 'id']).execute();
     },
   },
+  '0004_run_artifacts': {
+    async up(db: Kysely<any>) {
+      // one row per run whose outputs were kept (or could not be): where the OCI artifact is
+      await db.schema
+        .createTable('run_outputs')
+        .addColumn('run_id', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('ref', 'text')
+        .addColumn('digest', 'text')
+        .addColumn('total_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('run_artifacts')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_artifacts_pk', ['run_id', 'path'])
+        .execute();
+      await db.schema.createIndex('run_artifacts_sha256').on('run_artifacts').columns(['sha256']).execute();
+      // the training run whose artifacts a run reads (launched with fromRun)
+      await db.schema.alterTable('runs').addColumn('input_run_id', 'text').execute();
+    },
+  },
+  '0005_page_indexes': {
+    async up(db: Kysely<any>) {
+      // keyset pages: each list's order, behind its equality filter (store/keyset.ts)
+      await db.schema.createIndex('runs_sweep_created').on('runs').columns(['sweep_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('versions_model_created').on('versions').columns(['model', 'created_at', 'label']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

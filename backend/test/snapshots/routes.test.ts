@@ -54,7 +54,7 @@ describe('snapshot routes over HTTP', () => {
   const tmpFiles = () => (existsSync(h.ctx.dirs.blobs) ? readdirSync(h.ctx.dirs.blobs).filter((f) => f.startsWith('.tmp-')) : []);
   before(async () => {
     h = await harness('sqlite', 1024);
-    app = await buildServer(h.ctx, { snapshots: h.svc, runs: null as never, schedules: null as never });
+    app = await buildServer(h.ctx, { snapshots: h.svc, runs: null as never, schedules: null as never, artifacts: null as never });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address() as { port: number };
     url = `http://127.0.0.1:${addr.port}`;

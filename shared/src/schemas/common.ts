@@ -4,14 +4,14 @@
  * label values and OCI repository/tag components later on.
  */
 import Type from 'typebox';
+import { ENTRYPOINT_NAME_PATTERN, MODEL_NAME_PATTERN, PARAM_KEY_PATTERN, VERSION_LABEL_PATTERN } from '../patterns';
 
 export const ModelName = Type.String({
-  pattern: '^[a-z][a-z0-9-]{0,61}[a-z0-9]$',
+  pattern: MODEL_NAME_PATTERN,
   description: 'lower-case letters, digits and dashes; starts with a letter, 2-63 characters, e.g. eta-correction',
 });
 export const VersionLabel = Type.String({
-  // the OCI ref-name grammar: alphanumeric runs joined by single separators
-  pattern: '^(?=.{1,128}$)[A-Za-z0-9]+(?:(?:[._+-]|--)[A-Za-z0-9]+)*$',
+  pattern: VERSION_LABEL_PATTERN,
   description: 'a git SHA, SHA+dirty.<hash>, or a label of letters and digits joined by ".", "_", "+" or "-" (max 128), e.g. v2 or 1a2b3c4+dirty.0f9e8d7c',
 });
 export const ProfileName = Type.String({
@@ -19,11 +19,11 @@ export const ProfileName = Type.String({
   description: 'lower-case letters, digits and dashes, 2-63 characters, e.g. cpu-small',
 });
 export const EntrypointName = Type.String({
-  pattern: '^[a-z][a-z0-9_-]{0,62}$',
+  pattern: ENTRYPOINT_NAME_PATTERN,
   description: 'lower-case letters, digits, "_" and "-", starting with a letter, e.g. train',
 });
 export const ParamKey = Type.String({
-  pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$',
+  pattern: PARAM_KEY_PATTERN,
   description: 'a letter or "_" then letters, digits, "_", "." or "-" (max 64)',
 });
 export const ParamValue = Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean()]);
@@ -40,6 +40,7 @@ export const ErrorCode = Type.Union([
   Type.Literal('conflict'),
   Type.Literal('payload_too_large'),
   Type.Literal('unsupported_media_type'),
+  Type.Literal('range_not_satisfiable'),
   Type.Literal('unavailable'),
   Type.Literal('internal'),
 ]);

@@ -25,6 +25,12 @@ export const Config = Type.Object(
         {
           registry: Type.Optional(Type.String({ minLength: 1, description: 'oci-layout:<dir> or a registry URL' })),
           maxFileBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+          compression: Type.Optional(
+            Type.String({
+              pattern: '^(gzip|zstd)(:[0-9]{1,2})?$',
+              description: 'how new layers are compressed: gzip (default, gzip:6; every runtime reads it), gzip:1 … gzip:9, or zstd (zstd:3), zstd:1 … zstd:19 (podman and containerd read it; umoci 0.4 does not)',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -56,6 +62,15 @@ export const Config = Type.Object(
               { additionalProperties: false },
             ),
           ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    artifacts: Type.Optional(
+      Type.Object(
+        {
+          maxFiles: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'files kept per run (default 10000)' })),
+          maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'bytes kept per run (default 10 GiB)' })),
         },
         { additionalProperties: false },
       ),

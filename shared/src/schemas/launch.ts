@@ -1,6 +1,6 @@
 /** A launch request (one run, a sweep, or a schedule) and its price estimate. */
 import Type from 'typebox';
-import { EntrypointName, ModelName, Params, ProfileName, VersionLabel } from './common';
+import { EntrypointName, Id, ModelName, Params, ProfileName, VersionLabel } from './common';
 import { SweepSpec } from './runs';
 
 /** Max duration: 1 minute to 7 days. */
@@ -19,6 +19,12 @@ export const LaunchRequest = Type.Object(
     schedule: Type.Optional(Type.String({ minLength: 9, maxLength: 120, description: 'cron expression, 5 or 6 fields' })),
     timezone: Type.Optional(Type.String({ maxLength: 64 })),
     allowLargeSweep: Type.Optional(Type.Boolean({ description: 'allow a grid of more than 10,000 points' })),
+    fromRun: Type.Optional(
+      Type.Union([Id, Type.Literal('latest')], {
+        description:
+          "a training run whose artifacts the run reads from TRAINYARD_INPUT_DIR; 'latest' is the model's newest succeeded train run with artifacts, resolved at each launch",
+      }),
+    ),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
   { additionalProperties: false },

@@ -41,6 +41,8 @@ export const Run = Type.Object({
   pricePerHour: Type.Number(),
   estimatedCost: Type.Union([Type.Number(), Type.Null()]),
   actualCost: Type.Union([Type.Number(), Type.Null()]),
+  /** the training run whose artifacts this run reads (launched with fromRun) */
+  inputRunId: Type.Optional(Type.Union([Id, Type.Null()])),
 });
 export const RunPage = Type.Object({ items: Type.Array(Run), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 export const RunQuery = Type.Object(

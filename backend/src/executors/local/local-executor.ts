@@ -37,6 +37,13 @@ export interface LocalExecutorOptions {
   podmanImage?: (spec: RunSpec) => Promise<string>;
   /** global flags for every podman command (default: --runtime=runc --cgroup-manager=cgroupfs when runc is installed) */
   podmanArgs?: string[];
+  /**
+   * keeps what a run left in its output dir once it has ended (before it is reported final);
+   * returns what the run's reason should add (files dropped), or null
+   */
+  keepOutputs?: (spec: RunSpec, outputDir: string) => Promise<string | null>;
+  /** puts the artifacts of spec.inputRunId into dest (read-only), before the run starts */
+  prepareInput?: (spec: RunSpec, dest: string) => Promise<void>;
   /** where diagnostics go (default console.error) */
   log?: (msg: string) => void;
 }
@@ -233,6 +240,14 @@ export class LocalExecutor implements Executor {
     }
     await mkdir(join(dir, 'output'), { recursive: true });
     await mkdir(join(dir, 'home'), { recursive: true });
+    if (spec.inputRunId) {
+      try {
+        if (!this.opts.prepareInput) throw new Error('this executor was set up without run inputs');
+        await this.opts.prepareInput(spec, join(dir, 'input'));
+      } catch (err) {
+        return this.ended(spec.id, { status: 'Failed', exitCode: null, reason: `could not get the artifacts of run ${spec.inputRunId}: ${(err as Error).message}` });
+      }
+    }
     let prepared: Prepared & { cleanup?: string[] };
     let container: string | null = null;
     try {
@@ -274,8 +289,10 @@ export class LocalExecutor implements Executor {
 
   /** A started (or failed-to-start) run is over: report it, free its slot, start the next. */
   private async ended(id: string, outcome: Outcome): Promise<void> {
+    const spec = this.active.get(id)?.spec;
+    const note = spec && this.opts.keepOutputs ? await this.opts.keepOutputs(spec, join(this.runDir(id), 'output')).catch((err: Error) => `artifacts could not be kept: ${err.message}`) : null;
     this.active.delete(id);
-    await this.finish(id, outcome);
+    await this.finish(id, note ? { ...outcome, reason: outcome.reason ? `${outcome.reason}; ${note}` : note } : outcome);
     // the materialized filesystem is only needed while running; logs, exit and output stay
     void rm(join(this.runDir(id), 'root'), { recursive: true, force: true }).catch(() => {});
     this.pump();

@@ -21,7 +21,8 @@
  *    are above what this host lets runc set (EPERM), so they are lowered;
  *  - `-q`: no pull progress in the run's stderr.
  * Environment (container paths): HOME=/trainyard/home and
- * TRAINYARD_OUTPUT_DIR=/trainyard/output, both bind-mounted from the run dir,
+ * TRAINYARD_OUTPUT_DIR=/trainyard/output, both bind-mounted from the run dir (and
+ * TRAINYARD_INPUT_DIR=/trainyard/input, read-only, for a run launched with fromRun),
  * PYTHONPATH=/opt/trainyard/python, cwd /app; PATH is the image's own.
  */
 import { join } from 'node:path';
@@ -41,7 +42,7 @@ export function prepareContainerRun(spec: RunSpec, runDir: string, image: string
     LANG: 'C.UTF-8',
     PYTHONUNBUFFERED: '1',
     PYTHONPATH: '/opt/trainyard/python',
-    ...contractEnv(spec, '/trainyard/output'),
+    ...contractEnv(spec, '/trainyard/output', '/trainyard/input'),
   };
   const memBytes = parseQuantity(spec.hardware.memory);
   const argv = [
@@ -64,6 +65,7 @@ export function prepareContainerRun(spec: RunSpec, runDir: string, image: string
     `${join(runDir, 'output')}:/trainyard/output`,
     '-v',
     `${join(runDir, 'home')}:/trainyard/home`,
+    ...(spec.inputRunId ? ['-v', `${join(runDir, 'input')}:/trainyard/input:ro`] : []),
     '--workdir',
     '/app',
     ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),

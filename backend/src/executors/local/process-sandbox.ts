@@ -4,7 +4,8 @@
  *
  * Layout of the run dir: root/ (the version's filesystem from `materialize`:
  * code in root/app, the trainyard helper in root/opt/trainyard/python),
- * home/ (HOME), output/ (TRAINYARD_OUTPUT_DIR), bin/ (python, python3).
+ * home/ (HOME), output/ (TRAINYARD_OUTPUT_DIR), input/ (TRAINYARD_INPUT_DIR, the artifacts
+ * of the training run it reads, read-only), bin/ (python, python3).
  *
  * What it does: cwd root/app; a scrubbed environment (only PATH, HOME, LANG,
  * PYTHONUNBUFFERED, PYTHONPATH and the TRAINYARD_* variables; nothing of the
@@ -42,11 +43,12 @@ export interface Prepared {
 }
 
 /** The TRAINYARD_* contract variables, with paths as the run sees them. */
-export function contractEnv(spec: RunSpec, outputDir: string): Record<string, string> {
+export function contractEnv(spec: RunSpec, outputDir: string, inputDir: string): Record<string, string> {
   return {
     TRAINYARD_RUN_ID: spec.id,
     TRAINYARD_PARAMS: JSON.stringify(spec.params),
     TRAINYARD_OUTPUT_DIR: outputDir,
+    ...(spec.inputRunId ? { TRAINYARD_INPUT_DIR: inputDir, TRAINYARD_INPUT_RUN_ID: spec.inputRunId } : {}),
     TRAINYARD_MODEL: spec.model,
     TRAINYARD_VERSION: spec.version,
     TRAINYARD_ENTRYPOINT: spec.entrypoint,
@@ -103,7 +105,7 @@ export async function prepareProcessRun(
     LANG: 'C.UTF-8',
     PYTHONUNBUFFERED: '1',
     PYTHONPATH: join(root, 'opt', 'trainyard', 'python'),
-    ...contractEnv(spec, join(runDir, 'output')),
+    ...contractEnv(spec, join(runDir, 'output'), join(runDir, 'input')),
   };
   return {
     argv: ['/bin/sh', '-c', LIMITS, 'trainyard-run', String(addressSpaceLimitKb(spec.hardware.memory)), spec.command],

@@ -1,0 +1,156 @@
+/**
+ * Run artifacts: keeping a run's output files when it ends, listing and
+ * serving them, and handing a training run's files to a later run.
+ *
+ * Keeping is idempotent and all-or-nothing: blobs first (content-addressed,
+ * each one atomic in the store), then the tagged manifest, then the rows in
+ * one transaction. A backend killed half-way leaves no rows, and the run is
+ * still unfinished in the store, so the next start collects it again.
+ */
+import { copyFile, chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { FINAL_STATUSES, type ArtifactFile, type ArtifactList } from '@trainyard/shared';
+import type { AppContext } from '../context';
+import { invalid, notFound } from '../errors';
+import { nowIso } from '../ids';
+import { OciLayoutStore } from '../images/oci-layout';
+import { RegistryStore } from '../images/registry-store';
+import { getRunRow } from '../runs/store';
+import { hashFile, putArtifact, type ArtifactMeta } from './oci-artifact';
+import { scanOutputDir } from './scan';
+import { getArtifactFile, getOutputs, latestStoredRun, recordOutputs } from './store';
+
+const finalSet = new Set<string>(FINAL_STATUSES);
+const PUSH_ATTEMPTS = 3;
+
+export class ArtifactsService {
+  constructor(private readonly ctx: AppContext) {}
+
+  /**
+   * Keeps the files under `outputDir` as the run's artifacts. Returns what the run's reason should
+   * say about them (files dropped, or why nothing was kept), or null when there is nothing to say.
+   */
+  async collect(meta: ArtifactMeta, outputDir: string): Promise<string | null> {
+    const existing = await getOutputs(this.ctx.db, meta.runId);
+    if (existing) return existing.note; // kept by an earlier life of the backend
+    const scan = await scanOutputDir(outputDir, this.ctx.config.artifacts);
+    const dropped = scan.dropped.length ? `artifacts: dropped ${scan.dropped.join('; ')}` : null;
+    if (scan.files.length === 0) {
+      await recordOutputs(this.ctx.db, { runId: meta.runId, state: 'none', ref: null, digest: null, totalBytes: 0, note: dropped, files: [] }, nowIso());
+      return dropped;
+    }
+    const files: Array<ArtifactFile & { abs: string }> = [];
+    for (const f of scan.files) files.push({ path: f.path, abs: f.abs, ...(await hashFile(f.abs)) });
+    let lastErr: Error | null = null;
+    for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
+      try {
+        const { ref, digest } = await putArtifact(this.ctx.images, meta, files);
+        const totalBytes = files.reduce((n, f) => n + f.size, 0);
+        await recordOutputs(
+          this.ctx.db,
+          { runId: meta.runId, state: 'stored', ref, digest, totalBytes, note: dropped, files: files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) },
+          nowIso(),
+        );
+        return dropped;
+      } catch (err) {
+        lastErr = err as Error;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
+    const note = `artifacts could not be kept: ${lastErr?.message ?? 'unknown error'}`;
+    await recordOutputs(this.ctx.db, { runId: meta.runId, state: 'failed', ref: null, digest: null, totalBytes: 0, note, files: [] }, nowIso());
+    return note;
+  }
+
+  async list(runId: string): Promise<ArtifactList> {
+    const run = await getRunRow(this.ctx.db, runId);
+    if (!run) throw notFound(`run ${runId} not found`);
+    const rec = await getOutputs(this.ctx.db, runId);
+    if (!rec) {
+      const final = finalSet.has(run.status);
+      return { runId, state: final ? 'none' : 'pending', ref: null, digest: null, files: [], totalBytes: 0, note: final ? 'the run kept no output files' : null };
+    }
+    return { runId, state: rec.state, ref: rec.ref, digest: rec.digest, files: rec.files, totalBytes: rec.totalBytes, note: rec.note };
+  }
+
+  /** One artifact's bytes [start, end] (inclusive), from the image store. */
+  async open(runId: string, path: string, range?: { start: number; end: number }): Promise<{ file: ArtifactFile; stream: Readable }> {
+    const run = await getRunRow(this.ctx.db, runId);
+    if (!run) throw notFound(`run ${runId} not found`);
+    const file = await getArtifactFile(this.ctx.db, runId, path);
+    if (!file) throw notFound(`run ${runId} has no artifact "${path}"; list them with GET /v1/runs/${runId}/artifacts`);
+    const local = await this.localBlob(run.model, runId, file.sha256);
+    const stream = createReadStream(local, range ? { start: range.start, end: range.end } : {});
+    return { file, stream };
+  }
+
+  /**
+   * Which training run a launch with `fromRun` reads: an id (checked: same model, ended, with
+   * artifacts) or "latest" (the newest succeeded train run with artifacts).
+   */
+  async resolveInput(model: string, fromRun: string): Promise<string> {
+    if (fromRun === 'latest') {
+      const id = await latestStoredRun(this.ctx.db, model, 'train');
+      if (!id) throw invalid(`fromRun "latest": model ${model} has no succeeded train run with artifacts yet; train it first, or name a run id`);
+      return id;
+    }
+    const run = await getRunRow(this.ctx.db, fromRun);
+    if (!run) throw invalid(`fromRun: run ${fromRun} not found`);
+    if (run.model !== model) throw invalid(`fromRun: run ${fromRun} is a run of model ${run.model}, not ${model}`);
+    if (!finalSet.has(run.status)) throw invalid(`fromRun: run ${fromRun} is ${run.status}; its artifacts exist once it has ended`);
+    const rec = await getOutputs(this.ctx.db, fromRun);
+    if (!rec || rec.state !== 'stored') throw invalid(`fromRun: run ${fromRun} kept no artifacts${rec?.note ? ` (${rec.note})` : ''}`);
+    return fromRun;
+  }
+
+  /** Copies the artifacts of `inputRunId` into dest, read-only (a run cannot change what another run made). */
+  async materializeInput(inputRunId: string, dest: string): Promise<void> {
+    const run = await getRunRow(this.ctx.db, inputRunId);
+    const rec = await getOutputs(this.ctx.db, inputRunId);
+    if (!run || !rec || rec.state !== 'stored') throw new Error(`the artifacts of run ${inputRunId} are gone`);
+    await makeWritable(dest);
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dest, { recursive: true });
+    const dirs = new Set<string>([dest]);
+    for (const f of rec.files) {
+      const target = join(dest, ...f.path.split('/'));
+      await mkdir(dirname(target), { recursive: true });
+      for (let d = dirname(target); d.startsWith(dest) && d !== dest; d = dirname(d)) dirs.add(d);
+      // a reflink where the file system can, else a copy: never a hard link to the store's own blob
+      await copyFile(await this.localBlob(run.model, inputRunId, f.sha256), target, constants.COPYFILE_FICLONE);
+      await chmod(target, 0o444);
+    }
+    for (const d of dirs) await chmod(d, 0o555);
+  }
+
+  /** A path on this machine holding the blob (fetched into the registry store's cache when needed). */
+  private async localBlob(model: string, runId: string, sha256: string): Promise<string> {
+    const digest = `sha256:${sha256}`;
+    const images = this.ctx.images;
+    if (images instanceof OciLayoutStore) return images.blobPath(digest);
+    if (images instanceof RegistryStore) {
+      if (!(await images.hasBlob(digest))) {
+        const rec = await getOutputs(this.ctx.db, runId);
+        if (rec?.digest) await images.getManifest(model, rec.digest); // tells the store where its layers are
+        (await images.openBlob(digest)).destroy(); // fetched into the cache, verified
+      }
+      return images.cache.blobPath(digest);
+    }
+    throw new Error(`the image store ${images.location} cannot serve files`);
+  }
+}
+
+/** chmod u+w on a tree made read-only by materializeInput, so that it can be removed */
+export async function makeWritable(dir: string): Promise<void> {
+  try {
+    await chmod(dir, 0o755);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) await makeWritable(join(dir, e.name));
+  }
+}
