@@ -11,7 +11,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError, ARTIFACT_TYPE } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
-import { REPO, removeHome, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
+import { CLI, REPO, removeHome, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
 
 const OUTPUTS = join(REPO, 'test/fixtures/outputs');
 const ETA = join(REPO, 'examples/eta-correction');
@@ -170,5 +174,37 @@ describe('run artifacts on the local executor', () => {
     const body = await (await b.client.downloadArtifact(p, 'predictions.csv')).text();
     assert.equal(body.trim().split('\n').length, 51, 'a header and 50 predictions');
     assert.equal(sha(readFileSync(join(b.home, 'runs', t, 'output', 'model.json'))), model!.sha256);
+  });
+
+  it('the CLI: predict --from-run latest, artifacts lists, --download verifies and writes each file', async () => {
+    const cli = async (args: string[]) => {
+      const env = { ...process.env, TRAINYARD_URL: b.url, TRAINYARD_TOKEN: b.token, NO_COLOR: '1' };
+      try {
+        const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], { env });
+        return stdout;
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        throw new Error(`trainyard ${args.join(' ')} exited ${e.code}: ${e.stderr}`);
+      }
+    };
+    const trained = await run({ same: true, files: 2 });
+    const launched = JSON.parse(await cli(['predict', 'outputs', '--from-run', 'latest', '--json']));
+    assert.equal(launched.runs[0].entrypoint, 'predict');
+    const [p] = await waitForRuns(b.client, [launched.runs[0].id], 120_000);
+    assert.equal(p.inputRunId, trained.id);
+    assert.match(await cli(['run', p.id]), new RegExp(`input\\s+the artifacts of ${trained.id}`));
+
+    const text = await cli(['artifacts', trained.id]);
+    assert.match(text, /parts\/part-0000\.txt/);
+    assert.match(text, /3 files, /);
+    const dir = mkdtempSync(join(tmpdir(), 'ty-artifacts-'));
+    try {
+      assert.match(await cli(['artifacts', trained.id, '--download', dir]), /downloaded 3 files .* each sha256 verified/);
+      assert.equal(readFileSync(join(dir, 'same.txt'), 'utf8'), 'the same in every run\n');
+      assert.equal(readFileSync(join(dir, 'parts', 'part-0001.txt'), 'utf8'), `part 1 of run ${trained.id}\n`);
+    } finally {
+      removeHome(dir);
+    }
+    await assert.rejects(cli(['predict', 'outputs', '--from-run', 'yesterday']), /--from-run expects a run id .* or "latest"/);
   });
 });

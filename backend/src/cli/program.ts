@@ -21,25 +21,33 @@ import * as models from './commands/models';
 import * as versions from './commands/versions';
 import * as schedules from './commands/schedules';
 import * as open from './commands/open';
+import * as predict from './commands/predict';
+import * as artifacts from './commands/artifacts';
+import * as tokens from './commands/tokens';
+import * as whoami from './commands/whoami';
 
 export const COMMANDS = [
   'serve',
   'demo',
   'save',
   'train',
+  'predict',
   'runs',
   'run',
   'logs',
   'metrics',
+  'artifacts',
   'cancel',
   'hardware',
   'models',
   'versions',
   'schedules',
   'open',
+  'tokens',
+  'whoami',
 ] as const;
 
-const MODULES = [serve, demo, save, train, runs, run, logs, metrics, cancel, hardware, models, versions, schedules, open];
+const MODULES = [serve, demo, save, train, predict, runs, run, logs, metrics, artifacts, cancel, hardware, models, versions, schedules, open, tokens, whoami];
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('trainyard')

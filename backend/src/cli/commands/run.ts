@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliDeps } from '../deps';
 import { isJson, printJson, withJson } from '../kit';
-import { details, duration, formatParams, money, relative, statusText } from '../output';
+import { bytes, details, duration, formatParams, money, relative, statusText } from '../output';
 import { isFinal, runDuration } from '../run-format';
 
 export function register(program: Command, deps: CliDeps): void {
@@ -28,6 +28,11 @@ export function register(program: Command, deps: CliDeps): void {
       ];
       if (r.sweepId) pairs.push(['sweep', `${r.sweepId} (point ${r.sweepIndex ?? '?'})`]);
       if (r.scheduleId) pairs.push(['schedule', r.scheduleId]);
+      if (r.inputRunId) pairs.push(['input', `the artifacts of ${r.inputRunId}`]);
+      if (isFinal(r.status)) {
+        const a = await deps.client().listArtifacts(r.id);
+        pairs.push(['artifacts', a.files.length ? `${a.files.length} file${a.files.length === 1 ? '' : 's'}, ${bytes(a.totalBytes)}  (trainyard artifacts ${r.id})` : a.state === 'failed' ? (a.note ?? 'could not be kept') : 'none']);
+      }
       for (const l of details(pairs, deps.st)) deps.out(l);
       if (!isFinal(r.status)) deps.out(deps.st.dim(`follow it: trainyard logs ${r.id} -f`));
     },

@@ -24,6 +24,7 @@ export interface TrainOpts {
   estimate?: boolean;
   allowLargeSweep?: boolean;
   idempotencyKey?: string;
+  fromRun?: string;
 }
 
 export function buildLaunchRequest(ref: string, opts: TrainOpts): LaunchRequest {
@@ -53,6 +54,12 @@ export function buildLaunchRequest(ref: string, opts: TrainOpts): LaunchRequest 
   if (opts.timezone !== undefined) {
     if (req.schedule === undefined) throw new UsageError('--timezone only applies with --schedule');
     req.timezone = opts.timezone;
+  }
+  if (opts.fromRun !== undefined) {
+    if (opts.fromRun !== 'latest' && !/^[a-z]{1,4}_[0-9a-z]{10,40}$/.test(opts.fromRun)) {
+      throw new UsageError(`--from-run expects a run id (like run_01j9...) or "latest" (got "${opts.fromRun}")`);
+    }
+    req.fromRun = opts.fromRun;
   }
   if (opts.allowLargeSweep) req.allowLargeSweep = true;
   if (opts.idempotencyKey !== undefined) {
@@ -94,13 +101,12 @@ function printLaunch(deps: CliDeps, req: LaunchRequest, res: LaunchResult): void
   if (first) deps.out(st.dim(`follow: trainyard logs ${first.id} -f`));
 }
 
-export function register(program: Command, deps: CliDeps): void {
-  withJson(
-    program
-      .command('train')
-      .description('launch a training run, a sweep or a schedule of a saved model')
-      .argument('<model>', 'MODEL or MODEL:VERSION (default: the latest version)')
-      .option('--entrypoint <name>', 'entrypoint to run (default: train)')
+/** the flags of a launch (train and predict share them) */
+export function launchOptions(cmd: Command, entrypoint: 'train' | 'predict'): Command {
+  return withJson(
+    cmd
+      .option('--entrypoint <name>', `entrypoint to run (default: ${entrypoint})`)
+      .option('--from-run <id|latest>', "a training run whose artifacts the run reads from TRAINYARD_INPUT_DIR (latest: the model's newest succeeded train run)")
       .option('--hardware <profile>', 'hardware profile (see `trainyard hardware`)')
       .option('--param <key=value>', 'a param; numbers and true/false are typed (repeatable)', collect)
       .option('--sweep <key=a,b,c>', 'sweep a param over values; repeat for a grid', collect)
@@ -111,8 +117,12 @@ export function register(program: Command, deps: CliDeps): void {
       .option('--estimate', 'print the expected cost and launch nothing')
       .option('--allow-large-sweep', 'allow a grid of more than 10,000 points')
       .option('--idempotency-key <key>', 'launch at most once for this key'),
-  ).action(async (ref: string, opts: TrainOpts, cmd: Command) => {
-    const req = buildLaunchRequest(ref, opts);
+  );
+}
+
+export function launchAction(deps: CliDeps, entrypoint: 'train' | 'predict') {
+  return async (ref: string, opts: TrainOpts, cmd: Command): Promise<void> => {
+    const req = buildLaunchRequest(ref, { ...opts, entrypoint: opts.entrypoint ?? (entrypoint === 'train' ? undefined : entrypoint) });
     const client = deps.client();
     if (opts.estimate) {
       const e = await client.estimate(req);
@@ -125,5 +135,15 @@ export function register(program: Command, deps: CliDeps): void {
     const res = await client.launch(req);
     if (isJson(cmd)) return printJson(deps, res);
     printLaunch(deps, req, res);
-  });
+  };
+}
+
+export function register(program: Command, deps: CliDeps): void {
+  launchOptions(
+    program
+      .command('train')
+      .description('launch a training run, a sweep or a schedule of a saved model')
+      .argument('<model>', 'MODEL or MODEL:VERSION (default: the latest version)'),
+    'train',
+  ).action(launchAction(deps, 'train'));
 }
