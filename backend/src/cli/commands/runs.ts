@@ -21,6 +21,7 @@ interface Opts {
   status?: string;
   sweep?: string;
   limit?: string;
+  mine?: boolean;
 }
 
 export function register(program: Command, deps: CliDeps): void {
@@ -31,7 +32,8 @@ export function register(program: Command, deps: CliDeps): void {
       .option('--model <name>', 'only runs of this model')
       .option('--status <status>', `only runs in this status (${STATUSES.join(', ')})`)
       .option('--sweep <id>', 'only the runs of this sweep')
-      .option('--limit <n>', 'at most this many runs (1-1000)'),
+      .option('--limit <n>', 'at most this many runs (1-1000)')
+      .option('--mine', 'only the runs I launched (the person `trainyard whoami` names)'),
   ).action(async (opts: Opts, cmd: Command) => {
     const query: RunQuery = {};
     if (opts.model !== undefined) query.model = parseModelName(opts.model);
@@ -39,6 +41,7 @@ export function register(program: Command, deps: CliDeps): void {
     if (opts.sweep !== undefined) query.sweep = opts.sweep;
     const limit = parseIntOption('--limit', opts.limit, 1, 1000);
     if (limit !== undefined) query.limit = limit;
+    if (opts.mine) query.createdBy = (await deps.client().me()).user;
     const page = await deps.client().listRuns(query);
     if (isJson(cmd)) return printJson(deps, page);
     if (page.items.length === 0) return deps.out('no runs match; launch one with `trainyard train MODEL`');
