@@ -31,7 +31,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const dirs = { blobs: join(config.home, 'blobs'), runs: join(config.home, 'runs') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-  const conn = connect(config.store.url);
+  const conn = connect(config.store.url, config.store);
   await migrate(conn.db);
   const images = openImageStore(config.images.registry, { cacheDir: join(config.home, 'image-cache') });
   const ctx: AppContext = {

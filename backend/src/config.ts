@@ -15,8 +15,8 @@ import { dataHome } from './data-home';
 
 export interface ResolvedConfig {
   home: string;
-  server: { host: string; port: number; bodyLimitBytes: number };
-  store: { url: string };
+  server: { host: string; port: number; bodyLimitBytes: number; maxEventStreamsPerToken: number; streamBufferBytes: number };
+  store: { url: string; connectTimeoutMs: number; statementTimeoutMs: number };
   images: { registry: string; maxFileBytes: number; compression: Compression };
   executor: {
     kind: 'local' | 'kubernetes';
@@ -102,8 +102,14 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config'):
   }
   return {
     home,
-    server: { host: c.server?.host ?? '127.0.0.1', port: c.server?.port ?? 7878, bodyLimitBytes: c.server?.bodyLimitBytes ?? 64 * 1024 * 1024 },
-    store: { url: storeUrl },
+    server: {
+      host: c.server?.host ?? '127.0.0.1',
+      port: c.server?.port ?? 7878,
+      bodyLimitBytes: c.server?.bodyLimitBytes ?? 64 * 1024 * 1024,
+      maxEventStreamsPerToken: c.server?.maxEventStreamsPerToken ?? 32,
+      streamBufferBytes: c.server?.streamBufferBytes ?? 1024 * 1024,
+    },
+    store: { url: storeUrl, connectTimeoutMs: c.store?.connectTimeoutMs ?? 10_000, statementTimeoutMs: c.store?.statementTimeoutMs ?? 30_000 },
     images: { registry, maxFileBytes: c.images?.maxFileBytes ?? 512 * 1024 * 1024, compression },
     executor: {
       kind: c.executor?.kind ?? 'local',

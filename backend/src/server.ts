@@ -10,6 +10,7 @@ import addFormats from 'ajv-formats';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './context';
 import { HttpError } from './errors';
+import { storeTimeout } from './store/db';
 import { installAuth } from './auth/hook';
 import { registerAuthRoutes } from './auth/routes';
 import { registerModelRoutes } from './models/routes';
@@ -64,6 +65,8 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
       const details = fe.validation.map((v) => describeValidation(where, v));
       return reply.status(400).send({ error: { code: 'invalid_request', message: details[0], details } });
     }
+    const storeDown = storeTimeout(err);
+    if (storeDown) return reply.status(503).send({ error: { code: 'unavailable', message: storeDown } });
     const code = fe.statusCode ?? 500;
     if (code === 413) return reply.status(413).send({ error: { code: 'payload_too_large', message: `request body is larger than the limit of ${ctx.config.server.bodyLimitBytes} bytes` } });
     if (code === 415) return reply.status(415).send({ error: { code: 'unsupported_media_type', message: `${fe.message}; send Content-Type: application/json (or application/octet-stream for blobs)` } });

@@ -207,7 +207,29 @@ function sqliteDatabase(path: string) {
 pg.types.setTypeParser(20, (v: string) => Number(v));
 pg.types.setTypeParser(1700, (v: string) => Number(v));
 
-export function connect(url: string): Connection {
+/**
+ * The store did not answer in time (a PostgreSQL statement or connection
+ * timeout): what to tell the caller, or null for any other error. The HTTP
+ * layer answers it with a 503.
+ */
+export function storeTimeout(err: unknown): string | null {
+  const e = err as { code?: string; message?: string } | null;
+  if (e?.code === '57014' && /statement timeout/.test(e.message ?? '')) return 'the store did not finish the query within store.statementTimeoutMs; try again, or ask the operator to look at the database';
+  if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(e?.message ?? '')) {
+    return 'the store did not accept a connection within store.connectTimeoutMs; try again, or ask the operator to look at the database';
+  }
+  return null;
+}
+
+/** PostgreSQL only: how long to wait for a connection, and the statement_timeout of each */
+export interface StoreTimeouts {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_STORE_TIMEOUTS: StoreTimeouts = { connectTimeoutMs: 10_000, statementTimeoutMs: 30_000 };
+
+export function connect(url: string, timeouts: StoreTimeouts = DEFAULT_STORE_TIMEOUTS): Connection {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     const database = sqliteDatabase(path || ':memory:');
@@ -215,7 +237,15 @@ export function connect(url: string): Connection {
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      connectionTimeoutMillis: timeouts.connectTimeoutMs,
+      statement_timeout: timeouts.statementTimeoutMs,
+      // a transaction left open by a stuck caller cannot hold its locks forever
+      idle_in_transaction_session_timeout: timeouts.statementTimeoutMs * 2,
+    });
+    pool.on('error', (err) => console.error(`trainyard: an idle PostgreSQL connection failed (${err.message}); the pool opens a new one`));
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

@@ -10,13 +10,21 @@ export const Config = Type.Object(
           host: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
           bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1073741824 })),
+          maxEventStreamsPerToken: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'open GET /v1/events streams one token may hold (default 32); one more is a 429' })),
+          streamBufferBytes: Type.Optional(
+            Type.Integer({ minimum: 16384, maximum: 268435456, description: 'bytes an event stream or log follow may queue for a slow client before it is ended with a reason (default 1 MiB)' }),
+          ),
         },
         { additionalProperties: false },
       ),
     ),
     store: Type.Optional(
       Type.Object(
-        { url: Type.Optional(Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)', description: 'sqlite:<path> or postgres://…' })) },
+        {
+          url: Type.Optional(Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)', description: 'sqlite:<path> or postgres://…' })),
+          connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600000, description: 'PostgreSQL: how long to wait for a connection (default 10000)' })),
+          statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3600000, description: 'PostgreSQL: statement_timeout of every connection (default 30000)' })),
+        },
         { additionalProperties: false },
       ),
     ),
