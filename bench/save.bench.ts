@@ -10,39 +10,46 @@
  *
  * (a) cold save: nothing cached (fresh Trainyard data dir / fresh buildah storage /
  *     fresh OCI layout), registry holds only the base.
- *     - trainyard: saveWorkspace (in-process service: collect, hash, stage, build the
- *       dependency + code layers, push with a cross-repo mount of the base layers);
+ *     - trainyard (in-process): saveWorkspace against the SnapshotsService in this process
+ *       (collect, hash, stage, build the dependency + code layers, push with a
+ *       cross-repo mount of the base layers); its stages are timed (shared/src/snapshot/stages.ts);
+ *     - trainyard (CLI): `trainyard save` (backend/dist/trainyard.mjs) from process start
+ *       to exit, against a `trainyard serve` of its own (HTTP on loopback, same registry);
  *     - buildah: `buildah bud --layers` of FROM base / COPY deps / COPY app, then
  *       `buildah push` (flags this sandbox needs: --isolation chroot, --storage-driver
  *       overlay (vfs fallback) on a store of its own, --cgroup-manager cgroupfs, runc);
  *     - skopeo + umoci: skopeo copy of the base into an OCI layout, `umoci insert` of the
  *       deps dir and the workspace, `skopeo copy` to the registry;
- *     - floor: hash (sha256), gzip (level 6) and upload the same bytes once, as one tar
- *       blob, monolithic PUT to the same registry.
+ *     - floor, each part alone: read every byte; compress them at the configured setting on
+ *       all cores; one monolithic upload of the result to the registry. The sum is printed.
  *     Trainyard's client caches (file hashes, the captured environment) start empty too.
  * (b) re-save after editing one source file (each tool with its own caches warm).
- * Each contender: cold once per rep, re-save REPS times; medians. Under ~5 minutes.
+ * Each contender: cold once per rep, re-save REPS times; medians. Peak RSS: this process
+ * (in-process saves), and the CLI and server processes. BENCH_COMPRESSION=gzip:1|zstd|…
+ * sets images.compression for Trainyard and the floor.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
-import { createGzip } from 'node:zlib';
-import tar from 'tar-stream';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
+import { watchStages, type StageTiming } from '@trainyard/shared/snapshot/stages';
 import { ensureBaseImage } from '../test/components/base-image';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../test/components/registry';
+import { CLI, freePort } from '../test/helpers/backend';
 import { harness } from '../backend/test/snapshots/helpers';
 import { RegistryStore } from '../backend/src/images/registry-store';
 import { parseRegistryUrl } from '../backend/src/images/registry/reference';
+import { compressionName, compressStream, DEFAULT_COMPRESSION, parseCompression } from '../backend/src/images/compression';
 import { median, ms, printRatios, prng, ratio, step, table } from './lib';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const COLD_REPS = Number(process.env.BENCH_COLD_REPS ?? 2);
 const DEP_MB = Number(process.env.BENCH_DEP_MB ?? 50);
+const COMPRESSION = process.env.BENCH_COMPRESSION ? parseCompression(process.env.BENCH_COMPRESSION) : DEFAULT_COMPRESSION;
 
 function sh(cmd: string, args: string[], timeoutMs = 300_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -106,49 +113,98 @@ function filesUnder(root: string): string[] {
   return out.sort();
 }
 
-/** the floor: one tar of every byte, sha256 + gzip + sha256, one monolithic PUT */
-async function floor(reg: RegistryHandle, roots: string[], repo: string): Promise<void> {
-  const pack = tar.pack();
-  const tarHash = createHash('sha256');
-  const gzHash = createHash('sha256');
+/** the bytes of every file under `roots`, read once, in order (the floor's read stage) */
+async function readAll(roots: string[]): Promise<{ bytes: number; chunks: Buffer[] }> {
   const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(c: Buffer, _e, cb) {
-      gzHash.update(c);
-      chunks.push(c);
-      cb();
-    },
-  });
-  const gz = createGzip({ level: 6 });
-  const done = pipeline(pack, async function* (src) {
-    for await (const c of src) {
-      tarHash.update(c as Buffer);
-      yield c;
-    }
-  }, gz, sink);
+  let bytes = 0;
   for (const root of roots) {
     for (const f of filesUnder(root)) {
-      const size = statSync(f).size;
-      await new Promise<void>((res, rej) => {
-        const e = pack.entry({ name: relative('/', f), size, mtime: new Date(0) }, (err) => (err ? rej(err) : res()));
-        createReadStream(f).pipe(e);
-      });
+      const b = await readFile(f);
+      chunks.push(b);
+      bytes += b.length;
     }
   }
-  pack.finalize();
-  await done;
-  const body = Buffer.concat(chunks);
-  const digest = `sha256:${gzHash.digest('hex')}`;
+  return { bytes, chunks };
+}
+
+/**
+ * The floor, each part alone: read every byte of the workspace and the dependency delta;
+ * compress them with the layer compressor at the configured setting on all cores; upload
+ * the compressed bytes to the loopback registry (one monolithic PUT). Their sum is the least
+ * any tool doing this job can take on this machine (it writes no tar and hashes nothing).
+ */
+async function floor(reg: RegistryHandle, roots: string[], repo: string): Promise<{ read: number; compress: number; upload: number }> {
+  let t = performance.now();
+  const { chunks } = await readAll(roots);
+  const read = performance.now() - t;
+  t = performance.now();
+  const out: Buffer[] = [];
+  for await (const c of compressStream(Readable.from(chunks), COMPRESSION, availableParallelism())) out.push(c);
+  const compress = performance.now() - t;
+  const body = Buffer.concat(out);
+  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  t = performance.now();
   const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
   const loc = new URL(start.headers.get('location')!, reg.url);
   loc.searchParams.set('digest', digest);
   const put = await fetch(loc, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } });
   if (put.status !== 201) throw new Error(`floor upload: ${put.status}`);
+  const upload = performance.now() - t;
+  return { read, compress, upload };
 }
 
 function buildahFlags(root: string, driver: string): string[] {
   return [`--root=${join(root, 'storage')}`, `--runroot=${join(root, 'run')}`, `--storage-driver=${driver}`, '--cgroup-manager=cgroupfs'];
 }
+
+/** peak resident set of a live process, MiB (VmHWM) */
+function peakRssOf(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** `trainyard serve` of its own (data home `home`, images in `registry`), until stop() */
+async function startServe(home: string, registry: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  mkdirSync(home, { recursive: true });
+  const port = await freePort();
+  const file = join(home, 'trainyard.yaml');
+  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, images: { registry, compression: compressionName(COMPRESSION) } }));
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { env: { ...process.env, TRAINYARD_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d) => (log = (log + d).slice(-2000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 30_000; ; ) {
+    if (child.exitCode !== null) throw new Error(`trainyard serve exited: ${log}`);
+    if (Date.now() > deadline) throw new Error(`trainyard serve did not answer in 30 s: ${log}`);
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    child,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** one `trainyard save`, process start to exit: [wall ms, peak RSS MiB] */
+async function cliSave(env: NodeJS.ProcessEnv, args: string[]): Promise<[number, number]> {
+  const rssFile = join(env.TRAINYARD_HOME!, `rss-${Date.now()}`);
+  const t = performance.now();
+  await new Promise<void>((resolve, reject) =>
+    execFile('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, CLI, 'save', ...args, '--json'], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, _out, stderr) =>
+      err ? reject(new Error(`trainyard save: ${stderr.trim().split('\n').slice(-3).join(' | ') || err.message}`)) : resolve(),
+    ),
+  );
+  const wall = performance.now() - t;
+  return [wall, Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024];
+}
+
+type Results = Record<string, { cold: number[]; resave: number[] }>;
 
 async function main(): Promise<void> {
   if (!registryAvailable()) throw new Error('docker-registry is not installed (apt-get install docker-registry)');
@@ -164,27 +220,68 @@ async function main(): Promise<void> {
     const depDir = join(site); // what buildah/umoci copy: the distribution's files
     let edit = 0;
     const editOne = () => appendFileSync(join(ws, 'src', 'pkg3', 'mod3.py'), `# edit ${++edit}\n`);
-    const results: Record<string, { cold: number[]; resave: number[] }> = {};
+    const results: Results = {};
     const rec = (who: string, k: 'cold' | 'resave', t: number) => ((results[who] ??= { cold: [], resave: [] })[k].push(t));
+    const rss: Array<[string, number]> = [];
+    console.log(`layer compression: ${compressionName(COMPRESSION)}`);
 
-    // floor
-    for (let i = 0; i < COLD_REPS; i++) rec('floor', 'cold', await timed(() => floor(reg, [ws, depDir], `floor/r${i}`)));
-
-    // trainyard
+    // trainyard in-process, stage by stage
+    const stages: { cold: Map<string, StageTiming[]>; resave: Map<string, StageTiming[]> } = { cold: new Map(), resave: new Map() };
+    let current: Map<string, StageTiming[]> | null = null;
+    const stopWatching = watchStages((t) => {
+      if (!current) return;
+      const prev = current.get(t.stage) ?? [];
+      prev.push(t);
+      current.set(t.stage, prev);
+    });
+    const rssBefore = process.resourceUsage().maxRSS / 1024;
     for (let i = 0; i < COLD_REPS; i++) {
       const h = await harness('sqlite', 64 << 20, { images: (dir) => new RegistryStore(parseRegistryUrl(`${reg.url}/ty${i}`), join(dir, 'image-cache')) });
+      h.ctx.config.images.compression = COMPRESSION;
       try {
         // the client's hash and environment caches live in the fresh data dir: a cold save starts without them
         const cacheDir = join(h.dir, 'client-cache');
-        rec('trainyard', 'cold', await timed(() => saveWorkspace(h.client, { dir: ws, model: 'bench', version: `c${i}`, baseImage: base, python, cacheDir })));
+        const save = (version: string) => saveWorkspace(h.client, { dir: ws, model: 'bench', version, baseImage: base, python, cacheDir });
+        current = i === COLD_REPS - 1 ? stages.cold : null;
+        if (current) current.clear();
+        rec('trainyard (in-process)', 'cold', await timed(() => save(`c${i}`)));
         if (i === COLD_REPS - 1) {
           for (let r = 0; r < REPS; r++) {
             editOne();
-            rec('trainyard', 'resave', await timed(() => saveWorkspace(h.client, { dir: ws, model: 'bench', version: `r${i}-${r}`, baseImage: base, python, cacheDir })));
+            current = new Map();
+            rec('trainyard (in-process)', 'resave', await timed(() => save(`r${i}-${r}`)));
+            for (const [k, v] of current) stages.resave.set(k, [...(stages.resave.get(k) ?? []), ...v]);
           }
         }
       } finally {
+        current = null;
         await h.close();
+      }
+    }
+    stopWatching();
+    rss.push([`bench process (in-process saves; ${ms(rssBefore)} MiB before them)`, process.resourceUsage().maxRSS / 1024]);
+
+    // trainyard through the CLI: trainyard save → trainyard serve (HTTP) → registry
+    for (let i = 0; i < COLD_REPS; i++) {
+      const home = join(work, `cli-home${i}`);
+      const serve = await startServe(home, `${reg.url}/cli${i}`);
+      try {
+        const env = { TRAINYARD_HOME: home, TRAINYARD_URL: serve.url, XDG_CACHE_HOME: join(home, 'client-cache') };
+        const args = (version: string) => [ws, '--model', 'bench', '--version', version, '--base', base, '--python', python];
+        const [cold, coldRss] = await cliSave(env, args(`c${i}`));
+        rec('trainyard (CLI)', 'cold', cold);
+        if (i === COLD_REPS - 1) {
+          const peaks = [coldRss];
+          for (let r = 0; r < REPS; r++) {
+            editOne();
+            const [t, p] = await cliSave(env, args(`r${r}`));
+            rec('trainyard (CLI)', 'resave', t);
+            peaks.push(p);
+          }
+          rss.push(['trainyard save (CLI process, largest)', Math.max(...peaks)], ['trainyard serve (server process)', peakRssOf(serve.child.pid!)]);
+        }
+      } finally {
+        await serve.stop();
       }
     }
 
@@ -250,6 +347,13 @@ async function main(): Promise<void> {
       }
     }
 
+    // the floor, each part alone
+    const floors: Array<{ read: number; compress: number; upload: number }> = [];
+    for (let i = 0; i < COLD_REPS; i++) floors.push(await floor(reg, [ws, depDir], `floor/r${i}`));
+    const fl = { read: median(floors.map((f) => f.read)), compress: median(floors.map((f) => f.compress)), upload: median(floors.map((f) => f.upload)) };
+    const floorMs = fl.read + fl.compress + fl.upload;
+    rec('floor (read + compress + upload)', 'cold', floorMs);
+
     const rows = Object.entries(results).map(([who, r]) => ({
       contender: who,
       'cold ms (median)': r.cold.length ? ms(median(r.cold)) : '-',
@@ -257,19 +361,44 @@ async function main(): Promise<void> {
       're-save ms (median)': r.resave.length ? ms(median(r.resave)) : '-',
       're-save runs': r.resave.map(ms).join(' '),
     }));
-    table(`Save: 200 source files + ${DEP_MB} MB dependency delta, to a local registry (${COLD_REPS} cold, ${REPS} re-saves)`, rows);
-    const ty = results.trainyard;
+    table(`Save: 200 source files + ${DEP_MB} MB dependency delta, to a local registry (${COLD_REPS} cold, ${REPS} re-saves; layers ${compressionName(COMPRESSION)})`, rows);
+    table(`Floor parts, each alone (median of ${COLD_REPS}; compress on ${availableParallelism()} cores)`, [
+      { part: 'read every byte', ms: ms(fl.read) },
+      { part: `compress (${compressionName(COMPRESSION)})`, ms: ms(fl.compress) },
+      { part: 'upload to the registry', ms: ms(fl.upload) },
+      { part: 'sum', ms: ms(floorMs) },
+    ]);
+    const stageRows = [...new Set([...stages.cold.keys(), ...stages.resave.keys()])].map((k) => {
+      const sum = (xs: StageTiming[] | undefined) => (xs ?? []).reduce((n, x) => n + x.ms, 0);
+      const bytes = (stages.cold.get(k) ?? []).reduce((n, x) => n + (x.bytes ?? 0), 0);
+      const resaves = (stages.resave.get(k) ?? []).length / REPS;
+      return { stage: k, 'cold ms': stages.cold.has(k) ? ms(sum(stages.cold.get(k))) : '-', 'cold MiB': bytes ? (bytes / 1048576).toFixed(1) : '-', 're-save ms (mean)': resaves ? ms(sum(stages.resave.get(k)) / REPS) : '-' };
+    });
+    table('Trainyard in-process, stage by stage (stages nest and overlap: "build (backend)" holds the image build and push)', stageRows);
+    table('Peak RSS', rss.map(([what, mib]) => ({ process: what, 'MiB': mib.toFixed(0) })));
+
+    const ty = results['trainyard (in-process)'];
+    const cli = results['trainyard (CLI)'];
     const bh = Object.entries(results).find(([k]) => k.startsWith('buildah'))![1];
     const um = results['skopeo+umoci'];
-    const fl = results.floor;
-    ratio('save-resave', 'buildah/trainyard', median(bh.resave) / median(ty.resave));
-    ratio('save-resave', 'skopeo+umoci/trainyard', median(um.resave) / median(ty.resave));
-    ratio('save-cold', 'buildah/trainyard', median(bh.cold) / median(ty.cold));
-    ratio('save-cold', 'skopeo+umoci/trainyard', median(um.cold) / median(ty.cold));
-    ratio('save-cold', 'trainyard/floor', median(ty.cold) / median(fl.cold));
-    console.log(`\ntargets: re-save ${ms(median(ty.resave))} ms (target < 300 ms: ${median(ty.resave) < 300 ? 'met' : 'NOT met'}); ` +
-      `re-save vs buildah ${(median(bh.resave) / median(ty.resave)).toFixed(1)}x (target >= 5x: ${median(bh.resave) / median(ty.resave) >= 5 ? 'met' : 'NOT met'}); ` +
-      `cold vs floor ${(median(ty.cold) / median(fl.cold)).toFixed(2)}x (target <= 1.5x: ${median(ty.cold) / median(fl.cold) <= 1.5 ? 'met' : 'NOT met'})`);
+    const m = (xs: number[]) => median(xs);
+    ratio('save-cold', 'trainyard/skopeo+umoci', m(ty.cold) / m(um.cold));
+    ratio('save-cold', 'trainyard-cli/skopeo+umoci', m(cli.cold) / m(um.cold));
+    ratio('save-cold', 'buildah/trainyard', m(bh.cold) / m(ty.cold));
+    ratio('save-cold', 'trainyard/floor', m(ty.cold) / floorMs);
+    ratio('save-resave', 'trainyard/skopeo+umoci', m(ty.resave) / m(um.resave));
+    ratio('save-resave', 'trainyard-cli/skopeo+umoci', m(cli.resave) / m(um.resave));
+    ratio('save-resave', 'buildah/trainyard', m(bh.resave) / m(ty.resave));
+    ratio('save-resave', 'buildah/trainyard-cli', m(bh.resave) / m(cli.resave));
+    const goal = (name: string, x: number, ok: boolean) => `${name} ${x.toFixed(2)}x (${ok ? 'met' : 'NOT met'})`;
+    console.log(`\ngoals (issue 12): ${[
+      goal('cold/skopeo+umoci <= 1.0:', m(ty.cold) / m(um.cold), m(ty.cold) <= m(um.cold)),
+      goal('CLI', m(cli.cold) / m(um.cold), m(cli.cold) <= m(um.cold)),
+      goal('re-save/skopeo+umoci <= 1.0:', m(ty.resave) / m(um.resave), m(ty.resave) <= m(um.resave)),
+      goal('CLI', m(cli.resave) / m(um.resave), m(cli.resave) <= m(um.resave)),
+      goal('buildah/re-save >= 8:', m(bh.resave) / m(ty.resave), m(bh.resave) / m(ty.resave) >= 8),
+      goal('CLI', m(bh.resave) / m(cli.resave), m(bh.resave) / m(cli.resave) >= 8),
+    ].join('; ')}`);
     printRatios();
   } finally {
     await reg.stop();

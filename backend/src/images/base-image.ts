@@ -19,7 +19,7 @@ import { parseLayoutRef, type LayoutRef } from './open';
 import { RegistryStore } from './registry-store';
 import { RegistryClient } from './registry/client';
 import { parseRegistryRef, type RegistryRef } from './registry/reference';
-import { MEDIA_LAYER_GZIP } from './layer';
+import { MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD } from './compression';
 import { listLayerEntries } from './layer-read';
 
 export interface Descriptor {
@@ -56,6 +56,7 @@ const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'applica
 const LAYER_TYPES: Record<string, string> = {
   'application/vnd.docker.image.rootfs.diff.tar.gzip': MEDIA_LAYER_GZIP,
   [MEDIA_LAYER_GZIP]: MEDIA_LAYER_GZIP,
+  [MEDIA_LAYER_ZSTD]: MEDIA_LAYER_ZSTD,
   'application/vnd.oci.image.layer.v1.tar': 'application/vnd.oci.image.layer.v1.tar',
 };
 

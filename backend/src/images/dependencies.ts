@@ -27,6 +27,7 @@ import type { ImageStore } from './image-store';
 import type { Descriptor } from './base-image';
 import { listLayerEntries } from './layer-read';
 import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+import { DEFAULT_COMPRESSION, type Compression } from './compression';
 
 export interface BasePython {
   /** "3.11", or null when the base has no Python */
@@ -127,15 +128,20 @@ export function environmentShas(env: SnapshotEnvironment | undefined): string[] 
   return (env?.distributions ?? []).flatMap((d) => (d.files ?? []).map((f) => f.sha256));
 }
 
+/** the file in the dependency-layer cache that remembers the layer of a lock hash, per compression setting */
+export function dependencyIndexName(lockHash: string, compression: Compression = DEFAULT_COMPRESSION): string {
+  return `${lockHash}.${compression.algorithm}-${compression.level}.json`;
+}
+
 export async function writeDependencyLayer(
   store: ImageStore,
   plan: DependencyPlan,
-  opts: { blobPath: (sha256: string) => string; cacheDir: string; tmpDir?: string },
+  opts: { blobPath: (sha256: string) => string; cacheDir: string; tmpDir?: string; compression?: Compression },
 ): Promise<WrittenLayer & { reused: boolean }> {
-  const indexFile = join(opts.cacheDir, `${plan.lockHash}.json`);
+  const indexFile = join(opts.cacheDir, dependencyIndexName(plan.lockHash, opts.compression));
   try {
     const known = JSON.parse(await readFile(indexFile, 'utf8')) as WrittenLayer;
-    if (await store.hasBlob(known.digest)) return { ...known, reused: true };
+    if (known.mediaType && (await store.hasBlob(known.digest))) return { ...known, reused: true };
   } catch {
     /* not built yet */
   }
@@ -148,7 +154,7 @@ export async function writeDependencyLayer(
       entries.push({ type: 'file', path: `${plan.siteDir}/${f.path}`, mode: f.mode, source: { file: opts.blobPath(f.sha256) } });
     }
   }
-  const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir });
+  const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir, compression: opts.compression });
   await mkdir(opts.cacheDir, { recursive: true });
   const tmp = `${indexFile}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(layer));

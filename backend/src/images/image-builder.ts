@@ -16,11 +16,13 @@ import { createHash } from 'node:crypto';
 import type { ImageStore } from './image-store';
 import { MEDIA_MANIFEST } from './oci-layout';
 import type { SnapshotEnvironment } from '@trainyard/shared';
-import { MEDIA_LAYER_GZIP, writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+import type { Compression } from './compression';
 import { DependencyError, planDependencies, scanBasePython, writeDependencyLayer } from './dependencies';
 import { findInLayers, resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
 import { readPythonHelper } from './python-helper';
 import { installDependencyLayer, type InstallOptions } from './install';
+import { timeStage } from '@trainyard/shared/snapshot/stages';
 
 export const MEDIA_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const ENTRYPOINTS_LABEL = 'dev.trainyard.entrypoints';
@@ -50,6 +52,8 @@ export interface BuildImageInput {
   dependencies?: { blobPath: (sha256: string) => string; cacheDir: string; /** the install strategy's podman and pip (none: install is refused) */ install?: InstallOptions };
   /** org.opencontainers.image.created; default now */
   created?: string;
+  /** how the new layers are compressed (images.compression; default gzip:6) */
+  compression?: Compression;
   tmpDir?: string;
 }
 
@@ -77,7 +81,7 @@ function setEnv(env: string[], name: string, value: string): string[] {
 const getEnv = (env: string[], name: string) => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
 
 export async function buildImage(store: ImageStore, input: BuildImageInput): Promise<BuiltImage> {
-  const base = input.baseImage ? await resolveBaseImage(input.baseImage, store) : null;
+  const base = input.baseImage ? await timeStage('base image', () => resolveBaseImage(input.baseImage!, store)) : null;
   const baseLayers = base?.layers ?? [];
 
   const python = (await findInLayers(store, baseLayers, ['usr/local/bin/python3'])) ?? 'usr/bin/python3';
@@ -87,19 +91,19 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
     { type: 'file', path: 'opt/trainyard/python/trainyard/__init__.py', mode: 0o644, source: { data: await readPythonHelper() } },
     { type: 'symlink', path: 'opt/trainyard/bin/python', target: `../../../${python}` },
   );
-  const code = await writeLayer(store, entries, { tmpDir: input.tmpDir });
+  const code = await timeStage('layer: code', () => writeLayer(store, entries, { tmpDir: input.tmpDir, compression: input.compression }), (l) => l.size);
 
   let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number; strategy: 'copy' | 'install' }) | null = null;
   if (input.environment && base) {
-    const basePy = await scanBasePython(store, baseLayers);
+    const basePy = await timeStage('scan base python', () => scanBasePython(store, baseLayers));
     const plan = planDependencies(input.environment, basePy, base.ref);
     if (plan.delta.length) {
       if (!input.dependencies) throw new DependencyError('the environment needs a dependency layer but the builder got no uploaded files');
       const { install, ...copyOpts } = input.dependencies;
       let written: WrittenLayer & { reused: boolean };
-      if (plan.strategy === 'copy') written = await writeDependencyLayer(store, plan, { ...copyOpts, tmpDir: input.tmpDir });
+      if (plan.strategy === 'copy') written = await timeStage('layer: dependencies', () => writeDependencyLayer(store, plan, { ...copyOpts, tmpDir: input.tmpDir, compression: input.compression }), (l) => l.size);
       else if (!install) throw new DependencyError(`cannot add the workspace's ${plan.delta.length} extra distributions to ${base.ref}: ${plan.notCopy}; and this builder cannot run the install strategy`);
-      else written = await installDependencyLayer(store, plan, base, basePy, { ...install, cacheDir: copyOpts.cacheDir, tmpDir: input.tmpDir });
+      else written = await installDependencyLayer(store, plan, base, basePy, { ...install, cacheDir: copyOpts.cacheDir, tmpDir: input.tmpDir, compression: input.compression });
       dep = { ...written, lockHash: plan.lockHash, distributions: plan.delta.length, strategy: plan.strategy };
     }
   }
@@ -133,7 +137,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   const configDigest = sha256(configBytes);
   await store.putBlob(configDigest, configBytes);
 
-  const layers: Descriptor[] = [...baseLayers, ...ownLayers.map((l) => ({ mediaType: MEDIA_LAYER_GZIP, digest: l.digest, size: l.size }))];
+  const layers: Descriptor[] = [...baseLayers, ...ownLayers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }))];
   const annotations: Record<string, string> = {
     'org.opencontainers.image.created': input.created ?? new Date().toISOString(),
     'org.opencontainers.image.source': input.source,

@@ -26,6 +26,8 @@ import type { ImageStore } from './image-store';
 import type { ResolvedBase } from './base-image';
 import { DependencyError, type BasePython, type DependencyPlan } from './dependencies';
 import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+import { dependencyIndexName } from './dependencies';
+import type { Compression } from './compression';
 import { containerId, findPodman, layoutView, runContainer, tlsFlags, type PodmanSetup } from './container';
 import { MEDIA_MANIFEST } from './oci-layout';
 import { parseLayoutRef } from './open';
@@ -157,7 +159,7 @@ async function entriesOf(out: string, siteDir: string): Promise<LayerEntry[]> {
 async function cached(store: ImageStore, indexFile: string): Promise<WrittenLayer | null> {
   try {
     const known = JSON.parse(await readFile(indexFile, 'utf8')) as WrittenLayer;
-    if (await store.hasBlob(known.digest)) return known;
+    if (known.mediaType && (await store.hasBlob(known.digest))) return known;
   } catch {
     /* not built yet */
   }
@@ -169,9 +171,9 @@ export async function installDependencyLayer(
   plan: DependencyPlan,
   base: ResolvedBase,
   basePy: BasePython,
-  opts: InstallOptions & { cacheDir: string; tmpDir?: string },
+  opts: InstallOptions & { cacheDir: string; tmpDir?: string; compression?: Compression },
 ): Promise<WrittenLayer & { reused: boolean }> {
-  const indexFile = join(opts.cacheDir, `${plan.lockHash}.json`);
+  const indexFile = join(opts.cacheDir, dependencyIndexName(plan.lockHash, opts.compression));
   const known = await cached(store, indexFile);
   if (known) return { ...known, reused: true };
 
@@ -219,7 +221,7 @@ export async function installDependencyLayer(
       const what = res.timedOut ? 'did not finish in time' : `failed (exit code ${res.code})`;
       throw new DependencyError(`pip install of ${pins.length} distributions inside ${base.ref} ${what}.${hint} Last lines of pip:\n${res.tail}`);
     }
-    const layer = await writeLayer(store, await entriesOf(out, plan.siteDir), { tmpDir: opts.tmpDir });
+    const layer = await writeLayer(store, await entriesOf(out, plan.siteDir), { tmpDir: opts.tmpDir, compression: opts.compression });
     await mkdir(dirname(indexFile), { recursive: true });
     const tmp = `${indexFile}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(layer));

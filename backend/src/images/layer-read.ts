@@ -1,10 +1,10 @@
 /**
- * Reading a layer blob back as tar entries (gunzipped when its media type
- * says gzip). Each yielded entry must be consumed (read or resume()) before
+ * Reading a layer blob back as tar entries (decompressed when its media type
+ * says gzip or zstd). Each yielded entry must be consumed (read or resume()) before
  * the next is produced; leaving the loop early destroys the streams.
  */
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
 import tar, { type ExtractEvents } from 'tar-stream';
 
 export type LayerEntryStream = ExtractEvents['entry'][1];
@@ -13,7 +13,11 @@ import type { ImageStore } from './image-store';
 export async function* readLayer(store: ImageStore, layer: { digest: string; mediaType: string }): AsyncGenerator<LayerEntryStream> {
   const blob = await store.openBlob(layer.digest);
   const extract = tar.extract();
-  const fed = /gzip/.test(layer.mediaType) ? pipeline(blob, createGunzip(), extract) : pipeline(blob, extract);
+  const fed = /gzip/.test(layer.mediaType)
+    ? pipeline(blob, createGunzip(), extract)
+    : /zstd/.test(layer.mediaType)
+      ? pipeline(blob, createZstdDecompress(), extract)
+      : pipeline(blob, extract);
   fed.catch(() => undefined);
   try {
     for await (const entry of extract) yield entry;

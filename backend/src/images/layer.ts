@@ -5,31 +5,25 @@
  * emitted (0755), mtime 0, uid/gid 0, empty uname/gname, no "./" prefix
  * (tar-stream writes ustar, pax records for long or non-ASCII names).
  *
- * Compression (parallelGzip): one gzip member (header without file name, mtime 0,
- * OS 3, as Node's zlib writes it) whose deflate stream is the concatenation of the
- * tar cut into fixed GZIP_CHUNK pieces, each compressed independently at level 6
- * (raw deflate; every piece but the last ends with a sync flush, the last with the
- * final block), as `pigz --independent` does; the trailer's CRC-32 and size are
- * those of the whole tar. The pieces are compressed on the libuv thread pool,
- * several at a time. The output depends only on the tar bytes, the chunk size and
- * the level: same tar ⇒ same blob.
+ * Compression: compression.ts (gzip at a level, or zstd; same tar ⇒ same blob).
  *
- * The diffId is the sha256 of the tar, the digest that of the gzip. The blob is
+ * The diffId is the sha256 of the tar, the digest that of the compressed blob. The blob is
  * staged in a temp file (in the store's own staging folder when it has one, then
  * moved in by rename: putBlobFile), else streamed to the store, which verifies it.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants as zc, crc32, deflateRaw } from 'node:zlib';
 import tar from 'tar-stream';
 import type { ImageStore } from './image-store';
+import { recordStage } from '@trainyard/shared/snapshot/stages';
+import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, type CompressStats } from './compression';
 
-export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+export { MEDIA_LAYER_GZIP } from './compression';
 
 export type LayerEntry =
   | { type: 'file'; path: string; mode: number; source: { file: string } | { data: Buffer } }
@@ -37,12 +31,14 @@ export type LayerEntry =
   | { type: 'symlink'; path: string; target: string };
 
 export interface WrittenLayer {
-  /** sha256:… of the gzipped blob */
+  /** sha256:… of the compressed blob */
   digest: string;
   /** sha256:… of the uncompressed tar */
   diffId: string;
-  /** bytes of the gzipped blob */
+  /** bytes of the compressed blob */
   size: number;
+  /** the layer media type of its compression (gzip or zstd) */
+  mediaType: string;
 }
 
 const EPOCH = new Date(0);
@@ -88,53 +84,6 @@ function hashing(hash: ReturnType<typeof createHash>, count?: { n: number }): Tr
   });
 }
 
-/** the uncompressed piece size of parallelGzip: part of the blob format (changing it changes digests) */
-export const GZIP_CHUNK = 1 << 20;
-export const GZIP_LEVEL = 6;
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
-
-function deflatePiece(data: Buffer, last: boolean): Promise<Buffer> {
-  return new Promise((res, rej) =>
-    deflateRaw(data, { level: GZIP_LEVEL, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH }, (err, out) => (err ? rej(err) : res(out))),
-  );
-}
-
-/** gzip of the concatenated input, compressed in GZIP_CHUNK pieces, up to `parallel` at a time (see the header) */
-export async function* parallelGzip(src: AsyncIterable<Buffer>, parallel = Math.max(2, Math.min(4, availableParallelism()))): AsyncGenerator<Buffer> {
-  yield GZIP_HEADER;
-  let crc = 0;
-  let total = 0;
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
-  const inflight: Array<Promise<Buffer>> = [];
-  const submit = (data: Buffer, last: boolean) => {
-    const p = deflatePiece(data, last);
-    p.catch(() => undefined); // awaited in order below
-    inflight.push(p);
-  };
-  for await (const chunk of src) {
-    const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    crc = crc32(c, crc);
-    total += c.length;
-    pending.push(c);
-    pendingLen += c.length;
-    while (pendingLen >= GZIP_CHUNK) {
-      const all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
-      submit(all.subarray(0, GZIP_CHUNK), false);
-      const rest = all.subarray(GZIP_CHUNK);
-      pending = rest.length ? [rest] : [];
-      pendingLen = rest.length;
-      while (inflight.length >= parallel) yield await inflight.shift()!;
-    }
-  }
-  submit(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen), true);
-  while (inflight.length) yield await inflight.shift()!;
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(total % 2 ** 32, 4);
-  yield trailer;
-}
-
 /** files up to this size are read whole, ahead of the tar writer */
 const PREFETCH_MAX = 1 << 20;
 const PREFETCH_AHEAD = 16;
@@ -170,17 +119,19 @@ async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Bu
 }
 
 /** Writes the layer for `entries` into `store`; returns its digests and size. */
-export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts: { tmpDir?: string } = {}): Promise<WrittenLayer> {
+export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts: { tmpDir?: string; compression?: Compression } = {}): Promise<WrittenLayer> {
+  const compression = opts.compression ?? DEFAULT_COMPRESSION;
   const plan = planLayer(entries);
   const staging = opts.tmpDir ?? (store.stagingDir ? await store.stagingDir() : tmpdir());
   const dir = await mkdtemp(join(staging, 'trainyard-layer-'));
   try {
-    const file = join(dir, 'layer.tar.gz');
+    const file = join(dir, 'layer.blob');
     const tarHash = createHash('sha256');
-    const gzHash = createHash('sha256');
-    const gzSize = { n: 0 };
+    const blobHash = createHash('sha256');
+    const blobSize = { n: 0 };
     const pack = tar.pack();
-    const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(parallelGzip(src)), hashing(gzHash, gzSize), createWriteStream(file));
+    const stats: CompressStats = { pieceMs: 0, inputBytes: 0 };
+    const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), createWriteStream(file));
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
     const reads = new Map<number, Promise<Buffer | null>>();
     const prefetch = (i: number) => {
@@ -206,7 +157,8 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
       }
     })();
     await Promise.all([written, fed]);
-    const layer: WrittenLayer = { digest: `sha256:${gzHash.digest('hex')}`, diffId: `sha256:${tarHash.digest('hex')}`, size: gzSize.n };
+    recordStage(`compress (${compression.algorithm}:${compression.level}, thread time)`, stats.pieceMs, stats.inputBytes);
+    const layer: WrittenLayer = { digest: `sha256:${blobHash.digest('hex')}`, diffId: `sha256:${tarHash.digest('hex')}`, size: blobSize.n, mediaType: layerMediaType(compression) };
     if (!(await store.hasBlob(layer.digest))) {
       // the file's bytes are the ones hashed above: a store that stages blobs on the same file system takes it as is
       if (store.putBlobFile) await store.putBlobFile(layer.digest, file);

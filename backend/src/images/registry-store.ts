@@ -27,6 +27,7 @@ import type { BlobOrigin, ImageStore, StoredManifest } from './image-store';
 import { OciLayoutStore } from './oci-layout';
 import { RegistryClient, type ClientOptions, type PushOutcome } from './registry/client';
 import { isDigestRef, tagFor, type RegistryLocation } from './registry/reference';
+import { timeStage } from '@trainyard/shared/snapshot/stages';
 
 interface Desc {
   digest: string;
@@ -118,9 +119,9 @@ export class RegistryStore implements ImageStore {
     const doc = JSON.parse(manifest.toString('utf8')) as { config?: Desc; layers?: Desc[]; manifests?: Desc[] };
     if (!doc.config || !Array.isArray(doc.layers)) throw new Error('RegistryStore.putManifest: only image manifests (config + layers) are pushed');
     const blobs = [doc.config, ...doc.layers];
-    await this.pushBlobs(name, blobs);
+    await timeStage('push blobs', () => this.pushBlobs(name, blobs));
     try {
-      return await this.client.putManifest(name, ref, manifest, mediaType);
+      return await timeStage('push manifest', () => this.client.putManifest(name, ref, manifest, mediaType));
     } catch (err) {
       const known = this.present.get(name);
       if (!known || !blobs.some((b) => known.has(b.digest) && this.lastPush[b.digest] === 'present')) throw err;

@@ -33,6 +33,7 @@ import { parseRegistryRef, tagFor } from '../images/registry/reference';
 import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
 import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
 import { runSelfTest, SelfTestError, type SelfTestOptions } from './self-test';
+import { timeStage } from '@trainyard/shared/snapshot/stages';
 
 export interface SnapshotsOptions {
   /** podman global flags for self-tests and install builds (default: what detectPodman picks) */
@@ -68,7 +69,7 @@ export class SnapshotsService {
     await ensureModel(this.ctx.db, body.model, createdBy);
     const files = [...body.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: CreateSnapshot = { ...body, files };
-    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, [...files.map((f) => f.sha256), ...(await this.dependencyShas(body))]);
+    const missing = await timeStage('missing blobs (create)', async () => missingStagedBlobs(this.ctx.dirs.blobs, [...files.map((f) => f.sha256), ...(await this.dependencyShas(body))]));
     const row: SnapshotsTable = {
       id: newId('snp'),
       model: body.model,
@@ -164,7 +165,7 @@ export class SnapshotsService {
     const createdAt = nowIso();
     const git = manifest.git ?? { sha: null, dirty: false };
     this.progress(row, manifest.environment ? 'writing the dependency and code layers' : 'writing the code layer');
-    const built = await buildImage(ctx.images, {
+    const built = await timeStage('build image', () => buildImage(ctx.images, {
       model: row.model,
       version: label,
       files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, file: stagedBlobPath(ctx.dirs.blobs, f.sha256) })),
@@ -174,8 +175,9 @@ export class SnapshotsService {
       source: `trainyard://snapshots/${row.id}?manifest=sha256:${manifestHash(manifest)}`,
       created: createdAt,
       environment: manifest.environment ?? null,
+      compression: ctx.config.images.compression,
       dependencies: { blobPath: (sha) => stagedBlobPath(ctx.dirs.blobs, sha), cacheDir: join(ctx.dirs.blobs, '.dependency-layers'), install: this.installOptions() },
-    });
+    }));
     const existing = await getVersion(ctx.db, row.model, label);
     if (existing) return this.sameOrConflict(existing, built.configDigest);
 
@@ -192,7 +194,7 @@ export class SnapshotsService {
       });
     }
     this.progress(row, `storing the image in ${ctx.images.location}`);
-    await ctx.images.putManifest(row.model, label, built.manifest, built.mediaType);
+    await timeStage('push (blobs + manifest)', () => ctx.images.putManifest(row.model, label, built.manifest, built.mediaType));
     const version: Version = {
       model: row.model,
       label,

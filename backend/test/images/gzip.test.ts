@@ -1,9 +1,9 @@
-/** parallelGzip (layer.ts): one gzip member, compressed in independent pieces; same bytes ⇒ same blob. */
+/** parallelGzip (compression.ts): one gzip member, compressed in independent pieces; same bytes ⇒ same blob. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
-import { GZIP_CHUNK, parallelGzip } from '../../src/images/layer';
+import { PIECE as GZIP_CHUNK, parallelGzip } from '../../src/images/compression';
 
 async function gz(pieces: Buffer[], parallel?: number): Promise<Buffer> {
   const out: Buffer[] = [];

@@ -14,6 +14,7 @@ import type { SnapshotFile } from '../schemas/snapshots';
 import { collectManifest, WorkspaceError, type CollectedManifest, type CollectOptions } from './collect';
 import { NOTEBOOK_SCRIPT_DIR, notebookOf, notebookToScript } from './notebook';
 import { captureEnvironment, type CapturedEnvironment } from './environment';
+import { timeStage } from './stages';
 
 export interface SaveOptions {
   dir: string;
@@ -137,7 +138,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   // the interpreter runs while the workspace is walked (its errors are reported after the workspace's)
   const envP = opts.python ? captureEnvironment(opts.python, { strategy: opts.strategy, ...('cache' in caches ? { cache: caches.cache } : {}) }) : null;
   envP?.catch(() => undefined);
-  const m = await collectManifest(opts.dir, { ignore: opts.ignore, ...('hashCache' in caches ? { hashCache: caches.hashCache } : {}) });
+  const m = await timeStage('hash (collect)', () => collectManifest(opts.dir, { ignore: opts.ignore, ...('hashCache' in caches ? { hashCache: caches.hashCache } : {}) }), (r) => r.totalBytes);
   for (const w of m.warnings) say(`warning: ${w}`);
   const entrypoints = defaultEntrypoints(m.files, opts.entrypoints);
   await convertNotebooks(m, entrypoints, say);
@@ -147,13 +148,13 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   let env: CapturedEnvironment | null = null;
   if (opts.python) {
     say(`reading the Python environment of ${opts.python}`);
-    env = await envP!;
+    env = await timeStage('environment', () => envP!);
     const e = env.environment;
     say(`Python ${e.python} (${e.abi || e.platform}), ${e.distributions.length} distributions`);
     for (const [sha, path] of env.sources) if (!m.sources.has(sha)) m.sources.set(sha, path);
   }
 
-  const snap = await client.createSnapshot({
+  const snap = await timeStage('create snapshot', () => client.createSnapshot({
     model: opts.model,
     ...(opts.version !== undefined ? { version: opts.version } : {}),
     ...(opts.baseImage !== undefined ? { baseImage: absoluteBase(opts.baseImage) } : {}),
@@ -162,7 +163,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
     git: { sha: m.git.sha, dirty: m.git.dirty, ...(m.git.branch ? { branch: m.git.branch.slice(0, 255) } : {}) },
     ...(env ? { environment: env.environment } : {}),
     ...(opts.selfTest !== undefined ? { selfTest: opts.selfTest } : {}),
-  });
+  }));
 
   const missing = [...snap.missing];
   let uploadedBytes = 0;
@@ -187,11 +188,11 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
       missing.length = 0; // the other workers stop after their current upload
       throw err;
     });
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, stopOnError));
+  await timeStage('upload to backend', () => Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, stopOnError)), () => uploadedBytes);
   if (uploadedFiles) say(`uploaded ${uploadedFiles} files (${fmtBytes(uploadedBytes)})`);
 
   say(opts.selfTest ? 'building the image and running its self-test' : 'building the image');
-  const version = await followBuild(client, snap.id, opts.onProgress ? say : null);
+  const version = await timeStage('build (backend)', () => followBuild(client, snap.id, opts.onProgress ? say : null));
   say(`saved ${version.model}:${version.label} (${version.digest.slice(0, 19)})`);
   return { version, uploadedFiles, uploadedBytes, totalFiles: m.files.length, durationMs: Date.now() - started };
 }

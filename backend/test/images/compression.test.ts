@@ -1,0 +1,64 @@
+/** compression.ts: every gzip level and zstd round-trip, and the same tar gives the same blob however it arrives. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { compressStream, DEFAULT_COMPRESSION, layerMediaType, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, parseCompression, PIECE, type Compression } from '../../src/images/compression';
+
+async function compress(pieces: Buffer[], c: Compression, parallel?: number): Promise<Buffer> {
+  const out: Buffer[] = [];
+  async function* src() {
+    for (const p of pieces) yield p;
+  }
+  for await (const b of compressStream(src(), c, parallel)) out.push(b);
+  return Buffer.concat(out);
+}
+
+const split = (b: Buffer, size: number) => Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+const decompress = (b: Buffer, c: Compression) => (c.algorithm === 'gzip' ? gunzipSync(b) : zstdDecompressSync(b));
+
+describe('images/compression', function () {
+  this.timeout(60_000);
+  const text = Buffer.from('def f(x):\n    return x * 42  # a line of python\n'.repeat(60_000));
+  const data = Buffer.concat([text.subarray(0, PIECE + 999), randomBytes(2 * PIECE + 5), text]);
+  const settings: Compression[] = [1, 6, 9].map((level) => ({ algorithm: 'gzip' as const, level })).concat([1, 3, 19].map((level) => ({ algorithm: 'zstd' as const, level })));
+
+  for (const c of settings) {
+    it(`${c.algorithm}:${c.level} round-trips and is deterministic however the input is cut and however many run at once`, async () => {
+      const a = await compress([data], c, 4);
+      assert.deepEqual(decompress(a, c), data);
+      // and by the command-line tool (zstd: one frame per piece, concatenated)
+      assert.deepEqual(execFileSync(c.algorithm, ['-dc'], { input: a, maxBuffer: 64 << 20 }), data);
+      assert.deepEqual(await compress(split(data, 4097), c, 1), a);
+      assert.deepEqual(await compress(split(data, PIECE * 2 + 3), c, 2), a);
+    });
+  }
+
+  it('round-trips empty input with both algorithms', async () => {
+    for (const c of [DEFAULT_COMPRESSION, parseCompression('zstd')]) assert.equal(decompress(await compress([], c), c).length, 0);
+  });
+
+  it('stores incompressible pieces instead of deflating them, and still compresses text', async () => {
+    const random = randomBytes(4 * PIECE);
+    const blob = await compress([random], { algorithm: 'gzip', level: 9 });
+    assert.ok(blob.length < random.length + 1024, `${blob.length} bytes for ${random.length} random bytes`);
+    assert.deepEqual(gunzipSync(blob), random);
+    const t = await compress([text], { algorithm: 'gzip', level: 6 });
+    assert.ok(t.length < text.length / 10, `text compressed to ${t.length} of ${text.length}`);
+  });
+
+  it('higher gzip levels do not grow compressible data', async () => {
+    const sizes = await Promise.all([1, 6, 9].map(async (level) => (await compress([text], { algorithm: 'gzip', level })).length));
+    assert.ok(sizes[1] <= sizes[0] && sizes[2] <= sizes[1], `sizes at 1, 6, 9: ${sizes.join(', ')}`);
+  });
+
+  it('parses images.compression and names the media type', () => {
+    assert.deepEqual(parseCompression('gzip'), { algorithm: 'gzip', level: 6 });
+    assert.deepEqual(parseCompression('gzip:1'), { algorithm: 'gzip', level: 1 });
+    assert.deepEqual(parseCompression('zstd'), { algorithm: 'zstd', level: 3 });
+    assert.deepEqual(parseCompression('zstd:19'), { algorithm: 'zstd', level: 19 });
+    for (const bad of ['gzip:0', 'gzip:10', 'zstd:20', 'brotli', 'gzip:', 'GZIP']) assert.throws(() => parseCompression(bad), /images\.compression must be gzip/, bad);
+    assert.equal(layerMediaType(parseCompression('gzip:9')), MEDIA_LAYER_GZIP);
+    assert.equal(layerMediaType(parseCompression('zstd')), MEDIA_LAYER_ZSTD);
+  });
+});
