@@ -86,6 +86,7 @@ export class JupyterClient implements UiClient {
   listSchedules: UiClient['listSchedules'] = () => this.call('GET', 'v1/schedules');
   deleteSchedule: UiClient['deleteSchedule'] = (id) => this.call('DELETE', `v1/schedules/${enc(id)}`);
   getCosts: UiClient['getCosts'] = (query = {}) => this.call('GET', 'v1/costs', undefined, query);
+  me: NonNullable<UiClient['me']> = () => this.call('GET', 'v1/me');
   health = () => this.call<{ ok: boolean; version: string }>('GET', 'healthz');
 
   /** server-sent events through the forwarding handler */

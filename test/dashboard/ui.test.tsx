@@ -213,6 +213,27 @@ describe('shared UI components (jsdom)', function () {
       assert.ok(container.querySelector('[data-run-id=run_bbbbbbbbbb2]'));
     });
 
+    it('shows only my runs with "Mine" (GET /v1/me), filtered by the server and in live events; no box without me()', async () => {
+      const alice = (id: string) => run(id, { createdBy: 'alice' });
+      const f = fakeClient({ listRuns: (q: { createdBy?: string } = {}) => ({ items: q.createdBy === 'alice' ? [alice('run_aaaaaaaaaa1')] : [alice('run_aaaaaaaaaa1'), run('run_bbbbbbbbbb2', { createdBy: 'bob' })], nextCursor: null }) });
+      (f.client as { me?: unknown }).me = async () => ({ user: 'alice', admin: false, kind: 'person', tokenId: 'tok_aaaaaaaaaaaa', runId: null, expiresAt: null });
+      const { container } = mount(f.client, <ui.RunList />);
+      await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-run-id]').length, 2));
+      rtl.fireEvent.click(await rtl.screen.findByLabelText('Mine'));
+      await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-run-id]').length, 1));
+      assert.ok(container.querySelector('[data-run-id=run_aaaaaaaaaa1]'));
+      assert.equal((f.calls.listRuns.at(-1)![0] as { createdBy?: string }).createdBy, 'alice');
+      f.push({ kind: 'run', data: run('run_cccccccccc3', { createdBy: 'bob' }) });
+      f.push({ kind: 'run', data: alice('run_dddddddddd4') });
+      await rtl.waitFor(() => assert.ok(container.querySelector('[data-run-id=run_dddddddddd4]')));
+      assert.equal(container.querySelector('[data-run-id=run_cccccccccc3]'), null, "another person's run stays out");
+      rtl.cleanup();
+      const plain = fakeClient({ listRuns: () => ({ items: [run('run_aaaaaaaaaa1')], nextCursor: null }) });
+      const second = mount(plain.client, <ui.RunList />);
+      await rtl.waitFor(() => assert.ok(second.container.querySelector('[data-run-id=run_aaaaaaaaaa1]')));
+      assert.equal(rtl.screen.queryByLabelText('Mine'), null);
+    });
+
     it('has designed empty, 401 and backend-down states', async () => {
       const empty = fakeClient();
       mount(empty.client, <ui.RunList model="eta-correction" />);
@@ -238,6 +259,7 @@ describe('shared UI components (jsdom)', function () {
       const f = fakeClient();
       mount(f.client, <ui.RunDetails runId="run_aaaaaaaaaa1" />);
       await rtl.screen.findByText('Waiting: waiting for a free slot');
+      assert.equal(rtl.screen.getByTestId('run-created-by').textContent, 'me');
       f.push({ kind: 'run', data: run('run_aaaaaaaaaa1', { status: 'Failed', reason: 'the process exited with code 3', exitCode: 3, startedAt: T, finishedAt: '2025-03-03T10:01:00.000Z', actualCost: 0.01 }) });
       await rtl.waitFor(() => assert.match(rtl.screen.getByTestId('status-explained').textContent ?? '', /Failed with exit code 3: the process exited with code 3/));
     });

@@ -20,7 +20,7 @@ import type { LaunchResult } from '../schemas/launch-result';
 /** UiClient methods answered once (request/reply). */
 export const REQUEST_METHODS = [
   'listModels', 'listVersions', 'listHardware', 'estimate', 'launch', 'listRuns', 'getRun', 'cancelRun',
-  'getLogs', 'getMetrics', 'getVersion', 'listSchedules', 'deleteSchedule', 'getCosts',
+  'getLogs', 'getMetrics', 'getVersion', 'listSchedules', 'deleteSchedule', 'getCosts', 'me',
 ] as const;
 export type RequestMethod = (typeof REQUEST_METHODS)[number];
 

@@ -51,7 +51,7 @@ export function VersionList({ model }: { model: string }) {
               <td className="ty-small">{v.baseImage ?? <span className="ty-muted">host Python</span>}</td>
               <td className="ty-mono ty-small">{Object.keys(v.entrypoints).join(', ')}</td>
               <td className="ty-num">{bytes(v.sizeBytes)} <span className="ty-muted">({v.fileCount} files)</span></td>
-              <td className="ty-small">{dateTime(v.createdAt)}</td>
+              <td className="ty-small">{dateTime(v.createdAt)} <span className="ty-muted">by {v.createdBy}</span></td>
             </tr>
           ))}
         </tbody>

@@ -140,6 +140,7 @@ export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
           <dl className="ty-kv">
             <dt>Hardware</dt><dd>{r.hardware} <span className="ty-muted">· {money(r.pricePerHour)}/h</span></dd>
             <dt>Executor</dt><dd>{r.executor}</dd>
+            <dt>Launched by</dt><dd data-testid="run-created-by">{r.createdBy}</dd>
             <dt>Max duration</dt><dd>{duration(r.maxDurationSeconds)}</dd>
             <dt>Ran for</dt><dd>{duration(runSeconds(r))}</dd>
             <dt>Estimated</dt><dd>{money(r.estimatedCost)}</dd>

@@ -19,6 +19,8 @@ export interface RunListProps {
   sweep?: string;
   /** initial status filter */
   status?: RunStatus;
+  /** start with only the signed-in person's runs (the "Mine" box; shown when the client has me()) */
+  mine?: boolean;
   /** stop loading pages after this many runs */
   maxRuns?: number;
   pageSize?: number;
@@ -28,7 +30,7 @@ export interface RunListProps {
 
 const STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled'];
 
-export function RunList({ model, sweep, status, maxRuns = 20000, pageSize = 1000, height = 560, rowHeight = 36 }: RunListProps) {
+export function RunList({ model, sweep, status, mine: mineAtStart = false, maxRuns = 20000, pageSize = 1000, height = 560, rowHeight = 36 }: RunListProps) {
   const { client, links } = useUi();
   const store = useRef(new Map<string, Run>());
   const [version, setVersion] = useState(0);
@@ -38,6 +40,15 @@ export function RunList({ model, sweep, status, maxRuns = 20000, pageSize = 1000
   const [group, setGroup] = useState(true);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [now, setNow] = useState(() => Date.now());
+  // "mine": GET /v1/me names the person; the server filters pages by createdBy (a backend without /v1/me hides the box)
+  const [me, setMe] = useState<string | null>(null);
+  const [mine, setMine] = useState(mineAtStart);
+  useEffect(() => {
+    let live = true;
+    client.me?.().then((m) => { if (live) setMe(m.user); }, () => {});
+    return () => { live = false; };
+  }, [client]);
+  const createdBy = mine && me ? me : undefined;
   const frame = useRef(0);
   const bump = useCallback(() => {
     if (frame.current) return;
@@ -51,7 +62,7 @@ export function RunList({ model, sweep, status, maxRuns = 20000, pageSize = 1000
       let cursor: string | undefined;
       let loaded = 0;
       do {
-        const page = await client.listRuns({ model: model || undefined, sweep: sweep || undefined, limit: pageSize, ...(cursor ? { cursor } : {}) });
+        const page = await client.listRuns({ model: model || undefined, sweep: sweep || undefined, ...(createdBy ? { createdBy } : {}), limit: pageSize, ...(cursor ? { cursor } : {}) });
         if (!isLive()) return;
         for (const r of page.items) {
           const have = store.current.get(r.id);
@@ -66,7 +77,7 @@ export function RunList({ model, sweep, status, maxRuns = 20000, pageSize = 1000
     } catch (error) {
       if (isLive()) setLoad({ state: 'error', error });
     }
-  }, [client, model, sweep, pageSize, maxRuns, bump]);
+  }, [client, model, sweep, createdBy, pageSize, maxRuns, bump]);
 
   const liveRef = useRef(0);
   const reload = useCallback(() => { const my = ++liveRef.current; void loadAll(() => liveRef.current === my); }, [loadAll]);
@@ -76,7 +87,7 @@ export function RunList({ model, sweep, status, maxRuns = 20000, pageSize = 1000
   const stream = useEvents(client, (e) => {
     if (e.kind !== 'run') return;
     const r = e.data;
-    if ((model && r.model !== model) || (sweep && r.sweepId !== sweep)) return;
+    if ((model && r.model !== model) || (sweep && r.sweepId !== sweep) || (createdBy && r.createdBy !== createdBy)) return;
     store.current.set(r.id, r);
     bump();
   }, reload);
@@ -117,6 +128,7 @@ export function RunList({ model, sweep, status, maxRuns = 20000, pageSize = 1000
           <option value="model">By model</option>
         </select>
         <label className="ty-row ty-small"><input type="checkbox" checked={group} onChange={(e) => setGroup(e.target.checked)} /> Group by sweep</label>
+        {me ? <label className="ty-row ty-small" title={`only runs launched by ${me}`}><input type="checkbox" checked={mine} onChange={(e) => setMine(e.target.checked)} /> Mine</label> : null}
         <span className="ty-spacer" />
         <span className="ty-muted ty-small" aria-live="polite" data-testid="run-count">
           {count.toLocaleString('en-US')} of {total.toLocaleString('en-US')} runs{load.more ? ' (loading more…)' : ''} · {stream === 'live' ? <span className="ty-ok">● live</span> : stream === 'down' ? <span className="ty-err">● reconnecting</span> : <span className="ty-muted">● connecting</span>}

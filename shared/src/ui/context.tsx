@@ -11,7 +11,9 @@ export type UiClient = Pick<
   TrainyardClient,
   | 'listModels' | 'listVersions' | 'listHardware' | 'estimate' | 'launch' | 'listRuns' | 'getRun' | 'cancelRun'
   | 'getLogs' | 'getMetrics' | 'getVersion' | 'listSchedules' | 'deleteSchedule' | 'getCosts' | 'events' | 'followLogs'
->;
+> &
+  /** who the token belongs to; without it the "mine" filters are hidden */
+  Partial<Pick<TrainyardClient, 'me'>>;
 
 export type ThemeName = 'light' | 'dark' | 'vscode' | 'jupyterlab';
 
