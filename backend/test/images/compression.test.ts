@@ -21,7 +21,7 @@ describe('images/compression', function () {
   this.timeout(60_000);
   const text = Buffer.from('def f(x):\n    return x * 42  # a line of python\n'.repeat(60_000));
   const data = Buffer.concat([text.subarray(0, PIECE + 999), randomBytes(2 * PIECE + 5), text]);
-  const settings: Compression[] = [1, 6, 9].map((level) => ({ algorithm: 'gzip' as const, level })).concat([1, 3, 19].map((level) => ({ algorithm: 'zstd' as const, level })));
+  const settings: Compression[] = ['gzip:1', 'gzip:6', 'gzip:9', 'zstd:1', 'zstd:3', 'zstd:19'].map(parseCompression);
 
   for (const c of settings) {
     it(`${c.algorithm}:${c.level} round-trips and is deterministic however the input is cut and however many run at once`, async () => {
