@@ -4,12 +4,14 @@ import { ErrorBody, Estimate, Id, LaunchRequest, LaunchResult, LogPage, LogQuery
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
-import { streams } from '../http-streams';
+import { drained, streams } from '../http-streams';
 import { requireOwnerOrAdmin } from '../auth/caller';
 import { getLogs, getMetrics, listRuns } from './store';
 
 const RunParams = Type.Object({ id: Id });
 const final = new Set<string>(FINAL_STATUSES);
+/** lines a log follow reads from the store at a time */
+const FOLLOW_PAGE = 1000;
 
 export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Services): void {
   const trackStream = streams(app);
@@ -75,18 +77,19 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
       wake?.();
     });
     try {
+      let finalSeen = false;
       while (!closed) {
-        const lines = await getLogs(ctx.db, id, cursor, 5000);
+        const lines = await getLogs(ctx.db, id, cursor, FOLLOW_PAGE);
         if (lines.length) {
-          raw.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
           cursor = lines[lines.length - 1].seq;
+          // backpressure: the next page is read only once the client has taken this one
+          if (!raw.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n')) await drained(raw);
           continue;
         }
+        if (finalSeen) break;
         if (final.has((await runs.get(id)).status)) {
-          // one more drain: lines may land between the read and the status check
-          const tail = await getLogs(ctx.db, id, cursor, 100000);
-          if (tail.length) raw.write(tail.map((l) => JSON.stringify(l)).join('\n') + '\n');
-          break;
+          finalSeen = true; // one more read: lines may land between the read and the status check
+          continue;
         }
         await new Promise<void>((resolve) => {
           wake = resolve;

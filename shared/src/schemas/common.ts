@@ -41,6 +41,7 @@ export const ErrorCode = Type.Union([
   Type.Literal('payload_too_large'),
   Type.Literal('unsupported_media_type'),
   Type.Literal('range_not_satisfiable'),
+  Type.Literal('too_many_requests'),
   Type.Literal('unavailable'),
   Type.Literal('internal'),
 ]);
