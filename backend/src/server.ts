@@ -14,7 +14,7 @@ import { storeTimeout } from './store/db';
 import { installAuth } from './auth/hook';
 import { registerAuthRoutes } from './auth/routes';
 import { registerModelRoutes } from './models/routes';
-import { registerArtifactRoutes } from './artifacts/routes';
+import { ARTIFACT_BLOB_ROUTE, registerArtifactRoutes } from './artifacts/routes';
 import { BLOB_ROUTE, registerSnapshotRoutes } from './snapshots/routes';
 import { registerHardwareRoutes } from './hardware/routes';
 import { registerRunRoutes } from './runs/routes';
@@ -40,8 +40,8 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
   // blobs are raw bytes, handed to their route as the request stream (it hashes and
   // stores them on the fly, within images.maxFileBytes); every other body is JSON
   app.addContentTypeParser('application/octet-stream', (req, payload, done) => {
-    if (req.routeOptions.url === BLOB_ROUTE) return done(null, payload);
-    done(new HttpError('unsupported_media_type', 'only PUT /v1/blobs/:sha256 takes application/octet-stream; send Content-Type: application/json'), undefined);
+    if (req.routeOptions.url === BLOB_ROUTE || req.routeOptions.url === ARTIFACT_BLOB_ROUTE) return done(null, payload);
+    done(new HttpError('unsupported_media_type', 'only PUT /v1/blobs/:sha256 and PUT /v1/runs/:id/artifact-blobs/:sha256 take application/octet-stream; send Content-Type: application/json'), undefined);
   });
 
   await app.register(swagger, {

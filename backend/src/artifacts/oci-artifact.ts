@@ -69,12 +69,17 @@ export async function putArtifact(
   meta: ArtifactMeta,
   files: Array<ArtifactFile & { abs: string }>,
 ): Promise<{ ref: string; digest: string }> {
-  if (!(await images.hasBlob(EMPTY_DIGEST))) await images.putBlob(EMPTY_DIGEST, EMPTY_BYTES);
   for (const f of files) {
     const digest = `sha256:${f.sha256}`;
     if (await images.hasBlob(digest)) continue;
     await images.putBlob(digest, createReadStream(f.abs, { highWaterMark: 1 << 20 }));
   }
+  return tagArtifact(images, meta, files);
+}
+
+/** Tags the artifact manifest of files whose blobs the store already holds. */
+export async function tagArtifact(images: ImageStore, meta: ArtifactMeta, files: ArtifactFile[]): Promise<{ ref: string; digest: string }> {
+  if (!(await images.hasBlob(EMPTY_DIGEST))) await images.putBlob(EMPTY_DIGEST, EMPTY_BYTES);
   const tag = artifactTag(meta.runId);
   const digest = await images.putManifest(meta.model, tag, artifactManifest(meta, files), MEDIA_MANIFEST);
   return { ref: images.imageRef(meta.model, tag), digest };

@@ -1,9 +1,19 @@
 /** /v1/runs/:id/artifacts (the list) and /v1/runs/:id/artifacts/*path (one file, streamed, with ranges) */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import Type from 'typebox';
-import { ArtifactList, ErrorBody, Id, isArtifactPath } from '@trainyard/shared';
+import { ArtifactList, ArtifactReport, ErrorBody, Id, isArtifactPath, Sha256 } from '@trainyard/shared';
+import type { FastifyRequest } from 'fastify';
 import type { TypedApp, Services } from '../http-types';
 import { HttpError, invalid } from '../errors';
+
+/** the route that takes a blob of a run's outputs as raw bytes (server.ts hands it the request stream) */
+export const ARTIFACT_BLOB_ROUTE = '/v1/runs/:id/artifact-blobs/:sha256';
+
+/** only the run itself (its run token) or an admin writes a run's artifacts */
+function requireRunOrAdmin(req: FastifyRequest, runId: string): void {
+  if (req.caller.admin || (req.caller.kind === 'run' && req.caller.runId === runId)) return;
+  throw new HttpError('forbidden', `only run ${runId} itself (its run token) or an admin may push its artifacts`);
+}
 
 const RunParams = Type.Object({ id: Id });
 const Binary = Type.Unsafe<Readable>({ type: 'string', format: 'binary' });
@@ -35,6 +45,44 @@ export function registerArtifactRoutes(app: TypedApp, services: Services): void 
     '/v1/runs/:id/artifacts',
     { schema: { tags: ['runs'], description: 'the files the run left in TRAINYARD_OUTPUT_DIR, kept after it ended', params: RunParams, response: { 200: ArtifactList, 404: ErrorBody } } },
     async (req) => artifacts.list(req.params.id),
+  );
+
+  app.put(
+    ARTIFACT_BLOB_ROUTE,
+    {
+      config: { runScoped: true },
+      schema: {
+        tags: ['runs'],
+        description: "one blob of the run's outputs, pushed by the run itself (Content-Type: application/octet-stream); the body must hash to :sha256",
+        params: Type.Object({ id: Id, sha256: Sha256 }),
+        response: { 200: Type.Object({ sha256: Sha256, size: Type.Integer() }), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody },
+      },
+    },
+    async (req) => {
+      requireRunOrAdmin(req, req.params.id);
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== 'application/octet-stream') throw new HttpError('unsupported_media_type', `send the bytes with Content-Type: application/octet-stream (got ${type || 'none'})`);
+      const body = req.body instanceof Readable ? req.body : Readable.from([]);
+      return artifacts.receiveBlob(req.params.id, req.params.sha256, body);
+    },
+  );
+
+  app.post(
+    '/v1/runs/:id/artifacts',
+    {
+      config: { runScoped: true },
+      schema: {
+        tags: ['runs'],
+        description: 'the run reports its output files (pushed first as artifact-blobs); those within the limits are kept. 409 lists blobs still missing.',
+        params: RunParams,
+        body: ArtifactReport,
+        response: { 200: ArtifactList, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req) => {
+      requireRunOrAdmin(req, req.params.id);
+      return artifacts.commit(req.params.id, req.body);
+    },
   );
 
   app.get(

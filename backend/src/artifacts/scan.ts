@@ -43,9 +43,6 @@ export async function scanOutputDir(dir: string, limits: ArtifactLimits): Promis
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files, dropped };
     throw err;
   }
-  let total = 0;
-  let overCount = 0;
-  let overSize = 0;
   const walk = async (abs: string, rel: string, depth: number): Promise<void> => {
     const names = (await readdir(abs)).sort();
     for (const name of names) {
@@ -89,20 +86,33 @@ export async function scanOutputDir(dir: string, limits: ArtifactLimits): Promis
         dropped.push(`${childRel}: not a regular file`);
         continue;
       }
-      if (files.length >= limits.maxFiles) {
-        overCount++;
-        continue;
-      }
-      if (total + tst.size > limits.maxBytes) {
-        overSize++;
-        continue;
-      }
-      total += tst.size;
       files.push({ path: childRel, abs: target, size: tst.size });
     }
   };
   await walk(root, '', 0);
+  const fit = withinLimits(files, limits);
+  return { files: fit.kept, dropped: [...dropped, ...fit.dropped] };
+}
+
+/**
+ * The files that fit the limits, in order (a file that would pass the byte limit is skipped, and a
+ * smaller one after it may still fit), and what was dropped. Also applied to what a pod reports.
+ */
+export function withinLimits<T extends { size: number }>(files: T[], limits: ArtifactLimits): { kept: T[]; dropped: string[] } {
+  const kept: T[] = [];
+  let total = 0;
+  let overCount = 0;
+  let overSize = 0;
+  for (const f of files) {
+    if (kept.length >= limits.maxFiles) overCount++;
+    else if (total + f.size > limits.maxBytes) overSize++;
+    else {
+      kept.push(f);
+      total += f.size;
+    }
+  }
+  const dropped: string[] = [];
   if (overCount) dropped.push(`${overCount} file(s) past the limit of ${limits.maxFiles} files per run (artifacts.maxFiles)`);
   if (overSize) dropped.push(`${overSize} file(s) that would pass the limit of ${limits.maxBytes} bytes per run (artifacts.maxBytes)`);
-  return { files, dropped };
+  return { kept, dropped };
 }

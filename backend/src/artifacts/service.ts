@@ -10,16 +10,16 @@
 import { copyFile, chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { constants, createReadStream } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { FINAL_STATUSES, type ArtifactFile, type ArtifactList } from '@trainyard/shared';
+import { Transform, type Readable } from 'node:stream';
+import { FINAL_STATUSES, isArtifactPath, type ArtifactFile, type ArtifactList, type ArtifactReport } from '@trainyard/shared';
 import type { AppContext } from '../context';
-import { invalid, notFound } from '../errors';
+import { conflict, HttpError, invalid, notFound } from '../errors';
 import { nowIso } from '../ids';
 import { OciLayoutStore } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { getRunRow } from '../runs/store';
-import { hashFile, putArtifact, type ArtifactMeta } from './oci-artifact';
-import { scanOutputDir } from './scan';
+import { hashFile, putArtifact, tagArtifact, type ArtifactMeta } from './oci-artifact';
+import { scanOutputDir, withinLimits } from './scan';
 import { getArtifactFile, getOutputs, latestStoredRun, recordOutputs } from './store';
 
 const finalSet = new Set<string>(FINAL_STATUSES);
@@ -62,6 +62,74 @@ export class ArtifactsService {
     const note = `artifacts could not be kept: ${lastErr?.message ?? 'unknown error'}`;
     await recordOutputs(this.ctx.db, { runId: meta.runId, state: 'failed', ref: null, digest: null, totalBytes: 0, note, files: [] }, nowIso());
     return note;
+  }
+
+  /**
+   * A blob of run `runId`'s outputs, pushed by the run itself (a pod's finish step): streamed into
+   * the image store, verified against sha256, at most artifacts.maxBytes. Nothing is stored on a
+   * mismatch or a broken upload.
+   */
+  async receiveBlob(runId: string, sha256: string, body: Readable): Promise<{ sha256: string; size: number }> {
+    const run = await getRunRow(this.ctx.db, runId);
+    if (!run) throw notFound(`run ${runId} not found`);
+    if (await getOutputs(this.ctx.db, runId)) throw conflict(`the artifacts of run ${runId} are already kept`);
+    const digest = `sha256:${sha256}`;
+    const max = this.ctx.config.artifacts.maxBytes;
+    let size = 0;
+    const counted = body.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          size += chunk.length;
+          if (size > max) return cb(new HttpError('payload_too_large', `a run keeps at most ${max} bytes of artifacts (artifacts.maxBytes); this file is larger`));
+          cb(null, chunk);
+        },
+      }),
+    );
+    body.on('error', (err) => counted.destroy(err));
+    if (!(await this.ctx.images.hasBlob(digest))) {
+      try {
+        await this.ctx.images.putBlob(digest, counted);
+      } catch (err) {
+        if (err instanceof HttpError) throw err;
+        if (/mismatch|digest/i.test((err as Error).message)) throw invalid(`the uploaded bytes do not hash to sha256 ${sha256}; nothing was stored: ${(err as Error).message}`);
+        throw err;
+      }
+    } else {
+      for await (const _ of counted) void _; // already held: read and drop the body
+    }
+    return { sha256, size };
+  }
+
+  /**
+   * What run `runId` reports as its outputs: the files within the limits are kept (their blobs must
+   * have been pushed: a 409 lists the ones still missing), the rest are named in the note.
+   */
+  async commit(runId: string, report: ArtifactReport): Promise<ArtifactList> {
+    const run = await getRunRow(this.ctx.db, runId);
+    if (!run) throw notFound(`run ${runId} not found`);
+    const seen = new Set<string>();
+    for (const f of report.files) {
+      if (!isArtifactPath(f.path)) throw invalid(`artifact path ${JSON.stringify(f.path.slice(0, 200))} is not run-relative (no "..", no leading or doubled "/", no control characters)`);
+      if (seen.has(f.path)) throw invalid(`artifact path ${JSON.stringify(f.path)} is listed twice`);
+      seen.add(f.path);
+    }
+    const existing = await getOutputs(this.ctx.db, runId);
+    if (existing) return this.list(runId);
+    const fit = withinLimits(report.files, this.ctx.config.artifacts);
+    const missing: string[] = [];
+    for (const f of fit.kept) if (!(await this.ctx.images.hasBlob(`sha256:${f.sha256}`))) missing.push(f.sha256);
+    if (missing.length) throw conflict(`upload these ${missing.length} blob(s) first (PUT /v1/runs/${runId}/artifact-blobs/SHA256)`, { missing: [...new Set(missing)] });
+    const dropped = [...(report.dropped ?? []), ...fit.dropped];
+    const note = dropped.length ? `artifacts: dropped ${dropped.join('; ')}` : null;
+    const meta = { runId, model: run.model, version: run.version, entrypoint: run.entrypoint, params: JSON.parse(run.params) as Record<string, unknown> };
+    const files = fit.kept.map(({ path, size, sha256 }) => ({ path, size, sha256 }));
+    if (files.length === 0) {
+      await recordOutputs(this.ctx.db, { runId, state: 'none', ref: null, digest: null, totalBytes: 0, note, files: [] }, nowIso());
+    } else {
+      const { ref, digest } = await tagArtifact(this.ctx.images, meta, files);
+      await recordOutputs(this.ctx.db, { runId, state: 'stored', ref, digest, totalBytes: files.reduce((n, f) => n + f.size, 0), note, files }, nowIso());
+    }
+    return this.list(runId);
   }
 
   async list(runId: string): Promise<ArtifactList> {

@@ -39,7 +39,17 @@ export const ArtifactList = Type.Object({
   note: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** what a run's own code reports when it pushes its outputs (a Kubernetes pod's finish step) */
+export const ArtifactReport = Type.Object(
+  {
+    files: Type.Array(ArtifactFile, { maxItems: 100000, description: 'every output file, sorted by path; the backend keeps those within the limits' }),
+    dropped: Type.Optional(Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 1000, description: 'what the pod left out and why (a symlink out of the directory, a bad name)' })),
+  },
+  { additionalProperties: false },
+);
+
 export type ArtifactFile = Type.Static<typeof ArtifactFile>;
+export type ArtifactReport = Type.Static<typeof ArtifactReport>;
 export type ArtifactState = Type.Static<typeof ArtifactState>;
 export type ArtifactList = Type.Static<typeof ArtifactList>;
 

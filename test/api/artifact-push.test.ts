@@ -1,0 +1,123 @@
+/**
+ * A run pushing its own outputs (the finish step a Kubernetes pod runs): the in-image
+ * `trainyard` Python module against a real backend, with a real run token. What is pushed
+ * is what the backend keeps, within its limits; a run token works for its own run only.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { issueRunToken } from '../../backend/src/auth/run-tokens';
+import { REPO, removeHome, startTestBackend, type TestBackend } from '../helpers/backend';
+import { insertLaunch, pendingRunRow } from '../../backend/src/runs/store';
+import { newId } from '../../backend/src/ids';
+import { DEFAULT_HARDWARE } from '../../backend/src/config';
+import { saveWorkspace } from '@trainyard/shared/snapshot/save';
+
+const PYTHON_DIR = join(REPO, 'python');
+const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('a run pushes its own outputs (the finish step of a pod)', () => {
+  let b: TestBackend;
+  let dir: string;
+  before(async () => {
+    b = await startTestBackend({ artifacts: { maxFiles: 5 } });
+    await saveWorkspace(b.client, { dir: join(REPO, 'test/fixtures/outputs'), model: 'outputs', version: 'v1', cacheDir: false });
+    dir = mkdtempSync(join(tmpdir(), 'ty-push-'));
+  });
+  after(async () => {
+    await b?.close();
+    if (b) removeHome(b.home);
+    if (dir) removeHome(dir);
+  });
+
+  // a Running run recorded as the Kubernetes executor records one (its pod is what pushes), so
+  // that the local executor does not keep its outputs by itself
+  const newRun = async () => {
+    const id = newId('run');
+    const profile = DEFAULT_HARDWARE[0];
+    const row = pendingRunRow({
+      id, model: 'outputs', version: 'v1', entrypoint: 'train', command: 'python train.py', params: {}, profile, maxDurationSeconds: 600,
+      sweepId: null, sweepIndex: null, scheduleId: null, reason: 'pushed by test', executor: 'kubernetes', executorRef: null,
+      createdBy: 'tester', createdAt: new Date().toISOString(), estimatedCost: 0,
+    });
+    assert.ok(await insertLaunch(b.server.ctx.db, { key: null, hash: 'test', sweep: null, rows: [{ ...row, status: 'Running' }] }));
+    return id;
+  };
+  const push = async (runId: string, token: string, outputDir: string) => {
+    const env = { PATH: process.env.PATH, PYTHONPATH: PYTHON_DIR, TRAINYARD_BACKEND_URL: b.url, TRAINYARD_RUN_TOKEN: token, TRAINYARD_RUN_ID: runId, TRAINYARD_OUTPUT_DIR: outputDir };
+    try {
+      const { stderr } = await promisify(execFile)('python3', ['-c', 'import trainyard, sys; sys.exit(trainyard.push_outputs_main())'], { env });
+      return { code: 0, stderr };
+    } catch (err) {
+      const e = err as { code: number; stderr: string };
+      return { code: e.code, stderr: e.stderr };
+    }
+  };
+  const as = (token: string, path: string, init: RequestInit = {}) => fetch(`${b.url}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
+
+  it('pushes the files with its run token; the backend keeps what fits its limits and names the rest; equal blobs are not sent twice', async () => {
+    const out = join(dir, 'a');
+    mkdirSync(join(out, 'nested'), { recursive: true });
+    for (let i = 0; i < 6; i++) writeFileSync(join(out, 'nested', `f${i}.txt`), `file ${i}\n`);
+    writeFileSync(join(out, 'model.json'), '{"w": [1, 2, 3]}\n');
+    symlinkSync('/etc/hostname', join(out, 'escape'));
+    const id = await newRun();
+    const token = await issueRunToken(b.server.ctx.db, id);
+    const first = await push(id, token, out);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /kept 5 output files \(\d+ bytes, uploaded 5\); artifacts: dropped escape: a symlink leading out of the output directory .*2 file\(s\) past the limit of 5 files per run/);
+    const list = await b.client.listArtifacts(id);
+    assert.equal(list.state, 'stored');
+    assert.deepEqual(list.files.map((f) => f.path), ['model.json', 'nested/f0.txt', 'nested/f1.txt', 'nested/f2.txt', 'nested/f3.txt']);
+    assert.equal(list.files[0].sha256, sha('{"w": [1, 2, 3]}\n'));
+    assert.equal(await (await b.client.downloadArtifact(id, 'nested/f2.txt')).text(), 'file 2\n');
+
+    // a second run with the same files: the backend already holds every blob, so only the report travels
+    const again = await newRun();
+    const second = await push(again, await issueRunToken(b.server.ctx.db, again), out);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual((await b.client.listArtifacts(again)).files.map((f) => f.sha256), list.files.map((f) => f.sha256));
+    assert.equal(second.stderr.match(/uploaded \d+/)?.[0], 'uploaded 0', second.stderr);
+  });
+
+  it("a run token works only for its own run's artifacts: another run, cancel and other routes are refused", async () => {
+    const a = await newRun();
+    const other = await newRun();
+    const token = await issueRunToken(b.server.ctx.db, a);
+    const body = JSON.stringify({ files: [] });
+    const json = { 'Content-Type': 'application/json' };
+    assert.equal((await as(token, `/v1/runs/${other}/artifacts`, { method: 'POST', body, headers: json })).status, 403);
+    assert.equal((await as(token, `/v1/runs/${other}/artifact-blobs/${sha('x')}`, { method: 'PUT', body: 'x', headers: { 'Content-Type': 'application/octet-stream' } })).status, 403);
+    assert.equal((await as(token, `/v1/runs/${a}/cancel`, { method: 'POST', body: '{}', headers: json })).status, 403);
+    assert.equal((await as(token, '/v1/runs')).status, 403);
+    assert.equal((await as(token, '/v1/models')).status, 403);
+    // its own run: allowed
+    assert.equal((await as(token, `/v1/runs/${a}/artifacts`, { method: 'POST', body, headers: json })).status, 200);
+  });
+
+  it('refuses a wrong sha256, an escaping or doubled path, and an unlisted blob, storing nothing', async () => {
+    const id = await newRun();
+    const token = await issueRunToken(b.server.ctx.db, id);
+    const wrong = await as(token, `/v1/runs/${id}/artifact-blobs/${sha('expected')}`, { method: 'PUT', body: 'something else', headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(wrong.status, 400, await wrong.clone().text());
+    assert.match((await wrong.json()).error.message, /do not hash to sha256/);
+    assert.equal(await b.server.ctx.images.hasBlob(`sha256:${sha('expected')}`), false);
+    assert.equal(await b.server.ctx.images.hasBlob(`sha256:${sha('something else')}`), false);
+
+    const post = (files: unknown[]) => as(token, `/v1/runs/${id}/artifacts`, { method: 'POST', body: JSON.stringify({ files }), headers: { 'Content-Type': 'application/json' } });
+    for (const path of ['../etc/passwd', '/abs', 'a//b', 'a/./b']) {
+      const res = await post([{ path, size: 1, sha256: sha('x') }]);
+      assert.equal(res.status, 400, `${path}: ${await res.text()}`);
+    }
+    const twice = await post([{ path: 'a', size: 1, sha256: sha('x') }, { path: 'a', size: 1, sha256: sha('x') }]);
+    assert.equal(twice.status, 400);
+    const missing = await post([{ path: 'never-uploaded.bin', size: 3, sha256: sha('abc-never') }]);
+    assert.equal(missing.status, 409);
+    assert.deepEqual((await missing.json()).error.details.missing, [sha('abc-never')]);
+    assert.equal((await b.client.listArtifacts(id)).files.length, 0, 'nothing was recorded');
+  });
+});
