@@ -1,5 +1,5 @@
 /**
- * What activate() must not pay for: the HTTP client (axios), the save client, and the schema
+ * What activate() must not pay for: the HTTP client, the save client, and the schema
  * validator. Bundled apart as dist/heavy.cjs and required on first use (lazy.ts), so the
  * extension's own bundle loads in a few milliseconds.
  */

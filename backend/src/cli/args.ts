@@ -4,15 +4,15 @@
  * numbers with ranges and `--entrypoint NAME=COMMAND`. Every bad form throws a
  * UsageError that says the expected form, so the user can fix it from the message.
  */
-import { EntrypointName, ModelName, ParamKey, VersionLabel, type ParamValue, type Params, type SweepSpec } from '@trainyard/shared';
+import type { ParamValue, Params, SweepSpec } from '@trainyard/shared';
+import { ENTRYPOINT_NAME_PATTERN, MODEL_NAME_PATTERN, PARAM_KEY_PATTERN, VERSION_LABEL_PATTERN } from '@trainyard/shared/patterns';
 import { UsageError } from './errors';
 
 // the same patterns the API validates with
-const pattern = (schema: object) => new RegExp((schema as { pattern: string }).pattern);
-const PARAM_KEY = pattern(ParamKey);
-const MODEL_NAME = pattern(ModelName);
-const VERSION_LABEL = pattern(VersionLabel);
-const ENTRYPOINT_NAME = pattern(EntrypointName);
+const PARAM_KEY = new RegExp(PARAM_KEY_PATTERN);
+const MODEL_NAME = new RegExp(MODEL_NAME_PATTERN);
+const VERSION_LABEL = new RegExp(VERSION_LABEL_PATTERN);
+const ENTRYPOINT_NAME = new RegExp(ENTRYPOINT_NAME_PATTERN);
 const INTEGER = /^-?\d+$/;
 const FLOAT = /^-?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/;
 

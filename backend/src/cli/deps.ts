@@ -4,10 +4,11 @@
  * Commands write through `out`/`err` only, so tests can capture them.
  */
 import { existsSync } from 'node:fs';
-import { DEFAULT_URL, TrainyardClient } from '@trainyard/shared';
-import { dataHome } from '../config';
+import { DEFAULT_URL, TrainyardClient } from '@trainyard/shared/client';
+import { dataHome } from '../data-home';
 import { readToken, tokenPath } from '../auth/token';
 import { colorEnabled, style, type Style } from './output';
+import { httpFetch } from './http-fetch';
 
 export interface CliDeps {
   url: string;
@@ -34,7 +35,7 @@ export function createDeps(entryFile: string, env: NodeJS.ProcessEnv = process.e
     home,
     tokenSource: env.TRAINYARD_TOKEN ? 'TRAINYARD_TOKEN' : existsSync(tokenPath(home)) ? tokenPath(home) : null,
     client() {
-      client ??= new TrainyardClient({ baseUrl: url, token: readToken(home) ?? undefined });
+      client ??= new TrainyardClient({ baseUrl: url, token: readToken(home) ?? undefined, fetch: httpFetch });
       return client;
     },
     out: (line) => process.stdout.write(line + '\n'),

@@ -4,7 +4,7 @@
  * (ApiError) are written to be shown, so they pass through; a few get a hint
  * about what to do next (start the backend, fix the token).
  */
-import { ApiError } from '@trainyard/shared';
+import { ApiError } from '@trainyard/shared/client';
 import { CommanderError } from 'commander';
 
 /** The user typed something the CLI cannot accept. Exit code 2. */
@@ -46,7 +46,7 @@ export function describeFailure(err: unknown, ctx: ErrorContext): Failure {
         ? `${message} (the CLI sent the token from ${ctx.tokenSource}; the server at ${ctx.url} keeps its token in <data home>/token)`
         : `${message} (the CLI found no token: set TRAINYARD_TOKEN, or TRAINYARD_HOME to the server's data home)`;
     }
-    if (err.status === 0 && err.code === 'unavailable' && !/trainyard serve/.test(message)) {
+    if (err.status === 0 && err.code === 'unavailable' && /cannot reach/.test(message) && !/trainyard serve/.test(message)) {
       message = `${message}; start it with \`trainyard serve\` (or set TRAINYARD_URL)`;
     }
     return { exitCode: 1, message: oneLine(message) };

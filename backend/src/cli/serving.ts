@@ -3,7 +3,7 @@
  * user-facing), start the backend, say where everything is, and stay up until
  * SIGINT/SIGTERM, then close cleanly. A second signal exits at once.
  */
-import { loadConfig, type ResolvedConfig } from '../config';
+import type { ResolvedConfig } from '../config';
 import { tokenPath } from '../auth/token';
 import type { CliDeps } from './deps';
 import { details } from './output';
@@ -16,8 +16,10 @@ export interface Backend {
 }
 
 export async function startBackend(configFile: string | undefined): Promise<Backend> {
+  // the config parser and the server are loaded only by serve and demo
+  const { loadConfig } = await import('../config');
   const config = loadConfig(configFile);
-  const { startServer } = await import('../app'); // loaded only by serve/demo
+  const { startServer } = await import('../app');
   const server = await startServer(config);
   return { url: server.url, token: server.token, config, close: () => server.close() };
 }

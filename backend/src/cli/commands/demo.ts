@@ -7,9 +7,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { TrainyardClient, type LaunchResult, type Run } from '@trainyard/shared';
+import type { LaunchResult, Run } from '@trainyard/shared';
+import { TrainyardClient } from '@trainyard/shared/client';
 import type { CliDeps } from '../deps';
 import { CliError } from '../errors';
+import { httpFetch } from '../http-fetch';
 import { isJson, withJson } from '../kit';
 import { formatParams, money, statusText } from '../output';
 import { isFinal, runDuration } from '../run-format';
@@ -68,7 +70,7 @@ export function register(program: Command, deps: CliDeps): void {
       try {
         if (json) emit('serving', describeBackend(backend));
         else announce(deps, backend);
-        const client = new TrainyardClient({ baseUrl: backend.url, token: backend.token });
+        const client = new TrainyardClient({ baseUrl: backend.url, token: backend.token, fetch: httpFetch });
         const { saveWorkspace } = await import('@trainyard/shared/snapshot/save');
         const saved = await saveWorkspace(client, {
           dir,

@@ -3,8 +3,8 @@
  * version (saveWorkspace uploads only the files the backend lacks). Progress
  * goes to stderr so stdout carries just the result.
  */
-import { resolve } from 'node:path';
-import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliDeps } from '../deps';
 import { CliError, UsageError } from '../errors';
@@ -46,9 +46,12 @@ export function register(program: Command, deps: CliDeps): void {
       /* reported below */
     }
     if (!isDir) throw new CliError(`${dir} is not a folder; save expects the workspace folder`);
-    // the editors' remembered answers (.trainyard/model.json) fill in what the flags leave out
-    const { readWorkspaceModel, MODEL_FILE } = await import('@trainyard/shared/workspace/model-file');
-    const remembered = await readWorkspaceModel(dir).catch((err: Error) => { throw new CliError(err.message); });
+    // the editors' remembered answers (.trainyard/model.json) fill in what the flags leave out;
+    // its reader (and the schema it checks with) loads only when the file is there
+    const MODEL_FILE = '.trainyard/model.json';
+    const remembered = existsSync(join(dir, MODEL_FILE))
+      ? await (await import('@trainyard/shared/workspace/model-file')).readWorkspaceModel(dir).catch((err: Error) => { throw new CliError(err.message); })
+      : null;
     opts.model ??= remembered?.model;
     opts.base ??= remembered?.baseImage;
     opts.selfTest ??= remembered?.selfTest;
