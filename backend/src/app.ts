@@ -11,7 +11,7 @@ import type { AppContext } from './context';
 import { connect } from './store/db';
 import { migrate } from './store/migrations';
 import { EventBus } from './events/bus';
-import { ensureToken, localUser } from './auth/token';
+import { localUser, serverToken, TEAM_ADMIN_USER } from './auth/token';
 import { buildServer } from './server';
 import { RunsService } from './runs/service';
 import { SchedulesService } from './schedules/service';
@@ -28,6 +28,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ResolvedConfig): Promise<RunningServer> {
+  const admin = serverToken(config.home); // first: a bad TRAINYARD_TOKEN stops the start with its reason
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const dirs = { blobs: join(config.home, 'blobs'), runs: join(config.home, 'runs') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
@@ -41,8 +42,8 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     bus: new EventBus(),
     images,
     executor: null as never,
-    token: ensureToken(config.home),
-    user: localUser(),
+    token: admin.token,
+    user: admin.source === 'env' ? TEAM_ADMIN_USER : localUser(),
     dirs,
   };
   const artifacts = new ArtifactsService(ctx);

@@ -60,6 +60,20 @@ for (const kind of STORE_KINDS) {
       assert.ok(days > 89.9 && days <= 90, `expires in ${days} days`);
     });
 
+    it('documents /v1/me, /v1/tokens and the createdBy run filter in /openapi.json', async () => {
+      const doc = (await (await fetch(`${b.url}/openapi.json`, { headers: { Authorization: `Bearer ${b.token}` } })).json()) as {
+        paths: Record<string, Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, unknown> }>>;
+      };
+      assert.ok(doc.paths['/v1/me'].get.responses['200']);
+      assert.ok(doc.paths['/v1/tokens'].post.responses['201']);
+      assert.ok(doc.paths['/v1/tokens'].post.responses['403']);
+      assert.ok(doc.paths['/v1/tokens'].get);
+      assert.ok(doc.paths['/v1/tokens/{id}'].delete.responses['200']);
+      assert.ok(doc.paths['/v1/runs/{id}/cancel'].post.responses['403']);
+      assert.ok(doc.paths['/v1/schedules/{id}'].delete.responses['403']);
+      assert.ok(doc.paths['/v1/runs'].get.parameters!.some((p) => p.name === 'createdBy'));
+    });
+
     it('records who saved the model and version', async () => {
       const model = await alice.getModel('counter');
       assert.equal(model.createdBy, 'alice');
@@ -151,7 +165,9 @@ for (const kind of STORE_KINDS) {
           allowed.push(`${r.method} ${r.url}`);
         }
       }
-      assert.deepEqual(allowed, ['GET /v1/runs/:id'], 'the run reads its own record and nothing else');
+      const optedIn = routes.filter((r) => r.runScoped).map((r) => `${r.method} ${r.url}`);
+      assert.ok(optedIn.includes('GET /v1/runs/:id'));
+      assert.deepEqual(allowed, optedIn, 'a run token passes exactly the opted-in routes, and only for its own run');
       assert.equal((await runClient.getRun(aRun.id)).id, aRun.id);
       assert.equal((await runClient.me().catch((e: ApiError) => e.status)), 403);
       await revokeRunTokens(b.server.ctx.db, aRun.id);
