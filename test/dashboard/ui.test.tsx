@@ -59,6 +59,7 @@ function fakeClient(impl: Record<string, (...a: any[]) => unknown> = {}) {
     listSchedules: call('listSchedules', () => ({ items: [] })),
     deleteSchedule: call('deleteSchedule', (id: string) => ({ id, deleted: true })),
     getCosts: call('getCosts', (q: CostQuery): CostSummary => ({ from: q.from ?? '2025-01-06', to: '2025-03-26', currency: 'USD', items: [] })),
+    listArtifacts: call('listArtifacts', (id: string) => ({ runId: id, state: 'pending', ref: null, digest: null, files: [], totalBytes: 0, note: null })),
     async *followLogs(id: string): AsyncGenerator<LogLine> {
       (calls.followLogs ??= []).push([id]);
       const lines = (impl.logLines?.() as LogLine[] | undefined) ?? [];

@@ -9,9 +9,10 @@ import { ApiError } from '@trainyard/shared/client';
 import { createHostBridge, type HostBridge } from '@trainyard/shared/protocol/host';
 import { createMessageClient, type MessageClient } from '@trainyard/shared/protocol/webview-client';
 import { parseToHost, type PanelAction, type PanelView, type ToHost, type ToWebview } from '@trainyard/shared/protocol/messages';
+import type { ArtifactFile } from '@trainyard/shared';
 import { COUNTER, removeHome, startTestBackend, waitForRuns, type TestBackend } from '../../test/helpers/backend';
 
-function pair(b: TestBackend, view: PanelView = { kind: 'run', runId: 'run_0000000000' }) {
+function pair(b: TestBackend, view: PanelView = { kind: 'run', runId: 'run_0000000000' }, saveArtifact?: (runId: string, file: ArtifactFile) => Promise<string>) {
   const sent: ToHost[] = [];
   const actions: PanelAction[] = [];
   let host!: HostBridge;
@@ -19,7 +20,7 @@ function pair(b: TestBackend, view: PanelView = { kind: 'run', runId: 'run_00000
   const toHost = (m: ToHost) => { sent.push(m); const c = structuredClone(m); queueMicrotask(() => host.handle(c)); };
   const toWebview = (m: ToWebview) => { const c = structuredClone(m); queueMicrotask(() => web.handle(c)); };
   web = createMessageClient(toHost);
-  host = createHostBridge({ client: () => b.client, post: toWebview, onReady: () => toWebview({ type: 'init', view }), onAction: (a) => actions.push(a) });
+  host = createHostBridge({ client: () => b.client, post: toWebview, onReady: () => toWebview({ type: 'init', view }), onAction: (a) => actions.push(a), saveArtifact });
   return { host, web, sent, actions };
 }
 
@@ -111,6 +112,21 @@ describe('webview protocol (shared/src/protocol) over a real backend', function 
     assert.equal(parseToHost({ type: 'stream', id: 3, method: 'getRun', args: [] }), null);
     assert.equal(parseToHost({ type: 'cancel', id: 1.5 }), null);
     assert.deepEqual(parseToHost({ type: 'cancel', id: 7 }), { type: 'cancel', id: 7 });
+  });
+
+  it('relays listArtifacts, and saveArtifact to the host\'s save with its arguments checked', async () => {
+    const asked: Array<[string, ArtifactFile]> = [];
+    const p = pair(b, undefined, async (runId, file) => { asked.push([runId, file]); return `saved to ${file.path}`; });
+    await assert.rejects(p.web.client.listArtifacts('run_0000000000'), (e: ApiError) => e.status === 404);
+    const file = { path: 'model/weights.bin', size: 3, sha256: 'a'.repeat(64) };
+    assert.equal(await p.web.saveArtifact('run_0000000000', file), 'saved to model/weights.bin');
+    assert.deepEqual(asked, [['run_0000000000', file]]);
+    // a path that could leave the folder the user picked never reaches the host's save
+    await assert.rejects(p.web.saveArtifact('run_0000000000', { ...file, path: '../../.bashrc' }), (e: ApiError) => e.status === 400 && /arguments not understood/.test(e.message));
+    await assert.rejects(p.web.saveArtifact('run_0000000000', { ...file, sha256: 'nope' }), (e: ApiError) => e.status === 400);
+    assert.equal(asked.length, 1);
+    // a host without a save says so
+    await assert.rejects(pair(b).web.saveArtifact('run_0000000000', file), (e: ApiError) => e.status === 501 && /cannot save artifact files/.test(e.message));
   });
 
   it('sends nothing to a disposed panel', async () => {

@@ -5,13 +5,16 @@
  * so the protocol is tested by pairing this with `createMessageClient`.
  */
 import type { UiClient } from '../ui/context';
-import { parseToHost, toWireError, type PanelAction, type ToWebview } from './messages';
+import type { ArtifactFile } from '../schemas/artifacts';
+import { HOST_METHODS, parseSaveArtifact, parseToHost, toWireError, type PanelAction, type ToWebview } from './messages';
 
 export interface HostBridgeOptions {
   client: () => UiClient;
   post(message: ToWebview): void;
   onReady(): void;
   onAction(action: PanelAction): void;
+  /** keeps one artifact file where the user says; resolves with where it went (without it, saveArtifact is refused) */
+  saveArtifact?(runId: string, file: ArtifactFile): Promise<string>;
 }
 
 export interface HostBridge {
@@ -29,12 +32,23 @@ export function createHostBridge(opts: HostBridgeOptions): HostBridge {
 
   const request = async (id: number, method: string, args: unknown[]) => {
     try {
+      if ((HOST_METHODS as readonly string[]).includes(method)) {
+        post({ type: 'reply', id, ok: true, value: await hostCall(method, args) });
+        return;
+      }
       const fn = (opts.client() as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method];
       const value = await fn.apply(opts.client(), args);
       post({ type: 'reply', id, ok: true, value });
     } catch (err) {
       post({ type: 'reply', id, ok: false, error: toWireError(err) });
     }
+  };
+
+  const hostCall = async (method: string, args: unknown[]): Promise<unknown> => {
+    const a = parseSaveArtifact(args);
+    if (method !== 'saveArtifact' || !a) throw Object.assign(new Error(`${method}: arguments not understood`), { status: 400, code: 'invalid_request' });
+    if (!opts.saveArtifact) throw Object.assign(new Error('this editor cannot save artifact files'), { status: 501, code: 'internal' });
+    return opts.saveArtifact(a.runId, a.file);
   };
 
   const stream = async (id: number, method: 'events' | 'followLogs', args: unknown[]) => {

@@ -5,7 +5,7 @@
  *   webview                      host
  *   ready            ------->                      (handshake: the webview's listener is up)
  *                    <-------    init {view}       (what the panel shows; sent again on demand)
- *   request {id,m,a} ------->                      (one UiClient call)
+ *   request {id,m,a} ------->                      (one UiClient call, or saveArtifact: the host saves a file)
  *                    <-------    reply {id, ok, value | error}
  *   stream {id,m,a}  ------->                      (events / followLogs)
  *                    <-------    item {id,value}*, then end {id} or fail {id,error}
@@ -16,13 +16,24 @@
  * host: a webview is not trusted to send well-formed data.
  */
 import type { LaunchResult } from '../schemas/launch-result';
+import type { ArtifactFile } from '../schemas/artifacts';
+import { isArtifactPath } from '../artifact-path';
 
 /** UiClient methods answered once (request/reply). */
 export const REQUEST_METHODS = [
   'listModels', 'listVersions', 'listHardware', 'estimate', 'launch', 'listRuns', 'getRun', 'cancelRun',
   'getLogs', 'getMetrics', 'getVersion', 'listSchedules', 'deleteSchedule', 'getCosts', 'me',
+  'listArtifacts',
 ] as const;
 export type RequestMethod = (typeof REQUEST_METHODS)[number];
+
+/**
+ * What only the host can do, answered once like a request: saveArtifact(runId, file) asks the
+ * editor to keep one artifact file (it picks where, downloads with its token, checks the sha256,
+ * shows progress) and replies with where it went.
+ */
+export const HOST_METHODS = ['saveArtifact'] as const;
+export type HostMethod = (typeof HOST_METHODS)[number];
 
 /** UiClient methods that stream (async generators). */
 export const STREAM_METHODS = ['events', 'followLogs'] as const;
@@ -46,7 +57,7 @@ export interface WireError { status: number; code: string; message: string }
 
 export type ToHost =
   | { type: 'ready' }
-  | { type: 'request'; id: number; method: RequestMethod; args: unknown[] }
+  | { type: 'request'; id: number; method: RequestMethod | HostMethod; args: unknown[] }
   | { type: 'stream'; id: number; method: StreamMethod; args: unknown[] }
   | { type: 'cancel'; id: number }
   | { type: 'action'; body: PanelAction };
@@ -85,8 +96,9 @@ export function parseToHost(m: unknown): ToHost | null {
     case 'ready': return { type: 'ready' };
     case 'cancel': return isId(m.id) ? { type: 'cancel', id: m.id } : null;
     case 'request':
-      if (!isId(m.id) || !Array.isArray(m.args) || !(REQUEST_METHODS as readonly unknown[]).includes(m.method)) return null;
-      return { type: 'request', id: m.id, method: m.method as RequestMethod, args: m.args };
+      if (!isId(m.id) || !Array.isArray(m.args)) return null;
+      if (!(REQUEST_METHODS as readonly unknown[]).includes(m.method) && !(HOST_METHODS as readonly unknown[]).includes(m.method)) return null;
+      return { type: 'request', id: m.id, method: m.method as RequestMethod | HostMethod, args: m.args };
     case 'stream':
       if (!isId(m.id) || !Array.isArray(m.args) || !(STREAM_METHODS as readonly unknown[]).includes(m.method)) return null;
       return { type: 'stream', id: m.id, method: m.method as StreamMethod, args: m.args };
@@ -106,4 +118,13 @@ export function toWireError(err: unknown): WireError {
     code: typeof e?.code === 'string' ? e.code : 'internal',
     message: typeof e?.message === 'string' ? e.message : String(err),
   };
+}
+
+/** saveArtifact's arguments, checked: a run id and one file of its listing (a path that could leave a folder is refused). */
+export function parseSaveArtifact(args: unknown[]): { runId: string; file: ArtifactFile } | null {
+  const [runId, f] = args;
+  if (!isStr(runId, 200) || !isObj(f)) return null;
+  if (typeof f.path !== 'string' || !isArtifactPath(f.path) || !Number.isSafeInteger(f.size) || (f.size as number) < 0) return null;
+  if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) return null;
+  return { runId, file: { path: f.path, size: f.size as number, sha256: f.sha256 } };
 }

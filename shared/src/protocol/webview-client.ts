@@ -7,7 +7,8 @@
 import { ApiError } from '../client';
 import type { ErrorCode } from '../schemas/common';
 import type { UiClient } from '../ui/context';
-import { REQUEST_METHODS, type PanelView, type RequestMethod, type StreamMethod, type ToHost, type ToWebview, type WireError } from './messages';
+import type { ArtifactFile } from '../schemas/artifacts';
+import { REQUEST_METHODS, type HostMethod, type PanelView, type RequestMethod, type StreamMethod, type ToHost, type ToWebview, type WireError } from './messages';
 
 export interface MessageClient {
   client: UiClient;
@@ -16,6 +17,8 @@ export interface MessageClient {
   /** the view the host asked for (after the ready handshake) */
   view: Promise<PanelView>;
   onView(listener: (view: PanelView) => void): void;
+  /** asks the host to keep one artifact file (it picks where and checks the sha256); resolves with where it went */
+  saveArtifact(runId: string, file: ArtifactFile): Promise<string>;
 }
 
 const toError = (e: WireError) => new ApiError(e.status, e.code as ErrorCode, e.message);
@@ -30,7 +33,7 @@ export function createMessageClient(post: (m: ToHost) => void): MessageClient {
   let resolveView!: (v: PanelView) => void;
   const view = new Promise<PanelView>((r) => (resolveView = r));
 
-  const request = (method: RequestMethod, args: unknown[]) => new Promise<unknown>((resolve, reject) => {
+  const request = (method: RequestMethod | HostMethod, args: unknown[]) => new Promise<unknown>((resolve, reject) => {
     const id = next++;
     pending.set(id, { resolve, reject });
     post({ type: 'request', id, method, args });
@@ -74,6 +77,7 @@ export function createMessageClient(post: (m: ToHost) => void): MessageClient {
     client,
     view,
     onView: (l) => { viewListeners.push(l); },
+    saveArtifact: (runId, file) => request('saveArtifact', [runId, { path: file.path, size: file.size, sha256: file.sha256 }]) as Promise<string>,
     handle(m) {
       switch (m.type) {
         case 'init': resolveView(m.view); for (const l of viewListeners) l(m.view); break;

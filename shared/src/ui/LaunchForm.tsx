@@ -1,7 +1,8 @@
 /**
  * Launch a run, a sweep or a schedule. The latest version is preselected (with
  * its git SHA and dirty marker); params and sweep axes are typed key/value
- * rows; the grid size, the cron preview and the live cost estimate
+ * rows; an entrypoint other than train can use a trained model (fromRun); the grid size,
+ * the cron preview and the live cost estimate
  * (POST /v1/runs/estimate, debounced) update as you type. Validation uses the
  * shared LaunchRequest schema, with each message next to its field.
  */
@@ -14,6 +15,7 @@ import { useUi } from './context';
 import { useAsync } from './hooks';
 import { HardwarePicker } from './HardwarePicker';
 import { KeyValueEditor } from './KeyValueEditor';
+import { TrainedModelPicker } from './TrainedModelPicker';
 import { buildRequest, cronPreview, emptyForm, formatFireTime, gridSize, type LaunchFormState } from './launch-model';
 import { duration, money, dateTime } from './format';
 import { describeError, Empty, ErrorState, Loading } from './states';
@@ -130,7 +132,7 @@ export function LaunchForm({ model: initialModel, onLaunched, estimateDelayMs = 
           <div className="ty-field" style={{ minWidth: 200 }}>
             <label htmlFor="ty-launch-model">Model</label>
             <select id="ty-launch-model" className="ty-select" value={form.model} {...inv('model')}
-              onChange={(e) => { set({ model: e.target.value, version: '' }); touch('model'); }}>
+              onChange={(e) => { set({ model: e.target.value, version: '', fromRun: '' }); touch('model'); }}>
               {models.value.map((m) => <option key={m.name} value={m.name}>{m.name}</option>)}
             </select>
             {fieldError('model')}
@@ -154,6 +156,10 @@ export function LaunchForm({ model: initialModel, onLaunched, estimateDelayMs = 
             {fieldError('entrypoint')}
           </div>
         </div>
+        {form.entrypoint !== 'train' ? (
+          <TrainedModelPicker model={form.model} value={form.fromRun} onChange={(fromRun) => set({ fromRun })}
+            error={show('fromRun') ?? (submitError?.field === 'fromRun' ? submitError.message : undefined)} />
+        ) : null}
       </div>
 
       <div className="ty-card ty-stack">

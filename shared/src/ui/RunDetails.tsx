@@ -1,7 +1,8 @@
 /**
  * One run: status timeline with the pending/failure reason in plain words,
  * params, hardware, image and digest, estimated and actual cost, the live log,
- * and a chart per metric (live from metric lines in the log while it runs).
+ * a chart per metric (live from metric lines in the log while it runs), the files it kept
+ * (RunArtifacts) and, for a run fed by a training run's artifacts, a link to that run.
  * Cancel asks first (inline, not window.confirm) and shows what happened.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
@@ -11,6 +12,7 @@ import { useUi } from './context';
 import { useAsync, useLiveRun } from './hooks';
 import { LogViewer } from './LogViewer';
 import { MetricChart } from './MetricChart';
+import { RunArtifacts } from './RunArtifacts';
 import { mergeLive, summarize, toPoints } from './metrics-model';
 import { dateTime, duration, money, num, runSeconds } from './format';
 import { describeError, Empty, ErrorState, Loading, StatusBadge } from './states';
@@ -130,6 +132,7 @@ export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
             <dt>Version</dt><dd className="ty-mono">{r.version}{v?.git.dirty ? <span className="ty-warn"> ● uncommitted changes</span> : null}</dd>
             <dt>Entrypoint</dt><dd className="ty-mono">{r.entrypoint}</dd>
             <dt>Command</dt><dd className="ty-mono">{r.command}</dd>
+            {r.inputRunId ? <><dt>Input</dt><dd data-testid="run-input">the artifacts of run <a className="ty-mono" href={links.run(r.inputRunId)}>{r.inputRunId}</a></dd></> : null}
             <dt>Params</dt><dd className="ty-mono">{Object.keys(r.params).length ? Object.entries(r.params).map(([k, val]) => <div key={k}>{k} = {JSON.stringify(val)}</div>) : <span className="ty-muted">none</span>}</dd>
             <dt>Image</dt><dd className="ty-mono ty-small">{v ? v.imageRef : '…'}</dd>
             <dt>Digest</dt><dd className="ty-mono ty-small">{v ? v.digest : '…'}</dd>
@@ -166,6 +169,7 @@ export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
           </>
         ) : null}
       </div>
+      <RunArtifacts run={r} />
       <div className="ty-stack">
         <h2 className="ty-h2">Logs</h2>
         <LogViewer runId={r.id} height={logHeight} onLines={onLines} />

@@ -23,14 +23,16 @@ export interface LaunchFormState {
   scheduleOn: boolean;
   schedule: string;
   timezone: string;
+  /** a training run whose artifacts the run reads: '' none, 'latest', or a run id (sent only when the entrypoint is not train) */
+  fromRun: string;
 }
 
 export const emptyForm = (): LaunchFormState => ({
   model: '', version: '', entrypoint: 'train', hardware: '', params: [], axes: [],
-  parallelism: '', maxDuration: '', scheduleOn: false, schedule: '0 3 * * 1', timezone: 'UTC',
+  parallelism: '', maxDuration: '', scheduleOn: false, schedule: '0 3 * * 1', timezone: 'UTC', fromRun: '',
 });
 
-/** field -> message. Fields: model, version, entrypoint, hardware, parallelism, maxDuration, schedule, param:<i>, axis:<i>. */
+/** field -> message. Fields: model, version, entrypoint, hardware, parallelism, maxDuration, schedule, fromRun, param:<i>, axis:<i>. */
 export type FieldErrors = Record<string, string>;
 
 function typed(raw: string, type: ValueType): ParamValue | { error: string } {
@@ -69,6 +71,7 @@ export function buildRequest(f: LaunchFormState): { request: LaunchRequest; erro
   if (f.version) req.version = f.version;
   if (f.entrypoint) req.entrypoint = f.entrypoint;
   if (f.hardware) req.hardware = f.hardware;
+  if (f.fromRun && f.entrypoint !== 'train') req.fromRun = f.fromRun;
   const params: Record<string, ParamValue> = {};
   f.params.forEach((p, i) => {
     const key = p.key.trim();
@@ -115,7 +118,7 @@ export function buildRequest(f: LaunchFormState): { request: LaunchRequest; erro
 
 const FIELD_OF: Record<string, string> = {
   model: 'model', version: 'version', entrypoint: 'entrypoint', hardware: 'hardware',
-  parallelism: 'parallelism', maxDurationMinutes: 'maxDuration', schedule: 'schedule', timezone: 'schedule',
+  parallelism: 'parallelism', maxDurationMinutes: 'maxDuration', schedule: 'schedule', timezone: 'schedule', fromRun: 'fromRun',
 };
 
 /** Validates with the shared LaunchRequest schema and puts each message next to its field. */

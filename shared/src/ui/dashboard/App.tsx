@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { TrainyardClient } from '../../client';
 import { TrainyardUi, type ThemeName } from '../context';
+import { browserDownloadSaver } from '../browser-download';
 import { RunList } from '../RunList';
 import { RunDetails } from '../RunDetails';
 import { SweepView } from '../SweepView';
@@ -39,6 +40,8 @@ export function App() {
   const [theme, setTheme] = useState<ThemeName>(initialTheme);
   // the API sits where the page was served from, also behind a path prefix (an editor's port proxy, /proxy/7878/)
   const client = useMemo(() => new TrainyardClient({ baseUrl: new URL('.', location.href).href, token: token ?? undefined }), [token]);
+  // downloads: fetch with the token in the Authorization header, never in a URL (browser-download.ts)
+  const savers = useMemo(() => [browserDownloadSaver((id, path, signal) => client.downloadArtifact(id, path, { signal }))], [client]);
   const [gate, setGate] = useState<Gate>({ state: 'checking' });
   const [attempt, setAttempt] = useState(0);
   const route = useHashRoute();
@@ -61,7 +64,7 @@ export function App() {
     ['#/costs', 'Costs', ['costs']],
   ];
   return (
-    <TrainyardUi client={client} theme={theme} className="ty-app">
+    <TrainyardUi client={client} theme={theme} savers={savers} className="ty-app">
       <nav className="ty-nav" aria-label="Dashboard">
         <div className="ty-brand ty-row" style={{ gap: 8 }}><Logo /> Trainyard</div>
         {nav.map(([href, label, pages]) => <a key={href} href={href} aria-current={pages.includes(route.page) ? 'page' : undefined}>{label}</a>)}
