@@ -9,7 +9,7 @@ import 'uplot/dist/uPlot.min.css';
 import './webview.css';
 import { useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { TrainyardUi, type Links } from '@trainyard/shared/ui/context';
+import { TrainyardUi, type ArtifactSaver, type Links } from '@trainyard/shared/ui/context';
 import { LaunchForm } from '@trainyard/shared/ui/LaunchForm';
 import { RunDetails } from '@trainyard/shared/ui/RunDetails';
 import { SweepView } from '@trainyard/shared/ui/SweepView';
@@ -30,6 +30,8 @@ const links: Links = {
   model: (name) => `#ty:model:${encodeURIComponent(name)}`,
   source: (path, line) => `#ty:source:${line}:${encodeURIComponent(path)}`,
 };
+// a webview cannot download: the host asks where, downloads with its token and checks the sha256
+const savers: ArtifactSaver[] = [{ label: 'Save as…', save: (run, file) => mc.saveArtifact(run.id, file) }];
 let currentView: PanelView | null = null;
 function actionOf(href: string): PanelAction | null {
   const m = /^#ty:(run|sweep|model|source):(.*)$/.exec(href);
@@ -70,4 +72,4 @@ function Panel() {
 }
 
 const el = document.getElementById('root');
-if (el) createRoot(el).render(<TrainyardUi client={mc.client} theme="vscode" links={links} className="ty-vscode"><Panel /></TrainyardUi>);
+if (el) createRoot(el).render(<TrainyardUi client={mc.client} theme="vscode" links={links} savers={savers} className="ty-vscode"><Panel /></TrainyardUi>);

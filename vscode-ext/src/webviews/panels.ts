@@ -1,7 +1,7 @@
 /**
  * The panel host: Launch, Run Results and Sweep Comparison are one webview bundle showing a
  * PanelView. Each panel gets a host bridge (shared/src/protocol) answering its UiClient calls
- * with the extension's client; the webview never sees the token. Panels are keyed by view (one
+ * with the extension's client (and its saveArtifact with a save dialog); the webview never sees the token. Panels are keyed by view (one
  * per run), restored after a reload by a WebviewPanelSerializer from the state the webview saves,
  * and `retainContextWhenHidden` is off (the webview re-asks for its data when shown again).
  */
@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { createHostBridge } from '@trainyard/shared/protocol/host';
 import type { PanelAction, PanelView } from '@trainyard/shared/protocol/messages';
 import type { Deps } from '../deps';
+import { saveArtifact } from '../runs/save-artifact';
 import { nonce, panelHtml } from './html';
 
 export const PANEL_TYPES = { launch: 'trainyard.launch', run: 'trainyard.runResults', sweep: 'trainyard.sweep' } as const;
@@ -54,6 +55,7 @@ export class Panels {
       post,
       onReady: () => post({ type: 'init', view }),
       onAction: (a) => this.onAction(a),
+      saveArtifact: (runId, file) => saveArtifact(this.deps, runId, file),
     });
     const sub = webview.onDidReceiveMessage((m) => bridge.handle(m));
     webview.html = panelHtml({

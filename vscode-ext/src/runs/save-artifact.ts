@@ -1,0 +1,78 @@
+/**
+ * "Save as…" on a run's artifact file in a Run Results panel: the user picks where (a save
+ * dialog opening in the workspace folder, the file's own name suggested), the extension host
+ * downloads it with its token (the webview never has one) into `<target>.trainyard-part` with a
+ * cancellable progress notification, checks size and sha256 against the listing, and only then
+ * renames it into place; a failed or cancelled download leaves nothing behind.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as vscode from 'vscode';
+import type { ArtifactFile } from '@trainyard/shared/schemas/artifacts';
+import type { Deps } from '../deps';
+
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/** Writes a download to `target` through a temp file, counting bytes and hashing; throws when the bytes are not the listed ones. */
+export async function writeVerified(body: ReadableStream<Uint8Array>, file: ArtifactFile, target: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
+  const tmp = `${target}.trainyard-part`;
+  const hash = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      onBytes(size);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), count, createWriteStream(tmp), { signal });
+    const got = hash.digest('hex');
+    if (size !== file.size || got !== file.sha256) {
+      throw new Error(`${file.path}: downloaded ${size} bytes with sha256 ${got}, but the run kept ${file.size} bytes with sha256 ${file.sha256}; nothing was written, try again`);
+    }
+    await rename(tmp, target);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** The host's answer to a panel's saveArtifact: where the file went, or a thrown reason. */
+export async function saveArtifact(deps: Deps, runId: string, file: ArtifactFile): Promise<string> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const defaultUri = folder ? vscode.Uri.joinPath(folder, baseName(file.path)) : undefined;
+  const picked = await vscode.window.showSaveDialog({ defaultUri, title: `Save ${file.path} of run ${runId}`, saveLabel: 'Save artifact' });
+  if (!picked) throw Object.assign(new Error('no file was picked; nothing was saved'), { code: 'cancelled' });
+  if (picked.scheme !== 'file') throw new Error(`cannot save to ${picked.toString()}: pick a file on this machine`);
+  const target = picked.fsPath;
+  const mib = (n: number) => (n / 1048576).toFixed(1);
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Downloading ${file.path}`, cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      try {
+        const res = await deps.conn.client.downloadArtifact(runId, file.path, { signal: ac.signal });
+        let shown = 0;
+        await writeVerified(res.body!, file, target, (n) => {
+          const pct = file.size ? (100 * n) / file.size : 100;
+          if (pct - shown >= 1 || n === file.size) {
+            progress.report({ increment: pct - shown, message: `${mib(n)} of ${mib(file.size)} MiB` });
+            shown = pct;
+          }
+        }, ac.signal);
+      } catch (err) {
+        if (ac.signal.aborted) throw Object.assign(new Error('the download was cancelled; nothing was saved'), { code: 'cancelled' });
+        throw err;
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+  deps.output.appendLine(`saved ${file.path} of ${runId} to ${target} (${file.size} bytes, sha256 ${file.sha256} verified)`);
+  return `saved to ${vscode.workspace.asRelativePath(picked, false)}, sha256 verified`;
+}
