@@ -80,6 +80,7 @@ describe('Runs tree model', () => {
     const r = m.apply([run({ model: 'other' })]);
     assert.deepEqual(r, { root: false, nodes: [] });
     m.scope = { kind: 'mine', user: 'ana' };
+    assert.deepEqual(m.query(), { createdBy: 'ana' });
     m.clear();
     m.addPage([run({ createdBy: 'bo' }), run({ createdBy: 'ana' })], null);
     assert.deepEqual([...m.runs.values()].map((x) => x.createdBy), ['ana']);

@@ -31,8 +31,10 @@ export class RunsModel {
     return true;
   }
 
-  /** the API query for the current scope (mine is filtered here: the API has no user filter) */
-  query(): { model?: string } { return this.scope.kind === 'model' ? { model: this.scope.model } : {}; }
+  /** the API query for the current scope (the server filters; matches() keeps events in scope) */
+  query(): { model?: string; createdBy?: string } {
+    return this.scope.kind === 'model' ? { model: this.scope.model } : this.scope.kind === 'mine' ? { createdBy: this.scope.user } : {};
+  }
 
   clear(): void {
     this.runs.clear();

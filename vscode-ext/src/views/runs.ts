@@ -145,7 +145,8 @@ export function register(context: vscode.ExtensionContext, deps: Deps): RunsProv
     vscode.commands.registerCommand(Commands.loadMoreRuns, () => provider.loadMore()),
     vscode.commands.registerCommand(Commands.filterRuns, async () => {
       const models = deps.conn.connected ? await deps.conn.client.listModels().then((m) => m.items.map((x) => x.name), () => [] as string[]) : [];
-      const user = [...provider.model.runs.values()][0]?.createdBy;
+      // GET /v1/me names the person the token signs in as (a backend without it offers no "Mine")
+      const user = deps.conn.connected ? await deps.conn.client.me().then((m) => m.user, () => undefined) : undefined;
       const picks: Array<vscode.QuickPickItem & { scope: RunsModel['scope'] }> = [
         { label: 'All runs', scope: { kind: 'all' } },
         ...(user ? [{ label: 'Mine', description: user, scope: { kind: 'mine' as const, user } }] : []),
