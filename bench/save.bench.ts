@@ -236,7 +236,7 @@ async function main(): Promise<void> {
     });
     const rssBefore = process.resourceUsage().maxRSS / 1024;
     for (let i = 0; i < COLD_REPS; i++) {
-      const h = await harness('sqlite', 64 << 20, { images: (dir) => new RegistryStore(parseRegistryUrl(`${reg.url}/ty${i}`), join(dir, 'image-cache')) });
+      const h = await harness('sqlite', 64 << 20, { images: (dir) => new RegistryStore(parseRegistryUrl(`${reg.url}/ty${i}`), join(dir, 'image-cache')), localFiles: true });
       h.ctx.config.images.compression = COMPRESSION;
       try {
         // the client's hash and environment caches live in the fresh data dir: a cold save starts without them

@@ -6,7 +6,7 @@
  * starts faster than Node's built-in fetch).
  */
 import type { CreateModel, Model, Version, VersionFile } from './schemas/models';
-import type { CreateSnapshot, Snapshot } from './schemas/snapshots';
+import type { CreateSnapshot, LocalFiles, Snapshot } from './schemas/snapshots';
 import type { HardwareWithAvailability } from './schemas/hardware';
 import type { LaunchRequest, Estimate } from './schemas/launch';
 import type { LaunchResult } from './schemas/launch-result';
@@ -120,6 +120,8 @@ export class TrainyardClient {
 
   createSnapshot(body: CreateSnapshot) { return this.call<Snapshot>('post', '/v1/snapshots', body); }
   getSnapshot(id: string) { return this.call<Snapshot>('get', `/v1/snapshots/${enc(id)}`); }
+  /** the local fast path (Snapshot.localFiles): the backend reads these files in place, if they hash to their sha256 */
+  useLocalFiles(id: string, files: LocalFiles['files']) { return this.call<Snapshot>('post', `/v1/snapshots/${enc(id)}/local-files`, { files }); }
   putBlob(sha256: string, data: Uint8Array) {
     return this.call<{ sha256: string; size: number }>('put', `/v1/blobs/${enc(sha256)}`, data, undefined, {
       'Content-Type': 'application/octet-stream',

@@ -26,7 +26,7 @@ import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
 import type { ImageStore } from './image-store';
 import type { Descriptor } from './base-image';
 import { listLayerEntries } from './layer-read';
-import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+import { writeLayer, type FileSource, type LayerEntry, type WrittenLayer } from './layer';
 import { DEFAULT_COMPRESSION, type Compression } from './compression';
 
 export interface BasePython {
@@ -133,25 +133,32 @@ export function dependencyIndexName(lockHash: string, compression: Compression =
   return `${lockHash}.${compression.algorithm}-${compression.level}.json`;
 }
 
-export async function writeDependencyLayer(
-  store: ImageStore,
-  plan: DependencyPlan,
-  opts: { blobPath: (sha256: string) => string; cacheDir: string; tmpDir?: string; compression?: Compression },
-): Promise<WrittenLayer & { reused: boolean }> {
-  const indexFile = join(opts.cacheDir, dependencyIndexName(plan.lockHash, opts.compression));
+/** the layer remembered for this lock hash and compression, when the store still has its blob */
+export async function cachedDependencyLayer(store: ImageStore, cacheDir: string, lockHash: string, compression?: Compression): Promise<WrittenLayer | null> {
   try {
-    const known = JSON.parse(await readFile(indexFile, 'utf8')) as WrittenLayer;
-    if (known.mediaType && (await store.hasBlob(known.digest))) return { ...known, reused: true };
+    const known = JSON.parse(await readFile(join(cacheDir, dependencyIndexName(lockHash, compression)), 'utf8')) as WrittenLayer;
+    if (known.mediaType && (await store.hasBlob(known.digest))) return known;
   } catch {
     /* not built yet */
   }
+  return null;
+}
+
+export async function writeDependencyLayer(
+  store: ImageStore,
+  plan: DependencyPlan,
+  opts: { blobSource: (sha256: string) => FileSource; cacheDir: string; tmpDir?: string; compression?: Compression },
+): Promise<WrittenLayer & { reused: boolean }> {
+  const indexFile = join(opts.cacheDir, dependencyIndexName(plan.lockHash, opts.compression));
+  const known = await cachedDependencyLayer(store, opts.cacheDir, plan.lockHash, opts.compression);
+  if (known) return { ...known, reused: true };
   const entries: LayerEntry[] = [{ type: 'dir', path: plan.siteDir }];
   const seen = new Set<string>();
   for (const d of plan.delta) {
     for (const f of d.files ?? []) {
       if (seen.has(f.path)) continue; // two distributions claiming one file: the first wins
       seen.add(f.path);
-      entries.push({ type: 'file', path: `${plan.siteDir}/${f.path}`, mode: f.mode, source: { file: opts.blobPath(f.sha256) } });
+      entries.push({ type: 'file', path: `${plan.siteDir}/${f.path}`, mode: f.mode, source: opts.blobSource(f.sha256) });
     }
   }
   const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir, compression: opts.compression });

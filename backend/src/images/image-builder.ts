@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { ImageStore } from './image-store';
 import { MEDIA_MANIFEST } from './oci-layout';
 import type { SnapshotEnvironment } from '@trainyard/shared';
-import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
+import { writeLayer, type FileSource, type LayerEntry, type WrittenLayer } from './layer';
 import type { Compression } from './compression';
 import { DependencyError, planDependencies, scanBasePython, writeDependencyLayer } from './dependencies';
 import { findInLayers, resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
@@ -35,6 +35,8 @@ export interface CodeFile {
   mode: number;
   /** where the bytes are on this machine */
   file: string;
+  /** when given, the bytes are hashed as they are read and the build fails unless they match (files read in place) */
+  sha256?: string;
 }
 
 export interface BuildImageInput {
@@ -49,7 +51,7 @@ export interface BuildImageInput {
   /** the workspace's Python environment: a dependency layer of what the base lacks (copy strategy) */
   environment?: SnapshotEnvironment | null;
   /** where the environment's uploaded files are, and where dependency layers are remembered by lock hash */
-  dependencies?: { blobPath: (sha256: string) => string; cacheDir: string; /** the install strategy's podman and pip (none: install is refused) */ install?: InstallOptions };
+  dependencies?: { blobSource: (sha256: string) => FileSource; cacheDir: string; /** the install strategy's podman and pip (none: install is refused) */ install?: InstallOptions };
   /** org.opencontainers.image.created; default now */
   created?: string;
   /** how the new layers are compressed (images.compression; default gzip:6) */
@@ -85,7 +87,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   const baseLayers = base?.layers ?? [];
 
   const python = (await findInLayers(store, baseLayers, ['usr/local/bin/python3'])) ?? 'usr/bin/python3';
-  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: { file: f.file } }));
+  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256 } : { file: f.file } }));
   entries.push(
     { type: 'dir', path: 'app' },
     { type: 'file', path: 'opt/trainyard/python/trainyard/__init__.py', mode: 0o644, source: { data: await readPythonHelper() } },

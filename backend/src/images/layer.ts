@@ -26,9 +26,19 @@ import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, 
 export { MEDIA_LAYER_GZIP } from './compression';
 
 export type LayerEntry =
-  | { type: 'file'; path: string; mode: number; source: { file: string } | { data: Buffer } }
+  | { type: 'file'; path: string; mode: number; source: FileSource | { data: Buffer } }
   | { type: 'dir'; path: string; mode?: number }
   | { type: 'symlink'; path: string; target: string };
+
+/** a file on this machine; with sha256, its bytes are hashed as they are read and the layer fails unless they match */
+export type FileSource = { file: string; sha256?: string };
+
+/** a file read in place no longer has the content the client hashed */
+export class SourceChangedError extends Error {}
+
+const checkSource = (src: FileSource, got: string) => {
+  if (src.sha256 && got !== src.sha256) throw new SourceChangedError(`${src.file} changed while saving (it no longer hashes to the sha256 the client sent); save again`);
+};
 
 export interface WrittenLayer {
   /** sha256:… of the compressed blob */
@@ -104,18 +114,21 @@ async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Bu
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', mode, size: data.length }, data, (err) => (err ? rej(err) : res())));
     return;
   }
-  const file = e.source.file;
+  const src = e.source;
   const data = prefetched ? await prefetched : null;
   if (data) {
+    if (src.sha256) checkSource(src, createHash('sha256').update(data).digest('hex'));
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', mode, size: data.length }, data, (err) => (err ? rej(err) : res())));
     return;
   }
-  const size = (await stat(file)).size;
+  const size = (await stat(src.file)).size;
   let sink!: ReturnType<tar.Pack['entry']>;
   const done = new Promise<void>((res, rej) => {
     sink = pack.entry({ ...base, type: 'file', mode, size }, (err) => (err ? rej(err) : res()));
   });
-  await Promise.all([pipeline(createReadStream(file), sink), done]);
+  const hash = src.sha256 ? createHash('sha256') : null;
+  await Promise.all([hash ? pipeline(createReadStream(src.file), hashing(hash), sink) : pipeline(createReadStream(src.file), sink), done]);
+  if (hash) checkSource(src, hash.digest('hex'));
 }
 
 /** Writes the layer for `entries` into `store`; returns its digests and size. */

@@ -1,7 +1,7 @@
 /** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build: thin HTTP over SnapshotsService. */
 import { Readable } from 'node:stream';
 import Type from 'typebox';
-import { CreateSnapshot, ErrorBody, Id, Sha256, Snapshot, Version } from '@trainyard/shared';
+import { CreateSnapshot, ErrorBody, Id, LocalFiles, Sha256, Snapshot, Version } from '@trainyard/shared';
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { HttpError } from '../errors';
@@ -44,6 +44,20 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
       const declared = Number(req.headers['content-length']);
       return svc.putBlob(req.params.sha256, body, Number.isFinite(declared) ? declared : undefined);
     },
+  );
+
+  app.post(
+    '/v1/snapshots/:id/local-files',
+    {
+      schema: {
+        tags: ['snapshots'],
+        description: 'the local fast path, on a backend listening on loopback only: the build reads these files in place when they hash to their sha256; answers what is still missing (upload that)',
+        params: SnapshotParams,
+        body: LocalFiles,
+        response: { 200: Snapshot, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req) => svc.useLocalFiles(req.params.id, req.body.files),
   );
 
   app.post(

@@ -34,6 +34,9 @@ import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, st
 import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
 import { runSelfTest, SelfTestError, type SelfTestOptions } from './self-test';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
+import { isLoopbackHost, LocalSources, verifyLocalFile } from './local-files';
+import { SourceChangedError, type FileSource } from '../images/layer';
+import { cachedDependencyLayer } from '../images/dependencies';
 
 export interface SnapshotsOptions {
   /** podman global flags for self-tests and install builds (default: what detectPodman picks) */
@@ -44,6 +47,8 @@ export interface SnapshotsOptions {
 export class SnapshotsService {
   private readonly builds = new Map<string, Promise<Version>>();
   private readonly labelLocks = new Map<string, Promise<unknown>>();
+  /** files the build reads in place (local-files.ts), per snapshot */
+  private readonly local = new LocalSources();
 
   constructor(
     private readonly ctx: AppContext,
@@ -84,16 +89,62 @@ export class SnapshotsService {
     await this.ctx.db.insertInto('snapshots').values(row).execute();
     const snap = toSnapshot(row);
     this.ctx.bus.publish({ kind: 'snapshot', data: snap });
-    return snap;
+    return this.withLocal(snap);
+  }
+
+  /** whether this backend reads files in place (it listens on loopback: local-files.ts) */
+  get localFiles(): boolean {
+    return isLoopbackHost(this.ctx.config.server.host);
+  }
+
+  private withLocal(snap: Snapshot): Snapshot {
+    return this.localFiles ? { ...snap, localFiles: true } : snap;
+  }
+
+  /**
+   * The local fast path: the build reads these files in place. Each path is accepted for a
+   * sha256 the snapshot still needs, when its bytes hash to it; the answer lists what is
+   * still missing (upload those), never why a path was not taken.
+   */
+  async useLocalFiles(id: string, files: Array<{ sha256: string; path: string }>): Promise<Snapshot> {
+    if (!this.localFiles) throw new HttpError('forbidden', `this backend listens on ${this.ctx.config.server.host}, not on loopback, so it does not read files in place: upload them with PUT /v1/blobs/:sha256`);
+    const row = await this.row(id);
+    if (row.status !== 'uploading') throw conflict(`snapshot ${id} is ${row.status}; local files are taken only while it is uploading`);
+    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+    const need = new Set(await this.missing(id, manifest));
+    const queue = files.filter((f) => need.has(f.sha256));
+    const limit = this.ctx.config.images.maxFileBytes;
+    await timeStage('verify local files', () =>
+      Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let f = queue.shift(); f; f = queue.shift()) if (await verifyLocalFile(f.path, f.sha256, limit)) this.local.add(id, f.sha256, f.path);
+        }),
+      ),
+    );
+    row.missing = JSON.stringify(await this.missing(id, manifest));
+    return this.withLocal(toSnapshot(row));
+  }
+
+  /** the blobs the build still lacks: neither staged nor taken in place */
+  private async missing(id: string, manifest: CreateSnapshot): Promise<string[]> {
+    const local = this.local.get(id);
+    const staged = await missingStagedBlobs(this.ctx.dirs.blobs, [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))]);
+    return staged.filter((sha) => !local.has(sha));
+  }
+
+  /** where the build reads a blob: in place (verified again as it is read) or staged */
+  private source(id: string, sha256: string): FileSource {
+    const path = this.local.get(id).get(sha256);
+    return path ? { file: path, sha256 } : { file: stagedBlobPath(this.ctx.dirs.blobs, sha256) };
   }
 
   async get(id: string): Promise<Snapshot> {
     const row = await this.row(id);
     if (row.status === 'uploading') {
       const manifest = JSON.parse(row.manifest) as CreateSnapshot;
-      row.missing = JSON.stringify(await missingStagedBlobs(this.ctx.dirs.blobs, [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))]));
+      row.missing = JSON.stringify(await this.missing(id, manifest));
     }
-    return toSnapshot(row);
+    return this.withLocal(toSnapshot(row));
   }
 
   /** streams one file into the blob staging dir, verified against `sha256`; `declaredBytes` (Content-Length) is refused early when over the limit */
@@ -136,7 +187,7 @@ export class SnapshotsService {
       if (v) return v;
     }
     const manifest = JSON.parse(row.manifest) as CreateSnapshot;
-    const missing = await missingStagedBlobs(this.ctx.dirs.blobs, [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))]);
+    const missing = await this.missing(id, manifest);
     if (missing.length) {
       await this.update(row, { missing: JSON.stringify(missing) });
       throw conflict(`${missing.length} file blob(s) are not uploaded yet: PUT /v1/blobs/:sha256 each of them, then build again`, { missing });
@@ -145,6 +196,7 @@ export class SnapshotsService {
     try {
       const version = await this.withLabelLock(`${row.model}:${label}`, () => this.buildAndRecord(row, manifest, label));
       await this.update(row, { status: 'built' });
+      this.local.drop(id);
       return version;
     } catch (err) {
       const e =
@@ -152,7 +204,7 @@ export class SnapshotsService {
           ? err
           : err instanceof SelfTestError
             ? invalid(err.message, { selfTest: manifest.selfTest, output: err.output })
-            : err instanceof BaseImageError || err instanceof DependencyError
+            : err instanceof BaseImageError || err instanceof DependencyError || err instanceof SourceChangedError
               ? invalid(err.message)
               : new HttpError('internal', `building the image failed: ${(err as Error).message}`);
       await this.update(row, { status: 'failed', error: e.message });
@@ -168,7 +220,7 @@ export class SnapshotsService {
     const built = await timeStage('build image', () => buildImage(ctx.images, {
       model: row.model,
       version: label,
-      files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, file: stagedBlobPath(ctx.dirs.blobs, f.sha256) })),
+      files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, ...this.source(row.id, f.sha256) })),
       entrypoints: manifest.entrypoints,
       baseImage: manifest.baseImage ?? null,
       git: { sha: git.sha, dirty: git.dirty },
@@ -176,7 +228,7 @@ export class SnapshotsService {
       created: createdAt,
       environment: manifest.environment ?? null,
       compression: ctx.config.images.compression,
-      dependencies: { blobPath: (sha) => stagedBlobPath(ctx.dirs.blobs, sha), cacheDir: join(ctx.dirs.blobs, '.dependency-layers'), install: this.installOptions() },
+      dependencies: { blobSource: (sha) => this.source(row.id, sha), cacheDir: this.dependencyCacheDir(), install: this.installOptions() },
     }));
     const existing = await getVersion(ctx.db, row.model, label);
     if (existing) return this.sameOrConflict(existing, built.configDigest);
@@ -229,7 +281,11 @@ export class SnapshotsService {
       const base = await resolveBaseImage(body.baseImage, this.ctx.images);
       const basePy = await scanBasePython(this.ctx.images, base.layers);
       const plan = planDependencies(env, basePy, base.ref);
-      if (plan.strategy === 'copy') return plan.delta.flatMap((d) => (d.files ?? []).map((f) => f.sha256));
+      if (plan.strategy === 'copy') {
+        // a dependency layer already built for this lock needs none of its files (a re-save sends nothing for it)
+        if (await cachedDependencyLayer(this.ctx.images, this.dependencyCacheDir(), plan.lockHash, this.ctx.config.images.compression)) return [];
+        return plan.delta.flatMap((d) => (d.files ?? []).map((f) => f.sha256));
+      }
       const why = plan.delta.length ? await installUnavailable(basePy, this.installOptions()) : null;
       if (why) {
         throw new DependencyError(
@@ -241,6 +297,10 @@ export class SnapshotsService {
       if (err instanceof BaseImageError || err instanceof DependencyError) throw invalid(err.message);
       throw err;
     }
+  }
+
+  private dependencyCacheDir(): string {
+    return join(this.ctx.dirs.blobs, '.dependency-layers');
   }
 
   private installOptions(): InstallOptions {

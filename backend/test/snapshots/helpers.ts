@@ -29,6 +29,8 @@ export interface HarnessOptions {
   images?: (dir: string) => ImageStore;
   /** SnapshotsService options (e.g. the test podman flags) */
   snapshots?: SnapshotsOptions;
+  /** the client offers the local fast path (useLocalFiles) as the API client does; default false: uploads only */
+  localFiles?: boolean;
 }
 
 export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 1024, opts: HarnessOptions = {}): Promise<Harness> {
@@ -58,6 +60,7 @@ export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 
     createSnapshot: (body) => svc.create(body),
     putBlob: (sha, data) => svc.putBlob(sha, Buffer.from(data)),
     buildSnapshot: (id) => svc.build(id),
+    ...(opts.localFiles ? { useLocalFiles: (id: string, files: Array<{ sha256: string; path: string }>) => svc.useLocalFiles(id, files) } : {}),
   };
   return {
     dir,

@@ -95,11 +95,28 @@ export const Snapshot = Type.Object({
   createdAt: Timestamp,
   /** in `snapshot` events while building: the step the build is at, e.g. "pushing the image" */
   progress: Type.Optional(Type.String()),
+  /**
+   * the backend shares this machine's file system (it listens on loopback): instead of uploading
+   * the missing files, send their absolute paths with POST /v1/snapshots/:id/local-files
+   */
+  localFiles: Type.Optional(Type.Boolean()),
 });
+
+/** POST /v1/snapshots/:id/local-files: where missing files are on the backend's machine (each is taken only if it hashes to its sha256) */
+export const LocalFiles = Type.Object(
+  {
+    files: Type.Array(
+      Type.Object({ sha256: Sha256, path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$', description: 'absolute path' }) }, { additionalProperties: false }),
+      { maxItems: 100000 },
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export type SnapshotFile = Type.Static<typeof SnapshotFile>;
 export type CreateSnapshot = Type.Static<typeof CreateSnapshot>;
 export type Snapshot = Type.Static<typeof Snapshot>;
+export type LocalFiles = Type.Static<typeof LocalFiles>;
 export type SnapshotStatus = Type.Static<typeof SnapshotStatus>;
 export type SnapshotEnvironment = Type.Static<typeof SnapshotEnvironment>;
 export type Distribution = Type.Static<typeof Distribution>;

@@ -32,6 +32,11 @@ export interface SaveOptions {
   strategy?: 'copy' | 'install';
   /** a smoke command run inside the new image before the version is recorded (a failure leaves no version) */
   selfTest?: string;
+  /**
+   * let a backend on this machine (Snapshot.localFiles) read the files in place instead of
+   * receiving them (default true; false: always upload)
+   */
+  localFiles?: boolean;
   /** parallel uploads (default 4) */
   concurrency?: number;
   /**
@@ -45,11 +50,13 @@ export interface SaveResult {
   version: Version;
   uploadedFiles: number;
   uploadedBytes: number;
+  /** files the backend read in place instead (the local fast path) */
+  localFiles: number;
   totalFiles: number;
   durationMs: number;
 }
 
-export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'> & Partial<Pick<TrainyardClient, 'events'>>;
+export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'> & Partial<Pick<TrainyardClient, 'events' | 'useLocalFiles'>>;
 
 /** train = python train.py, predict = python predict.py when those files are saved; given ones win */
 export function defaultEntrypoints(files: SnapshotFile[], given: Entrypoints = {}): Entrypoints {
@@ -165,11 +172,24 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
     ...(opts.selfTest !== undefined ? { selfTest: opts.selfTest } : {}),
   }));
 
-  const missing = [...snap.missing];
+  let missing = [...snap.missing];
+  let localFiles = 0;
+  if (missing.length && snap.localFiles && client.useLocalFiles && opts.localFiles !== false) {
+    // the local fast path: the backend is on this machine and reads the files in place (verifying each hash)
+    const files = missing.flatMap((sha) => (m.sources.has(sha) ? [{ sha256: sha, path: resolve(m.sources.get(sha)!) }] : []));
+    try {
+      const after = await timeStage('local files (backend reads in place)', () => client.useLocalFiles!(snap.id, files));
+      localFiles = missing.length - after.missing.length;
+      missing = [...after.missing];
+      if (localFiles) say(`the backend reads ${localFiles} files in place`);
+    } catch {
+      /* an older or remote backend: upload them all */
+    }
+  }
   let uploadedBytes = 0;
   let uploadedFiles = 0;
   if (missing.length) say(`uploading ${missing.length} of ${m.sources.size} files`);
-  else say('the backend has every file already');
+  else if (!localFiles) say('the backend has every file already');
   const worker = async () => {
     for (let sha = missing.shift(); sha !== undefined; sha = missing.shift()) {
       const path = m.sources.get(sha);
@@ -194,5 +214,5 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   say(opts.selfTest ? 'building the image and running its self-test' : 'building the image');
   const version = await timeStage('build (backend)', () => followBuild(client, snap.id, opts.onProgress ? say : null));
   say(`saved ${version.model}:${version.label} (${version.digest.slice(0, 19)})`);
-  return { version, uploadedFiles, uploadedBytes, totalFiles: m.files.length, durationMs: Date.now() - started };
+  return { version, uploadedFiles, uploadedBytes, localFiles, totalFiles: m.files.length, durationMs: Date.now() - started };
 }

@@ -1,0 +1,78 @@
+/**
+ * Save Model's local fast path: when the client and the backend share a file system
+ * (the embedded default, `trainyard serve` on loopback), the client sends the absolute
+ * paths of the files the backend lacks (POST /v1/snapshots/:id/local-files) instead of
+ * their bytes, and the build reads them in place.
+ *
+ * Safety: the backend reads a path only for a sha256 the snapshot needs, and accepts it
+ * only when the file's bytes hash to that sha256, i.e. when the caller already knows the
+ * exact content. A path that is missing, unreadable, not a regular file, too big or of
+ * other content is answered the same way (the blob stays missing: upload it), so the
+ * answer says nothing about the server's files. The layer writer hashes each file again
+ * while it reads it (layer.ts) and fails the build if it changed. The route exists only
+ * when the server listens on a loopback address (server.host 127.0.0.1, ::1 or localhost):
+ * a remote caller never gets a file read, and a backend reached from elsewhere
+ * (Kubernetes, a team server) takes uploads only.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** whether `path` is a regular file of at most `maxBytes` whose bytes hash to `sha256` (false for anything else) */
+export async function verifyLocalFile(path: string, sha256: string, maxBytes: number): Promise<boolean> {
+  if (!path.startsWith('/') || path.includes('\0')) return false;
+  let fh;
+  try {
+    // O_NONBLOCK: a FIFO must not hang the request (it is refused below as not a regular file)
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > maxBytes) return false;
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, st.size)));
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) return false;
+      hash.update(buf.subarray(0, bytesRead));
+    }
+    return hash.digest('hex') === sha256;
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** per snapshot: the verified in-place sources (sha256 ⇒ absolute path), for the build */
+export class LocalSources {
+  private readonly bySnapshot = new Map<string, Map<string, string>>();
+
+  constructor(private readonly keep = 64) {}
+
+  get(id: string): Map<string, string> {
+    return this.bySnapshot.get(id) ?? new Map();
+  }
+
+  add(id: string, sha256: string, path: string): void {
+    let m = this.bySnapshot.get(id);
+    if (!m) {
+      if (this.bySnapshot.size >= this.keep) this.bySnapshot.delete(this.bySnapshot.keys().next().value!);
+      this.bySnapshot.set(id, (m = new Map()));
+    }
+    m.set(sha256, path);
+  }
+
+  drop(id: string): void {
+    this.bySnapshot.delete(id);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The local fast path (snapshots/local-files.ts): a backend on loopback reads workspace files
+ * in place, verifying each hash; the same save over uploads gives the same image; a path
+ * whose bytes do not hash to the sha256 is never taken, and says nothing about the file.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CreateSnapshot } from '@trainyard/shared';
+import { saveWorkspace } from '@trainyard/shared/snapshot/save';
+import { HttpError } from '../../src/errors';
+import { startTestBackend, removeHome } from '../../../test/helpers/backend';
+import { harness, type Harness } from './helpers';
+
+const hex = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+function workspace(dir: string, files: Record<string, string>): string {
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), c);
+  }
+  return dir;
+}
+
+const configDigest = async (h: Harness, model: string, label: string) => {
+  const m = await h.ctx.images.getManifest(model, label);
+  return (JSON.parse(m!.bytes.toString('utf8')) as { config: { digest: string } }).config.digest;
+};
+
+describe('snapshots: the local fast path', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  beforeEach(async () => (h = await harness('sqlite', 8 << 20, { localFiles: true })));
+  afterEach(async () => h.close());
+
+  it('reads the files in place (nothing uploaded, nothing staged) and builds the same image as an upload does', async () => {
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print("train")\n', 'lib/a.py': 'A = 1\n', 'big.bin': 'x'.repeat(300_000) });
+    const local = await saveWorkspace(h.client, { dir: ws, model: 'mm', version: 'local', cacheDir: false });
+    assert.equal(local.localFiles, 3);
+    assert.equal(local.uploadedFiles, 0);
+    assert.ok(!existsSync(h.ctx.dirs.blobs) || readdirSync(h.ctx.dirs.blobs, { withFileTypes: true }).every((e) => !e.isFile()), 'no blob staged');
+    const uploaded = await saveWorkspace(h.client, { dir: ws, model: 'mm', version: 'uploaded', cacheDir: false, localFiles: false });
+    assert.equal(uploaded.uploadedFiles, 3);
+    assert.equal(await configDigest(h, 'mm', 'local'), await configDigest(h, 'mm', 'uploaded'), 'same layers either way');
+  });
+
+  it('takes a path only when its bytes hash to the sha256, and answers the same for a wrong, missing, special or outside file', async () => {
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'other.py': 'other\n' });
+    const fifo = join(h.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const body: CreateSnapshot = { model: 'mm', files: [{ path: 'train.py', sha256: hex('print(1)\n'), size: 9, mode: 0o644 }], entrypoints: { train: 'python train.py' } };
+    const snap = await h.svc.create(body);
+    assert.equal(snap.localFiles, true);
+    const sha = hex('print(1)\n');
+    for (const path of [join(ws, 'other.py'), join(ws, 'nope.py'), fifo, '/etc/passwd', '/proc/self/environ', ws, 'train.py']) {
+      const after = await h.svc.useLocalFiles(snap.id, [{ sha256: sha, path }]);
+      assert.deepEqual(after.missing, [sha], path);
+    }
+    // a sha256 the snapshot does not need is not even read
+    const other = await h.svc.useLocalFiles(snap.id, [{ sha256: hex('other\n'), path: join(ws, 'other.py') }]);
+    assert.deepEqual(other.missing, [sha]);
+    const ok = await h.svc.useLocalFiles(snap.id, [{ sha256: sha, path: join(ws, 'train.py') }]);
+    assert.deepEqual(ok.missing, []);
+    const v = await h.svc.build(snap.id);
+    assert.equal(v.fileCount, 1);
+  });
+
+  it('fails the build, recording nothing, when a file read in place changed after it was verified', async () => {
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'data.bin': 'y'.repeat(2 << 20) });
+    const files = [
+      { path: 'data.bin', sha256: hex('y'.repeat(2 << 20)), size: 2 << 20, mode: 0o644 },
+      { path: 'train.py', sha256: hex('print(1)\n'), size: 9, mode: 0o644 },
+    ];
+    for (const changed of ['train.py', 'data.bin']) {
+      const snap = await h.svc.create({ model: 'mm', version: `v-${changed.replace('.', '-')}`, files, entrypoints: { train: 'python train.py' } });
+      const after = await h.svc.useLocalFiles(snap.id, files.map((f) => ({ sha256: f.sha256, path: join(ws, f.path) })));
+      assert.deepEqual(after.missing, []);
+      const keep = changed === 'train.py' ? 'print(1)\n' : 'y'.repeat(2 << 20);
+      writeFileSync(join(ws, changed), changed === 'train.py' ? 'print(2)\n' : `z${'y'.repeat((2 << 20) - 1)}`);
+      await assert.rejects(h.svc.build(snap.id), (err: HttpError) => err.status === 400 && /changed while saving/.test(err.message));
+      assert.equal((await h.svc.get(snap.id)).status, 'failed');
+      assert.equal(await h.ctx.images.getManifest('mm', `v-${changed.replace('.', '-')}`), null);
+      writeFileSync(join(ws, changed), keep);
+    }
+  });
+
+  it('is refused (403) by a backend that does not listen on loopback; the client then uploads', async () => {
+    h.ctx.config.server.host = '0.0.0.0';
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n' });
+    const snap = await h.svc.create({ model: 'mm', files: [{ path: 'train.py', sha256: hex('print(1)\n'), size: 9, mode: 0o644 }], entrypoints: { train: 'python train.py' } });
+    assert.equal(snap.localFiles, undefined);
+    await assert.rejects(h.svc.useLocalFiles(snap.id, [{ sha256: hex('print(1)\n'), path: join(ws, 'train.py') }]), (err: HttpError) => err.status === 403);
+    const saved = await saveWorkspace(h.client, { dir: ws, model: 'mm', version: 'up', cacheDir: false });
+    assert.equal(saved.localFiles, 0);
+    assert.equal(saved.uploadedFiles, 1);
+  });
+});
+
+describe('snapshots: the local fast path over HTTP', function () {
+  this.timeout(60_000);
+  it('trainyard save against a loopback server reads in place; with localFiles false it uploads; same image', async () => {
+    const b = await startTestBackend();
+    try {
+      const ws = workspace(join(b.home, 'ws'), { 'train.py': 'print("hi")\n', 'lib/m.py': 'M = 2\n' });
+      const local = await saveWorkspace(b.client, { dir: ws, model: 'mm', version: 'l', cacheDir: false });
+      assert.equal(local.localFiles, 2);
+      assert.equal(local.uploadedFiles, 0);
+      const up = await saveWorkspace(b.client, { dir: ws, model: 'mm', version: 'u', cacheDir: false, localFiles: false });
+      assert.equal(up.uploadedFiles, 2);
+      assert.equal(up.localFiles, 0);
+      const manifests = await Promise.all(['l', 'u'].map((l) => b.client.getVersion('mm', l)));
+      assert.equal(manifests[0].sizeBytes, manifests[1].sizeBytes);
+      // a relative path is refused by the schema
+      const snap = await b.client.createSnapshot({ model: 'mm', version: 'x', files: [{ path: 'train.py', sha256: hex('print("hi")\n'), size: 12, mode: 0o644 }], entrypoints: { train: 'python train.py' } });
+      await assert.rejects(b.client.useLocalFiles(snap.id, [{ sha256: hex('print("hi")\n'), path: 'train.py' }]), (err: { status: number }) => err.status === 400);
+    } finally {
+      await b.close();
+      removeHome(b.home);
+    }
+  });
+});
