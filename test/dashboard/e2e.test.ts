@@ -4,14 +4,16 @@
  * of eta-correction from the form, watch it go to Succeeded live, open a run and
  * see its logs and charts; follow a run's log live (lines, status and chart
  * points arriving without a reload); cancel with the inline confirmation;
- * list and delete schedules; screenshots of each main screen in both themes go to
+ * list and delete schedules; list a run's artifacts and download one (bytes checked, no token in
+ * any URL), then launch predict with that trained model and follow the input link; screenshots of each main screen in both themes go to
  * test-artifacts/dashboard/. Budgets are measured and printed, not asserted:
  * first render, long tasks with 10,000 runs and with 100,000 log lines
  * (synthetic data served by page.route), and the bundle's gzipped size.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -372,6 +374,61 @@ describe('dashboard end to end (Chromium)', function () {
     await page.evaluate(() => document.querySelector('[data-testid=log-viewer]')?.scrollIntoView());
     await shot(page, 'logs-100k-dark');
     report.push(`LogViewer 100,000 lines: loading ${describeTasks(logLoad)}; scrolling 180 frames × 600 px ${describeTasks(logScroll)}; searching ${describeTasks(logSearch)}`);
+    await page.context().close();
+  });
+
+  it('lists a run\'s artifacts, downloads one to the right bytes without a token in any URL, and launches predict with a trained model', async () => {
+    await saveWorkspace(b.client, { dir: join(REPO, 'test/fixtures/outputs'), model: 'outputs', version: 'v1', cacheDir: false });
+    const res = await b.client.launch({ model: 'outputs', params: { files: 2, same: true } });
+    const [trained] = await waitForRuns(b.client, [res.runs[0].id], 60000);
+    assert.equal(trained.status, 'Succeeded', trained.reason ?? '');
+    const list = await b.client.listArtifacts(trained.id);
+    for (const theme of ['light', 'dark'] as const) {
+      const page = await newPage(theme);
+      const urls: string[] = [];
+      page.on('request', (r) => urls.push(r.url()));
+      await page.waitForSelector('[data-run-id]');
+      await page.goto(`${b.url}/#/runs/${trained.id}`);
+      await page.waitForSelector('[data-testid=run-artifacts][data-state=stored] [data-artifact="same.txt"]');
+      const rows = await page.locator('[aria-label="Artifact files"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-artifact') ?? `${tr.getAttribute('data-artifact-dir')}/`));
+      assert.deepEqual(rows, ['parts/', 'parts/part-0000.txt', 'parts/part-0001.txt', 'same.txt']);
+      assert.equal(await page.locator('[data-artifact="same.txt"] [data-testid=artifact-size]').innerText(), '22 B');
+      assert.match(await page.getByTestId('artifacts-total').innerText(), /^3 files, \d+ B in all/);
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Download parts/part-0001.txt' }).click();
+      const d = await download;
+      assert.equal(d.suggestedFilename(), 'part-0001.txt');
+      const got = readFileSync((await d.path())!);
+      const want = list.files.find((f) => f.path === 'parts/part-0001.txt')!;
+      assert.equal(createHash('sha256').update(got).digest('hex'), want.sha256);
+      assert.match(got.toString(), new RegExp(`^part 1 of run ${trained.id}\n$`));
+      await page.waitForSelector('[data-artifact="parts/part-0001.txt"] [data-testid=artifact-saved]');
+      assert.ok(urls.some((u) => u.includes(`/v1/runs/${trained.id}/artifacts/parts/part-0001.txt`)), 'the file came from the API');
+      assert.deepEqual(urls.filter((u) => u.includes(b.token) || /token=/.test(u)), [], 'no token in a URL');
+      await page.evaluate(() => document.querySelector('[data-testid=run-artifacts]')?.scrollIntoView({ block: 'center' }));
+      await page.waitForTimeout(200);
+      await shot(page, `run-artifacts-${theme}`);
+      await page.context().close();
+    }
+
+    // predict with the trained model, from the launch form
+    const page = await newPage('light');
+    await page.waitForSelector('[data-run-id]');
+    await page.goto(`${b.url}/#/launch?model=outputs`);
+    await page.waitForFunction(() => /v1/.test(document.querySelector('#ty-launch-version')?.textContent ?? ''));
+    await page.locator('#ty-launch-entrypoint').selectOption('predict');
+    const pick = page.getByLabel('Use a trained model');
+    await page.waitForFunction((id) => [...(document.querySelector('#ty-launch-fromRun') as HTMLSelectElement).options].some((o) => o.value === id), trained.id);
+    await pick.selectOption(trained.id);
+    await page.waitForTimeout(300);
+    await shot(page, 'launch-from-run-light');
+    await page.getByRole('button', { name: 'Launch run' }).click();
+    await page.click('[data-testid=launch-result] a[href^="#/runs/"]');
+    await page.waitForSelector('[data-testid=run-details][data-status=Succeeded]', { timeout: 60000 });
+    assert.equal(await page.getByTestId('run-input').innerText(), `the artifacts of run ${trained.id}`);
+    await shot(page, 'run-input-light');
+    await page.click('[data-testid=run-input] a');
+    await page.waitForFunction((id) => location.hash === `#/runs/${id}`, trained.id);
     await page.context().close();
   });
 });

@@ -28,7 +28,7 @@ export function TrainedModelPicker({ model, value, onChange, error }: TrainedMod
   const items = runs.status === 'ok' ? runs.value : [];
   const known = value === '' || value === 'latest' || items.some((r) => r.id === value);
   return (
-    <div className="ty-field" style={{ minWidth: 280, flex: 1 }}>
+    <div className="ty-field" style={{ minWidth: 280, maxWidth: 640 }}>
       <label htmlFor="ty-launch-fromRun">Use a trained model</label>
       <select id="ty-launch-fromRun" className="ty-select" value={value} aria-invalid={!!error} aria-describedby={error ? 'ty-launch-fromRun-error' : undefined}
         onChange={(e) => onChange(e.target.value)}>
