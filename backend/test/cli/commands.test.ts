@@ -77,8 +77,8 @@ describe('cli commands (fake client)', () => {
       }),
     });
     assert.equal(await runCli(['runs'], deps), 0);
-    assert.match(deps.stdout[0], /^ID +MODEL +VERSION +ENTRYPOINT +STATUS +HARDWARE +STARTED +DURATION +COST +REASON$/);
-    assert.match(deps.stdout[1], /run_a+ +eta-correction +v1 +train +Succeeded +cpu-small +5m ago +2m 05s +\$0\.0017$/);
+    assert.match(deps.stdout[0], /^ID +MODEL +VERSION +ENTRYPOINT +STATUS +BY +HARDWARE +STARTED +DURATION +COST +REASON$/);
+    assert.match(deps.stdout[1], /run_a+ +eta-correction +v1 +train +Succeeded +me +cpu-small +5m ago +2m 05s +\$0\.0017$/);
     assert.match(deps.stdout[2], /Pending .* - +- +~\$0\.0020 +waiting for a free slot$/);
   });
 

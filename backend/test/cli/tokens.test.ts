@@ -84,6 +84,10 @@ describe('cli tokens and whoami', () => {
       const mine = await cli(carol, ['runs', '--mine', '--json']);
       assert.equal(mine.code, 0, mine.err);
       assert.deepEqual(JSON.parse(mine.out).items.map((r: { id: string }) => r.id), ['run_0000000000carolcarol01']);
+      const text = await cli(carol, ['runs', '--mine']);
+      assert.match(text.out, /^ID +MODEL +VERSION +ENTRYPOINT +STATUS +BY /);
+      assert.match(text.out, /\nrun_0000000000carolcarol01 +m1 +v1 +train +Succeeded +carol /);
+      assert.ok(!text.out.includes('dave'));
       const all = await cli(carol, ['runs', '--json']);
       assert.equal(JSON.parse(all.out).items.length, 2);
     });

@@ -17,7 +17,8 @@ export function register(program: Command, deps: CliDeps): void {
       String(m.versionCount),
       String(m.runCount),
       relative(m.createdAt, now),
+      m.createdBy,
     ]);
-    for (const l of table(['name', 'team', 'latest version', 'versions', 'runs', 'created'], rows, deps.st)) deps.out(l);
+    for (const l of table(['name', 'team', 'latest version', 'versions', 'runs', 'created', 'by'], rows, deps.st)) deps.out(l);
   });
 }

@@ -42,6 +42,7 @@ export function register(program: Command, deps: CliDeps): void {
     const limit = parseIntOption('--limit', opts.limit, 1, 1000);
     if (limit !== undefined) query.limit = limit;
     if (opts.mine) query.createdBy = (await deps.client().me()).user;
+    if (opts.mine) query.createdBy = (await deps.client().me()).user;
     const page = await deps.client().listRuns(query);
     if (isJson(cmd)) return printJson(deps, page);
     if (page.items.length === 0) return deps.out('no runs match; launch one with `trainyard train MODEL`');
@@ -52,13 +53,14 @@ export function register(program: Command, deps: CliDeps): void {
       truncate(r.version, 24),
       r.entrypoint,
       statusText(r.status, deps.st),
+      r.createdBy,
       r.hardware,
       relative(r.startedAt, now),
       runDuration(r, now),
       runCost(r),
       truncate(r.reason ?? '', 60),
     ]);
-    const headers = ['id', 'model', 'version', 'entrypoint', 'status', 'hardware', 'started', 'duration', 'cost', 'reason'];
+    const headers = ['id', 'model', 'version', 'entrypoint', 'status', 'by', 'hardware', 'started', 'duration', 'cost', 'reason'];
     for (const l of table(headers, rows, deps.st)) deps.out(l);
     if (page.nextCursor) deps.out(deps.st.dim(`(more runs exist; raise --limit or filter with --model/--status)`));
   });

@@ -23,9 +23,10 @@ export function register(program: Command, deps: CliDeps): void {
         s.enabled ? (s.nextFireAt ? `${s.nextFireAt} (${relative(s.nextFireAt, now)})` : '-') : 'disabled',
         relative(s.lastFireAt, now),
         what + (r.sweep ? ' (sweep)' : ''),
+        s.createdBy,
       ];
     });
-    for (const l of table(['id', 'cron', 'timezone', 'next fire', 'last fire', 'launches'], rows, deps.st)) deps.out(l);
+    for (const l of table(['id', 'cron', 'timezone', 'next fire', 'last fire', 'launches', 'by'], rows, deps.st)) deps.out(l);
   });
   withJson(schedules.command('delete').description('delete a schedule').argument('<id>', 'schedule id')).action(
     async (id: string, _opts: unknown, cmd: Command) => {

@@ -20,8 +20,9 @@ export function register(program: Command, deps: CliDeps): void {
         String(v.fileCount),
         truncate(v.baseImage ?? '-', 40),
         relative(v.createdAt, now),
+        v.createdBy,
       ]);
-      for (const l of table(['version', 'digest', 'entrypoints', 'size', 'files', 'base image', 'created'], rows, deps.st)) deps.out(l);
+      for (const l of table(['version', 'digest', 'entrypoints', 'size', 'files', 'base image', 'created', 'by'], rows, deps.st)) deps.out(l);
     },
   );
 }
