@@ -10,9 +10,12 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ApiError } from '../../shared/src/client';
 import { ndjson, sseEvents } from '../../shared/src/streams';
+import { allMetricPages, allPages, MAX_PAGE, MAX_POINTS_PAGE, type PageOf } from '../../shared/src/pages';
 import type { UiClient } from '../../shared/src/ui/context';
 import type { TrainyardEvent } from '../../shared/src/schemas/events';
 import type { LogLine } from '../../shared/src/schemas/runs';
+import type { Model, Version } from '../../shared/src/schemas/models';
+import type { Schedule } from '../../shared/src/schemas/schedules';
 import type { SaveEvent, SaveRequest, WorkspacePreview } from './save/types';
 
 type Query = Record<string, string | number | boolean | undefined | null> | object;
@@ -72,8 +75,11 @@ export class JupyterClient implements UiClient {
     return (await res.json()) as T;
   }
 
-  listModels: UiClient['listModels'] = () => this.call('GET', 'v1/models');
-  listVersions: UiClient['listVersions'] = (model) => this.call('GET', `v1/models/${enc(model)}/versions`);
+  // lists come in pages: these read every page, as the API client does
+  listModels: UiClient['listModels'] = async () => ({ items: await allPages((cursor) => this.call<PageOf<Model>>('GET', 'v1/models', undefined, { limit: MAX_PAGE, cursor })) });
+  listVersions: UiClient['listVersions'] = async (model) => ({
+    items: await allPages((cursor) => this.call<PageOf<Version>>('GET', `v1/models/${enc(model)}/versions`, undefined, { limit: MAX_PAGE, cursor })),
+  });
   getVersion: UiClient['getVersion'] = (model, version) => this.call('GET', `v1/models/${enc(model)}/versions/${enc(version)}`);
   listHardware: UiClient['listHardware'] = () => this.call('GET', 'v1/hardware');
   estimate: UiClient['estimate'] = (body) => this.call('POST', 'v1/runs/estimate', body);
@@ -82,8 +88,8 @@ export class JupyterClient implements UiClient {
   getRun: UiClient['getRun'] = (id) => this.call('GET', `v1/runs/${enc(id)}`);
   cancelRun: UiClient['cancelRun'] = (id) => this.call('POST', `v1/runs/${enc(id)}/cancel`, {});
   getLogs: UiClient['getLogs'] = (id, query = {}) => this.call('GET', `v1/runs/${enc(id)}/logs`, undefined, query);
-  getMetrics: UiClient['getMetrics'] = (id) => this.call('GET', `v1/runs/${enc(id)}/metrics`);
-  listSchedules: UiClient['listSchedules'] = () => this.call('GET', 'v1/schedules');
+  getMetrics: UiClient['getMetrics'] = (id) => allMetricPages((cursor) => this.call('GET', `v1/runs/${enc(id)}/metrics`, undefined, { limit: MAX_POINTS_PAGE, cursor }));
+  listSchedules: UiClient['listSchedules'] = async () => ({ items: await allPages((cursor) => this.call<PageOf<Schedule>>('GET', 'v1/schedules', undefined, { limit: MAX_PAGE, cursor })) });
   deleteSchedule: UiClient['deleteSchedule'] = (id) => this.call('DELETE', `v1/schedules/${enc(id)}`);
   getCosts: UiClient['getCosts'] = (query = {}) => this.call('GET', 'v1/costs', undefined, query);
   me: NonNullable<UiClient['me']> = () => this.call('GET', 'v1/me');

@@ -10,7 +10,7 @@ import type { CreateSnapshot, LocalFiles, Snapshot } from './schemas/snapshots';
 import type { HardwareWithAvailability } from './schemas/hardware';
 import type { LaunchRequest, Estimate } from './schemas/launch';
 import type { LaunchResult } from './schemas/launch-result';
-import type { LogLine, LogPage, MetricList, Run, RunPage, RunQuery } from './schemas/runs';
+import type { LogLine, LogPage, MetricList, MetricQuery, Run, RunPage, RunQuery } from './schemas/runs';
 import type { Schedule } from './schemas/schedules';
 import type { ArtifactList } from './schemas/artifacts';
 import { isArtifactPath } from './artifact-path';
@@ -19,6 +19,7 @@ import type { CreatedToken, CreateToken, Me, TokenInfo } from './schemas/tokens'
 import type { ErrorBody, ErrorCode } from './schemas/common';
 import type { TrainyardEvent } from './schemas/events';
 import { ndjson, sseEvents } from './streams';
+import { allMetricPages, allPages, MAX_PAGE, MAX_POINTS_PAGE, type PageOf, type PageQuery } from './pages';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7878';
 
@@ -96,10 +97,14 @@ export class TrainyardClient {
 
   health() { return this.call<{ ok: boolean; version: string }>('get', '/healthz'); }
 
-  listModels() { return this.call<{ items: Model[] }>('get', '/v1/models'); }
+  /** every model, page after page */
+  async listModels(): Promise<{ items: Model[] }> { return { items: await allPages((cursor) => this.listModelsPage({ limit: MAX_PAGE, cursor })) }; }
+  listModelsPage(query: PageQuery = {}) { return this.call<PageOf<Model>>('get', '/v1/models', undefined, query); }
   getModel(name: string) { return this.call<Model>('get', `/v1/models/${enc(name)}`); }
   createModel(body: CreateModel) { return this.call<Model>('post', '/v1/models', body); }
-  listVersions(model: string) { return this.call<{ items: Version[] }>('get', `/v1/models/${enc(model)}/versions`); }
+  /** every version of a model, newest first, page after page */
+  async listVersions(model: string): Promise<{ items: Version[] }> { return { items: await allPages((cursor) => this.listVersionsPage(model, { limit: MAX_PAGE, cursor })) }; }
+  listVersionsPage(model: string, query: PageQuery = {}) { return this.call<PageOf<Version>>('get', `/v1/models/${enc(model)}/versions`, undefined, query); }
   getVersion(model: string, version: string) {
     return this.call<Version>('get', `/v1/models/${enc(model)}/versions/${enc(version)}`);
   }
@@ -139,7 +144,9 @@ export class TrainyardClient {
   getLogs(id: string, query: { after?: number; limit?: number } = {}) {
     return this.call<LogPage>('get', `/v1/runs/${enc(id)}/logs`, undefined, query);
   }
-  getMetrics(id: string) { return this.call<MetricList>('get', `/v1/runs/${enc(id)}/metrics`); }
+  /** every metric point of a run, page after page, one series per name */
+  getMetrics(id: string) { return allMetricPages((cursor) => this.getMetricsPage(id, { limit: MAX_POINTS_PAGE, cursor })); }
+  getMetricsPage(id: string, query: MetricQuery = {}) { return this.call<MetricList>('get', `/v1/runs/${enc(id)}/metrics`, undefined, query); }
   /** the files a run left in its output directory, once it has ended */
   listArtifacts(id: string) { return this.call<ArtifactList>('get', `/v1/runs/${enc(id)}/artifacts`); }
   /**
@@ -153,7 +160,9 @@ export class TrainyardClient {
     return this.stream(url, opts.signal, opts.fetchImpl, range);
   }
 
-  listSchedules() { return this.call<{ items: Schedule[] }>('get', '/v1/schedules'); }
+  /** every schedule, page after page */
+  async listSchedules(): Promise<{ items: Schedule[] }> { return { items: await allPages((cursor) => this.listSchedulesPage({ limit: MAX_PAGE, cursor })) }; }
+  listSchedulesPage(query: PageQuery = {}) { return this.call<PageOf<Schedule>>('get', '/v1/schedules', undefined, query); }
   deleteSchedule(id: string) { return this.call<{ id: string; deleted: true }>('delete', `/v1/schedules/${enc(id)}`); }
 
   getCosts(query: CostQuery = {}) { return this.call<CostSummary>('get', '/v1/costs', undefined, query); }

@@ -13,4 +13,5 @@ export * from './schemas/costs';
 export * from './schemas/tokens';
 export * from './schemas/workspace-model';
 export * from './client';
+export * from './pages';
 export * from './metric-line';

@@ -1,6 +1,6 @@
 /** /v1/models and /v1/models/:model/versions[/:version] */
 import Type from 'typebox';
-import { CreateModel, Model, ModelList, ModelName, Version, VersionFileList, VersionLabel, VersionList, ErrorBody } from '@trainyard/shared';
+import { CreateModel, Model, ModelList, ModelName, PageQuery, Version, VersionFileList, VersionLabel, VersionList, ErrorBody } from '@trainyard/shared';
 import type { TypedApp } from '../http-types';
 import type { AppContext } from '../context';
 import { conflict, notFound } from '../errors';
@@ -9,7 +9,8 @@ import { listVersionFiles, readVersionFile } from './version-files';
 
 export function registerModelRoutes(app: TypedApp, ctx: AppContext): void {
   const { db } = ctx;
-  app.get('/v1/models', { schema: { tags: ['models'], response: { 200: ModelList } } }, async () => ({ items: await listModels(db) }));
+  app.get('/v1/models', { schema: { tags: ['models'], querystring: PageQuery, response: { 200: ModelList, 400: ErrorBody } } }, async (req) =>
+    listModels(db, { limit: req.query.limit ?? 100, cursor: req.query.cursor }));
 
   app.post('/v1/models', { schema: { tags: ['models'], body: CreateModel, response: { 201: Model, 409: ErrorBody } } }, async (req, reply) => {
     if (await modelExists(db, req.body.name)) throw conflict(`model "${req.body.name}" already exists`);
@@ -24,9 +25,9 @@ export function registerModelRoutes(app: TypedApp, ctx: AppContext): void {
     return m;
   });
 
-  app.get('/v1/models/:model/versions', { schema: { tags: ['models'], params: ModelParams, response: { 200: VersionList, 404: ErrorBody } } }, async (req) => {
+  app.get('/v1/models/:model/versions', { schema: { tags: ['models'], params: ModelParams, querystring: PageQuery, response: { 200: VersionList, 400: ErrorBody, 404: ErrorBody } } }, async (req) => {
     if (!(await modelExists(db, req.params.model))) throw notFound(`no model "${req.params.model}"`);
-    return { items: await listVersions(db, req.params.model) };
+    return listVersions(db, req.params.model, { limit: req.query.limit ?? 100, cursor: req.query.cursor });
   });
 
   const VersionParams = Type.Object({ model: ModelName, version: VersionLabel });

@@ -3,6 +3,7 @@
 import type { Model, Version } from '@trainyard/shared';
 import type { Db, VersionsTable } from '../store/db';
 import { nowIso } from '../ids';
+import { decodeCursor, isName, isTimestamp, toPage, type CursorKind, type Page, type PageRequest } from '../store/keyset';
 
 export async function ensureModel(db: Db, name: string, user: string, extra: { team?: string; description?: string } = {}): Promise<void> {
   await db
@@ -53,9 +54,21 @@ function toModel(r: ModelRow): Model {
   };
 }
 
-export async function listModels(db: Db): Promise<Model[]> {
-  const rows = await modelColumns(db).orderBy('m.name').execute();
-  return rows.map((r) => toModel(r as ModelRow));
+/** model pages: by name */
+export const MODEL_CURSOR: CursorKind = { list: 'GET /v1/models', columns: [isName] };
+
+/** one page of models by name, a seek on the primary key; a bad cursor throws a 400 */
+export function modelsPageQuery(db: Db, page: PageRequest) {
+  let q = modelColumns(db);
+  if (page.cursor) {
+    const [name] = decodeCursor(MODEL_CURSOR, page.cursor);
+    q = q.where('m.name', '>', name);
+  }
+  return q.orderBy('m.name').limit(page.limit + 1);
+}
+
+export async function listModels(db: Db, page: PageRequest = { limit: 100 }): Promise<Page<Model>> {
+  return toPage(await modelsPageQuery(db, page).execute(), page.limit, MODEL_CURSOR, (r) => [r.name], (r) => toModel(r as ModelRow));
 }
 
 export async function getModel(db: Db, name: string): Promise<Model | null> {
@@ -80,9 +93,21 @@ export function toVersion(r: VersionsTable): Version {
   };
 }
 
-export async function listVersions(db: Db, model: string): Promise<Version[]> {
-  const rows = await db.selectFrom('versions').selectAll().where('model', '=', model).orderBy('created_at', 'desc').orderBy('label', 'desc').execute();
-  return rows.map(toVersion);
+/** version pages: a model's versions newest first, keyed on (created_at, label) */
+export const VERSION_CURSOR: CursorKind = { list: 'GET /v1/models/:model/versions', columns: [isTimestamp, isName] };
+
+/** one page of a model's versions, a seek on versions_model_created; a bad cursor throws a 400 */
+export function versionsPageQuery(db: Db, model: string, page: PageRequest) {
+  let q = db.selectFrom('versions').selectAll().where('model', '=', model);
+  if (page.cursor) {
+    const [createdAt, label] = decodeCursor(VERSION_CURSOR, page.cursor);
+    q = q.where((eb) => eb(eb.refTuple('created_at', 'label'), '<', eb.tuple(createdAt, label)));
+  }
+  return q.orderBy('created_at', 'desc').orderBy('label', 'desc').limit(page.limit + 1);
+}
+
+export async function listVersions(db: Db, model: string, page: PageRequest = { limit: 100 }): Promise<Page<Version>> {
+  return toPage(await versionsPageQuery(db, model, page).execute(), page.limit, VERSION_CURSOR, (r) => [r.created_at, r.label], toVersion);
 }
 
 /** label null: the latest version */

@@ -1,6 +1,6 @@
 /** /v1/runs, /v1/runs/estimate, /v1/runs/:id[/logs|/metrics|/cancel] */
 import Type from 'typebox';
-import { ErrorBody, Estimate, Id, LaunchRequest, LaunchResult, LogPage, LogQuery, MetricList, Run, RunPage, RunQuery, FINAL_STATUSES } from '@trainyard/shared';
+import { ErrorBody, Estimate, Id, LaunchRequest, LaunchResult, LogPage, LogQuery, MetricList, MetricQuery, Run, RunPage, RunQuery, FINAL_STATUSES } from '@trainyard/shared';
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { invalid } from '../errors';
@@ -46,9 +46,9 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
     return runs.cancel(run.id);
   });
 
-  app.get('/v1/runs/:id/metrics', { schema: { tags: ['runs'], params: RunParams, response: { 200: MetricList, 404: ErrorBody } } }, async (req) => {
+  app.get('/v1/runs/:id/metrics', { schema: { tags: ['runs'], params: RunParams, querystring: MetricQuery, response: { 200: MetricList, 400: ErrorBody, 404: ErrorBody } } }, async (req) => {
     await runs.get(req.params.id);
-    return { runId: req.params.id, series: await getMetrics(ctx.db, req.params.id) };
+    return { runId: req.params.id, ...(await getMetrics(ctx.db, req.params.id, { limit: req.query.limit ?? 10000, cursor: req.query.cursor })) };
   });
 
   app.get('/v1/runs/:id/logs', { schema: { tags: ['runs'], params: RunParams, querystring: LogQuery, response: { 200: LogPage, 404: ErrorBody } } }, async (req, reply) => {

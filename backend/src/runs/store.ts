@@ -2,7 +2,7 @@
 import type { HardwareProfile, LogLine, MetricSeries, Params, Run, RunStatus, Sweep } from '@trainyard/shared';
 import type { Db, RunsTable, SweepsTable } from '../store/db';
 import { nowIso } from '../ids';
-import { decodeCursor, isId, isTimestamp, toPage, type CursorKind, type Page } from '../store/keyset';
+import { decodeCursor, isId, isSeq, isTimestamp, toPage, type CursorKind, type Page, type PageRequest } from '../store/keyset';
 
 export type RunRow = RunsTable;
 
@@ -235,25 +235,37 @@ export async function appendLogs(db: Db, runId: string, lines: NewLogLine[], met
   });
 }
 
+/** up to `limit` log lines after seq `after`: a seek on the (run_id, seq) primary key */
+export function logsPageQuery(db: Db, runId: string, after: number, limit: number) {
+  return db.selectFrom('run_logs').selectAll().where('run_id', '=', runId).where('seq', '>', after).orderBy('seq').limit(limit);
+}
+
 export async function getLogs(db: Db, runId: string, after: number, limit: number): Promise<LogLine[]> {
-  const rows = await db
-    .selectFrom('run_logs')
-    .selectAll()
-    .where('run_id', '=', runId)
-    .where('seq', '>', after)
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
+  const rows = await logsPageQuery(db, runId, after, limit).execute();
   return rows.map((r) => ({ seq: Number(r.seq), stream: r.stream as LogLine['stream'], text: r.text, time: r.time }));
 }
 
-export async function getMetrics(db: Db, runId: string): Promise<MetricSeries[]> {
-  const rows = await db.selectFrom('metrics').selectAll().where('run_id', '=', runId).orderBy('name').orderBy('seq').execute();
+/** metric pages: a run's points in the order they were logged, keyed on seq */
+export const METRIC_CURSOR: CursorKind = { list: 'GET /v1/runs/:id/metrics', columns: [isSeq] };
+
+/** one page of a run's metric points, a seek on the (run_id, seq) primary key; a bad cursor throws a 400 */
+export function metricsPageQuery(db: Db, runId: string, page: PageRequest) {
+  let q = db.selectFrom('metrics').selectAll().where('run_id', '=', runId);
+  if (page.cursor) {
+    const [seq] = decodeCursor(METRIC_CURSOR, page.cursor);
+    q = q.where('seq', '>', Number(seq));
+  }
+  return q.orderBy('seq').limit(page.limit + 1);
+}
+
+/** a page of points grouped into one series per name (sorted by name), and the next page's cursor */
+export async function getMetrics(db: Db, runId: string, page: PageRequest = { limit: 10000 }): Promise<{ series: MetricSeries[]; nextCursor: string | null }> {
+  const { items: rows, nextCursor } = toPage(await metricsPageQuery(db, runId, page).execute(), page.limit, METRIC_CURSOR, (r) => [String(r.seq)], (r) => r);
   const byName = new Map<string, MetricSeries>();
-  for (const r of rows) {
+  for (const r of [...rows].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Number(a.seq) - Number(b.seq)))) {
     let s = byName.get(r.name);
     if (!s) byName.set(r.name, (s = { name: r.name, points: [] }));
     s.points.push({ step: r.step === null ? null : Number(r.step), value: Number(r.value), time: r.time });
   }
-  return [...byName.values()];
+  return { series: [...byName.values()], nextCursor };
 }

@@ -14,12 +14,26 @@
 import { Cron } from 'croner';
 import type { LaunchRequest, LaunchResult, Schedule } from '@trainyard/shared';
 import type { AppContext } from '../context';
-import type { SchedulesTable } from '../store/db';
+import type { Db, SchedulesTable } from '../store/db';
 import type { RunsService } from '../runs/service';
 import type { ScheduleSpec } from '../executors/executor';
 import { resolveLaunch } from '../runs/launch';
 import { invalid, notFound } from '../errors';
 import { newId, nowIso } from '../ids';
+import { decodeCursor, isId, toPage, type CursorKind, type Page, type PageRequest } from '../store/keyset';
+
+/** schedule pages: by id, oldest first */
+export const SCHEDULE_CURSOR: CursorKind = { list: 'GET /v1/schedules', columns: [isId] };
+
+/** one page of schedules by id, a seek on the primary key; a bad cursor throws a 400 */
+export function schedulesPageQuery(db: Db, page: PageRequest) {
+  let q = db.selectFrom('schedules').selectAll();
+  if (page.cursor) {
+    const [id] = decodeCursor(SCHEDULE_CURSOR, page.cursor);
+    q = q.where('id', '>', id);
+  }
+  return q.orderBy('id').limit(page.limit + 1);
+}
 
 function toSchedule(r: SchedulesTable): Schedule {
   return {
@@ -89,11 +103,13 @@ export class SchedulesService {
     return { runs: [], sweep: null, schedule, estimate };
   }
 
-  async list(): Promise<Schedule[]> {
-    const rows = await this.ctx.db.selectFrom('schedules').selectAll().orderBy('id').execute();
-    if (!this.ctx.executor.schedule) return rows.map(toSchedule);
+  async list(page: PageRequest = { limit: 100 }): Promise<Page<Schedule>> {
+    const rows = await schedulesPageQuery(this.ctx.db, page).execute();
     // held by the executor: the loop does not advance next_fire_at, so it is computed here
-    return rows.map((r) => ({ ...toSchedule(r), nextFireAt: Number(r.enabled) === 1 ? (parseCron(r.cron, r.timezone).nextRun()?.toISOString() ?? null) : null }));
+    const held = !!this.ctx.executor.schedule;
+    const map = (r: SchedulesTable): Schedule =>
+      held ? { ...toSchedule(r), nextFireAt: Number(r.enabled) === 1 ? (parseCron(r.cron, r.timezone).nextRun()?.toISOString() ?? null) : null } : toSchedule(r);
+    return toPage(rows, page.limit, SCHEDULE_CURSOR, (r) => [r.id], map);
   }
 
   async get(id: string): Promise<Schedule> {

@@ -16,6 +16,13 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** what a caller asks of a paged list: how many, and after which page */
+export interface PageRequest {
+  limit: number;
+  /** the nextCursor of the previous page */
+  cursor?: string;
+}
+
 /** one list's cursor: its name (also in the cursor) and a check per key column */
 export interface CursorKind {
   list: string;

@@ -97,7 +97,7 @@ for (const kind of STORE_KINDS) {
       const s = await h.svc.get(snap.id);
       assert.equal(s.status, 'failed');
       assert.match(s.error ?? '', /different content/);
-      assert.equal((await listVersions(h.ctx.db, 'eta')).length, 1);
+      assert.equal((await listVersions(h.ctx.db, 'eta')).items.length, 1);
       assert.equal((await h.ctx.images.getManifest('eta', 'v1'))?.digest, first.version.digest, 'tag not moved');
     });
   });
@@ -193,7 +193,7 @@ describe('snapshots service', () => {
     const s = await h.svc.get(snap.id);
     assert.equal(s.status, 'failed');
     assert.match(s.error ?? '', /no-such-layout/);
-    assert.deepEqual(await listVersions(h.ctx.db, 'eta'), []);
+    assert.deepEqual((await listVersions(h.ctx.db, 'eta')).items, []);
     assert.ok(h.events.some((e) => e.kind === 'snapshot' && e.data.status === 'failed'));
   });
 

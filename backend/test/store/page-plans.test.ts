@@ -10,7 +10,9 @@
 import assert from 'node:assert/strict';
 import { sql, CompiledQuery, type Kysely } from 'kysely';
 import type { Connection, Db } from '../../src/store/db';
-import { RUN_CURSOR, runsPageQuery, type RunFilter } from '../../src/runs/store';
+import { logsPageQuery, METRIC_CURSOR, metricsPageQuery, RUN_CURSOR, runsPageQuery, type RunFilter } from '../../src/runs/store';
+import { MODEL_CURSOR, modelsPageQuery, VERSION_CURSOR, versionsPageQuery } from '../../src/models/store';
+import { SCHEDULE_CURSOR, schedulesPageQuery } from '../../src/schedules/service';
 import { encodeCursor } from '../../src/store/keyset';
 import { STORE_KINDS, freshMigratedStore } from '../../../test/helpers/stores';
 
@@ -36,11 +38,38 @@ function runCases(): PageCase[] {
     ['a model and a status', { model: 'eta', status: 'Failed' }, ['model', 'status']],
     ['a sweep', { sweep: 'swp_0000000000abcdefghijkl' }, ['sweep_id']],
     ['a schedule', { schedule: 'sch_0000000000abcdefghijkl' }, ['schedule_id']],
+    ['a person', { createdBy: 'alice' }, ['created_by']],
   ];
   return filters.flatMap(([name, f, cols]) => [
     { name: `runs of ${name}, first page`, query: (db: Db) => runsPageQuery(db, { ...f, limit: 100 }).compile(), seek: null, filters: cols },
     { name: `runs of ${name}, a cursor page`, query: (db: Db) => runsPageQuery(db, { ...f, limit: 100, cursor: encodeCursor(RUN_CURSOR, [T, RUN]) }).compile(), seek: runSeek, filters: cols },
   ]);
+}
+
+/** the other paged lists: models, versions, schedules, metric points and log lines */
+function otherCases(): PageCase[] {
+  const schedules = (db: Db, cursor?: string) => schedulesPageQuery(db, { limit: 100, cursor }).compile();
+  return [
+    { name: 'models, first page', query: (db) => modelsPageQuery(db, { limit: 100 }).compile(), seek: null, filters: [] },
+    { name: 'models, a cursor page', query: (db) => modelsPageQuery(db, { limit: 100, cursor: encodeCursor(MODEL_CURSOR, ['eta']) }).compile(), seek: { sqlite: /USING (COVERING )?INDEX \S+ \(name>\?\)/, postgres: /Index Cond: \(name > / }, filters: [] },
+    { name: 'versions, first page', query: (db) => versionsPageQuery(db, 'eta', { limit: 100 }).compile(), seek: null, filters: ['model'] },
+    {
+      name: 'versions, a cursor page',
+      query: (db) => versionsPageQuery(db, 'eta', { limit: 100, cursor: encodeCursor(VERSION_CURSOR, [T, 'v1']) }).compile(),
+      seek: { sqlite: /\(created_at,label\)<\(\?,\?\)/, postgres: /Index Cond: .*ROW\(created_at, label\) < ROW\(/ },
+      filters: ['model'],
+    },
+    { name: 'schedules, first page', query: (db) => schedules(db), seek: null, filters: [] },
+    { name: 'schedules, a cursor page', query: (db) => schedules(db, encodeCursor(SCHEDULE_CURSOR, [RUN])), seek: { sqlite: /\(id>\?\)/, postgres: /Index Cond: \(id > / }, filters: [] },
+    { name: 'metric points, first page', query: (db) => metricsPageQuery(db, RUN, { limit: 10000 }).compile(), seek: null, filters: ['run_id'] },
+    {
+      name: 'metric points, a cursor page',
+      query: (db) => metricsPageQuery(db, RUN, { limit: 10000, cursor: encodeCursor(METRIC_CURSOR, ['5000']) }).compile(),
+      seek: { sqlite: /run_id=\? AND seq>\?/, postgres: /Index Cond: .*seq > / },
+      filters: ['run_id'],
+    },
+    { name: 'log lines after a seq', query: (db) => logsPageQuery(db, RUN, 5000, 10000).compile(), seek: { sqlite: /run_id=\? AND seq>\?/, postgres: /Index Cond: .*seq > / }, filters: ['run_id'] },
+  ];
 }
 
 async function sqlitePlan(db: Kysely<any>, q: CompiledQuery): Promise<string> {
@@ -85,7 +114,7 @@ for (const kind of STORE_KINDS) {
     });
     after(async () => store.drop());
 
-    for (const c of runCases()) {
+    for (const c of [...runCases(), ...otherCases()]) {
       it(`${c.name}: an index range in page order`, async () => {
         const q = c.query(conn.db);
         const plan = kind === 'sqlite' ? await sqlitePlan(conn.db, q) : await postgresPlan(conn.db, q);

@@ -47,9 +47,9 @@ for (const kind of STORE_KINDS) {
       assert.equal(await insertVersion(conn.db, again), false);
       assert.equal((await getVersion(conn.db, 'eta', 'v1'))!.digest, `sha256:${'a'.repeat(64)}`, 'the stored version is unchanged');
       assert.equal((await getVersion(conn.db, 'eta', null))!.label, 'v2');
-      assert.equal((await listVersions(conn.db, 'eta')).length, 2);
+      assert.equal((await listVersions(conn.db, 'eta')).items.length, 2);
       assert.equal((await getVersion(conn.db, 'eta', 'v1'))!.sizeBytes, 5_000_000_000, 'bigint sizes round-trip as numbers');
-      const models = await listModels(conn.db);
+      const models = (await listModels(conn.db)).items;
       assert.equal(models[0].versionCount, 2);
       assert.equal(models[0].latestVersion, 'v2');
     });
@@ -87,7 +87,8 @@ for (const kind of STORE_KINDS) {
       const lines = await getLogs(conn.db, r.id, -1, 100);
       assert.deepEqual(lines.map((l) => [l.seq, l.stream, l.text]), [[0, 'stdout', 'a'], [1, 'stderr', 'b'], [2, 'stdout', 'c']]);
       assert.deepEqual((await getLogs(conn.db, r.id, 0, 1)).map((l) => l.text), ['b']);
-      const metrics = await getMetrics(conn.db, r.id);
+      const { series: metrics, nextCursor } = await getMetrics(conn.db, r.id);
+      assert.equal(nextCursor, null);
       assert.deepEqual(metrics, [{ name: 'loss', points: [{ step: 1, value: 0.5, time: metrics[0].points[0].time }, { step: 2, value: 0.25, time: metrics[0].points[1].time }] }]);
       const row = await conn.db.selectFrom('runs').select(['executor_ref', 'next_log_seq']).where('id', '=', r.id).executeTakeFirstOrThrow();
       assert.equal(row.executor_ref, JSON.stringify({ offset: 4 }));

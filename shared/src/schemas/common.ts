@@ -55,8 +55,16 @@ export const ErrorBody = Type.Object({
 
 export const Page = <T extends Type.TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+/** a page cursor: opaque, base64url; the server refuses one it did not give out */
+export const Cursor = Type.String({ pattern: '^[A-Za-z0-9_-]{1,512}$', description: 'the nextCursor of the previous page, unchanged (leave it out for the first page)' });
+/** the query of a paged list (models, versions, schedules): `limit` (default 100) and `cursor` */
+export const PageQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), cursor: Type.Optional(Cursor) },
+  { additionalProperties: false },
+);
 
 export type ErrorCode = Type.Static<typeof ErrorCode>;
+export type PageQuery = Type.Static<typeof PageQuery>;
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 export type Params = Type.Static<typeof Params>;
 export type ParamValue = Type.Static<typeof ParamValue>;

@@ -1,6 +1,6 @@
 /** Models and their immutable versions. */
 import Type from 'typebox';
-import { EntrypointName, ModelName, Timestamp, VersionLabel } from './common';
+import { EntrypointName, ModelName, Page, Timestamp, VersionLabel } from './common';
 
 export const Entrypoints = Type.Record(EntrypointName, Type.String({ minLength: 1, maxLength: 4096 }), {
   minProperties: 1,
@@ -27,7 +27,8 @@ export const Model = Type.Object({
   versionCount: Type.Integer(),
   runCount: Type.Integer(),
 });
-export const ModelList = Type.Object({ items: Type.Array(Model) });
+/** a page of models, by name */
+export const ModelList = Page(Model);
 
 export const GitState = Type.Object(
   {
@@ -52,7 +53,8 @@ export const Version = Type.Object({
   createdBy: Type.String(),
   createdAt: Timestamp,
 });
-export const VersionList = Type.Object({ items: Type.Array(Version) });
+/** a page of a model's versions, newest first */
+export const VersionList = Page(Version);
 
 export type CreateModel = Type.Static<typeof CreateModel>;
 export type Model = Type.Static<typeof Model>;

@@ -1,6 +1,6 @@
 /** Runs, sweeps, estimates, logs and metrics. */
 import Type from 'typebox';
-import { EntrypointName, Id, ModelName, ParamKey, ParamValue, Params, ProfileName, Timestamp, VersionLabel } from './common';
+import { Cursor, EntrypointName, Id, ModelName, ParamKey, ParamValue, Params, ProfileName, Timestamp, VersionLabel } from './common';
 
 export const RunStatus = Type.Union([
   Type.Literal('Pending'),
@@ -53,7 +53,7 @@ export const RunQuery = Type.Object(
     schedule: Type.Optional(Id),
     createdBy: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'only runs launched by this person (GET /v1/me says who you are)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
 );
@@ -82,7 +82,7 @@ export const LogPage = Type.Object({
 export const LogQuery = Type.Object(
   {
     after: Type.Optional(Type.Integer({ minimum: -1 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'lines per page (default and most: 10000)' })),
     follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')])),
   },
   { additionalProperties: false },
@@ -90,7 +90,12 @@ export const LogQuery = Type.Object(
 
 export const MetricPoint = Type.Object({ step: Type.Union([Type.Integer(), Type.Null()]), value: Type.Number(), time: Timestamp });
 export const MetricSeries = Type.Object({ name: Type.String(), points: Type.Array(MetricPoint) });
-export const MetricList = Type.Object({ runId: Id, series: Type.Array(MetricSeries) });
+/** a page of a run's metric points in the order they were logged, grouped by name; `nextCursor` is null on the last */
+export const MetricList = Type.Object({ runId: Id, series: Type.Array(MetricSeries), nextCursor: Type.Optional(Type.Union([Type.String(), Type.Null()])) });
+export const MetricQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'points per page (default and most: 10000)' })), cursor: Type.Optional(Cursor) },
+  { additionalProperties: false },
+);
 
 export type RunStatus = Type.Static<typeof RunStatus>;
 export type Run = Type.Static<typeof Run>;
@@ -102,4 +107,5 @@ export type LogPage = Type.Static<typeof LogPage>;
 export type MetricPoint = Type.Static<typeof MetricPoint>;
 export type MetricSeries = Type.Static<typeof MetricSeries>;
 export type MetricList = Type.Static<typeof MetricList>;
+export type MetricQuery = Type.Static<typeof MetricQuery>;
 export type SweepSpec = Type.Static<typeof SweepSpec>;

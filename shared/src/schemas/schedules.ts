@@ -1,6 +1,6 @@
 /** Cron schedules held by the executor side of the backend, not by an editor. */
 import Type from 'typebox';
-import { Id, ModelName, Timestamp } from './common';
+import { Id, ModelName, Page, Timestamp } from './common';
 import { LaunchRequest } from './launch';
 
 export const Schedule = Type.Object({
@@ -16,6 +16,7 @@ export const Schedule = Type.Object({
   createdBy: Type.String(),
   createdAt: Timestamp,
 });
-export const ScheduleList = Type.Object({ items: Type.Array(Schedule) });
+/** a page of schedules, by id (oldest first) */
+export const ScheduleList = Page(Schedule);
 
 export type Schedule = Type.Static<typeof Schedule>;
