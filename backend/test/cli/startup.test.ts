@@ -1,0 +1,111 @@
+/**
+ * What a client verb loads and what it leaves running (bench/cli.bench.ts has the times):
+ * the built CLI runs with a preload that records every module resolved and, at exit, the
+ * built-ins Node loaded; `--help` and `runs` must load no server package and not Node's fetch
+ * (undici). And a save, once it has answered, leaves nothing (timer, socket) holding the process open.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CLI, REPO, removeHome, startTestBackend, type TestBackend } from '../../../test/helpers/backend';
+
+/** packages only the server uses; a client verb that loads one pays for it at every start */
+const SERVER_ONLY = ['typebox', 'fastify', 'kysely', 'pg', '@kubernetes/client-node', 'yaml', 'ajv', '@fastify/swagger', 'croner', 'tar-stream'];
+
+const PRELOAD = `
+import { registerHooks } from 'node:module';
+import { writeFileSync } from 'node:fs';
+const urls = new Set();
+registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); urls.add(r.url); return r; } });
+process.on('exit', () => writeFileSync(process.env.TY_LOADED_OUT, JSON.stringify({ urls: [...urls], builtins: process.moduleLoadList })));
+`;
+
+interface Loaded {
+  code: number | null;
+  stderr: string;
+  packages: string[];
+  builtins: string[];
+}
+
+describe('cli start-up: what a client verb loads', function () {
+  let b: TestBackend;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    execFileSync(process.execPath, [join(REPO, 'backend/build.mjs')], { stdio: 'inherit' });
+    b = await startTestBackend();
+    dir = mkdtempSync(join(tmpdir(), 'ty-startup-'));
+    writeFileSync(join(dir, 'preload.mjs'), PRELOAD);
+    env = { ...process.env, TRAINYARD_URL: b.url, TRAINYARD_HOME: b.home, NO_COLOR: '1' };
+    delete env.TRAINYARD_TOKEN;
+  });
+  after(async () => {
+    await b?.close();
+    if (b) removeHome(b.home);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function run(args: string[]): Promise<Loaded> {
+    const out = join(dir, `loaded-${args[0]}.json`);
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', join(dir, 'preload.mjs'), CLI, ...args], { env: { ...env, TY_LOADED_OUT: out }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const { urls, builtins } = JSON.parse(readFileSync(out, 'utf8')) as { urls: string[]; builtins: string[] };
+        const packages = [...new Set(urls.flatMap((u) => {
+          const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
+          return m ? [m[1]] : [];
+        }))];
+        resolve({ code, stderr, packages, builtins });
+      });
+    });
+  }
+
+  for (const args of [['--help'], ['runs'], ['hardware']]) {
+    it(`trainyard ${args.join(' ')} loads commander and no server package, and not Node's fetch`, async () => {
+      const r = await run(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.packages.includes('commander'), `the hook saw the CLI's packages: ${r.packages.join(', ')}`);
+      assert.deepEqual(r.packages.filter((p) => SERVER_ONLY.includes(p)), [], `loaded: ${r.packages.join(', ')}`);
+      assert.deepEqual(r.builtins.filter((m) => /undici/.test(m)), []);
+    });
+  }
+
+  it('trainyard serve does load the server (the check above can see it)', async () => {
+    // --config of a missing file: the config parser loads, then refuses; serve starts nothing
+    const r = await run(['serve', '--config', join(dir, 'missing.yaml')]);
+    assert.equal(r.code, 1);
+    assert.ok(r.packages.includes('yaml') && r.packages.includes('typebox'), `loaded: ${r.packages.join(', ')}`);
+  });
+
+  it('trainyard save leaves nothing holding the process once it has answered', async () => {
+    // the CLI's own client and saveWorkspace in a child; what keeps its event loop alive right after
+    const ws = join(dir, 'ws');
+    cpSync(join(REPO, 'examples/eta-correction'), ws, { recursive: true });
+    const script = join(REPO, 'backend/test/cli', '.startup-save.tmp.ts');
+    writeFileSync(script, `
+      import { saveWorkspace } from '@trainyard/shared/snapshot/save';
+      import { createDeps } from '../../src/cli/deps';
+      const deps = createDeps(${JSON.stringify(CLI)});
+      const res = await saveWorkspace(deps.client(), { dir: ${JSON.stringify(ws)}, model: 'startup-check', cacheDir: false, onProgress: () => undefined });
+      await new Promise((r) => setImmediate(r));
+      console.log(JSON.stringify({ label: res.version.label, holding: process.getActiveResourcesInfo() }));
+    `);
+    try {
+      // not execFileSync: the backend answers from this process's event loop
+      const { stdout: out } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { env, cwd: REPO, encoding: 'utf8' });
+      const { label, holding } = JSON.parse(out.trim().split('\n').pop()!) as { label: string; holding: string[] };
+      assert.ok(label);
+      // stdout/stderr pipes may show; a timer or a socket would keep the process alive after its last line
+      assert.deepEqual(holding.filter((h) => !/^(PipeWrap|TTYWrap|FSReqCallback)$/.test(h)), []);
+    } finally {
+      rmSync(script, { force: true });
+    }
+  });
+});
