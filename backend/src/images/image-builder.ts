@@ -85,6 +85,9 @@ const getEnv = (env: string[], name: string) => env.find((e) => e.startsWith(`${
 export async function buildImage(store: ImageStore, input: BuildImageInput): Promise<BuiltImage> {
   const base = input.baseImage ? await timeStage('base image', () => resolveBaseImage(input.baseImage!, store)) : null;
   const baseLayers = base?.layers ?? [];
+  // a registry store pushes (or mounts) each blob as soon as it is known, while the rest is built
+  const ahead = (d: Descriptor) => store.pushAhead?.(input.model, d);
+  baseLayers.forEach(ahead);
 
   const python = (await findInLayers(store, baseLayers, ['usr/local/bin/python3'])) ?? 'usr/bin/python3';
   const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256 } : { file: f.file } }));
@@ -93,7 +96,9 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
     { type: 'file', path: 'opt/trainyard/python/trainyard/__init__.py', mode: 0o644, source: { data: await readPythonHelper() } },
     { type: 'symlink', path: 'opt/trainyard/bin/python', target: `../../../${python}` },
   );
-  const code = await timeStage('layer: code', () => writeLayer(store, entries, { tmpDir: input.tmpDir, compression: input.compression }), (l) => l.size);
+  // the code layer is written while the dependency layer is
+  const codeP = timeStage('layer: code', () => writeLayer(store, entries, { tmpDir: input.tmpDir, compression: input.compression }), (l) => l.size).then((l) => (ahead(l), l));
+  codeP.catch(() => undefined); // awaited below
 
   let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number; strategy: 'copy' | 'install' }) | null = null;
   if (input.environment && base) {
@@ -107,8 +112,10 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
       else if (!install) throw new DependencyError(`cannot add the workspace's ${plan.delta.length} extra distributions to ${base.ref}: ${plan.notCopy}; and this builder cannot run the install strategy`);
       else written = await installDependencyLayer(store, plan, base, basePy, { ...install, cacheDir: copyOpts.cacheDir, tmpDir: input.tmpDir, compression: input.compression });
       dep = { ...written, lockHash: plan.lockHash, distributions: plan.delta.length, strategy: plan.strategy };
+      ahead(dep);
     }
   }
+  const code = await codeP;
   const ownLayers = [...(dep ? [dep] : []), code];
 
   const baseConfig = base?.config;

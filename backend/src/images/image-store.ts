@@ -40,6 +40,11 @@ export interface ImageStore {
   /** optional: remember where a blob this store does not hold can be read (and mounted) from */
   adoptBlob?(digest: string, origin: BlobOrigin): void;
   /**
+   * optional: start making a blob of this store present in repository `repo` now (a registry
+   * push or mount), ahead of the putManifest that will name it; putManifest waits for it
+   */
+  pushAhead?(repo: string, blob: { digest: string; size: number; mediaType?: string }): void;
+  /**
    * optional: a folder for temp files that putBlobFile can move in by rename (same file system);
    * created if missing
    */

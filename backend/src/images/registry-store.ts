@@ -44,6 +44,8 @@ export class RegistryStore implements ImageStore {
   private readonly present = new Map<string, Set<string>>();
   /** what the last putManifest did per blob, for progress and tests */
   lastPush: Record<string, PushOutcome> = {};
+  /** pushes started by pushAhead, by "repository digest", until putManifest takes their outcome */
+  private readonly ahead = new Map<string, Promise<PushOutcome>>();
 
   constructor(
     readonly registry: RegistryLocation,
@@ -132,23 +134,52 @@ export class RegistryStore implements ImageStore {
     }
   }
 
-  private async pushBlobs(name: string, blobs: Desc[]): Promise<void> {
+  /**
+   * Starts pushing a blob of the store (a layer just written, a base layer to mount) to the
+   * repository of `repo` now, while the build goes on; putManifest waits for it and takes its
+   * outcome (a failed push ahead is simply done again there).
+   */
+  pushAhead(repo: string, d: Desc): void {
+    const name = this.repoName(repo);
+    const key = `${name} ${d.digest}`;
+    if (this.ahead.has(key) || this.present.get(name)?.has(d.digest)) return;
+    const p = this.pushOne(name, d);
+    p.catch(() => undefined); // awaited by pushBlobs, which pushes again on failure
+    this.ahead.set(key, p);
+  }
+
+  private async pushOne(name: string, d: Desc): Promise<PushOutcome> {
+    const origin = this.origins.get(d.digest);
+    const from = origin && origin.host === this.registry.host ? origin.repo : null;
+    const outcome = await this.client.pushBlob(name, d.digest, d.size, (offset, length) => this.readRange(d.digest, offset, length), from);
     let known = this.present.get(name);
     if (!known) this.present.set(name, (known = new Set()));
+    known.add(d.digest);
+    return outcome;
+  }
+
+  private async pushBlobs(name: string, blobs: Desc[]): Promise<void> {
     const outcome: Record<string, PushOutcome> = {};
+    // the pushes started ahead: their outcome, or (failed) a push again below
+    await Promise.all(
+      blobs.map(async (d) => {
+        const p = this.ahead.get(`${name} ${d.digest}`);
+        if (!p) return;
+        this.ahead.delete(`${name} ${d.digest}`);
+        const got = await p.catch(() => null);
+        if (got) outcome[d.digest] = got;
+      }),
+    );
+    let known = this.present.get(name);
+    if (!known) this.present.set(name, (known = new Set()));
     const queue = blobs.filter((d) => {
+      if (outcome[d.digest]) return false;
       if (!known.has(d.digest)) return true;
       outcome[d.digest] = 'present';
       return false;
     });
     const worker = async () => {
-      for (let d = queue.shift(); d; d = queue.shift()) {
-        const origin = this.origins.get(d.digest);
-        const from = origin && origin.host === this.registry.host ? origin.repo : null;
-        const desc = d;
-        outcome[desc.digest] = await this.client.pushBlob(name, desc.digest, desc.size, (offset, length) => this.readRange(desc.digest, offset, length), from);
-        known.add(desc.digest);
-      }
+      for (let d = queue.shift(); d; d = queue.shift()) outcome[d.digest] = await this.pushOne(name, d);
     };
     await Promise.all([worker(), worker(), worker()]);
     this.lastPush = outcome;

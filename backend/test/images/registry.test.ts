@@ -119,6 +119,10 @@ describe('RegistryStore against docker-registry', function () {
     assert.equal(await store.hasBlob(multi.layers[0].digest), false, 'base layers are not downloaded just to be referenced');
 
     const built = await buildImage(store, { model: 'mounted', version: 'v1', files: [], entrypoints: { train: 'true' }, baseImage: `${reg.host}/team/base-bare:v1`, git: { sha: null, dirty: false }, source: 'test' });
+    // pushed ahead: the base layer is mounted and the code layer uploaded while the build went on, before any manifest
+    const code = built.layers[built.layers.length - 1].digest;
+    for (let i = 0; i < 100 && !(await client.hasBlob('team/mounted', code)); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await client.hasBlob('team/mounted', code), true, 'the code layer is in the repository before putManifest');
     await store.putManifest('mounted', 'v1', built.manifest, built.mediaType);
     assert.equal(store.lastPush[bare.layers[0].digest], 'mounted', JSON.stringify(store.lastPush));
     assert.equal(store.lastPush[built.configDigest], 'uploaded');
