@@ -154,6 +154,7 @@ describe('artifacts in the shared UI (jsdom)', function () {
     assert.ok((rtl.screen.getByRole('button', { name: 'Save to folder model.txt' }) as HTMLButtonElement).disabled, 'one save at a time per file');
     release();
     assert.equal((await rtl.screen.findByTestId('artifact-saved')).textContent, '✓ downloaded model.txt, sha256 verified');
+    assert.equal(rtl.screen.queryByTestId('artifact-progress'), null);
     assert.deepEqual(got, [['run_aaaaaaaaaa1', 'model.txt']]);
     rtl.fireEvent.click(rtl.screen.getByRole('button', { name: 'Save to folder model.txt' }));
     assert.match((await rtl.screen.findByTestId('artifact-error')).textContent!, /^Save to folder failed: model\.txt: the download's sha256 is 00/);

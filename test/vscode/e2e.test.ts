@@ -6,7 +6,8 @@
  * the webview form with the hardware picker (the runs go Succeeded live in the Runs view),
  * compare the sweep's runs, open a run's results (logs and a chart), follow a traceback link to
  * the file and line; a secret refusal names the file and opens it; stopping the backend makes
- * the views say unreachable and they recover after a restart; cancel a running run.
+ * the views say unreachable and they recover after a restart; cancel a running run; a run's
+ * artifacts are listed in Run Results and one is saved through the host (Save as…).
  * Screenshots in dark and light themes go to test-artifacts/vscode/.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { TrainyardClient } from '@trainyard/shared';
+import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { REPO, freePort, spawnBackend, waitForRuns } from '../helpers/backend';
 import { buildVsix, CHROMIUM, contextMenu, notification, openTrainyard, pickExact, quickInput, runCommand, shot, startCodeServer, viewRows, webview, type CodeServer } from './code-server';
 
@@ -437,5 +439,41 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await webview(page).locator('#ty-launch-version', { hasText: 'latest' }).waitFor({ timeout: 30000 });
     await page.locator('.tab', { hasText: /^\s*Sweep swp_/ }).first().click();
     await webview(page).locator('[data-testid=sweep-view]').waitFor({ timeout: 30000 });
+  });
+
+  it('lists the artifacts of a run that wrote outputs in Run Results, and saves one with sha256 checked (Save as…)', async () => {
+    const { page } = cs;
+    await saveWorkspace(client, { dir: join(REPO, 'test/fixtures/outputs'), model: 'outputs', version: 'v1', cacheDir: false });
+    const res = await client.launch({ model: 'outputs', params: { files: 2, same: true } });
+    const [r] = await waitForRuns(client, [res.runs[0].id], 60000);
+    assert.equal(r.status, 'Succeeded', r.reason ?? '');
+    await openTrainyard(page);
+    await viewRows(page, 'Runs').filter({ hasText: 'outputs' }).first().click();
+    const panel = webview(page);
+    await panel.locator('[data-testid=run-artifacts][data-state=stored] [data-artifact="same.txt"]').waitFor({ timeout: 30000 });
+    const rows = await panel.locator('[aria-label="Artifact files"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-artifact') ?? `${tr.getAttribute('data-artifact-dir')}/`));
+    assert.deepEqual(rows, ['parts/', 'parts/part-0000.txt', 'parts/part-0001.txt', 'same.txt']);
+    assert.match(await panel.getByTestId('artifacts-total').innerText(), /^3 files, \d+ B in all/);
+
+    // Save as…: the host's save dialog opens in the workspace with the file's name; Enter keeps it there
+    await panel.getByRole('button', { name: 'Save as… same.txt' }).click();
+    const input = await quickInput(page, /Save same\.txt of run/);
+    await page.waitForFunction(() => /\/same\.txt$/.test((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? ''));
+    assert.equal(await input.inputValue(), `${ws}/same.txt`);
+    await page.keyboard.press('Enter');
+    await panel.locator('[data-artifact="same.txt"] [data-testid=artifact-saved]').waitFor({ timeout: 30000 });
+    assert.match(await panel.locator('[data-artifact="same.txt"] [data-testid=artifact-saved]').innerText(), /saved to same\.txt, sha256 verified/);
+    assert.equal(readFileSync(join(ws, 'same.txt'), 'utf8'), 'the same in every run\n');
+    await page.waitForTimeout(300);
+    await shot(page, 'artifacts-dark');
+    for (const [theme, name] of [['Light Modern', 'light'], ['Dark Modern', 'dark']] as const) {
+      await runCommand(page, 'Preferences: Color Theme');
+      await page.locator('.quick-input-widget input').fill(theme);
+      await pickExact(page, theme);
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(800);
+      if (name === 'light') await shot(page, 'artifacts-light');
+    }
+    rmSync(join(ws, 'same.txt'), { force: true });
   });
 });

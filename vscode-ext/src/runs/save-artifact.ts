@@ -12,6 +12,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as vscode from 'vscode';
 import type { ArtifactFile } from '@trainyard/shared/schemas/artifacts';
+import { bytes } from '@trainyard/shared/ui/format';
 import type { Deps } from '../deps';
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
@@ -49,7 +50,6 @@ export async function saveArtifact(deps: Deps, runId: string, file: ArtifactFile
   if (!picked) throw Object.assign(new Error('no file was picked; nothing was saved'), { code: 'cancelled' });
   if (picked.scheme !== 'file') throw new Error(`cannot save to ${picked.toString()}: pick a file on this machine`);
   const target = picked.fsPath;
-  const mib = (n: number) => (n / 1048576).toFixed(1);
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Downloading ${file.path}`, cancellable: true },
     async (progress, token) => {
@@ -61,7 +61,7 @@ export async function saveArtifact(deps: Deps, runId: string, file: ArtifactFile
         await writeVerified(res.body!, file, target, (n) => {
           const pct = file.size ? (100 * n) / file.size : 100;
           if (pct - shown >= 1 || n === file.size) {
-            progress.report({ increment: pct - shown, message: `${mib(n)} of ${mib(file.size)} MiB` });
+            progress.report({ increment: pct - shown, message: `${bytes(n)} of ${bytes(file.size)}` });
             shown = pct;
           }
         }, ac.signal);
