@@ -9,22 +9,36 @@
  * exact content. A path that is missing, unreadable, not a regular file, too big or of
  * other content is answered the same way (the blob stays missing: upload it), so the
  * answer says nothing about the server's files. The layer writer hashes each file again
- * while it reads it (layer.ts) and fails the build if it changed. The route exists only
+ * while it reads it (layer.ts) and fails the build if it changed. A file verified before and
+ * unchanged since (same device, inode, size, mtime and ctime) is not read again: a re-save
+ * verifies only what changed. The route exists only
  * when the server listens on a loopback address (server.host 127.0.0.1, ::1 or localhost):
  * a remote caller never gets a file read, and a backend reached from elsewhere
  * (Kubernetes, a team server) takes uploads only.
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+const statKey = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+
+/** path ⇒ [stat key, sha256] of files this process hashed (bounded; oldest dropped first) */
+const verified = new Map<string, [string, string]>();
+const VERIFIED_MAX = 200_000;
+
 /** whether `path` is a regular file of at most `maxBytes` whose bytes hash to `sha256` (false for anything else) */
 export async function verifyLocalFile(path: string, sha256: string, maxBytes: number): Promise<boolean> {
   if (!path.startsWith('/') || path.includes('\0')) return false;
+  const known = verified.get(path);
+  if (known && known[1] === sha256) {
+    const st = await stat(path, { bigint: true }).catch(() => null);
+    if (st?.isFile() && st.size <= BigInt(maxBytes) && statKey(st) === known[0]) return true;
+  }
   let fh;
   try {
     // O_NONBLOCK: a FIFO must not hang the request (it is refused below as not a regular file)
@@ -33,10 +47,10 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
     return false;
   }
   try {
-    const st = await fh.stat();
-    if (!st.isFile() || st.size > maxBytes) return false;
+    const st = await fh.stat({ bigint: true });
+    if (!st.isFile() || st.size > BigInt(maxBytes)) return false;
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, st.size)));
+    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, Number(st.size))));
     let total = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
@@ -45,7 +59,15 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
       if (total > maxBytes) return false;
       hash.update(buf.subarray(0, bytesRead));
     }
-    return hash.digest('hex') === sha256;
+    if (hash.digest('hex') !== sha256) return false;
+    // remembered only when the file did not change while it was read
+    const after = await fh.stat({ bigint: true });
+    if (statKey(after) === statKey(st)) {
+      verified.delete(path);
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(path, [statKey(st), sha256]);
+    }
+    return true;
   } catch {
     return false;
   } finally {

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateSnapshot } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { HttpError } from '../../src/errors';
+import { verifyLocalFile } from '../../src/snapshots/local-files';
 import { startTestBackend, removeHome } from '../../../test/helpers/backend';
 import { harness, type Harness } from './helpers';
 
@@ -61,6 +62,13 @@ describe('snapshots: the local fast path', function () {
     // a sha256 the snapshot does not need is not even read
     const other = await h.svc.useLocalFiles(snap.id, [{ sha256: hex('other\n'), path: join(ws, 'other.py') }]);
     assert.deepEqual(other.missing, [sha]);
+    // verified once, then changed to other bytes of the same size with the old mtime: read again, refused
+    assert.equal(await verifyLocalFile(join(ws, 'train.py'), sha, 1024), true);
+    const { mtime } = statSync(join(ws, 'train.py'));
+    writeFileSync(join(ws, 'train.py'), 'print(2)\n');
+    utimesSync(join(ws, 'train.py'), mtime, mtime);
+    assert.equal(await verifyLocalFile(join(ws, 'train.py'), sha, 1024), false);
+    writeFileSync(join(ws, 'train.py'), 'print(1)\n');
     const ok = await h.svc.useLocalFiles(snap.id, [{ sha256: sha, path: join(ws, 'train.py') }]);
     assert.deepEqual(ok.missing, []);
     const v = await h.svc.build(snap.id);
