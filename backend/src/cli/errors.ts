@@ -43,7 +43,7 @@ export function describeFailure(err: unknown, ctx: ErrorContext): Failure {
     let message = err.message;
     if (err.status === 401) {
       message = ctx.tokenSource
-        ? `${message} (the CLI sent the token from ${ctx.tokenSource}; the server at ${ctx.url} keeps its token in <data home>/token)`
+        ? `${message} (the CLI sent the token from ${ctx.tokenSource}; the server at ${ctx.url} keeps its admin token in <data home>/token, and an admin makes a person's token with \`trainyard tokens create\`)`
         : `${message} (the CLI found no token: set TRAINYARD_TOKEN, or TRAINYARD_HOME to the server's data home)`;
     }
     if (err.status === 0 && err.code === 'unavailable' && /cannot reach/.test(message) && !/trainyard serve/.test(message)) {

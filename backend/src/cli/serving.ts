@@ -46,7 +46,7 @@ export function announce(deps: CliDeps, b: Backend): void {
   deps.out(`  dashboard  ${deps.st.cyan(loginUrl(d.url, b.token))}  (this link signs the browser in; keep it private)`);
   for (const l of details([
     ['data home', d.home],
-    ['token', `${d.tokenFile} (the CLI reads it from there, or set TRAINYARD_TOKEN)`],
+    ['token', process.env.TRAINYARD_TOKEN?.trim() ? 'TRAINYARD_TOKEN (the admin token given at start; no token file)' : `${d.tokenFile} (the CLI reads it from there, or set TRAINYARD_TOKEN)`],
     ['executor', d.executor],
     ['store', d.store],
     ['images', d.images],
