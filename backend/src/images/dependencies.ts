@@ -26,7 +26,7 @@ import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
 import type { ImageStore } from './image-store';
 import type { Descriptor } from './base-image';
 import { listLayerEntries } from './layer-read';
-import { writeLayer, type FileSource, type LayerEntry, type WrittenLayer } from './layer';
+import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { DEFAULT_COMPRESSION, type Compression } from './compression';
 
 export interface BasePython {
@@ -147,7 +147,7 @@ export async function cachedDependencyLayer(store: ImageStore, cacheDir: string,
 export async function writeDependencyLayer(
   store: ImageStore,
   plan: DependencyPlan,
-  opts: { blobSource: (sha256: string) => FileSource; cacheDir: string; tmpDir?: string; compression?: Compression },
+  opts: { blobSource: (sha256: string) => FileSource; cacheDir: string; tmpDir?: string; compression?: Compression; upload?: WriteLayerOptions['upload'] },
 ): Promise<WrittenLayer & { reused: boolean }> {
   const indexFile = join(opts.cacheDir, dependencyIndexName(plan.lockHash, opts.compression));
   const known = await cachedDependencyLayer(store, opts.cacheDir, plan.lockHash, opts.compression);
@@ -161,7 +161,7 @@ export async function writeDependencyLayer(
       entries.push({ type: 'file', path: `${plan.siteDir}/${f.path}`, mode: f.mode, source: opts.blobSource(f.sha256) });
     }
   }
-  const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir, compression: opts.compression });
+  const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir, compression: opts.compression, upload: opts.upload });
   await mkdir(opts.cacheDir, { recursive: true });
   const tmp = `${indexFile}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(layer));

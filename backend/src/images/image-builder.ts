@@ -108,7 +108,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
       if (!input.dependencies) throw new DependencyError('the environment needs a dependency layer but the builder got no uploaded files');
       const { install, ...copyOpts } = input.dependencies;
       let written: WrittenLayer & { reused: boolean };
-      if (plan.strategy === 'copy') written = await timeStage('layer: dependencies', () => writeDependencyLayer(store, plan, { ...copyOpts, tmpDir: input.tmpDir, compression: input.compression }), (l) => l.size);
+      if (plan.strategy === 'copy') written = await timeStage('layer: dependencies', () => writeDependencyLayer(store, plan, { ...copyOpts, tmpDir: input.tmpDir, compression: input.compression, upload: store.beginUpload ? () => store.beginUpload!(input.model) : undefined }), (l) => l.size);
       else if (!install) throw new DependencyError(`cannot add the workspace's ${plan.delta.length} extra distributions to ${base.ref}: ${plan.notCopy}; and this builder cannot run the install strategy`);
       else written = await installDependencyLayer(store, plan, base, basePy, { ...install, cacheDir: copyOpts.cacheDir, tmpDir: input.tmpDir, compression: input.compression });
       dep = { ...written, lockHash: plan.lockHash, distributions: plan.delta.length, strategy: plan.strategy };

@@ -24,6 +24,14 @@ export interface BlobOrigin {
   open(): Promise<Readable>;
 }
 
+/** a blob sent while it is produced: write() its bytes in order, then finish() with its digest */
+export interface BlobUpload {
+  /** resolves when the caller may go on (a bounded number of bytes is buffered) */
+  write(chunk: Buffer): Promise<void>;
+  /** ends the upload; false when it failed (the blob is then pushed whole as usual) */
+  finish(digest: string): Promise<boolean>;
+}
+
 export interface ImageStore {
   /** where versions are stored, e.g. "oci-layout:/home/u/.trainyard/images" or "127.0.0.1:5000/team" */
   readonly location: string;
@@ -44,6 +52,11 @@ export interface ImageStore {
    * push or mount), ahead of the putManifest that will name it; putManifest waits for it
    */
   pushAhead?(repo: string, blob: { digest: string; size: number; mediaType?: string }): void;
+  /**
+   * optional: an upload to repository `repo` of a blob still being written (a layer while it
+   * is compressed), so pushing overlaps writing; putManifest then finds it there
+   */
+  beginUpload?(repo: string): BlobUpload;
   /**
    * optional: a folder for temp files that putBlobFile can move in by rename (same file system);
    * created if missing

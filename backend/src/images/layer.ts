@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import type { ImageStore } from './image-store';
+import type { BlobUpload, ImageStore } from './image-store';
 import { recordStage } from '@trainyard/shared/snapshot/stages';
 import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, type CompressStats } from './compression';
 
@@ -132,7 +132,14 @@ async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Bu
 }
 
 /** Writes the layer for `entries` into `store`; returns its digests and size. */
-export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts: { tmpDir?: string; compression?: Compression } = {}): Promise<WrittenLayer> {
+export interface WriteLayerOptions {
+  tmpDir?: string;
+  compression?: Compression;
+  /** an upload the compressed bytes are also sent to as they are made (ImageStore.beginUpload); its failure does not fail the layer */
+  upload?: () => BlobUpload | undefined;
+}
+
+export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts: WriteLayerOptions = {}): Promise<WrittenLayer> {
   const compression = opts.compression ?? DEFAULT_COMPRESSION;
   const plan = planLayer(entries);
   const staging = opts.tmpDir ?? (store.stagingDir ? await store.stagingDir() : tmpdir());
@@ -144,7 +151,14 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     const blobSize = { n: 0 };
     const pack = tar.pack();
     const stats: CompressStats = { pieceMs: 0, inputBytes: 0 };
-    const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), createWriteStream(file));
+    const upload = opts.upload?.();
+    const sendTo = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        if (!upload) return cb(null, chunk);
+        upload.write(chunk).then(() => cb(null, chunk), () => cb(null, chunk));
+      },
+    });
+    const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), sendTo, createWriteStream(file));
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
     const reads = new Map<number, Promise<Buffer | null>>();
     const prefetch = (i: number) => {
@@ -172,6 +186,7 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     await Promise.all([written, fed]);
     recordStage(`compress (${compression.algorithm}:${compression.level}, thread time)`, stats.pieceMs, stats.inputBytes);
     const layer: WrittenLayer = { digest: `sha256:${blobHash.digest('hex')}`, diffId: `sha256:${tarHash.digest('hex')}`, size: blobSize.n, mediaType: layerMediaType(compression) };
+    if (upload) await upload.finish(layer.digest).catch(() => false);
     if (!(await store.hasBlob(layer.digest))) {
       // the file's bytes are the ones hashed above: a store that stages blobs on the same file system takes it as is
       if (store.putBlobFile) await store.putBlobFile(layer.digest, file);

@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { open as openFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { BlobOrigin, ImageStore, StoredManifest } from './image-store';
+import type { BlobOrigin, BlobUpload, ImageStore, StoredManifest } from './image-store';
 import { OciLayoutStore } from './oci-layout';
 import { RegistryClient, type ClientOptions, type PushOutcome } from './registry/client';
 import { isDigestRef, tagFor, type RegistryLocation } from './registry/reference';
@@ -34,6 +34,9 @@ interface Desc {
   size: number;
   mediaType?: string;
 }
+
+/** the PATCH size of an upload made while its blob is written */
+const UPLOAD_CHUNK = 8 << 20;
 
 export class RegistryStore implements ImageStore {
   readonly location: string;
@@ -146,6 +149,62 @@ export class RegistryStore implements ImageStore {
     const p = this.pushOne(name, d);
     p.catch(() => undefined); // awaited by pushBlobs, which pushes again on failure
     this.ahead.set(key, p);
+  }
+
+  /**
+   * Uploads a blob while it is written (beginUpload in image-store.ts): its bytes go out in
+   * UPLOAD_CHUNK PATCHes, one at a time, at most one more waiting (bounded memory); any
+   * failure drops the upload and putManifest pushes the blob whole from the cache.
+   */
+  beginUpload(repo: string): BlobUpload {
+    const name = this.repoName(repo);
+    const session = this.client.openUpload(name);
+    let failed = false;
+    session.catch(() => (failed = true));
+    let pending: Buffer[] = [];
+    let pendingLen = 0;
+    let chain: Promise<void> = Promise.resolve();
+    const send = (data: Buffer) => {
+      const prev = chain;
+      chain = prev.then(async () => {
+        if (failed) return;
+        try {
+          await (await session).append(data);
+        } catch {
+          failed = true;
+        }
+      });
+      return prev;
+    };
+    const flush = () => {
+      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
+      pending = [];
+      pendingLen = 0;
+      return send(data);
+    };
+    return {
+      write: async (chunk) => {
+        if (failed) return;
+        pending.push(chunk);
+        pendingLen += chunk.length;
+        if (pendingLen >= UPLOAD_CHUNK) await flush();
+      },
+      finish: async (digest) => {
+        if (pendingLen) void flush();
+        await chain;
+        if (failed) return false;
+        try {
+          await (await session).commit(digest);
+        } catch {
+          return false;
+        }
+        let known = this.present.get(name);
+        if (!known) this.present.set(name, (known = new Set()));
+        known.add(digest);
+        this.ahead.set(`${name} ${digest}`, Promise.resolve('uploaded'));
+        return true;
+      },
+    };
   }
 
   private async pushOne(name: string, d: Desc): Promise<PushOutcome> {

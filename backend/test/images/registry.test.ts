@@ -5,7 +5,8 @@
  * without top-level mediaType, multi-arch index narrowing; checked with skopeo.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../../../test/components/registry';
 import { RegistryStore } from '../../src/images/registry-store';
 import { openImageStore } from '../../src/images/open';
@@ -15,6 +16,7 @@ import { RegistryClient } from '../../src/images/registry/client';
 import { BaseImageError, resolveBaseImage } from '../../src/images/base-image';
 import { buildImage } from '../../src/images/image-builder';
 import { OciLayoutStore } from '../../src/images/oci-layout';
+import { writeLayer, type LayerEntry } from '../../src/images/layer';
 import { run, tempDir } from './helpers';
 import { pushRaw, sha, tinyImage } from './registry-helpers';
 
@@ -85,6 +87,32 @@ describe('RegistryStore against docker-registry', function () {
     const info = JSON.parse(inspect.stdout) as { Digest: string; Layers: string[] };
     assert.equal(info.Digest, digest);
     assert.deepEqual(info.Layers, img.layers.map((l) => l.digest));
+  });
+
+  it('uploads a layer while it is written (PATCH by PATCH), and falls back to a whole push when that upload fails', async () => {
+    const store = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/cache-stream` }) as RegistryStore;
+    const client = new RegistryClient(parseRegistryUrl(reg.url));
+    const src = `${tmp.dir}/stream-src.bin`;
+    writeFileSync(src, randomBytes(20 << 20));
+    const entries: LayerEntry[] = [{ type: 'file', path: 'data/big.bin', mode: 0o644, source: { file: src } }];
+    const layer = await writeLayer(store, entries, { upload: () => store.beginUpload('streamed') });
+    assert.equal(await client.hasBlob('team/streamed', layer.digest), true, 'in the repository as soon as the layer is written');
+    // the registry verified the digest of what was streamed: a copy reads back the same bytes
+    const back: Buffer[] = [];
+    for await (const c of await client.openBlob('team/streamed', layer.digest)) back.push(c as Buffer);
+    assert.equal(sha(Buffer.concat(back)), layer.digest);
+
+    // an upload the registry refuses (an invalid repository name) leaves the layer intact; the push ahead sends it whole
+    const refused = await writeLayer(store, entries, { upload: () => store.beginUpload('Not/Valid!') });
+    assert.equal(refused.digest, layer.digest);
+    store.pushAhead('whole', { digest: layer.digest, size: layer.size });
+    const img = await tinyImage(store, { layers: 1, randomKiB: 1 });
+    const manifest = JSON.parse(img.manifest.toString('utf8')) as { layers: Array<{ digest: string; size: number; mediaType: string }> };
+    manifest.layers.push({ digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
+    const img2 = Buffer.from(JSON.stringify(manifest));
+    await store.putManifest('whole', 'v1', img2, OCI);
+    assert.equal(store.lastPush[layer.digest], 'uploaded');
+    assert.equal(await client.hasBlob('team/whole', layer.digest), true);
   });
 
   it('resolves registry base images (Docker v2 and OCI without mediaType, multi-arch index) and mounts their layers', async () => {

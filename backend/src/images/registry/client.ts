@@ -137,6 +137,37 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * An upload whose bytes are not all known yet (a layer still being compressed): append()
+   * PATCHes the next bytes in order, commit() ends it with the digest, which the registry
+   * verifies. No resume: on any failure the caller drops it and pushes the blob whole.
+   */
+  async openUpload(repo: string): Promise<{ append(data: Buffer): Promise<void>; commit(digest: string): Promise<void> }> {
+    let location = await this.startUpload(repo);
+    let offset = 0;
+    return {
+      append: async (data: Buffer) => {
+        if (data.length === 0) return;
+        const res = await this.http.request(location, {
+          method: 'PATCH',
+          scopes: this.push(repo),
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + data.length - 1}`, 'content-length': String(data.length) },
+          body: data,
+          noRetry: true,
+        });
+        await res.body?.cancel();
+        location = this.location(res);
+        offset += data.length;
+      },
+      commit: async (digest: string) => {
+        const res = await this.http.request(this.withDigest(location, digest), { method: 'PUT', scopes: this.push(repo), headers: { 'content-length': '0' }, noRetry: true });
+        await res.body?.cancel();
+        this.stats.uploaded++;
+        this.stats.uploadedBytes += offset;
+      },
+    };
+  }
+
   private location(res: Response): string {
     const loc = res.headers.get('location');
     if (!loc) throw new RegistryError(`registry ${this.endpoint.host}: upload answer ${res.status} without a Location`, res.status);
