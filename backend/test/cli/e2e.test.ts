@@ -132,7 +132,7 @@ describe('cli end-to-end (built bundle, real backend)', function () {
     const page = JSON.parse(ok(await cli(['runs', '--json', '--model', 'eta-correction'], env))) as RunPage;
     assert.deepEqual(page.items.map((r) => r.id), [runId]);
     const table = ok(await cli(['runs'], env)).split('\n');
-    assert.match(table[1], new RegExp(`^${runId} +eta-correction +e2e-1 +train +Succeeded +cpu-small +(just now|.+ ago) +\\S+( \\S+)? +\\$\\d\\.\\d{4}`));
+    assert.match(table[1], new RegExp(`^${runId} +eta-correction +e2e-1 +train +Succeeded +${b.server.ctx.user} +cpu-small +(just now|.+ ago) +\\S+( \\S+)? +\\$\\d\\.\\d{4}`));
 
     const detail = ok(await cli(['run', runId], env));
     assert.match(detail, /^params +epochs=5 n=2000 region=sfo$/m);
