@@ -17,7 +17,7 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
   const trackStream = streams(app);
   const { runs, schedules } = services;
 
-  app.get('/v1/runs', { schema: { tags: ['runs'], querystring: RunQuery, response: { 200: RunPage } } }, async (req) => {
+  app.get('/v1/runs', { schema: { tags: ['runs'], querystring: RunQuery, response: { 200: RunPage, 400: ErrorBody } } }, async (req) => {
     const q = req.query;
     return listRuns(ctx.db, { model: q.model, status: q.status, sweep: q.sweep, schedule: q.schedule, createdBy: q.createdBy, cursor: q.cursor, limit: q.limit ?? 100 });
   });
@@ -51,7 +51,7 @@ export function registerRunRoutes(app: TypedApp, ctx: AppContext, services: Serv
     return { runId: req.params.id, ...(await getMetrics(ctx.db, req.params.id, { limit: req.query.limit ?? 10000, cursor: req.query.cursor })) };
   });
 
-  app.get('/v1/runs/:id/logs', { schema: { tags: ['runs'], params: RunParams, querystring: LogQuery, response: { 200: LogPage, 404: ErrorBody } } }, async (req, reply) => {
+  app.get('/v1/runs/:id/logs', { schema: { tags: ['runs'], params: RunParams, querystring: LogQuery, response: { 200: LogPage, 400: ErrorBody, 404: ErrorBody } } }, async (req, reply) => {
     const id = req.params.id;
     const run = await runs.get(id);
     const after = req.query.after ?? -1;

@@ -133,7 +133,7 @@ describe('snapshot routes over HTTP', () => {
   it('answers 415 for application/octet-stream on a JSON route', async () => {
     const res = await fetch(`${url}/v1/snapshots`, { method: 'POST', headers: { authorization: `Bearer ${h.ctx.token}`, 'content-type': 'application/octet-stream' }, body: '{}' });
     assert.equal(res.status, 415);
-    assert.match(((await res.json()) as { error: { message: string } }).error.message, /only PUT \/v1\/blobs\/:sha256 takes application\/octet-stream/);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /only PUT \/v1\/blobs\/:sha256 (and .+ )?takes? application\/octet-stream; send Content-Type: application\/json/);
   });
 
   it('lets the schema refuse unsafe paths before the service sees them', async () => {
