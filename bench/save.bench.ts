@@ -223,7 +223,8 @@ async function main(): Promise<void> {
     const results: Results = {};
     const rec = (who: string, k: 'cold' | 'resave', t: number) => ((results[who] ??= { cold: [], resave: [] })[k].push(t));
     const rss: Array<[string, number]> = [];
-    console.log(`layer compression: ${compressionName(COMPRESSION)}`);
+    const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`layer compression: ${compressionName(COMPRESSION)}; ${availableParallelism()} cores, load average ${load()}`);
 
     // trainyard in-process, stage by stage
     const stages: { cold: Map<string, StageTiming[]>; resave: Map<string, StageTiming[]> } = { cold: new Map(), resave: new Map() };
@@ -354,6 +355,18 @@ async function main(): Promise<void> {
     const floorMs = fl.read + fl.compress + fl.upload;
     rec('floor (read + compress + upload)', 'cold', floorMs);
 
+    // the compression settings, size against time, on the same bytes (all cores)
+    const levelRows: Array<Record<string, string>> = [];
+    for (const [what, roots] of [['workspace (text)', [ws]], [`dependency delta (incompressible)`, [depDir]]] as const) {
+      const { chunks, bytes } = await readAll([...roots]);
+      for (const setting of ['gzip:1', 'gzip:6', 'gzip:9', 'zstd:3']) {
+        let out = 0;
+        const t = performance.now();
+        for await (const c of compressStream(Readable.from(chunks), parseCompression(setting), availableParallelism())) out += c.length;
+        levelRows.push({ input: what, setting, 'MiB in': (bytes / 1048576).toFixed(1), 'ms': ms(performance.now() - t), 'ratio': (out / bytes).toFixed(3) });
+      }
+    }
+
     const rows = Object.entries(results).map(([who, r]) => ({
       contender: who,
       'cold ms (median)': r.cold.length ? ms(median(r.cold)) : '-',
@@ -375,6 +388,7 @@ async function main(): Promise<void> {
       return { stage: k, 'cold ms': stages.cold.has(k) ? ms(sum(stages.cold.get(k))) : '-', 'cold MiB': bytes ? (bytes / 1048576).toFixed(1) : '-', 're-save ms (mean)': resaves ? ms(sum(stages.resave.get(k)) / REPS) : '-' };
     });
     table('Trainyard in-process, stage by stage (stages nest and overlap: "build (backend)" holds the image build and push)', stageRows);
+    table('Compression settings (images.compression), each alone on the same bytes', levelRows);
     table('Peak RSS', rss.map(([what, mib]) => ({ process: what, 'MiB': mib.toFixed(0) })));
 
     const ty = results['trainyard (in-process)'];
@@ -399,6 +413,7 @@ async function main(): Promise<void> {
       goal('buildah/re-save >= 8:', m(bh.resave) / m(ty.resave), m(bh.resave) / m(ty.resave) >= 8),
       goal('CLI', m(bh.resave) / m(cli.resave), m(bh.resave) / m(cli.resave) >= 8),
     ].join('; ')}`);
+    console.log(`load average at the end: ${load()}`);
     printRatios();
   } finally {
     await reg.stop();

@@ -27,12 +27,15 @@ export function isLoopbackHost(host: string): boolean {
 
 const statKey = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
-/** path ⇒ [stat key, sha256] of files this process hashed (bounded; oldest dropped first) */
-const verified = new Map<string, [string, string]>();
+/** path ⇒ [stat key, sha256] of files a service hashed (bounded; oldest dropped first) */
+export type VerifiedFiles = Map<string, [string, string]>;
 const VERIFIED_MAX = 200_000;
 
-/** whether `path` is a regular file of at most `maxBytes` whose bytes hash to `sha256` (false for anything else) */
-export async function verifyLocalFile(path: string, sha256: string, maxBytes: number): Promise<boolean> {
+/**
+ * whether `path` is a regular file of at most `maxBytes` whose bytes hash to `sha256` (false for
+ * anything else); `verified` remembers the files hashed, so an unchanged one is not read again
+ */
+export async function verifyLocalFile(path: string, sha256: string, maxBytes: number, verified: VerifiedFiles = new Map()): Promise<boolean> {
   if (!path.startsWith('/') || path.includes('\0')) return false;
   const known = verified.get(path);
   if (known && known[1] === sha256) {
@@ -78,6 +81,8 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
 /** per snapshot: the verified in-place sources (sha256 ⇒ absolute path), for the build */
 export class LocalSources {
   private readonly bySnapshot = new Map<string, Map<string, string>>();
+  /** the files this service verified, by path */
+  readonly verified: VerifiedFiles = new Map();
 
   constructor(private readonly keep = 64) {}
 

@@ -117,7 +117,7 @@ export class SnapshotsService {
     await timeStage('verify local files', () =>
       Promise.all(
         Array.from({ length: 4 }, async () => {
-          for (let f = queue.shift(); f; f = queue.shift()) if (await verifyLocalFile(f.path, f.sha256, limit)) this.local.add(id, f.sha256, f.path);
+          for (let f = queue.shift(); f; f = queue.shift()) if (await verifyLocalFile(f.path, f.sha256, limit, this.local.verified)) this.local.add(id, f.sha256, f.path);
         }),
       ),
     );

@@ -63,11 +63,13 @@ describe('snapshots: the local fast path', function () {
     const other = await h.svc.useLocalFiles(snap.id, [{ sha256: hex('other\n'), path: join(ws, 'other.py') }]);
     assert.deepEqual(other.missing, [sha]);
     // verified once, then changed to other bytes of the same size with the old mtime: read again, refused
-    assert.equal(await verifyLocalFile(join(ws, 'train.py'), sha, 1024), true);
+    const verified = new Map<string, [string, string]>();
+    assert.equal(await verifyLocalFile(join(ws, 'train.py'), sha, 1024, verified), true);
+    assert.equal(verified.get(join(ws, 'train.py'))?.[1], sha, 'remembered by its stat');
     const { mtime } = statSync(join(ws, 'train.py'));
     writeFileSync(join(ws, 'train.py'), 'print(2)\n');
     utimesSync(join(ws, 'train.py'), mtime, mtime);
-    assert.equal(await verifyLocalFile(join(ws, 'train.py'), sha, 1024), false);
+    assert.equal(await verifyLocalFile(join(ws, 'train.py'), sha, 1024, verified), false);
     writeFileSync(join(ws, 'train.py'), 'print(1)\n');
     const ok = await h.svc.useLocalFiles(snap.id, [{ sha256: sha, path: join(ws, 'train.py') }]);
     assert.deepEqual(ok.missing, []);
