@@ -10,8 +10,9 @@
  * other content is answered the same way (the blob stays missing: upload it), so the
  * answer says nothing about the server's files. The layer writer hashes each file again
  * while it reads it (layer.ts) and fails the build if it changed. A file verified before and
- * unchanged since (same device, inode, size, mtime and ctime) is not read again: a re-save
- * verifies only what changed. The route exists only
+ * unchanged since (same device, inode, size, mtime and ctime; remembered only when those
+ * were settled, as the client's hash cache does: hash-cache.ts) is not read again, so a
+ * re-save verifies only what changed. The route exists only
  * when the server listens on a loopback address (server.host 127.0.0.1, ::1 or localhost):
  * a remote caller never gets a file read, and a backend reached from elsewhere
  * (Kubernetes, a team server) takes uploads only.
@@ -19,13 +20,11 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { isCacheable, nowNs, statKey } from '@trainyard/shared/snapshot/hash-cache';
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
-
-const statKey = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
 /** path ⇒ [stat key, sha256] of files a service hashed (bounded; oldest dropped first) */
 export type VerifiedFiles = Map<string, [string, string]>;
@@ -42,6 +41,7 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
     const st = await stat(path, { bigint: true }).catch(() => null);
     if (st?.isFile() && st.size <= BigInt(maxBytes) && statKey(st) === known[0]) return true;
   }
+  const startedNs = nowNs();
   let fh;
   try {
     // O_NONBLOCK: a FIFO must not hang the request (it is refused below as not a regular file)
@@ -63,9 +63,9 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
       hash.update(buf.subarray(0, bytesRead));
     }
     if (hash.digest('hex') !== sha256) return false;
-    // remembered only when the file did not change while it was read
+    // remembered only when the file did not change while it was read and was not written just before
     const after = await fh.stat({ bigint: true });
-    if (statKey(after) === statKey(st)) {
+    if (isCacheable(statKey(st), statKey(after), startedNs)) {
       verified.delete(path);
       if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
       verified.set(path, [statKey(st), sha256]);
