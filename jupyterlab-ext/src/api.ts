@@ -11,6 +11,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ApiError } from '../../shared/src/client';
 import { ndjson, sseEvents } from '../../shared/src/streams';
 import { allMetricPages, allPages, MAX_PAGE, MAX_POINTS_PAGE, type PageOf } from '../../shared/src/pages';
+import { isArtifactPath } from '../../shared/src/artifact-path';
 import type { UiClient } from '../../shared/src/ui/context';
 import type { TrainyardEvent } from '../../shared/src/schemas/events';
 import type { LogLine } from '../../shared/src/schemas/runs';
@@ -94,6 +95,13 @@ export class JupyterClient implements UiClient {
   getCosts: UiClient['getCosts'] = (query = {}) => this.call('GET', 'v1/costs', undefined, query);
   me: NonNullable<UiClient['me']> = () => this.call('GET', 'v1/me');
   health = () => this.call<{ ok: boolean; version: string }>('GET', 'healthz');
+  listArtifacts: UiClient['listArtifacts'] = (id) => this.call('GET', `v1/runs/${enc(id)}/artifacts`);
+
+  /** one artifact file's bytes, streamed through the forwarding handler (Jupyter's session, never a token in the URL) */
+  async downloadArtifact(id: string, path: string, signal?: AbortSignal): Promise<Response> {
+    if (!isArtifactPath(path)) throw new ApiError(400, 'invalid_request', `artifact path "${path}" is not a run-relative path`);
+    return this.request(`trainyard/api/v1/runs/${enc(id)}/artifacts/${path.split('/').map(enc).join('/')}`, { signal });
+  }
 
   /** server-sent events through the forwarding handler */
   async *events(opts: { signal?: AbortSignal; onOpen?: () => void } = {}): AsyncGenerator<TrainyardEvent> {

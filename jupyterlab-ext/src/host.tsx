@@ -63,7 +63,7 @@ export class TrainyardWidget extends ReactWidget {
 
   render(): ReactElement {
     return (
-      <TrainyardUi client={this.ty.client} theme="jupyterlab" links={LINKS} className="ty-jp-root">
+      <TrainyardUi client={this.ty.client} theme="jupyterlab" links={LINKS} savers={this.ty.savers} className="ty-jp-root">
         <div onClickCapture={linkHandler(this.ty, this.runId)} className="ty-jp-body">{this.view()}</div>
       </TrainyardUi>
     );

@@ -18,6 +18,8 @@ import type { Widget } from '@lumino/widgets';
 import { JupyterClient } from './api';
 import { createLaunchWidget } from './launch/widget';
 import { createRunWidget, createSweepWidget } from './runs/results';
+import { artifactSavers } from './runs/artifacts';
+import type { ArtifactSaver } from '../../shared/src/ui/context';
 import { createRunsSidebar } from './runs/sidebar';
 import { saveModel } from './save/command';
 import { openSource } from './source/open';
@@ -30,6 +32,7 @@ class Trainyard implements ITrainyard {
   currentModel: string | null = null;
   private readonly folders = new Map<string, string>();
   docManager: IDocumentManager | null = null;
+  savers: ArtifactSaver[] = [];
   constructor(private readonly app: JupyterFrontEnd) {}
 
   folderOf(model: string): string | null { return this.folders.get(model) ?? null; }
@@ -72,6 +75,9 @@ const plugin: JupyterFrontEndPlugin<ITrainyard> = {
     palette: ICommandPalette | null, statusBar: IStatusBar | null, fileBrowser: IDefaultFileBrowser | null): ITrainyard => {
     const ty = new Trainyard(app);
     ty.docManager = docManager;
+    // an artifact goes into the folder of the model's notebook, else of the notebook last in use, else the file browser's
+    const notebookFolder = () => (tracker.currentWidget ? PathExt.dirname(tracker.currentWidget.context.path) : null);
+    ty.savers = artifactSavers({ client: ty.client, contents: docManager.services.contents, folderFor: (run) => ty.folderOf(run.model) ?? notebookFolder() ?? fileBrowser?.model.path ?? '' });
     const deps = { ty, docManager };
 
     // the sidebar follows the current notebook's remembered model

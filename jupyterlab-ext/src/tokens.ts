@@ -2,6 +2,7 @@
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 import type { JupyterClient } from './api';
+import type { ArtifactSaver } from '../../shared/src/ui/context';
 
 export type ConnectionState = 'connecting' | 'live' | 'down';
 
@@ -19,6 +20,8 @@ export interface ITrainyard {
   folderOf(model: string): string | null;
   rememberFolder(model: string, folder: string): void;
   openSweep(id: string): void;
+  /** how Run Results keeps an artifact file: into the notebook's folder, or the browser's downloads */
+  readonly savers: ArtifactSaver[];
 }
 
 export const ITrainyard = new Token<ITrainyard>('trainyard-jupyterlab:ITrainyard', 'Trainyard client and views');

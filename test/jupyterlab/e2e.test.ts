@@ -6,12 +6,14 @@
  * the file named and the action opens it; "Launch training…" opens the launch panel, a 3-run
  * sweep goes Succeeded live in the runs sidebar; Sweep Comparison and Run Results show logs and
  * charts; a stopped backend gives a clear message and the UI recovers when it is back; a failed
- * notebook run's traceback frame opens the notebook at the cell it came from.
+ * notebook run's traceback frame opens the notebook at the cell it came from; Run Results lists a
+ * run's artifacts, saves one into the Jupyter folder and downloads another through the proxy.
  * Screenshots in light and dark go to test-artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -328,5 +330,49 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     await page.locator('.ty-jp-launch:visible >> text=Fits now').first().waitFor();
     await shot('launch-dark');
     await page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="trainyard-save-model"]').first().waitFor({ state: 'attached' });
+  });
+
+  it('lists the artifacts of a run that wrote outputs in Run Results; saves one into the folder and downloads another', async () => {
+    const dir = join(root, 'outputs');
+    cpSync(join(REPO, 'test/fixtures/outputs'), dir, { recursive: true });
+    await saveWorkspace(client, { dir, model: 'outputs', version: 'v1', cacheDir: false });
+    const launched = await client.launch({ model: 'outputs', params: { files: 2, same: true } });
+    const [r] = await waitForRuns(client, launched.runs.map((x) => x.id));
+    assert.equal(r.status, 'Succeeded', r.reason ?? '');
+    const list = await client.listArtifacts(r.id);
+    // a notebook in that folder: "Save to folder" puts the files next to the notebook in use
+    const cell = { id: 'c1', cell_type: 'code', metadata: {}, source: 'import os', outputs: [], execution_count: null };
+    writeFileSync(join(dir, 'look.ipynb'), JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } }, cells: [cell] }));
+    for (const theme of ['light', 'dark'] as const) {
+      lab.setTheme(theme === 'light' ? 'JupyterLab Light' : 'JupyterLab Dark');
+      await page.goto(`${lab.url}lab/tree/outputs/look.ipynb?token=${lab.token}`);
+      await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
+      await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
+      await page.waitForFunction((light) => document.body.dataset.jpThemeLight === String(light), theme === 'light');
+      if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+      const only = page.locator('#trainyard-runs label:has-text("only") input');
+      if (await only.count() && await only.isChecked()) await only.uncheck(); // a restored notebook of another model filters the list
+      await page.locator(`#trainyard-runs [data-run-id="${r.id}"]`).click();
+      const details = page.locator(`#trainyard-run-${r.id}`);
+      await details.locator('[data-testid=run-artifacts][data-state=stored] [data-artifact="same.txt"]').waitFor();
+      const rows = await details.locator('[aria-label="Artifact files"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-artifact') ?? `${tr.getAttribute('data-artifact-dir')}/`));
+      assert.deepEqual(rows, ['parts/', 'parts/part-0000.txt', 'parts/part-0001.txt', 'same.txt']);
+      assert.match(await details.getByTestId('artifacts-total').innerText(), /^3 files, \d+ B in all/);
+      if (theme === 'light') {
+        await details.getByRole('button', { name: 'Save to folder parts/part-0000.txt' }).click();
+        await details.locator('[data-artifact="parts/part-0000.txt"] [data-testid=artifact-saved]').waitFor();
+        const target = `outputs/trainyard-artifacts/${r.id}/parts/part-0000.txt`;
+        assert.equal(await details.locator('[data-artifact="parts/part-0000.txt"] [data-testid=artifact-saved]').innerText(), `✓ saved to ${target}`);
+        assert.equal(readFileSync(join(root, target), 'utf8'), `part 0 of run ${r.id}\n`);
+        const download = page.waitForEvent('download');
+        await details.getByRole('button', { name: 'Download same.txt' }).click();
+        const got = readFileSync((await (await download).path())!);
+        assert.equal(createHash('sha256').update(got).digest('hex'), list.files.find((f) => f.path === 'same.txt')!.sha256);
+        await details.locator('[data-artifact="same.txt"] [data-testid=artifact-saved]').waitFor();
+      }
+      await details.locator('[data-testid=run-artifacts]').scrollIntoViewIfNeeded();
+      await page.waitForTimeout(300);
+      await shot(`artifacts-${theme}`);
+    }
   });
 });
