@@ -20,7 +20,7 @@ import { RegistryStore } from './registry-store';
 import { RegistryClient } from './registry/client';
 import { parseRegistryRef, type RegistryRef } from './registry/reference';
 import { MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD } from './compression';
-import { listLayerEntries } from './layer-read';
+import { listLayerEntries, perStore } from './layer-read';
 
 export interface Descriptor {
   mediaType: string;
@@ -184,7 +184,7 @@ export async function resolveBaseImage(ref: string, into: ImageStore): Promise<R
   return { ref, digest, layers, config };
 }
 
-const findCache = new Map<string, string | null>();
+const findCacheOf = perStore<string | null>();
 
 /**
  * The first of `candidates` (image paths without a leading "/") present in the
@@ -192,6 +192,7 @@ const findCache = new Map<string, string | null>();
  */
 export async function findInLayers(store: ImageStore, layers: Descriptor[], candidates: string[]): Promise<string | null> {
   const key = `${layers.map((l) => l.digest).join(',')}|${candidates.join(',')}`;
+  const findCache = findCacheOf(store);
   if (findCache.has(key)) return findCache.get(key)!;
   const found = new Set<string>();
   for (const l of layers) {

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
 import type { ImageStore } from './image-store';
 import type { Descriptor } from './base-image';
-import { listLayerEntries } from './layer-read';
+import { listLayerEntries, perStore } from './layer-read';
 import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { DEFAULT_COMPRESSION, type Compression } from './compression';
 
@@ -43,10 +43,11 @@ export class DependencyError extends Error {}
 
 export const normalizeName = (n: string) => n.toLowerCase().replace(/[-_.]+/g, '-');
 
-const scanCache = new Map<string, Promise<BasePython>>();
+const scanCacheOf = perStore<Promise<BasePython>>();
 
 export function scanBasePython(store: ImageStore, layers: Descriptor[]): Promise<BasePython> {
   const key = layers.map((l) => l.digest).join(',');
+  const scanCache = scanCacheOf(store);
   let p = scanCache.get(key);
   if (!p) {
     p = doScan(store, layers);

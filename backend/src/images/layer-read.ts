@@ -14,9 +14,9 @@ export async function* readLayer(store: ImageStore, layer: { digest: string; med
   const blob = await store.openBlob(layer.digest);
   const extract = tar.extract();
   const fed = /gzip/.test(layer.mediaType)
-    ? pipeline(blob, createGunzip(), extract)
+    ? pipeline(blob, createGunzip({ chunkSize: 1 << 20 }), extract)
     : /zstd/.test(layer.mediaType)
-      ? pipeline(blob, createZstdDecompress(), extract)
+      ? pipeline(blob, createZstdDecompress({ chunkSize: 1 << 20 }), extract)
       : pipeline(blob, extract);
   fed.catch(() => undefined);
   try {
@@ -39,14 +39,28 @@ export interface ListedEntry {
   type: string;
 }
 
-const listings = new Map<string, Promise<ListedEntry[]>>();
+/**
+ * A cache of one ImageStore's (one backend's) immutable facts, e.g. the listing of a layer blob;
+ * a new store starts empty, as a new backend process does
+ */
+export function perStore<V>(): (store: ImageStore) => Map<string, V> {
+  const caches = new WeakMap<ImageStore, Map<string, V>>();
+  return (store) => {
+    let m = caches.get(store);
+    if (!m) caches.set(store, (m = new Map()));
+    return m;
+  };
+}
+
+const listingsOf = perStore<Promise<ListedEntry[]>>();
 
 /**
- * The names and types of a layer's entries, read once per blob digest and process (a blob
+ * The names and types of a layer's entries, read once per blob digest and store (a blob
  * is immutable): the base-image scans (python3 lookup, installed distributions) share it.
  */
 export function listLayerEntries(store: ImageStore, layer: { digest: string; mediaType: string }): Promise<ListedEntry[]> {
   const key = `${layer.digest}|${layer.mediaType}`;
+  const listings = listingsOf(store);
   let p = listings.get(key);
   if (!p) {
     p = (async () => {
