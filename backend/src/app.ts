@@ -17,6 +17,7 @@ import { RunsService } from './runs/service';
 import { SchedulesService } from './schedules/service';
 import { SnapshotsService } from './snapshots/service';
 import { ArtifactsService } from './artifacts/service';
+import { collectGarbage, expireArtifacts } from './artifacts/retention';
 import { openImageStore } from './images/open';
 import { createExecutor } from './executors/create';
 
@@ -53,11 +54,18 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
   const snapshots = new SnapshotsService(ctx);
   const app = await buildServer(ctx, { runs, schedules, snapshots, artifacts });
 
+  let retention: NodeJS.Timeout | null = null;
   try {
+    // retention first, then garbage collection while nothing can be writing a blob (no executor, no server yet)
+    await expireArtifacts(ctx).catch((err) => console.error(`trainyard: artifact retention failed: ${(err as Error).message}`));
+    await collectGarbage(ctx).catch((err) => console.error(`trainyard: garbage collection failed: ${(err as Error).message}`));
+    retention = setInterval(() => void expireArtifacts(ctx).catch(() => undefined), 6 * 3600_000);
+    retention.unref();
     await ctx.executor.start(runs, await runs.activeRuns());
     schedules.start();
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (err) {
+    if (retention) clearInterval(retention);
     schedules.stop();
     await ctx.executor.stop();
     await app.close();
@@ -75,6 +83,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     async close() {
       if (closed) return;
       closed = true;
+      if (retention) clearInterval(retention);
       schedules.stop();
       await ctx.executor.stop();
       await app.close();

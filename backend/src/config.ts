@@ -21,9 +21,9 @@ export interface ResolvedConfig {
   executor: {
     kind: 'local' | 'kubernetes';
     local: { maxConcurrent: number; podman: 'auto' | 'always' | 'never'; python: string };
-    kubernetes: { kubeconfig: string | null; namespace: string };
+    kubernetes: { kubeconfig: string | null; namespace: string; backendUrl: string | null };
   };
-  artifacts: { maxFiles: number; maxBytes: number };
+  artifacts: { maxFiles: number; maxBytes: number; keepRuns: number; keepDays: number };
   hardware: HardwareProfile[];
   defaults: { hardware: string; maxDurationMinutes: number };
 }
@@ -121,9 +121,15 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config'):
       kubernetes: {
         kubeconfig: c.executor?.kubernetes?.kubeconfig ? abs(c.executor.kubernetes.kubeconfig) : null,
         namespace: c.executor?.kubernetes?.namespace ?? 'trainyard',
+        backendUrl: c.executor?.kubernetes?.backendUrl?.replace(/\/+$/, '') ?? null,
       },
     },
-    artifacts: { maxFiles: c.artifacts?.maxFiles ?? 10_000, maxBytes: c.artifacts?.maxBytes ?? 10 * 1024 ** 3 },
+    artifacts: {
+      maxFiles: c.artifacts?.maxFiles ?? 10_000,
+      maxBytes: c.artifacts?.maxBytes ?? 10 * 1024 ** 3,
+      keepRuns: c.artifacts?.keepRuns ?? 50,
+      keepDays: c.artifacts?.keepDays ?? 30,
+    },
     hardware,
     defaults: { hardware: defaultHardware, maxDurationMinutes: c.defaults?.maxDurationMinutes ?? 60 },
   };

@@ -209,15 +209,100 @@ def push_outputs_main():
     env = os.environ
     missing = [k for k in ("TRAINYARD_BACKEND_URL", "TRAINYARD_RUN_TOKEN", "TRAINYARD_RUN_ID") if not env.get(k)]
     if missing:
-        sys.stderr.write("trainyard: cannot push outputs: %s not set\n" % ", ".join(missing))
+        sys.stderr.write("trainyard finish: cannot push outputs: %s not set\n" % ", ".join(missing))
         return 2
     root = env.get("TRAINYARD_OUTPUT_DIR") or os.path.join(os.getcwd(), "output")
     try:
         result = push_outputs(env["TRAINYARD_BACKEND_URL"], env["TRAINYARD_RUN_TOKEN"], env["TRAINYARD_RUN_ID"], root)
     except Exception as err:  # reported in the run's log; the run's own exit code stands
-        sys.stderr.write("trainyard: the outputs were not kept: %s\n" % err)
+        sys.stderr.write("trainyard finish: the outputs were not kept: %s\n" % err)
         return 1
     n = len(result.get("files", []))
+    if n == 0 and not result.get("note"):
+        return 0  # nothing was written: nothing to say
     note = "; " + result["note"] if result.get("note") else ""
-    sys.stderr.write("trainyard: kept %d output file%s (%d bytes, uploaded %d)%s\n" % (n, "" if n == 1 else "s", result.get("totalBytes", 0), result.get("uploaded", 0), note))
+    sys.stderr.write("trainyard finish: kept %d output file%s (%d bytes, uploaded %d)%s\n" % (n, "" if n == 1 else "s", result.get("totalBytes", 0), result.get("uploaded", 0), note))
+    return 0
+
+
+# ---- The start step: fetching the training run's artifacts (fromRun) -------------------------
+# A run launched with fromRun on Kubernetes gets them from an init container that runs
+#     python3 -c "import trainyard, sys; sys.exit(trainyard.fetch_inputs_main())"
+# with TRAINYARD_BACKEND_URL, TRAINYARD_RUN_TOKEN (this run's token: it may read the artifacts
+# of the run it reads, and nothing else of it), TRAINYARD_INPUT_RUN_ID and TRAINYARD_INPUT_DIR.
+# Each file goes through a temp file and is kept only when its sha256 matches the listing.
+
+
+def _safe_join(root, path):
+    parts = path.split("/")
+    if not path or path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
+        raise RuntimeError("the backend listed an artifact path that is not run-relative: %r" % path)
+    return os.path.join(root, *parts)
+
+
+def _download(url, token, target, want_sha, want_size):
+    part = target + ".trainyard-part"
+    for attempt in range(_ATTEMPTS):
+        req = urllib.request.Request(url)
+        req.add_header("Authorization", "Bearer " + token)
+        try:
+            h = hashlib.sha256()
+            size = 0
+            with urllib.request.urlopen(req, timeout=300) as res, open(part, "wb") as out:
+                while True:
+                    chunk = res.read(1 << 20)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            if size != want_size or h.hexdigest() != want_sha:
+                raise RuntimeError("%s: got %d bytes with sha256 %s, expected %d bytes with sha256 %s" % (target, size, h.hexdigest(), want_size, want_sha))
+            os.replace(part, target)
+            return
+        except urllib.error.HTTPError as err:
+            if not (err.code == 429 or err.code >= 500) or attempt == _ATTEMPTS - 1:
+                raise RuntimeError("downloading %s failed (HTTP %d)" % (url, err.code))
+        except (urllib.error.URLError, OSError):
+            if attempt == _ATTEMPTS - 1:
+                raise
+        finally:
+            if os.path.exists(part):
+                os.remove(part)
+        time.sleep(min(30, 0.5 * 2 ** attempt))
+
+
+def fetch_inputs(url, token, input_run_id, root):
+    """Downloads the artifacts of input_run_id into root, read-only; returns (files, bytes)."""
+    base = url.rstrip("/") + "/v1/runs/" + input_run_id + "/artifacts"
+    status, listing = _request("GET", base, token)
+    if status != 200:
+        raise RuntimeError("the backend refused the artifact list of %s (HTTP %d): %s" % (input_run_id, status, ((listing or {}).get("error") or {}).get("message")))
+    os.makedirs(root, exist_ok=True)
+    total = 0
+    for f in listing.get("files", []):
+        target = _safe_join(root, f["path"])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        quoted = "/".join(urllib.request.quote(p, safe="") for p in f["path"].split("/"))
+        _download(base + "/" + quoted, token, target, f["sha256"], f["size"])
+        os.chmod(target, 0o444)
+        total += f["size"]
+    for dirpath, _, _ in os.walk(root, topdown=False):
+        if dirpath != root:  # root is a mount point the run mounts read-only; it may not be ours to chmod
+            os.chmod(dirpath, 0o555)
+    return len(listing.get("files", [])), total
+
+
+def fetch_inputs_main():
+    env = os.environ
+    missing = [k for k in ("TRAINYARD_BACKEND_URL", "TRAINYARD_RUN_TOKEN", "TRAINYARD_INPUT_RUN_ID", "TRAINYARD_INPUT_DIR") if not env.get(k)]
+    if missing:
+        sys.stderr.write("trainyard inputs: cannot fetch the training run's artifacts: %s not set\n" % ", ".join(missing))
+        return 2
+    try:
+        n, total = fetch_inputs(env["TRAINYARD_BACKEND_URL"], env["TRAINYARD_RUN_TOKEN"], env["TRAINYARD_INPUT_RUN_ID"], env["TRAINYARD_INPUT_DIR"])
+    except Exception as err:
+        sys.stderr.write("trainyard inputs: the artifacts of run %s could not be fetched: %s\n" % (env["TRAINYARD_INPUT_RUN_ID"], err))
+        return 1
+    sys.stderr.write("trainyard inputs: %d file%s (%d bytes) of run %s in %s\n" % (n, "" if n == 1 else "s", total, env["TRAINYARD_INPUT_RUN_ID"], env["TRAINYARD_INPUT_DIR"]))
     return 0

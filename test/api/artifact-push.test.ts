@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,13 +36,13 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
 
   // a Running run recorded as the Kubernetes executor records one (its pod is what pushes), so
   // that the local executor does not keep its outputs by itself
-  const newRun = async () => {
+  const newRun = async (inputRunId: string | null = null) => {
     const id = newId('run');
     const profile = DEFAULT_HARDWARE[0];
     const row = pendingRunRow({
       id, model: 'outputs', version: 'v1', entrypoint: 'train', command: 'python train.py', params: {}, profile, maxDurationSeconds: 600,
       sweepId: null, sweepIndex: null, scheduleId: null, reason: 'pushed by test', executor: 'kubernetes', executorRef: null,
-      createdBy: 'tester', createdAt: new Date().toISOString(), estimatedCost: 0,
+      createdBy: 'tester', createdAt: new Date().toISOString(), estimatedCost: 0, inputRunId,
     });
     assert.ok(await insertLaunch(b.server.ctx.db, { key: null, hash: 'test', sweep: null, rows: [{ ...row, status: 'Running' }] }));
     return id;
@@ -69,7 +69,7 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
     const token = await issueRunToken(b.server.ctx.db, id);
     const first = await push(id, token, out);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stderr, /kept 5 output files \(\d+ bytes, uploaded 5\); artifacts: dropped escape: a symlink leading out of the output directory .*2 file\(s\) past the limit of 5 files per run/);
+    assert.match(first.stderr, /finish: kept 5 output files \(\d+ bytes, uploaded 5\); artifacts: dropped escape: a symlink leading out of the output directory .*2 file\(s\) past the limit of 5 files per run/);
     const list = await b.client.listArtifacts(id);
     assert.equal(list.state, 'stored');
     assert.deepEqual(list.files.map((f) => f.path), ['model.json', 'nested/f0.txt', 'nested/f1.txt', 'nested/f2.txt', 'nested/f3.txt']);
@@ -119,5 +119,31 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
     assert.equal(missing.status, 409);
     assert.deepEqual((await missing.json()).error.details.missing, [sha('abc-never')]);
     assert.equal((await b.client.listArtifacts(id)).files.length, 0, 'nothing was recorded');
+  });
+
+  it("fetches a training run's artifacts for a run launched with fromRun (the init container's step): verified, read-only; the token reads only that run", async () => {
+    const out = join(dir, 'trained');
+    mkdirSync(join(out, 'weights'), { recursive: true });
+    writeFileSync(join(out, 'model.json'), '{"bias": 1}\n');
+    writeFileSync(join(out, 'weights', 'layer 1.bin'), Buffer.alloc(70_000, 7));
+    const trained = await newRun();
+    assert.equal((await push(trained, await issueRunToken(b.server.ctx.db, trained), out)).code, 0);
+    const predict = await newRun(trained);
+    const token = await issueRunToken(b.server.ctx.db, predict);
+    const into = join(dir, 'inputs');
+    const env = { PATH: process.env.PATH, PYTHONPATH: PYTHON_DIR, TRAINYARD_BACKEND_URL: b.url, TRAINYARD_RUN_TOKEN: token, TRAINYARD_INPUT_RUN_ID: trained, TRAINYARD_INPUT_DIR: into };
+    const { stderr } = await promisify(execFile)('python3', ['-c', 'import trainyard, sys; sys.exit(trainyard.fetch_inputs_main())'], { env });
+    assert.match(stderr, new RegExp(`trainyard inputs: 2 files \\(70012 bytes\\) of run ${trained}`));
+    assert.equal(readFileSync(join(into, 'model.json'), 'utf8'), '{"bias": 1}\n');
+    assert.equal(readFileSync(join(into, 'weights', 'layer 1.bin')).length, 70_000);
+    assert.equal(statSync(join(into, 'model.json')).mode & 0o777, 0o444);
+    assert.equal(statSync(join(into, 'weights')).mode & 0o777, 0o555);
+    chmodSync(join(into, 'weights'), 0o755); // so that after() can remove it
+
+    // the predict run's token reads its input run, and no other run's artifacts
+    const other = await newRun();
+    assert.equal((await as(token, `/v1/runs/${trained}/artifacts`)).status, 200);
+    assert.equal((await as(token, `/v1/runs/${other}/artifacts`)).status, 403);
+    assert.equal((await as(token, `/v1/runs/${trained}/artifacts`, { method: 'POST', body: '{"files":[]}', headers: { 'Content-Type': 'application/json' } })).status, 403, 'reading is all it may do there');
   });
 });

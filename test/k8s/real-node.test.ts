@@ -23,6 +23,8 @@ const FIXTURE = join(REPO, 'test/fixtures/real-node');
 const REAL = { nodeSelector: { 'trainyard.dev/node': 'real' }, tolerations: [{ key: 'trainyard.dev/node', operator: 'Equal' as const, value: 'real', effect: 'NoSchedule' as const }] };
 // priced high enough that a run of a few seconds costs more than the 1/10000 USD the cost is rounded to
 const CPU_REAL: HardwareProfile = { name: 'cpu-real', cpu: 0.5, memory: '256Mi', pricePerHour: 36, ...REAL };
+/** the real node's address, the gateway of its bridge (test/k8s/real-node.sh): pods reach the host there */
+const NODE_IP = '10.244.77.1';
 const CPU_REAL_TINY: HardwareProfile = { name: 'cpu-real-tiny', cpu: 0.25, memory: '48Mi', pricePerHour: 0.01, ...REAL };
 
 /** what the real node may change on the machine, and must give back at `down` */
@@ -83,9 +85,13 @@ describe('training code on the real node (kubelet + containerd)', function () {
     ns = await cluster.namespace('tyr');
     await cluster.applyDeploy(ns, ['serviceaccount.yaml', 'role.yaml', 'clusterrole.yaml']);
     const kubeconfig = await cluster.serviceAccountKubeconfig(ns);
+    // pods reach the host at the real node's address (its bridge's gateway): the backend listens
+    // there too, so that runs push their outputs to it (executor.kubernetes.backendUrl)
+    const port = await freePort();
     b = await startTestBackend({
+      server: { host: NODE_IP, port },
       images: { registry: `${cluster.info.registry}/team` },
-      executor: { kind: 'kubernetes', kubernetes: { kubeconfig, namespace: ns } },
+      executor: { kind: 'kubernetes', kubernetes: { kubeconfig, namespace: ns, backendUrl: `http://${NODE_IP}:${port}` } },
       hardware: [...DEFAULT_HARDWARE, CPU_REAL, CPU_REAL_TINY],
     });
     const baseImage = `oci-layout:${base}:latest`;
@@ -102,7 +108,16 @@ describe('training code on the real node (kubelet + containerd)', function () {
     await cluster?.stop();
   });
 
-  const stdout = async (id: string) => (await b.client.getLogs(id, { limit: 100000 })).lines.filter((l) => l.stream === 'stdout').map((l) => l.text);
+  /** a run's whole archived stdout, page by page (a page holds at most 10,000 lines) */
+  const stdout = async (id: string) => {
+    const out: string[] = [];
+    for (let after = -1; ; ) {
+      const page = await b.client.getLogs(id, { after, limit: 10000 });
+      out.push(...page.lines.filter((l) => l.stream === 'stdout').map((l) => l.text));
+      if (page.lines.length === 0) return out;
+      after = page.nextSeq;
+    }
+  };
 
   it('runs eta-correction from the registry by digest as uid 1000: Succeeded, real log, parsed metrics, a cost from real times', async () => {
     // the statuses the run goes through, from the event stream
@@ -140,6 +155,40 @@ describe('training code on the real node (kubelet + containerd)', function () {
     const secs = (Date.parse(r.finishedAt!) - Date.parse(r.startedAt!)) / 1000;
     assert.ok(secs >= 1 && secs < 150, `ran ${secs} s (Kubernetes times have whole seconds)`);
     assert.ok(r.actualCost! > 0 && Math.abs(r.actualCost! - (secs / 3600) * CPU_REAL.pricePerHour) <= 0.0001, `cost ${r.actualCost} for ${secs} s`);
+
+    // the pod pushed its model.json with its run token before it ended: an artifact in the registry
+    const artifacts = await b.client.listArtifacts(id);
+    assert.equal(artifacts.state, 'stored', artifacts.note ?? '');
+    assert.deepEqual(artifacts.files.map((f) => f.path), ['model.json']);
+    assert.equal(artifacts.ref, `${cluster.info.registry.replace(/^http:\/\//, '')}/team/eta-correction:run-${id}`);
+    const model = JSON.parse(await (await b.client.downloadArtifact(id, 'model.json')).text());
+    assert.equal(model.region, 'sfo');
+    assert.equal(model.weights.length, model.features.length);
+    const raw = JSON.parse((await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${artifacts.ref}`])).stdout);
+    assert.equal(raw.artifactType, 'application/vnd.trainyard.run-output.v1');
+    assert.equal(raw.layers[0].annotations['org.opencontainers.image.title'], 'model.json');
+    // its token lived in a Secret the Job owns, and ended with the run
+    const [secret] = (await cluster.admin.core.listNamespacedSecret({ namespace: ns, labelSelector: `trainyard.dev/run-id=${id}` })).items;
+    assert.equal(secret.metadata!.ownerReferences![0].kind, 'Job');
+    const token = Buffer.from(secret.data!['token-0'], 'base64').toString();
+    const refused = await fetch(`${b.url}/v1/runs/${id}/artifacts`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: '{"files":[]}' });
+    assert.equal(refused.status, 401, 'the run token is revoked once the run is final');
+  });
+
+  it('predict --from-run latest on the real node: an init container fetches the trained model with the run token, read-only', async () => {
+    const trained = (await b.client.listRuns({ model: 'eta-correction', status: 'Succeeded' })).items.find((r) => r.entrypoint === 'train');
+    assert.ok(trained, 'the train run of the first test');
+    const res = await b.client.launch({ model: 'eta-correction', entrypoint: 'predict', hardware: 'cpu-real', fromRun: 'latest', params: { n: 50 } });
+    const [r] = await waitForRuns(b.client, [res.runs[0].id], 150_000);
+    assert.equal(r.status, 'Succeeded', r.reason ?? '');
+    assert.equal(r.inputRunId, trained.id);
+    const out = await stdout(r.id);
+    assert.ok(out.includes('using the model in /var/run/trainyard-input/model.json'), out.join('\n'));
+    const [pod] = (await cluster.admin.core.listNamespacedPod({ namespace: ns, labelSelector: `trainyard.dev/run-id=${r.id}` })).items;
+    assert.equal(pod.spec!.initContainers![0].name, 'inputs');
+    assert.equal(pod.spec!.containers[0].volumeMounts!.find((m) => m.name === 'input')!.readOnly, true);
+    const preds = await (await b.client.downloadArtifact(r.id, 'predictions.csv')).text();
+    assert.equal(preds.trim().split('\n').length, 51, 'a header and 50 predictions');
   });
 
   it('a 4-point sweep is one Indexed Job; each index reads its own params, as uid 1000', async () => {
@@ -150,6 +199,8 @@ describe('training code on the real node (kubelet + containerd)', function () {
       const m = await b.client.getMetrics(r.id);
       assert.deepEqual(m.series[0].points.map((p) => p.value), [1, 2, 3].map((s) => Number(r.params.value) * s), `run ${r.id} params ${JSON.stringify(r.params)}`);
       assert.match((await stdout(r.id))[0], new RegExp(`^uid=1000 gid=1000 run=${r.id}$`));
+      // each index pushed its own outputs with its own token (Secret key token-<index>)
+      assert.equal(await (await b.client.downloadArtifact(r.id, 'done.txt')).text(), `ok value=${r.params.value}\n`);
     }
     const jobs = await cluster.admin.batch.listNamespacedJob({ namespace: ns, labelSelector: `trainyard.dev/sweep-id=${res.sweep!.id}` });
     assert.equal(jobs.items.length, 1);

@@ -43,7 +43,11 @@ export function registerArtifactRoutes(app: TypedApp, services: Services): void 
 
   app.get(
     '/v1/runs/:id/artifacts',
-    { schema: { tags: ['runs'], description: 'the files the run left in TRAINYARD_OUTPUT_DIR, kept after it ended', params: RunParams, response: { 200: ArtifactList, 404: ErrorBody } } },
+    {
+      // a run's token may read its own list, and that of the training run it reads (fromRun)
+      config: { runScoped: true, runInput: true },
+      schema: { tags: ['runs'], description: 'the files the run left in TRAINYARD_OUTPUT_DIR, kept after it ended', params: RunParams, response: { 200: ArtifactList, 404: ErrorBody } },
+    },
     async (req) => artifacts.list(req.params.id),
   );
 
@@ -88,6 +92,7 @@ export function registerArtifactRoutes(app: TypedApp, services: Services): void 
   app.get(
     '/v1/runs/:id/artifacts/*',
     {
+      config: { runScoped: true, runInput: true },
       schema: {
         tags: ['runs'],
         description: 'one artifact, streamed; a Range header (one range) is answered 206',

@@ -4,7 +4,7 @@ import type { Db } from '../store/db';
 
 export interface OutputRecord {
   runId: string;
-  state: 'stored' | 'none' | 'failed';
+  state: 'stored' | 'none' | 'failed' | 'expired';
   ref: string | null;
   digest: string | null;
   totalBytes: number;

@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** a run token of the run named by the :id param may call this route */
     runScoped?: boolean;
+    /** with runScoped: a run token may also call it for its run's input run (the training run it reads, fromRun) */
+    runInput?: boolean;
   }
 }
 
@@ -52,15 +54,21 @@ export function installAuth(app: TypedApp, ctx: AppContext): void {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!m) throw new HttpError('unauthorized', `missing bearer token: send "Authorization: Bearer <token>" (the token is in ${tokenPath(ctx.config.home)})`);
     const caller = await authenticate(ctx, m[1]);
-    if (caller.kind === 'run') checkRunScope(req, caller);
+    if (caller.kind === 'run') await checkRunScope(ctx, req, caller);
     req.caller = caller;
   });
 }
 
-function checkRunScope(req: FastifyRequest, caller: Caller): void {
-  if (req.routeOptions.config?.runScoped !== true) {
+async function checkRunScope(ctx: AppContext, req: FastifyRequest, caller: Caller): Promise<void> {
+  const config = req.routeOptions.config;
+  if (config?.runScoped !== true) {
     throw new HttpError('forbidden', `a run token (of run ${caller.runId}) cannot call ${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}: it is for its run's own routes only; use a person's token`);
   }
   const id = (req.params as { id?: unknown } | undefined)?.id;
-  if (id !== caller.runId) throw new HttpError('forbidden', `this run token belongs to run ${caller.runId}, not ${String(id)}`);
+  if (id === caller.runId) return;
+  if (config.runInput === true && typeof id === 'string' && caller.runId) {
+    const run = await ctx.db.selectFrom('runs').select('input_run_id').where('id', '=', caller.runId).executeTakeFirst();
+    if (run?.input_run_id === id) return;
+  }
+  throw new HttpError('forbidden', `this run token belongs to run ${caller.runId}, not ${String(id)}`);
 }

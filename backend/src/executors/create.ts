@@ -7,11 +7,21 @@ import { KubernetesExecutor, loadKube } from './kubernetes';
 import { podmanImageFor } from './local/podman-image';
 import { join } from 'node:path';
 import type { ArtifactsService } from '../artifacts/service';
+import { issueRunToken } from '../auth/run-tokens';
 
 export function createExecutor(ctx: AppContext, machine: { cpuCount: number; memoryBytes: number }, artifacts: ArtifactsService): Executor {
   if (ctx.config.executor.kind === 'kubernetes') {
     const k = ctx.config.executor.kubernetes;
-    return new KubernetesExecutor({ kube: loadKube(k.kubeconfig), namespace: k.namespace });
+    return new KubernetesExecutor({
+      kube: loadKube(k.kubeconfig),
+      namespace: k.namespace,
+      backendUrl: k.backendUrl,
+      runTokens: async (ids) => {
+        const out: string[] = [];
+        for (const id of ids) out.push(await issueRunToken(ctx.db, id));
+        return out;
+      },
+    });
   }
   return new LocalExecutor({
     config: ctx.config.executor.local,

@@ -199,6 +199,20 @@ export class OciLayoutStore implements ImageStore {
     return digest;
   }
 
+  /** removes the tag repo:tag from index.json (its blobs stay until a garbage collection); false when there was none */
+  async removeTag(repo: string, tag: string): Promise<boolean> {
+    const name = refNameFor(repo, tag);
+    await this.init();
+    return serialize(this.dir, async () => {
+      const index = await this.readIndex();
+      const kept = index.manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== name);
+      if (kept.length === index.manifests.length) return false;
+      index.manifests = kept;
+      await this.writeAtomic('index.json', Buffer.from(JSON.stringify(index, null, 2)));
+      return true;
+    });
+  }
+
   async getManifest(repo: string, ref: string): Promise<StoredManifest | null> {
     if (DIGEST_RE.test(ref)) {
       if (!(await this.hasBlob(ref))) return null;

@@ -9,6 +9,7 @@ import type { AppContext } from '../context';
 import type { ActiveRun, FinalStatus, RunSink, RunSpec } from '../executors/executor';
 import { conflict, HttpError, invalid, notFound } from '../errors';
 import { ArtifactsService } from '../artifacts/service';
+import { revokeRunTokens } from '../auth/run-tokens';
 import { newId, nowIso } from '../ids';
 import { getVersion } from '../models/store';
 import { resolveLaunch } from './launch';
@@ -109,8 +110,8 @@ export class RunsService implements RunSink {
 
   /** The training run a launch with fromRun reads (resolved now: "latest" means latest at this launch). */
   private async inputRun(model: string, fromRun: string): Promise<string> {
-    if (this.ctx.executor.kind !== 'local') {
-      throw invalid(`fromRun is not supported on the ${this.ctx.executor.kind} executor yet: launch batch prediction with fromRun on the local executor`);
+    if (this.ctx.executor.kind === 'kubernetes' && !this.ctx.config.executor.kubernetes.backendUrl) {
+      throw invalid('fromRun on Kubernetes needs executor.kubernetes.backendUrl (the URL pods reach the backend at): the run fetches the artifacts from there');
     }
     return this.artifacts.resolveInput(model, fromRun);
   }
@@ -231,6 +232,8 @@ export class RunsService implements RunSink {
       finished_at: info.finishedAt,
       actual_cost: actualCost(Number(row.price_per_hour), row.started_at, info.finishedAt),
     });
+    // a pod's token (its finish step pushes the outputs) ends with the run
+    if (this.ctx.executor.kind === 'kubernetes') await revokeRunTokens(this.ctx.db, runId);
     this.ctx.bus.logsChanged(runId);
   }
 }

@@ -75,6 +75,10 @@ export class SchedulesService {
     const timezone = tz ?? 'UTC';
     const cron = parseCron(expr!, timezone);
     const estimate = await this.runs.estimate(request); // validates model, version, entrypoint, hardware, grid
+    if (request.fromRun && this.ctx.executor.schedule) {
+      // a CronJob's fires are made by the cluster, with no run token to fetch the training run's files
+      throw invalid(`fromRun on a schedule is not supported by the ${this.ctx.executor.kind} executor yet: launch the prediction runs one by one, or use the local executor`);
+    }
     const next = cron.nextRun();
     if (!next) throw invalid(`schedule "${expr}" never fires`);
     const row: SchedulesTable = {

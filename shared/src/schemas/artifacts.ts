@@ -19,10 +19,10 @@ export const ArtifactFile = Type.Object({
 });
 
 export const ArtifactState = Type.Union(
-  [Type.Literal('pending'), Type.Literal('stored'), Type.Literal('none'), Type.Literal('failed')],
+  [Type.Literal('pending'), Type.Literal('stored'), Type.Literal('none'), Type.Literal('failed'), Type.Literal('expired')],
   {
     description:
-      'pending: the run has not ended or its files are being kept; stored: files are listed; none: the run left no files; failed: they could not be kept (see note)',
+      'pending: the run has not ended or its files are being kept; stored: files are listed; none: the run left no files; failed: they could not be kept (see note); expired: removed by retention (see note)',
   },
 );
 

@@ -66,6 +66,9 @@ export const Config = Type.Object(
               {
                 kubeconfig: Type.Optional(Type.String()),
                 namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 })),
+                backendUrl: Type.Optional(
+                  Type.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$', maxLength: 2000, description: "the backend's URL as pods reach it; runs then push their outputs (artifacts) there" }),
+                ),
               },
               { additionalProperties: false },
             ),
@@ -79,6 +82,8 @@ export const Config = Type.Object(
         {
           maxFiles: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'files kept per run (default 10000)' })),
           maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'bytes kept per run (default 10 GiB)' })),
+          keepRuns: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000000, description: "keep the artifacts of each model's newest N runs (default 50)" })),
+          keepDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 36500, description: 'and of every run that ended within D days (default 30)' })),
         },
         { additionalProperties: false },
       ),

@@ -28,7 +28,7 @@ import { CronJobs, scheduledSpecs } from './cronjobs';
 import { JobEvents } from './job-events';
 import { Informer } from './informer';
 import { LogArchiver, type LogRef } from './logs';
-import { runJob, sweepObjects, type ManifestOptions } from './manifests';
+import { runJob, sweepObjects, tokenSecrets, type ManifestOptions } from './manifests';
 import { ANNOTATION, INDEX_LABEL, jobNameForRun, jobNameForSweep, LABEL, SELECTOR } from './names';
 import { runState, type RunState } from './status';
 
@@ -41,6 +41,10 @@ export interface KubernetesExecutorOptions {
   resyncMs?: number;
   retry?: RetryOptions;
   log?: (msg: string) => void;
+  /** the backend's URL as pods reach it: runs then push their outputs there (see manifests.ts FINISH_STEP) */
+  backendUrl?: string | null;
+  /** a token per run, scoped to that run only, for the finish step (required with backendUrl) */
+  runTokens?: (runIds: string[]) => Promise<string[]>;
 }
 
 export interface RunRef extends LogRef {
@@ -89,7 +93,12 @@ export class KubernetesExecutor implements Executor {
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.ns = o.namespace;
-    this.manifests = { namespace: o.namespace, ttlSecondsAfterFinished: o.ttlSecondsAfterFinished ?? 86_400, podAnnotations: o.podAnnotations };
+    this.manifests = {
+      namespace: o.namespace,
+      ttlSecondsAfterFinished: o.ttlSecondsAfterFinished ?? 86_400,
+      podAnnotations: o.podAnnotations,
+      backendUrl: o.backendUrl && o.runTokens ? o.backendUrl : null,
+    };
     this.log = o.log ?? ((m) => console.error(`kubernetes executor: ${m}`));
     const { batch, core } = o.kube;
     this.jobs = new Informer<V1Job>({
@@ -203,7 +212,12 @@ export class KubernetesExecutor implements Executor {
     for (const s of singles) {
       const t = this.track(s, 'none', null, null);
       this.jobRuns.set(t.job, [s.id]);
-      work.push(this.create([t], async () => void (await this.createJob(runJob(s, opts)))));
+      work.push(
+        this.create([t], async () => {
+          const job = await this.createJob(runJob(s, opts));
+          await this.createTokenSecrets(job, [s.id]);
+        }),
+      );
     }
     for (const group of sweeps.values()) {
       const tracked = group.map((s) => this.track(s, 'none', null, null));
@@ -213,8 +227,9 @@ export class KubernetesExecutor implements Executor {
       work.push(
         this.create(tracked, async () => {
           const created = await this.createJob(job);
-          configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'Job', name: created.metadata!.name!, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
+          configMap.metadata!.ownerReferences = ownedBy(created);
           await createOrAdopt((fn) => this.api(fn), () => this.o.kube.core.createNamespacedConfigMap({ namespace: this.ns, body: configMap }), async () => configMap);
+          await this.createTokenSecrets(created, group.map((s) => s.id));
         }),
       );
     }
@@ -230,6 +245,20 @@ export class KubernetesExecutor implements Executor {
       const reason = e.status === 403 ? `the backend may not create Jobs in namespace ${this.ns}: ${e.message}` : `Kubernetes refused the run's Job (${e.status ?? 'no response'}): ${e.message}`;
       this.log(reason);
       for (const t of tracked) this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason, finishedAt: new Date().toISOString() }));
+    }
+  }
+
+  /**
+   * The run tokens of a Job's runs, in Secrets the Job owns (deleted with it), made right after the
+   * Job like a sweep's ConfigMap: a pod scheduled before its Secret exists waits for the mount. A
+   * Secret already there (a resubmit after a restart) is kept as it is: its tokens are still valid.
+   */
+  private async createTokenSecrets(job: V1Job, runIds: string[]): Promise<void> {
+    if (!this.manifests.backendUrl || !this.o.runTokens) return;
+    const tokens = await this.o.runTokens(runIds);
+    for (const secret of tokenSecrets(job.metadata!.name!, tokens, this.manifests, { ...job.metadata!.labels })) {
+      secret.metadata!.ownerReferences = ownedBy(job);
+      await createOrAdopt((fn) => this.api(fn), () => this.o.kube.core.createNamespacedSecret({ namespace: this.ns, body: secret }), async () => secret);
     }
   }
 
@@ -489,4 +518,8 @@ export class KubernetesExecutor implements Executor {
   availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>> {
     return readAvailability(this.o.kube, profiles, (fn) => this.api(fn));
   }
+}
+
+function ownedBy(job: V1Job) {
+  return [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, blockOwnerDeletion: false }];
 }

@@ -6,10 +6,10 @@
  * with the hardware profile's resources (requests = limits), nodeSelector and tolerations,
  * the max duration as activeDeadlineSeconds, as non-root without privilege escalation.
  */
-import type { V1ConfigMap, V1Container, V1CronJob, V1Job, V1PodSpec, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1CronJob, V1Job, V1PodSpec, V1ResourceRequirements, V1Secret } from '@kubernetes/client-node';
 import type { HardwareProfile } from '@trainyard/shared';
 import type { RunSpec, ScheduleSpec } from '../executor';
-import { ANNOTATION, configMapNameForSchedule, configMapNameForSweep, cronJobName, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE } from './names';
+import { ANNOTATION, configMapNameForSchedule, configMapNameForSweep, cronJobName, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE, tokenSecretName } from './names';
 
 export interface ManifestOptions {
   namespace: string;
@@ -17,6 +17,11 @@ export interface ManifestOptions {
   ttlSecondsAfterFinished: number;
   /** extra pod annotations per run (e.g. for a mesh, or the test rig's kwok stages) */
   podAnnotations?: (spec: RunSpec) => Record<string, string>;
+  /**
+   * the backend's URL as pods reach it (executor.kubernetes.backendUrl): when set, each run ends
+   * with the finish step that pushes its output directory there, with its run token
+   */
+  backendUrl?: string | null;
 }
 
 export const OUTPUT_DIR = '/tmp/trainyard-output';
@@ -26,11 +31,28 @@ export const PARAMS_DIR = '/etc/trainyard';
  * The end of every run's shell: $TRAINYARD_COMMAND runs as a child, and SIGTERM (cancel, deadline,
  * eviction) is passed on to it. `sh` as PID 1 ignores SIGTERM, so without this the training code
  * would never see it and every stop would wait out the grace period for the SIGKILL. The exit
- * status is the command's (a second wait collects it after a trapped signal).
+ * status is the command's (a second wait collects it after a trapped signal). Then the finish step
+ * ($TRAINYARD_FINISH, in a subshell: it can neither exit nor change the status) runs.
  */
 export const RUN_COMMAND =
   `sh -c "$TRAINYARD_COMMAND" & c=$!; trap 'kill -TERM $c 2>/dev/null' TERM INT; ` +
-  `wait $c; s=$?; if [ $s -gt 128 ]; then wait $c; t=$?; [ $t -ne 127 ] && s=$t; fi; exit $s`;
+  `wait $c; s=$?; if [ $s -gt 128 ]; then wait $c; t=$?; [ $t -ne 127 ] && s=$t; fi; ` +
+  `if [ -n "$TRAINYARD_FINISH" ]; then (eval "$TRAINYARD_FINISH"); fi; exit $s`;
+
+/** where a pod finds its run token: TOKEN_DIR/token-<completion index> (a single run: index 0) */
+export const TOKEN_DIR = '/var/run/trainyard-token';
+/** run tokens per Secret: a Secret holds at most 1 MiB, and a token with its key is about 60 bytes */
+export const TOKENS_PER_SECRET = 4000;
+
+/**
+ * The finish step (run after the command, whatever its exit code, and after a cancel's SIGTERM
+ * within the grace period): the in-image trainyard module pushes TRAINYARD_OUTPUT_DIR to the
+ * backend with the run's token. Skipped when the pod has no token (a schedule's fire). Its own
+ * failure is logged and never changes the run's exit code.
+ */
+export const FINISH_STEP =
+  `f="${TOKEN_DIR}/token-${'$'}{TRAINYARD_INDEX:-0}"; if [ -r "$f" ]; then TRAINYARD_RUN_TOKEN="$(cat "$f")" ` +
+  `python3 -c 'import sys, trainyard; sys.exit(trainyard.push_outputs_main())' || true; fi`;
 export const CONTAINER = 'run';
 
 export function gpuResource(_h: HardwareProfile): string {
@@ -75,6 +97,74 @@ function podSpec(spec: RunSpec, container: V1Container, extraVolumes: V1PodSpec[
   };
 }
 
+/** where a run launched with fromRun finds the training run's artifacts (read-only) */
+export const INPUT_DIR = '/var/run/trainyard-input';
+
+/**
+ * A run launched with fromRun: an init container (the same image, the same limits) fetches the
+ * training run's artifacts with the run's token into an emptyDir, which the run mounts read-only.
+ */
+function addInputs(pod: V1PodSpec, spec: RunSpec, o: ManifestOptions): V1PodSpec {
+  if (!spec.inputRunId || !o.backendUrl) return pod;
+  const main = pod.containers[0];
+  const env = [
+    { name: 'TRAINYARD_INPUT_DIR', value: INPUT_DIR },
+    { name: 'TRAINYARD_INPUT_RUN_ID', value: spec.inputRunId },
+  ];
+  const init: V1Container = {
+    name: 'inputs',
+    image: main.image,
+    imagePullPolicy: main.imagePullPolicy,
+    workingDir: main.workingDir,
+    command: [
+      'sh',
+      '-c',
+      `TRAINYARD_RUN_TOKEN="$(cat "${TOKEN_DIR}/token-${'$'}{JOB_COMPLETION_INDEX:-0}")" exec python3 -c 'import sys, trainyard; sys.exit(trainyard.fetch_inputs_main())'`,
+    ],
+    env: [{ name: 'TRAINYARD_BACKEND_URL', value: o.backendUrl }, ...env],
+    resources: main.resources,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    securityContext: main.securityContext,
+    volumeMounts: [
+      { name: 'input', mountPath: INPUT_DIR },
+      { name: 'run-token', mountPath: TOKEN_DIR, readOnly: true },
+    ],
+  };
+  main.env = [...(main.env ?? []), ...env];
+  main.volumeMounts = [...(main.volumeMounts ?? []), { name: 'input', mountPath: INPUT_DIR, readOnly: true }];
+  return { ...pod, initContainers: [init], volumes: [...(pod.volumes ?? []), { name: 'input', emptyDir: {} }] };
+}
+
+/** the env, volume and mount of the finish step, when the backend is reachable from pods */
+function finishParts(o: ManifestOptions, secretNames: string[]): { env: NonNullable<V1Container['env']>; volumes: NonNullable<V1PodSpec['volumes']>; mounts: NonNullable<V1Container['volumeMounts']> } {
+  if (!o.backendUrl) return { env: [], volumes: [], mounts: [] };
+  return {
+    env: [
+      { name: 'TRAINYARD_BACKEND_URL', value: o.backendUrl },
+      { name: 'TRAINYARD_FINISH', value: FINISH_STEP },
+    ],
+    // not optional: a pod that is scheduled before its Secret exists waits for the mount (the kubelet
+    // retries), as it does for a sweep's params ConfigMap, instead of running without its token
+    volumes: [{ name: 'run-token', projected: { defaultMode: 0o440, sources: secretNames.map((name) => ({ secret: { name } })) } }],
+    mounts: [{ name: 'run-token', mountPath: TOKEN_DIR, readOnly: true }],
+  };
+}
+
+/** the Secrets with the run tokens of a Job's runs (index i: key token-i), owned by the Job */
+export function tokenSecrets(jobName: string, tokens: string[], o: ManifestOptions, labels: Record<string, string>): V1Secret[] {
+  const out: V1Secret[] = [];
+  for (let i = 0; i < tokens.length; i += TOKENS_PER_SECRET) {
+    const data: Record<string, string> = {};
+    tokens.slice(i, i + TOKENS_PER_SECRET).forEach((t, j) => (data[`token-${i + j}`] = t));
+    out.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: tokenSecretName(jobName, i / TOKENS_PER_SECRET), namespace: o.namespace, labels }, stringData: data });
+  }
+  return out;
+}
+
+export function secretNamesFor(jobName: string, runs: number): string[] {
+  return Array.from({ length: Math.max(1, Math.ceil(runs / TOKENS_PER_SECRET)) }, (_, i) => tokenSecretName(jobName, i));
+}
+
 function container(spec: RunSpec, env: V1Container['env'], command: string[], mounts: V1Container['volumeMounts'] = []): V1Container {
   return {
     name: CONTAINER,
@@ -94,6 +184,7 @@ function container(spec: RunSpec, env: V1Container['env'], command: string[], mo
 export function runJob(spec: RunSpec, o: ManifestOptions): V1Job {
   const name = jobNameForRun(spec.id);
   const l = labels(spec, { [LABEL.runId]: labelValue(spec.id) });
+  const finish = finishParts(o, secretNamesFor(name, 1));
   const c = container(
     spec,
     [
@@ -101,8 +192,10 @@ export function runJob(spec: RunSpec, o: ManifestOptions): V1Job {
       { name: 'TRAINYARD_PARAMS', value: JSON.stringify(spec.params) },
       // the command goes through an env var, so no quoting of user text is needed
       { name: 'TRAINYARD_COMMAND', value: spec.command },
+      ...finish.env,
     ],
     ['sh', '-c', RUN_COMMAND],
+    finish.mounts,
   );
   return {
     apiVersion: 'batch/v1',
@@ -114,7 +207,7 @@ export function runJob(spec: RunSpec, o: ManifestOptions): V1Job {
       ttlSecondsAfterFinished: o.ttlSecondsAfterFinished,
       template: {
         metadata: { labels: l, annotations: { ...annotations(spec), ...(o.podAnnotations?.(spec) ?? {}) } },
-        spec: podSpec(spec, c),
+        spec: addInputs(podSpec(spec, c, finish.volumes), spec, o),
       },
     },
   };
@@ -139,11 +232,13 @@ export function sweepObjects(specs: RunSpec[], o: ManifestOptions): { configMap:
   };
   // the run's command goes through an env var, so no quoting of user text is needed
   const script =
-    `i="$JOB_COMPLETION_INDEX"; ` +
+    `i="$JOB_COMPLETION_INDEX"; TRAINYARD_INDEX="$i"; ` +
     `TRAINYARD_RUN_ID="$(cat ${PARAMS_DIR}/run-id-$i)"; TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` +
     `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; ${RUN_COMMAND}`;
-  const c = container(first, [{ name: 'TRAINYARD_COMMAND', value: first.command }], ['sh', '-c', script], [
+  const finish = finishParts(o, secretNamesFor(name, specs.length));
+  const c = container(first, [{ name: 'TRAINYARD_COMMAND', value: first.command }, ...finish.env], ['sh', '-c', script], [
     { name: 'params', mountPath: PARAMS_DIR, readOnly: true },
+    ...finish.mounts,
   ]);
   const parallelism = Math.max(1, Math.min(specs.length, first.parallelism ?? specs.length));
   const job: V1Job = {
@@ -158,7 +253,7 @@ export function sweepObjects(specs: RunSpec[], o: ManifestOptions): { configMap:
       ttlSecondsAfterFinished: o.ttlSecondsAfterFinished,
       template: {
         metadata: { labels: l, annotations: { ...annotations(first), ...(o.podAnnotations?.(first) ?? {}) } },
-        spec: podSpec(first, c, [{ name: 'params', configMap: { name: configMap.metadata!.name! } }]),
+        spec: addInputs(podSpec(first, c, [{ name: 'params', configMap: { name: configMap.metadata!.name! } }, ...finish.volumes]), first, o),
       },
     },
   };
@@ -205,6 +300,13 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
       '-c',
       `i="$JOB_COMPLETION_INDEX"; ${derive('$i')}TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` + `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; ${RUN_COMMAND}`,
     ];
+  }
+  // a fire's run ids are only known once its Job exists, so it has no run tokens: no finish step
+  const pod = job.spec!.template.spec!;
+  pod.volumes = pod.volumes?.filter((v) => v.name !== 'run-token');
+  for (const c of pod.containers) {
+    c.volumeMounts = c.volumeMounts?.filter((m) => m.name !== 'run-token');
+    c.env = c.env?.filter((e) => e.name !== 'TRAINYARD_FINISH' && e.name !== 'TRAINYARD_BACKEND_URL');
   }
   const l: Record<string, string> = { ...job.metadata!.labels, [LABEL.scheduleId]: labelValue(s.id) };
   delete l[LABEL.runId];

@@ -65,6 +65,10 @@ export function jobNameForSweep(sweepId: string): string {
 export function configMapNameForSweep(sweepId: string): string {
   return `${jobNameForSweep(sweepId)}-params`;
 }
+/** the Secret(s) holding a Job's run tokens: one per chunk of a sweep's indexes */
+export function tokenSecretName(jobName: string, chunk = 0): string {
+  return `${jobName}-token-${chunk}`;
+}
 
 /**
  * The image by digest: `<repository>@sha256:…`. A version's imageRef is either a registry

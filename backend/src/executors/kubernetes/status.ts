@@ -39,9 +39,18 @@ function startedAtOf(pod: V1Pod): string | null {
   return iso(cs?.state?.running?.startedAt) ?? iso(cs?.state?.terminated?.startedAt) ?? iso(pod.status?.startTime);
 }
 
-/** the last n non-empty lines of a termination message (the end of a traceback) */
+/** the last n non-empty lines of a termination message (the end of a traceback), without the finish step's own line */
 function lastLines(message: string, n: number): string {
-  return message.split('\n').filter((l) => l.trim()).slice(-n).join('\n');
+  return message.split('\n').filter((l) => l.trim() && !l.startsWith('trainyard finish: ')).slice(-n).join('\n');
+}
+
+/** why an init container (the fetch of a fromRun's artifacts) failed, with its last lines, or null */
+function initFailure(pod: V1Pod): string | null {
+  const failed = pod.status?.initContainerStatuses?.find((c) => (c.state?.terminated?.exitCode ?? 0) !== 0);
+  const t = failed?.state?.terminated;
+  if (!failed || !t) return null;
+  const what = failed.name === 'inputs' ? "fetching the training run's artifacts (fromRun) failed" : `init container ${failed.name} failed`;
+  return `${what}: exit code ${t.exitCode}${t.message?.trim() ? `: ${lastLines(t.message, 4)}` : ''}`;
 }
 
 /** a terminal pod's outcome */
@@ -56,6 +65,7 @@ export function podOutcome(pod: V1Pod, maxDurationSeconds: number): Extract<RunS
   if (pod.status?.reason === 'DeadlineExceeded') reason = `exceeded its max duration of ${maxDurationSeconds} s (activeDeadlineSeconds)`;
   else if (t?.reason === 'OOMKilled') reason = `out of memory: the container was OOMKilled (exit code ${t.exitCode}); pick a profile with more memory`;
   else if (pod.status?.reason === 'Evicted') reason = `evicted: ${pod.status.message ?? ''}`.trim();
+  else if (initFailure(pod)) reason = initFailure(pod)!;
   else if (t) reason = `exited with code ${t.exitCode}${t.reason && t.reason !== 'Error' ? ` (${t.reason})` : ''}${t.message?.trim() ? `: ${lastLines(t.message, 4)}` : ''}`;
   else reason = `pod failed: ${pod.status?.reason ?? ''} ${pod.status?.message ?? ''}`.trim();
   return { phase: 'Final', status: 'Failed', exitCode: t?.exitCode ?? null, reason, startedAt, finishedAt, pod: name };
