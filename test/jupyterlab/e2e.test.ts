@@ -336,7 +336,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     const dir = join(root, 'outputs');
     cpSync(join(REPO, 'test/fixtures/outputs'), dir, { recursive: true });
     await saveWorkspace(client, { dir, model: 'outputs', version: 'v1', cacheDir: false });
-    const launched = await client.launch({ model: 'outputs', params: { files: 2, same: true } });
+    const launched = await client.launch({ model: 'outputs', params: { files: 2, same: true, big_mb: 3 } });
     const [r] = await waitForRuns(client, launched.runs.map((x) => x.id));
     assert.equal(r.status, 'Succeeded', r.reason ?? '');
     const list = await client.listArtifacts(r.id);
@@ -356,9 +356,15 @@ describe('JupyterLab extension end to end (Chromium)', function () {
       const details = page.locator(`#trainyard-run-${r.id}`);
       await details.locator('[data-testid=run-artifacts][data-state=stored] [data-artifact="same.txt"]').waitFor();
       const rows = await details.locator('[aria-label="Artifact files"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-artifact') ?? `${tr.getAttribute('data-artifact-dir')}/`));
-      assert.deepEqual(rows, ['parts/', 'parts/part-0000.txt', 'parts/part-0001.txt', 'same.txt']);
-      assert.match(await details.getByTestId('artifacts-total').innerText(), /^3 files, \d+ B in all/);
+      assert.deepEqual(rows, ['big.bin', 'parts/', 'parts/part-0000.txt', 'parts/part-0001.txt', 'same.txt']);
+      assert.match(await details.getByTestId('artifacts-total').innerText(), /^4 files, 3\.0 MiB in all/);
       if (theme === 'light') {
+        // 3 MiB: uploaded into the contents in chunks of 1 MiB, whole and unchanged at the end
+        await details.getByRole('button', { name: 'Save to folder big.bin' }).click();
+        await details.locator('[data-artifact="big.bin"] [data-testid=artifact-saved]').waitFor();
+        const big = readFileSync(join(root, `outputs/trainyard-artifacts/${r.id}/big.bin`));
+        assert.equal(big.length, 3 << 20);
+        assert.equal(createHash('sha256').update(big).digest('hex'), list.files.find((f) => f.path === 'big.bin')!.sha256);
         await details.getByRole('button', { name: 'Save to folder parts/part-0000.txt' }).click();
         await details.locator('[data-artifact="parts/part-0000.txt"] [data-testid=artifact-saved]').waitFor();
         const target = `outputs/trainyard-artifacts/${r.id}/parts/part-0000.txt`;

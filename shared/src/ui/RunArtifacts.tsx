@@ -54,15 +54,15 @@ function FileActions({ run, file, savers }: { run: Run; file: ArtifactFile; save
   };
   const busy = state?.phase === 'saving';
   return (
-    <div className="ty-row ty-artifact-actions" style={{ gap: 6, justifyContent: 'flex-end', flexWrap: 'wrap' }}>
+    <div className="ty-row ty-artifact-actions" style={{ gap: 6, justifyContent: 'flex-end' }}>
       {state?.phase === 'saving' && state.done > 0 ? (
         <span className="ty-small ty-muted" role="status" data-testid="artifact-progress">
           {file.size ? `${Math.floor((100 * state.done) / file.size)}%` : '…'} of {bytes(file.size)}
         </span>
       ) : null}
-      {state?.phase === 'saved' ? <span className="ty-small" role="status" data-testid="artifact-saved"><span className="ty-ok" aria-hidden>✓</span> {state.where}</span> : null}
+      {state?.phase === 'saved' ? <span className="ty-small" role="status" data-testid="artifact-saved" title={state.where}><span className="ty-ok" aria-hidden>✓</span> {state.where}</span> : null}
       {state?.phase === 'cancelled' ? <span className="ty-small ty-muted" role="status">{state.message}</span> : null}
-      {state?.phase === 'error' ? <span className="ty-small ty-err" role="alert" data-testid="artifact-error">{state.saver} failed: {state.message}</span> : null}
+      {state?.phase === 'error' ? <span className="ty-small ty-err" role="alert" data-testid="artifact-error" title={state.message}>{state.saver} failed: {state.message}</span> : null}
       {savers.map((s) => (
         <button key={s.label} type="button" className="ty-btn ty-btn-small" disabled={busy} aria-label={`${s.label} ${file.path}`} onClick={() => void start(s)}>
           {busy && state?.saver === s.label ? `${s.label.replace(/…$/, '')}…` : s.label}
