@@ -15,6 +15,7 @@ ty_node_env
 ty_npm_ci
 ty_apt_ensure "$(ty_pg_bindir)/initdb:postgresql" python3:python3 buildah:buildah skopeo:skopeo umoci:umoci docker-registry:docker-registry debootstrap:debootstrap
 ty_build
+bash scripts/setup-oras.sh >/dev/null  # oras, the artifacts bench's peer (Go module proxy, cached in ~/.cache/trainyard)
 
 files=()
 for f in bench/*.bench.ts; do

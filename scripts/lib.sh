@@ -3,6 +3,8 @@
 #   ty_npm_ci     - `npm ci` only when node_modules is missing or older than package-lock.json
 #   ty_build      - `npm run build` (skipped with a message while backend/build.mjs does not exist)
 #   ty_apt_ensure - install, with apt, only the Debian packages whose command is missing
+#   ty_goproxy_url - the machine's Go module proxy (GOPROXY, else `go env GOPROXY`): its first URL
+#   ty_go_env     - a Go >= 1.21 first on PATH (the machine's, else one from the Go module proxy)
 # Messages go to stderr, prefixed "trainyard:".
 
 ty_log() { echo "trainyard: $*" >&2; }
@@ -59,4 +61,39 @@ ty_pg_bindir() {
     [ -x "$d/initdb" ] && { echo "$d"; return; }
   done
   echo /usr/lib/postgresql/15/bin   # not installed: a path that fails the -x check
+}
+
+# The Go module proxy this machine is configured for (GOPROXY, else `go env GOPROXY`): its first
+# URL entry, without a trailing "/". Nothing is fetched from a host the machine was not told to use.
+ty_goproxy_url() {
+  local list p proxies
+  list="${GOPROXY:-$(go env GOPROXY 2>/dev/null || true)}"
+  IFS=',|' read -ra proxies <<< "$list"
+  for p in "${proxies[@]}"; do
+    case "$p" in http://*|https://*|file://*) echo "${p%/}"; return 0 ;; esac
+  done
+  ty_log "no Go module proxy is configured (GOPROXY is \"${list:-unset}\"); set GOPROXY to your module proxy's URL"
+  return 1
+}
+
+# Puts a Go >= 1.21 first on PATH: the machine's own (it then fetches the toolchain a go.mod asks
+# for through GOTOOLCHAIN=auto), else (none, or Debian 12's 1.19) the module golang.org/toolchain
+# TY_GO_TOOLCHAIN (default go1.24.13) from the Go module proxy, unpacked once into
+# ~/.cache/trainyard/go/<version> (TY_GO_CACHE overrides the directory).
+ty_go_env() {
+  if command -v go >/dev/null && go version | grep -Eq 'go1\.(2[1-9]|[3-9][0-9])'; then return 0; fi
+  local version="${TY_GO_TOOLCHAIN:-go1.24.13}" root="${TY_GO_CACHE:-$HOME/.cache/trainyard/go}" proxy zip src
+  local tc="$root/$version"
+  if [ ! -x "$tc/bin/go" ]; then
+    proxy="$(ty_goproxy_url)" || return 1
+    ty_log "fetching Go $version (module golang.org/toolchain) from the Go module proxy"
+    rm -rf "$tc.tmp"; mkdir -p "$tc.tmp"
+    zip="$root/$version.zip"
+    curl -fsSL -o "$zip" "$proxy/golang.org/toolchain/@v/v0.0.1-$version.linux-amd64.zip" || return 1
+    python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$zip" "$tc.tmp" || return 1
+    src="$(find "$tc.tmp" -maxdepth 4 -type f -path '*/bin/go' | head -1)"
+    rm -rf "$tc"; mv "$(dirname "$(dirname "$src")")" "$tc"; rm -rf "$tc.tmp" "$zip"
+    chmod +x "$tc/bin/"* "$tc/pkg/tool/"*/* 2>/dev/null || true
+  fi
+  export PATH="$tc/bin:$PATH" GOTOOLCHAIN=local
 }

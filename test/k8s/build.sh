@@ -34,36 +34,12 @@ if [ "$all_built" = 1 ]; then
   exit 0
 fi
 
-# The Go module proxy this machine is configured for (GOPROXY, else `go env GOPROXY`): its first
-# URL entry. Nothing is fetched from a host the machine was not told to use.
-PROXY_LIST="${GOPROXY:-$(go env GOPROXY 2>/dev/null || true)}"
-GOPROXY_URL=""
-IFS=',|' read -ra _proxies <<< "$PROXY_LIST"
-for p in "${_proxies[@]}"; do case "$p" in http://*|https://*|file://*) GOPROXY_URL="${p%/}"; break ;; esac; done
-if [ -z "$GOPROXY_URL" ]; then
-  echo "k8s build: no Go module proxy is configured (GOPROXY is \"${PROXY_LIST:-unset}\"); set GOPROXY to your module proxy's URL" >&2
-  exit 1
-fi
-
-# Go: the machine's own when it is >= 1.21 (it then fetches the toolchain go.mod asks for through
-# GOTOOLCHAIN=auto); otherwise (none, or Debian 12's 1.19) the toolchain module golang.org/toolchain
-# from the Go module proxy, unpacked into the cache.
-GO_TOOLCHAIN_VERSION="${TY_GO_TOOLCHAIN:-go1.24.13}"
-go_ok() { command -v go >/dev/null && go version | grep -Eq 'go1\.(2[1-9]|[3-9][0-9])'; }
-if ! go_ok; then
-  TC="$ROOT/toolchain/$GO_TOOLCHAIN_VERSION"
-  if [ ! -x "$TC/bin/go" ]; then
-    log "fetching Go $GO_TOOLCHAIN_VERSION (module golang.org/toolchain) from the Go module proxy"
-    mkdir -p "$TC.tmp"
-    zip="$ROOT/toolchain/$GO_TOOLCHAIN_VERSION.zip"
-    curl -fsSL -o "$zip" "$GOPROXY_URL/golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN_VERSION.linux-amd64.zip"
-    python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$zip" "$TC.tmp"
-    src="$(find "$TC.tmp" -maxdepth 4 -type f -path '*/bin/go' | head -1)"
-    rm -rf "$TC"; mv "$(dirname "$(dirname "$src")")" "$TC"; rm -rf "$TC.tmp" "$zip"
-    chmod +x "$TC/bin/"* "$TC/pkg/tool/"*/* 2>/dev/null || true
-  fi
-  export PATH="$TC/bin:$PATH" GOTOOLCHAIN=local
-fi
+# Go and the Go module proxy (scripts/lib.sh): the machine's Go when it is >= 1.21, else the
+# toolchain module from the machine's Go module proxy, cached in ~/.cache/trainyard/go.
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../../scripts/lib.sh"
+GOPROXY_URL="$(ty_goproxy_url)"
+ty_go_env
 
 export GOMODCACHE="$DIR/gomod" GOCACHE="$DIR/gocache" GOPATH="$DIR/gopath"
 export GOFLAGS="-trimpath -modcacherw" GOMAXPROCS="${GOMAXPROCS:-2}" CGO_ENABLED=0
