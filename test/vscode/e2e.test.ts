@@ -464,6 +464,7 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     await panel.locator('[data-artifact="same.txt"] [data-testid=artifact-saved]').waitFor({ timeout: 30000 });
     assert.match(await panel.locator('[data-artifact="same.txt"] [data-testid=artifact-saved]').innerText(), /saved to same\.txt, sha256 verified/);
     assert.equal(readFileSync(join(ws, 'same.txt'), 'utf8'), 'the same in every run\n');
+    await notification(page, /Downloading same\.txt/).waitFor({ state: 'detached', timeout: 15000 }); // the progress closes when done
     await page.waitForTimeout(300);
     await shot(page, 'artifacts-dark');
     for (const [theme, name] of [['Light Modern', 'light'], ['Dark Modern', 'dark']] as const) {
