@@ -5,42 +5,13 @@
  * cancellable progress notification, checks size and sha256 against the listing, and only then
  * renames it into place; a failed or cancelled download leaves nothing behind.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import * as vscode from 'vscode';
 import type { ArtifactFile } from '@trainyard/shared/schemas/artifacts';
 import { bytes } from '@trainyard/shared/ui/format';
 import type { Deps } from '../deps';
+import { writeVerified } from './verified-write';
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
-
-/** Writes a download to `target` through a temp file, counting bytes and hashing; throws when the bytes are not the listed ones. */
-export async function writeVerified(body: ReadableStream<Uint8Array>, file: ArtifactFile, target: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
-  const tmp = `${target}.trainyard-part`;
-  const hash = createHash('sha256');
-  let size = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      onBytes(size);
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), count, createWriteStream(tmp), { signal });
-    const got = hash.digest('hex');
-    if (size !== file.size || got !== file.sha256) {
-      throw new Error(`${file.path}: downloaded ${size} bytes with sha256 ${got}, but the run kept ${file.size} bytes with sha256 ${file.sha256}; nothing was written, try again`);
-    }
-    await rename(tmp, target);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
 
 /** The host's answer to a panel's saveArtifact: where the file went, or a thrown reason. */
 export async function saveArtifact(deps: Deps, runId: string, file: ArtifactFile): Promise<string> {
