@@ -95,7 +95,8 @@ def run_id():
 #   2. on 409, PUT each blob it names to /v1/runs/ID/artifact-blobs/SHA256, then POST again.
 # A file equal to one the backend already holds is never uploaded twice.
 
-_ATTEMPTS = 5
+# about a minute of retries (0.5 s doubling to 15 s): long enough for the backend to restart
+_ATTEMPTS = 9
 
 
 
@@ -163,7 +164,7 @@ def _request(method, url, token, body=None, content_type=None, length=None):
         except urllib.error.HTTPError as err:
             payload = err.read()
             if (err.code == 429 or err.code >= 500) and attempt < _ATTEMPTS - 1:
-                time.sleep(min(30, 0.5 * 2 ** attempt))
+                time.sleep(min(15, 0.5 * 2 ** attempt))
                 continue
             try:
                 return err.code, json.loads(payload)
@@ -172,7 +173,7 @@ def _request(method, url, token, body=None, content_type=None, length=None):
         except (urllib.error.URLError, OSError):
             if attempt == _ATTEMPTS - 1:
                 raise
-            time.sleep(min(30, 0.5 * 2 ** attempt))
+            time.sleep(min(15, 0.5 * 2 ** attempt))
         finally:
             if hasattr(data, "close"):
                 data.close()
@@ -269,7 +270,7 @@ def _download(url, token, target, want_sha, want_size):
         finally:
             if os.path.exists(part):
                 os.remove(part)
-        time.sleep(min(30, 0.5 * 2 ** attempt))
+        time.sleep(min(15, 0.5 * 2 ** attempt))
 
 
 def fetch_inputs(url, token, input_run_id, root):

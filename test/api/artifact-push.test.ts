@@ -6,12 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { issueRunToken } from '../../backend/src/auth/run-tokens';
-import { REPO, removeHome, startTestBackend, type TestBackend } from '../helpers/backend';
+import { freePort, REPO, removeHome, spawnBackend, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
+import { connect } from '../../backend/src/store/db';
+import { TrainyardClient } from '@trainyard/shared';
 import { insertLaunch, pendingRunRow } from '../../backend/src/runs/store';
 import { newId } from '../../backend/src/ids';
 import { DEFAULT_HARDWARE } from '../../backend/src/config';
@@ -145,5 +147,55 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
     assert.equal((await as(token, `/v1/runs/${trained}/artifacts`)).status, 200);
     assert.equal((await as(token, `/v1/runs/${other}/artifacts`)).status, 403);
     assert.equal((await as(token, `/v1/runs/${trained}/artifacts`, { method: 'POST', body: '{"files":[]}', headers: { 'Content-Type': 'application/json' } })).status, 403, 'reading is all it may do there');
+  });
+
+  it('the backend SIGKILLed while receiving a pushed blob, and started again: the push retries and the artifacts end complete', async function () {
+    this.timeout(240_000);
+    const home = mkdtempSync(join(tmpdir(), 'ty-push-kill-'));
+    const port = await freePort();
+    let { child } = await spawnBackend(home, port, {});
+    const conn = connect(`sqlite:${join(home, 'trainyard.db')}`);
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const token = readFileSync(join(home, 'token'), 'utf8').trim();
+      await saveWorkspace(new TrainyardClient({ baseUrl: url, token }), { dir: join(REPO, 'test/fixtures/outputs'), model: 'outputs', version: 'v1', cacheDir: false });
+      // a run that is still running (it sleeps) when the push happens, and its token
+      const client = new TrainyardClient({ baseUrl: url, token });
+      const id = (await client.launch({ model: 'outputs', params: { sleep: 120 } })).runs[0].id;
+      await waitForRuns(client, [id], 60_000, (r) => r.status === 'Running');
+      const runToken = await issueRunToken(conn.db, id);
+      const out = join(dir, 'kill');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'small.txt'), 'small\n');
+      const big = Buffer.alloc(300 << 20);
+      for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+      writeFileSync(join(out, 'big.bin'), big);
+      const env = { PATH: process.env.PATH, PYTHONPATH: PYTHON_DIR, TRAINYARD_BACKEND_URL: url, TRAINYARD_RUN_TOKEN: runToken, TRAINYARD_RUN_ID: id, TRAINYARD_OUTPUT_DIR: out };
+      const pushing = promisify(execFile)('python3', ['-c', 'import trainyard, sys; sys.exit(trainyard.push_outputs_main())'], { env });
+      // the moment the backend is writing the big blob: kill it, and start it again
+      const tmp = join(home, 'images', '.trainyard-tmp');
+      for (const deadline = Date.now() + 120_000; !(existsSync(tmp) && readdirSync(tmp).length > 0); ) {
+        if (Date.now() > deadline) throw new Error('the backend never started writing the pushed blob');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      ({ child } = await spawnBackend(home, port, {}));
+      const { stderr } = await pushing;
+      assert.match(stderr, /finish: kept 2 output files/);
+      const list = await client.listArtifacts(id);
+      assert.equal(list.state, 'stored');
+      assert.deepEqual(list.files.map((f) => [f.path, f.size, f.sha256]), [
+        ['big.bin', big.length, sha(big)],
+        ['small.txt', 6, sha('small\n')],
+      ]);
+      assert.ok(existsSync(join(home, 'images', 'blobs', 'sha256', sha(big))));
+      await client.cancelRun(id);
+      await waitForRuns(client, [id], 60_000);
+    } finally {
+      await conn.close();
+      child.kill('SIGKILL');
+      removeHome(home);
+    }
   });
 });
