@@ -39,6 +39,8 @@ export interface ImageStore {
   /** verifies that data hashes to digest before it becomes visible */
   putBlob(digest: string, data: Buffer | Readable): Promise<void>;
   openBlob(digest: string): Promise<Readable>;
+  /** optional: the blob while it is fetched into the store (one download for reading and keeping); on failure, use openBlob */
+  readThrough?(digest: string): Promise<Readable>;
   /** tags a manifest in repository `repo` as `tag`; returns its digest. Every blob it names is stored before the tag moves. */
   putManifest(repo: string, tag: string, manifest: Buffer, mediaType: string): Promise<string>;
   /** ref is a tag or a digest */

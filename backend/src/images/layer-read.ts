@@ -10,8 +10,8 @@ import tar, { type ExtractEvents } from 'tar-stream';
 export type LayerEntryStream = ExtractEvents['entry'][1];
 import type { ImageStore } from './image-store';
 
-export async function* readLayer(store: ImageStore, layer: { digest: string; mediaType: string }): AsyncGenerator<LayerEntryStream> {
-  const blob = await store.openBlob(layer.digest);
+export async function* readLayer(store: ImageStore, layer: { digest: string; mediaType: string }, opts: { readThrough?: boolean } = {}): AsyncGenerator<LayerEntryStream> {
+  const blob = opts.readThrough && store.readThrough ? await store.readThrough(layer.digest) : await store.openBlob(layer.digest);
   const extract = tar.extract();
   const fed = /gzip/.test(layer.mediaType)
     ? pipeline(blob, createGunzip({ chunkSize: 1 << 20 }), extract)
@@ -63,14 +63,16 @@ export function listLayerEntries(store: ImageStore, layer: { digest: string; med
   const listings = listingsOf(store);
   let p = listings.get(key);
   if (!p) {
-    p = (async () => {
+    const list = async (readThrough: boolean) => {
       const out: ListedEntry[] = [];
-      for await (const entry of readLayer(store, layer)) {
+      for await (const entry of readLayer(store, layer, { readThrough })) {
         out.push({ name: entryPath(entry.header.name), type: entry.header.type ?? 'file' });
         entry.resume();
       }
       return out;
-    })();
+    };
+    // listed while it downloads (readThrough); a failed download is read again the careful way (openBlob retries)
+    p = list(true).catch(() => list(false));
     p.catch(() => listings.delete(key));
     if (listings.size >= 32) listings.delete(listings.keys().next().value!);
     listings.set(key, p);

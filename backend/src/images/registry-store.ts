@@ -22,7 +22,8 @@
  */
 import { createHash } from 'node:crypto';
 import { open as openFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import type { BlobOrigin, BlobUpload, ImageStore, StoredManifest } from './image-store';
 import { OciLayoutStore } from './oci-layout';
 import { RegistryClient, type ClientOptions, type PushOutcome } from './registry/client';
@@ -92,6 +93,40 @@ export class RegistryStore implements ImageStore {
   async openBlob(digest: string): Promise<Readable> {
     await this.fetchIntoCache(digest);
     return this.cache.openBlob(digest);
+  }
+
+  /**
+   * The blob as it downloads, also written to the cache: one download for both (a base
+   * layer is listed while it arrives). The stream ends only once the cache has verified
+   * the digest, and fails if it does not match. No retry: on failure use openBlob.
+   */
+  async readThrough(digest: string): Promise<Readable> {
+    if (await this.cache.hasBlob(digest)) return this.cache.openBlob(digest);
+    const origin = this.origins.get(digest);
+    if (!origin) return this.openBlob(digest); // says where it is not
+    const src = await origin.open();
+    const toCache = new PassThrough({ highWaterMark: 4 << 20 });
+    const stored = this.cache.putBlob(digest, toCache);
+    stored.catch(() => undefined); // awaited below
+    async function* both(): AsyncGenerator<Buffer> {
+      let done = false;
+      try {
+        for await (const chunk of src) {
+          if (!toCache.write(chunk)) await Promise.race([once(toCache, 'drain'), stored]);
+          yield chunk as Buffer;
+        }
+        toCache.end();
+        await stored;
+        done = true;
+      } finally {
+        if (!done) {
+          // failed, or the reader stopped early: nothing half-written stays in the cache
+          toCache.destroy(); // the cache's write sees a premature close and removes its temp file
+          src.destroy();
+        }
+      }
+    }
+    return Readable.from(both(), { objectMode: false });
   }
 
   private async fetchIntoCache(digest: string): Promise<void> {
