@@ -101,7 +101,7 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
     assert.equal((await as(token, `/v1/runs/${a}/artifacts`, { method: 'POST', body, headers: json })).status, 200);
   });
 
-  it('refuses a wrong sha256, an escaping or doubled path, and an unlisted blob, storing nothing', async () => {
+  it('refuses a wrong sha256, an escaping or doubled path, too many files and an unlisted blob, storing nothing', async () => {
     const id = await newRun();
     const token = await issueRunToken(b.server.ctx.db, id);
     const wrong = await as(token, `/v1/runs/${id}/artifact-blobs/${sha('expected')}`, { method: 'PUT', body: 'something else', headers: { 'Content-Type': 'application/octet-stream' } });
@@ -117,6 +117,9 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
     }
     const twice = await post([{ path: 'a', size: 1, sha256: sha('x') }, { path: 'a', size: 1, sha256: sha('x') }]);
     assert.equal(twice.status, 400);
+    const tooMany = await post(Array.from({ length: 100_001 }, (_, i) => ({ path: `f${i}`, size: 1, sha256: sha('x') })));
+    assert.equal(tooMany.status, 400);
+    assert.match((await tooMany.json()).error.message, /files.*100000/);
     const missing = await post([{ path: 'never-uploaded.bin', size: 3, sha256: sha('abc-never') }]);
     assert.equal(missing.status, 409);
     assert.deepEqual((await missing.json()).error.details.missing, [sha('abc-never')]);
