@@ -10,6 +10,7 @@ import addFormats from 'ajv-formats';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './context';
 import { HttpError } from './errors';
+import { completeDocument } from './openapi';
 import { storeTimeout } from './store/db';
 import { installAuth } from './auth/hook';
 import { registerAuthRoutes } from './auth/routes';
@@ -28,7 +29,9 @@ export const API_VERSION = '0.1.0';
 
 
 export async function buildServer(ctx: AppContext, services: Services): Promise<TypedApp> {
-  const app = Fastify({ logger: false, bodyLimit: ctx.config.server.bodyLimitBytes }).withTypeProvider<TypeBoxTypeProvider>();
+  // maxParamLength: a long path part (a version file's path) reaches the route's validator, not a bare 414
+  const app = Fastify({ logger: false, bodyLimit: ctx.config.server.bodyLimitBytes, routerOptions: { maxParamLength: 4096 } }).withTypeProvider<TypeBoxTypeProvider>();
+  const allowed = allowedMethods(app);
 
   // Bodies are validated exactly as sent (a param "5" stays a string, 5 a number);
   // query strings and path params arrive as text and are coerced to the schema's types.
@@ -51,6 +54,7 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transformObject: (doc) => ('openapiObject' in doc ? completeDocument(doc.openapiObject, [BLOB_ROUTE, ARTIFACT_BLOB_ROUTE]) : doc.swaggerObject),
   });
 
   installAuth(app, ctx); // bearer tokens -> req.caller; run tokens only where a route opts in
@@ -75,6 +79,16 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
   });
 
+  // a known path asked with a method it does not take: 405 with Allow (before any body is parsed;
+  // GET /v1/runs/estimate is such a case, though the router would take it as GET /v1/runs/:id)
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    const methods = allowed(path);
+    if (methods.length && !methods.includes(req.method)) {
+      return reply.status(405).header('allow', methods.join(', ')).send({ error: { code: 'method_not_allowed', message: `${req.method} is not an operation of ${path}; it takes ${methods.join(', ')}` } });
+    }
+  });
+
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
@@ -93,6 +107,22 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
   registerArtifactRoutes(app, services);
   registerAuthRoutes(app, ctx);
   return app;
+}
+
+/** The methods each registered path answers, for a 405 with Allow instead of a 404 when only the method is wrong. */
+function allowedMethods(app: TypedApp): (path: string) => string[] {
+  const routes: Array<{ pattern: RegExp; methods: string[] }> = [];
+  app.addHook('onRoute', (r) => {
+    const pattern = new RegExp(`^${r.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+').replace(/\*$/, '.*')}$`);
+    routes.push({ pattern, methods: [r.method].flat() });
+  });
+  // like the router, a path that names a route exactly (/v1/runs/estimate) is not taken as a parameter (/v1/runs/:id)
+  const params = (r: { pattern: RegExp }) => (r.pattern.source.match(/\[\^\/\]\+|\.\*/g) ?? []).length;
+  return (path) => {
+    const matching = routes.filter((r) => r.pattern.test(path));
+    const fewest = Math.min(...matching.map(params));
+    return [...new Set(matching.filter((r) => params(r) === fewest).flatMap((r) => r.methods))].sort();
+  };
 }
 
 function newAjv(coerceTypes: false | 'array') {

@@ -1,17 +1,15 @@
 /** /v1/schedules: list and delete (schedules are created through POST /v1/runs with `schedule`). */
 import Type from 'typebox';
-import { ErrorBody, Id, LaunchRequest, LaunchResult, PageQuery, ScheduleList } from '@trainyard/shared';
+import { CreateSchedule, ErrorBody, Id, LaunchResult, PageQuery, ScheduleList } from '@trainyard/shared';
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
-import { invalid } from '../errors';
 import { requireOwnerOrAdmin } from '../auth/caller';
 
 export function registerScheduleRoutes(app: TypedApp, _ctx: AppContext, services: Services): void {
   app.get('/v1/schedules', { schema: { tags: ['schedules'], querystring: PageQuery, response: { 200: ScheduleList, 400: ErrorBody } } }, async (req) =>
     services.schedules.list({ limit: req.query.limit ?? 100, cursor: req.query.cursor }));
 
-  app.post('/v1/schedules', { schema: { tags: ['schedules'], body: LaunchRequest, response: { 201: LaunchResult, 400: ErrorBody } } }, async (req, reply) => {
-    if (!req.body.schedule) throw invalid('body.schedule is required: a cron expression such as "0 3 * * *"');
+  app.post('/v1/schedules', { schema: { tags: ['schedules'], body: CreateSchedule, response: { 201: LaunchResult, 400: ErrorBody } } }, async (req, reply) => {
     return reply.status(201).send(await services.schedules.create(req.body, req.caller.user));
   });
 

@@ -27,7 +27,7 @@ export const ParamKey = Type.String({
   description: 'a letter or "_" then letters, digits, "_", "." or "-" (max 64)',
 });
 export const ParamValue = Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean()]);
-export const Params = Type.Record(ParamKey, ParamValue, { maxProperties: 200, additionalProperties: false });
+export const Params = Type.Record(ParamKey, ParamValue, { propertyNames: ParamKey, maxProperties: 200, additionalProperties: false });
 export const Id = Type.String({ pattern: '^[a-z]{1,4}_[0-9a-z]{10,40}$' });
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Sha256 = Type.String({ pattern: '^[a-f0-9]{64}$', description: 'lower-case hex sha256' });
@@ -37,6 +37,7 @@ export const ErrorCode = Type.Union([
   Type.Literal('unauthorized'),
   Type.Literal('forbidden'),
   Type.Literal('not_found'),
+  Type.Literal('method_not_allowed'),
   Type.Literal('conflict'),
   Type.Literal('payload_too_large'),
   Type.Literal('unsupported_media_type'),

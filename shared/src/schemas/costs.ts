@@ -8,7 +8,7 @@
 import Type from 'typebox';
 import { ModelName } from './common';
 
-export const CostDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date as YYYY-MM-DD, e.g. 2025-03-03' });
+export const CostDate = Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date as YYYY-MM-DD, e.g. 2025-03-03' });
 
 export const CostQuery = Type.Object(
   {

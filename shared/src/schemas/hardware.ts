@@ -45,10 +45,8 @@ export const Availability = Type.Object({
   slots: Type.Integer({ minimum: 0 }),
   reason: Type.String(),
 });
-export const HardwareWithAvailability = Type.Intersect([
-  HardwareProfile,
-  Type.Object({ availability: Availability }),
-]);
+// one object, not an allOf: HardwareProfile forbids properties it does not list, availability among them
+export const HardwareWithAvailability = Type.Object({ ...HardwareProfile.properties, availability: Availability }, { additionalProperties: false });
 export const HardwareList = Type.Object({ items: Type.Array(HardwareWithAvailability) });
 
 export type HardwareProfile = Type.Static<typeof HardwareProfile>;

@@ -6,6 +6,9 @@ import { SweepSpec } from './runs';
 /** Max duration: 1 minute to 7 days. */
 export const MaxDurationMinutes = Type.Integer({ minimum: 1, maximum: 10080, description: 'minutes, 1 to 10080 (7 days)' });
 
+/** a cron rule: 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first */
+export const CronRule = Type.String({ minLength: 9, maxLength: 120, pattern: '^\\S+( \\S+){4,5}$', description: 'cron expression, 5 or 6 space-separated fields, e.g. "0 3 * * 1"' });
+
 export const LaunchRequest = Type.Object(
   {
     model: ModelName,
@@ -16,7 +19,7 @@ export const LaunchRequest = Type.Object(
     sweep: Type.Optional(SweepSpec),
     parallelism: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
     maxDurationMinutes: Type.Optional(MaxDurationMinutes),
-    schedule: Type.Optional(Type.String({ minLength: 9, maxLength: 120, description: 'cron expression, 5 or 6 fields' })),
+    schedule: Type.Optional(CronRule),
     timezone: Type.Optional(Type.String({ maxLength: 64 })),
     allowLargeSweep: Type.Optional(Type.Boolean({ description: 'allow a grid of more than 10,000 points' })),
     fromRun: Type.Optional(
@@ -29,6 +32,9 @@ export const LaunchRequest = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** POST /v1/schedules: a launch request whose `schedule` is required */
+export const CreateSchedule = Type.Object({ ...LaunchRequest.properties, schedule: CronRule }, { additionalProperties: false });
 
 export const EstimateBasis = Type.Union([Type.Literal('median-of-past-runs'), Type.Literal('max-duration')]);
 export const Estimate = Type.Object({

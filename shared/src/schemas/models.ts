@@ -2,7 +2,10 @@
 import Type from 'typebox';
 import { EntrypointName, ModelName, Page, Timestamp, VersionLabel } from './common';
 
+// propertyNames repeats the key rule where OpenAPI readers see it (the document turns patternProperties into additionalProperties)
 export const Entrypoints = Type.Record(EntrypointName, Type.String({ minLength: 1, maxLength: 4096 }), {
+  propertyNames: EntrypointName,
+  required: ['train'],
   minProperties: 1,
   maxProperties: 32,
   additionalProperties: false,

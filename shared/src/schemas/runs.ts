@@ -12,6 +12,7 @@ export const RunStatus = Type.Union([
 export const FINAL_STATUSES = ['Succeeded', 'Failed', 'Cancelled'] as const;
 
 export const SweepSpec = Type.Record(ParamKey, Type.Array(ParamValue, { minItems: 1, maxItems: 10000 }), {
+  propertyNames: ParamKey, // the key rule, kept in /openapi.json
   minProperties: 1,
   maxProperties: 16,
   additionalProperties: false,
