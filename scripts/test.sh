@@ -18,6 +18,7 @@ ty_apt_ensure \
 ty_build
 bash scripts/setup-code-server.sh >/dev/null  # VS Code e2e (test/vscode): code-server from npm, cached in ~/.cache/trainyard
 bash scripts/setup-jupyterlab.sh >/dev/null  # JupyterLab 4.6.6 venv (cached) + the trainyard-jupyterlab wheel, for test/jupyterlab
+bash scripts/setup-schemathesis.sh >/dev/null  # schemathesis from PyPI (cached venv), for test/api/schemathesis.test.ts
 bash scripts/setup-oras.sh >/dev/null  # oras (Go module proxy, cached in ~/.cache/trainyard): reads run artifacts in test/api/artifact-consumers
 # The Kubernetes test rig (test/k8s, used by backend/test/executors/kubernetes): openssl and curl
 # from apt, and for its real node containerd, the CNI plugins, iptables and gcc (pause); build.sh
