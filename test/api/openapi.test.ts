@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { removeHome, startTestBackend, type TestBackend } from '../helpers/backend';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed JSON document
 type Json = Record<string, any>;
 
 describe('/openapi.json', () => {
