@@ -20,7 +20,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { BlobUpload, ImageStore } from './image-store';
-import { recordStage } from '@trainyard/shared/snapshot/stages';
+import { recordStage, timeStage } from '@trainyard/shared/snapshot/stages';
 import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, type CompressStats } from './compression';
 
 export { MEDIA_LAYER_GZIP } from './compression';
@@ -184,14 +184,18 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
       }
     })();
     await Promise.all([written, fed]);
-    recordStage(`compress (${compression.algorithm}:${compression.level}, thread time)`, stats.pieceMs, stats.inputBytes);
+    recordStage(`compress ${compression.algorithm}:${compression.level} (pieces' time from submit to done, summed)`, stats.pieceMs, stats.inputBytes);
     const layer: WrittenLayer = { digest: `sha256:${blobHash.digest('hex')}`, diffId: `sha256:${tarHash.digest('hex')}`, size: blobSize.n, mediaType: layerMediaType(compression) };
-    if (upload) await upload.finish(layer.digest).catch(() => false);
+    // the upload's last bytes go out while the blob is made durable in the store
+    const sent = upload ? upload.finish(layer.digest).catch(() => false) : null;
     if (!(await store.hasBlob(layer.digest))) {
       // the file's bytes are the ones hashed above: a store that stages blobs on the same file system takes it as is
-      if (store.putBlobFile) await store.putBlobFile(layer.digest, file);
-      else await store.putBlob(layer.digest, createReadStream(file));
+      await timeStage('layer: into the store (fsync, rename)', async () => {
+        if (store.putBlobFile) await store.putBlobFile(layer.digest, file);
+        else await store.putBlob(layer.digest, createReadStream(file));
+      });
     }
+    await sent;
     return layer;
   } finally {
     await rm(dir, { recursive: true, force: true });
