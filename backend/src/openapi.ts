@@ -90,6 +90,14 @@ const LINKS: Link[] = [
     }),
   ),
   { from: ['post', '/v1/schedules', '201'], name: 'DeleteSchedule', to: ['delete', '/v1/schedules/{id}'], parameters: { id: '$response.body#/id' } },
+  // a listed file is read by its path
+  {
+    from: ['get', '/v1/models/{model}/versions/{version}/files', '200'],
+    name: 'ReadFile',
+    to: ['get', '/v1/models/{model}/versions/{version}/files/{*}'],
+    parameters: { model: '$request.path.model', version: '$request.path.version', '*': '$response.body#/items/0/path' },
+  },
+  { from: ['get', '/v1/runs/{id}/artifacts', '200'], name: 'ReadArtifact', to: ['get', '/v1/runs/{id}/artifacts/{*}'], parameters: { id: '$request.path.id', '*': '$response.body#/files/0/path' } },
   // a page's nextCursor is the cursor of the next
   ...['/v1/runs', '/v1/models', '/v1/schedules'].map((p): Link => ({ from: ['get', p, '200'], name: 'NextPage', to: ['get', p], parameters: { cursor: '$response.body#/nextCursor' } })),
   { from: ['get', '/v1/models/{model}/versions', '200'], name: 'NextPage', to: ['get', '/v1/models/{model}/versions'], parameters: { model: '$request.path.model', cursor: '$response.body#/nextCursor' } },
