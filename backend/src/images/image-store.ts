@@ -39,8 +39,8 @@ export interface ImageStore {
   /** verifies that data hashes to digest before it becomes visible */
   putBlob(digest: string, data: Buffer | Readable): Promise<void>;
   openBlob(digest: string): Promise<Readable>;
-  /** optional: the blob while it is fetched into the store (one download for reading and keeping); on failure, use openBlob */
-  readThrough?(digest: string): Promise<Readable>;
+  /** optional: the blob's bytes for one read, verified as they pass but not kept (a base layer to list); on failure, use openBlob */
+  streamBlob?(digest: string): Promise<Readable>;
   /** tags a manifest in repository `repo` as `tag`; returns its digest. Every blob it names is stored before the tag moves. */
   putManifest(repo: string, tag: string, manifest: Buffer, mediaType: string): Promise<string>;
   /** ref is a tag or a digest */

@@ -10,8 +10,8 @@ import tar, { type ExtractEvents } from 'tar-stream';
 export type LayerEntryStream = ExtractEvents['entry'][1];
 import type { ImageStore } from './image-store';
 
-export async function* readLayer(store: ImageStore, layer: { digest: string; mediaType: string }, opts: { readThrough?: boolean } = {}): AsyncGenerator<LayerEntryStream> {
-  const blob = opts.readThrough && store.readThrough ? await store.readThrough(layer.digest) : await store.openBlob(layer.digest);
+export async function* readLayer(store: ImageStore, layer: { digest: string; mediaType: string }, opts: { once?: boolean } = {}): AsyncGenerator<LayerEntryStream> {
+  const blob = opts.once && store.streamBlob ? await store.streamBlob(layer.digest) : await store.openBlob(layer.digest);
   const extract = tar.extract();
   const fed = /gzip/.test(layer.mediaType)
     ? pipeline(blob, createGunzip({ chunkSize: 1 << 20 }), extract)
@@ -63,15 +63,15 @@ export function listLayerEntries(store: ImageStore, layer: { digest: string; med
   const listings = listingsOf(store);
   let p = listings.get(key);
   if (!p) {
-    const list = async (readThrough: boolean) => {
+    const list = async (once: boolean) => {
       const out: ListedEntry[] = [];
-      for await (const entry of readLayer(store, layer, { readThrough })) {
+      for await (const entry of readLayer(store, layer, { once })) {
         out.push({ name: entryPath(entry.header.name), type: entry.header.type ?? 'file' });
         entry.resume();
       }
       return out;
     };
-    // listed while it downloads (readThrough); a failed download is read again the careful way (openBlob retries)
+    // listed while it downloads, not kept (streamBlob); a failed download is read again the careful way (openBlob retries)
     p = list(true).catch(() => list(false));
     p.catch(() => listings.delete(key));
     if (listings.size >= 32) listings.delete(listings.keys().next().value!);

@@ -21,9 +21,9 @@
  * push is done again with every check.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
-import { once } from 'node:events';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { BlobOrigin, BlobUpload, ImageStore, StoredManifest } from './image-store';
 import { OciLayoutStore } from './oci-layout';
 import { RegistryClient, type ClientOptions, type PushOutcome } from './registry/client';
@@ -96,37 +96,29 @@ export class RegistryStore implements ImageStore {
   }
 
   /**
-   * The blob as it downloads, also written to the cache: one download for both (a base
-   * layer is listed while it arrives). The stream ends only once the cache has verified
-   * the digest, and fails if it does not match. No retry: on failure use openBlob.
+   * The blob's bytes as they download, not kept (a base layer is only listed: its blobs are
+   * mounted, never read again), verified as they pass: the stream fails at its end if they do
+   * not hash to `digest`. Cached blobs are read from the cache. No retry: on failure use openBlob.
    */
-  async readThrough(digest: string): Promise<Readable> {
+  async streamBlob(digest: string): Promise<Readable> {
     if (await this.cache.hasBlob(digest)) return this.cache.openBlob(digest);
     const origin = this.origins.get(digest);
     if (!origin) return this.openBlob(digest); // says where it is not
     const src = await origin.open();
-    const toCache = new PassThrough({ highWaterMark: 4 << 20 });
-    const stored = this.cache.putBlob(digest, toCache);
-    stored.catch(() => undefined); // awaited below
-    async function* both(): AsyncGenerator<Buffer> {
-      let done = false;
+    const hash = createHash('sha256');
+    async function* verified(): AsyncGenerator<Buffer> {
       try {
         for await (const chunk of src) {
-          if (!toCache.write(chunk)) await Promise.race([once(toCache, 'drain'), stored]);
+          hash.update(chunk as Buffer);
           yield chunk as Buffer;
         }
-        toCache.end();
-        await stored;
-        done = true;
       } finally {
-        if (!done) {
-          // failed, or the reader stopped early: nothing half-written stays in the cache
-          toCache.destroy(); // the cache's write sees a premature close and removes its temp file
-          src.destroy();
-        }
+        src.destroy();
       }
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== digest) throw new Error(`blob digest mismatch: expected ${digest}, got ${got}`);
     }
-    return Readable.from(both(), { objectMode: false });
+    return Readable.from(verified(), { objectMode: false });
   }
 
   private async fetchIntoCache(digest: string): Promise<void> {
@@ -242,6 +234,23 @@ export class RegistryStore implements ImageStore {
     };
   }
 
+  /**
+   * Makes a blob present in the repository of `repo` straight from a file whose bytes the caller
+   * hashed to d.digest (a run's output file), with no copy in the cache; the registry verifies the
+   * digest. putManifest then finds it there. Reading it back later fetches it from the registry.
+   */
+  async pushFile(repo: string, d: Desc, path: string): Promise<PushOutcome> {
+    const name = this.repoName(repo);
+    if (this.present.get(name)?.has(d.digest)) return 'present';
+    const outcome = await this.client.pushBlob(name, d.digest, d.size, (offset, length) => readFileRange(path, offset, length), null, () =>
+      createReadStream(path, { highWaterMark: 1 << 20 }),
+    );
+    let known = this.present.get(name);
+    if (!known) this.present.set(name, (known = new Set()));
+    known.add(d.digest);
+    return outcome;
+  }
+
   private async pushOne(name: string, d: Desc): Promise<PushOutcome> {
     const origin = this.origins.get(d.digest);
     const from = origin && origin.host === this.registry.host ? origin.repo : null;
@@ -281,19 +290,7 @@ export class RegistryStore implements ImageStore {
 
   private async readRange(digest: string, offset: number, length: number): Promise<Buffer> {
     await this.fetchIntoCache(digest);
-    const fh = await openFile(this.cache.blobPath(digest), 'r');
-    try {
-      const buf = Buffer.alloc(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) throw new Error(`blob ${digest} is shorter than ${offset + length} bytes`);
-        got += bytesRead;
-      }
-      return buf;
-    } finally {
-      await fh.close();
-    }
+    return readFileRange(this.cache.blobPath(digest), offset, length);
   }
 
   async getManifest(repo: string, ref: string): Promise<StoredManifest | null> {
@@ -315,5 +312,22 @@ export class RegistryStore implements ImageStore {
     for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
       this.adoptBlob(d.digest, { host: client.endpoint.host, repo, open: () => client.openBlob(repo, d.digest) });
     }
+  }
+}
+
+/** `length` bytes of the file at `offset` (an error when the file is shorter) */
+async function readFileRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await openFile(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) throw new Error(`${path} is shorter than ${offset + length} bytes`);
+      got += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
   }
 }
