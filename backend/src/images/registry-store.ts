@@ -21,6 +21,7 @@
  * push is done again with every check.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { BlobOrigin, BlobUpload, ImageStore, StoredManifest } from './image-store';
@@ -233,6 +234,23 @@ export class RegistryStore implements ImageStore {
     };
   }
 
+  /**
+   * Makes a blob present in the repository of `repo` straight from a file whose bytes the caller
+   * hashed to d.digest (a run's output file), with no copy in the cache; the registry verifies the
+   * digest. putManifest then finds it there. Reading it back later fetches it from the registry.
+   */
+  async pushFile(repo: string, d: Desc, path: string): Promise<PushOutcome> {
+    const name = this.repoName(repo);
+    if (this.present.get(name)?.has(d.digest)) return 'present';
+    const outcome = await this.client.pushBlob(name, d.digest, d.size, (offset, length) => readFileRange(path, offset, length), null, () =>
+      createReadStream(path, { highWaterMark: 1 << 20 }),
+    );
+    let known = this.present.get(name);
+    if (!known) this.present.set(name, (known = new Set()));
+    known.add(d.digest);
+    return outcome;
+  }
+
   private async pushOne(name: string, d: Desc): Promise<PushOutcome> {
     const origin = this.origins.get(d.digest);
     const from = origin && origin.host === this.registry.host ? origin.repo : null;
@@ -272,19 +290,7 @@ export class RegistryStore implements ImageStore {
 
   private async readRange(digest: string, offset: number, length: number): Promise<Buffer> {
     await this.fetchIntoCache(digest);
-    const fh = await openFile(this.cache.blobPath(digest), 'r');
-    try {
-      const buf = Buffer.alloc(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) throw new Error(`blob ${digest} is shorter than ${offset + length} bytes`);
-        got += bytesRead;
-      }
-      return buf;
-    } finally {
-      await fh.close();
-    }
+    return readFileRange(this.cache.blobPath(digest), offset, length);
   }
 
   async getManifest(repo: string, ref: string): Promise<StoredManifest | null> {
@@ -306,5 +312,22 @@ export class RegistryStore implements ImageStore {
     for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
       this.adoptBlob(d.digest, { host: client.endpoint.host, repo, open: () => client.openBlob(repo, d.digest) });
     }
+  }
+}
+
+/** `length` bytes of the file at `offset` (an error when the file is shorter) */
+async function readFileRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await openFile(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) throw new Error(`${path} is shorter than ${offset + length} bytes`);
+      got += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
   }
 }

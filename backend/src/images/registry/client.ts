@@ -5,7 +5,8 @@
  *   (`POST …/blobs/uploads/?mount=<digest>&from=<repo>`: 201 mounted, 202 = the
  *   registry declined and opened an upload, which we then use), monolithic upload
  *   (POST, then one PUT ?digest=) up to `chunkThreshold` bytes, chunked above it
- *   (PATCH with Content-Range per `chunkSize`, then PUT ?digest=). A failed PATCH
+ *   (PATCH with Content-Range per `chunkSize`, then PUT ?digest=), or, when the
+ *   caller can open the blob as a stream again (a file), one streamed PUT. A failed PATCH
  *   asks the upload's status (GET → Range 0-N) and resumes at N+1; a failed PUT,
  *   or a session the registry forgot, restarts the blob from a new session. The
  *   registry verifies the digest on the final PUT, so a partial blob never
@@ -94,7 +95,7 @@ export class RegistryClient {
    * Makes `digest` present in `repo`: HEAD, else mount from `from` (same
    * registry), else upload `size` bytes read through `read`.
    */
-  async pushBlob(repo: string, digest: string, size: number, read: ChunkReader, from?: string | null): Promise<PushOutcome> {
+  async pushBlob(repo: string, digest: string, size: number, read: ChunkReader, from?: string | null, open?: () => Readable): Promise<PushOutcome> {
     if (await this.hasBlob(repo, digest)) {
       this.stats.present++;
       return 'present';
@@ -120,12 +121,13 @@ export class RegistryClient {
         }
         const threshold = this.opts.chunkThreshold ?? 32 * 1024 * 1024;
         if (size <= threshold) await this.putMonolithic(repo, location, digest, await read(0, size));
+        else if (open) await this.putStreamed(repo, location, digest, size, open);
         else await this.putChunked(repo, location, digest, size, read);
         this.stats.uploaded++;
         this.stats.uploadedBytes += size;
         return 'uploaded';
       } catch (err) {
-        if (attempt >= attempts || (err instanceof RegistryError && err.status !== null && err.status < 500 && ![404, 416].includes(err.status) && !['BLOB_UPLOAD_UNKNOWN', 'BLOB_UPLOAD_INVALID', 'DIGEST_INVALID'].includes(err.code ?? ''))) throw err;
+        if (attempt >= attempts || (err instanceof RegistryError && err.status !== null && err.status < 500 && ![404, 416, 429].includes(err.status) && !['BLOB_UPLOAD_UNKNOWN', 'BLOB_UPLOAD_INVALID', 'DIGEST_INVALID'].includes(err.code ?? ''))) throw err;
         this.stats.restarted++;
         await sleep(Math.min(200 * 2 ** attempt, 3000));
         // a previous attempt may have completed on the registry though its answer was lost
@@ -192,6 +194,18 @@ export class RegistryClient {
       scopes: this.push(repo),
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
       body: data,
+      noRetry: true,
+    });
+    await res.body?.cancel();
+  }
+
+  /** one PUT streaming the whole blob (a file: bounded memory, no per-chunk round trips); a failure restarts the blob */
+  private async putStreamed(repo: string, location: string, digest: string, size: number, open: () => Readable): Promise<void> {
+    const res = await this.http.request(this.withDigest(location, digest), {
+      method: 'PUT',
+      scopes: this.push(repo),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: open,
       noRetry: true,
     });
     await res.body?.cancel();

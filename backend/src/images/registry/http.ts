@@ -12,10 +12,15 @@
  * Retries: 429 and 5xx answers and dropped connections (fetch "TypeError: fetch
  * failed", ECONNRESET, socket closed, timeouts) are retried with exponential
  * backoff and jitter (Retry-After honoured, capped), up to `retries` times.
- * Only requests whose body can be sent again (Buffer or none) are retried here;
+ * Only requests whose body can be sent again (Buffer, none, or a function that opens the
+ * stream again) are retried here;
  * an upload that needs more than a replay (resuming a chunked upload) handles
  * it itself (client.ts).
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { RegistryEndpoint } from './reference';
 
 export class RegistryError extends Error {
@@ -41,7 +46,8 @@ export interface HttpOptions {
 export interface RequestInit2 {
   method?: string;
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** a Buffer, or a function giving a fresh stream of the same bytes for each attempt (a file) */
+  body?: Buffer | (() => Readable);
   /** the token scopes this request needs, e.g. ["repository:team/eta:pull,push"] */
   scopes: string[];
   /** statuses that are answers, not errors (default: 2xx) */
@@ -158,7 +164,7 @@ export class RegistryHttp {
   }
 
   /** fetch with retries on 429/5xx/dropped connections; the body must be replayable */
-  private async fetchRetrying(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer }, noRetry = false): Promise<Response> {
+  private async fetchRetrying(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | (() => Readable) }, noRetry = false): Promise<Response> {
     const retries = noRetry ? 0 : (this.opts.retries ?? 5);
     let delay = this.opts.backoffMs ?? 200;
     for (let attempt = 0; ; attempt++) {
@@ -166,13 +172,16 @@ export class RegistryHttp {
       let error: unknown = null;
       this.stats.requests++;
       try {
-        res = await fetch(url, {
-          method: init.method,
-          headers: init.headers,
-          body: init.body as unknown as BodyInit | undefined,
-          redirect: 'follow',
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
-        });
+        res =
+          typeof init.body === 'function'
+            ? await sendStreamed(url, init.method, init.headers, init.body(), this.opts.timeoutMs ?? 300_000)
+            : await fetch(url, {
+                method: init.method,
+                headers: init.headers,
+                body: init.body as unknown as BodyInit | undefined,
+                redirect: 'follow',
+                signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
+              });
       } catch (err) {
         if (!isTransient(err)) throw err;
         error = err;
@@ -215,6 +224,36 @@ export class RegistryHttp {
       throw await errorOf(res, `${method} ${new URL(url).pathname}`, this.endpoint.host);
     }
   }
+}
+
+/**
+ * A request whose body is streamed with backpressure, on node:http (Node's fetch keeps every chunk
+ * of a streamed request body until the answer: a 500 MB upload would hold 500 MB). The answer (a
+ * registry's is small) is read whole into a Response. No redirects.
+ */
+function sendStreamed(url: string, method: string, headers: Record<string, string>, body: Readable, timeoutMs: number): Promise<Response> {
+  const u = new URL(url);
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(u, { method, headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) for (const x of v === undefined ? [] : [v].flat()) h.append(k, x);
+        const status = res.statusCode ?? 502;
+        resolve(new Response([101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: h }));
+      });
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`${method} ${u.pathname}: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    pipeline(body, req).catch((err: Error) => {
+      body.destroy();
+      req.destroy(err);
+      reject(err);
+    });
+  });
 }
 
 async function errorOf(res: Response, what: string, host: string): Promise<RegistryError> {
