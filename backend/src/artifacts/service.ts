@@ -12,6 +12,7 @@ import { constants, createReadStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { FINAL_STATUSES, isArtifactPath, type ArtifactFile, type ArtifactList, type ArtifactReport } from '@trainyard/shared';
+import { timeStage } from '@trainyard/shared/snapshot/stages';
 import type { AppContext } from '../context';
 import { conflict, HttpError, invalid, notFound } from '../errors';
 import { nowIso } from '../ids';
@@ -42,11 +43,13 @@ export class ArtifactsService {
       return dropped;
     }
     const files: Array<ArtifactFile & { abs: string }> = [];
-    for (const f of scan.files) files.push({ path: f.path, abs: f.abs, ...(await hashFile(f.abs)) });
+    await timeStage('artifacts: hash', async () => {
+      for (const f of scan.files) files.push({ path: f.path, abs: f.abs, ...(await hashFile(f.abs)) });
+    });
     let lastErr: Error | null = null;
     for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
       try {
-        const { ref, digest } = await putArtifact(this.ctx.images, meta, files);
+        const { ref, digest } = await timeStage('artifacts: store and push', () => putArtifact(this.ctx.images, meta, files));
         const totalBytes = files.reduce((n, f) => n + f.size, 0);
         await recordOutputs(
           this.ctx.db,
