@@ -54,7 +54,7 @@ describe('OpenAPI document vs the server (schemathesis)', function () {
     ];
     // spawn, not execFileSync: the backend answers from this process's event loop
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(st, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(st, args, { env, cwd: reports, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
