@@ -102,4 +102,20 @@ export class LocalSources {
   drop(id: string): void {
     this.bySnapshot.delete(id);
   }
+
+  /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed) */
+  async adoptKnown(id: string, shas: string[]): Promise<void> {
+    if (this.verified.size === 0) return;
+    const bySha = new Map<string, string>();
+    for (const [path, [, sha]] of this.verified) bySha.set(sha, path);
+    const candidates = shas.flatMap((sha) => (bySha.has(sha) ? [[sha, bySha.get(sha)!] as const] : []));
+    for (let i = 0; i < candidates.length; i += 64) {
+      await Promise.all(
+        candidates.slice(i, i + 64).map(async ([sha, path]) => {
+          const st = await stat(path, { bigint: true }).catch(() => null);
+          if (st?.isFile() && statKey(st) === this.verified.get(path)?.[0]) this.add(id, sha, path);
+        }),
+      );
+    }
+  }
 }

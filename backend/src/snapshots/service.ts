@@ -74,9 +74,16 @@ export class SnapshotsService {
     await ensureModel(this.ctx.db, body.model, createdBy);
     const files = [...body.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: CreateSnapshot = { ...body, files };
-    const missing = await timeStage('missing blobs (create)', async () => missingStagedBlobs(this.ctx.dirs.blobs, [...files.map((f) => f.sha256), ...(await this.dependencyShas(body))]));
+    const id = newId('snp');
+    let missing = await timeStage('missing blobs (create)', async () => missingStagedBlobs(this.ctx.dirs.blobs, [...files.map((f) => f.sha256), ...(await this.dependencyShas(body))]));
+    if (this.localFiles && missing.length) {
+      // files an earlier save had read in place, still unchanged, are read in place again: a re-save sends only what changed
+      await this.local.adoptKnown(id, missing);
+      const taken = this.local.get(id);
+      missing = missing.filter((sha) => !taken.has(sha));
+    }
     const row: SnapshotsTable = {
-      id: newId('snp'),
+      id,
       model: body.model,
       version: label,
       manifest: JSON.stringify(manifest),

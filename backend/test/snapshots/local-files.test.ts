@@ -48,6 +48,24 @@ describe('snapshots: the local fast path', function () {
     assert.equal(await configDigest(h, 'mm', 'local'), await configDigest(h, 'mm', 'uploaded'), 'same layers either way');
   });
 
+  it('a re-save sends only the changed file: unchanged files verified before are read in place again', async () => {
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'a.py': 'A\n', 'b.py': 'B\n' });
+    await new Promise((r) => setTimeout(r, RACY_MS + 100)); // settled files are remembered by their stat
+    const first = await saveWorkspace(h.client, { dir: ws, model: 'mm', version: 'v1', cacheDir: false });
+    assert.equal(first.localFiles, 3);
+    writeFileSync(join(ws, 'a.py'), 'A2\n');
+    const second = await saveWorkspace(h.client, { dir: ws, model: 'mm', version: 'v2', cacheDir: false });
+    assert.deepEqual([second.localFiles, second.uploadedFiles], [1, 0], 'only a.py is sent');
+    // a.py was written just now: it is verified on each save until it is verified with settled timestamps
+    await new Promise((r) => setTimeout(r, RACY_MS + 100));
+    const settled = await saveWorkspace(h.client, { dir: ws, model: 'mm', version: 'v2b', cacheDir: false });
+    assert.deepEqual([settled.localFiles, settled.uploadedFiles], [1, 0]);
+    const third = await saveWorkspace(h.client, { dir: ws, model: 'mm', version: 'v3', cacheDir: false });
+    assert.deepEqual([third.localFiles, third.uploadedFiles], [0, 0], 'nothing sent');
+    assert.equal(third.version.fileCount, 3);
+    assert.equal(await configDigest(h, 'mm', 'v3'), await configDigest(h, 'mm', 'v2'), 'same files, same image');
+  });
+
   it('takes a path only when its bytes hash to the sha256, and answers the same for a wrong, missing, special or outside file', async () => {
     const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'other.py': 'other\n' });
     const fifo = join(h.dir, 'fifo');
