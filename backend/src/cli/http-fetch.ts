@@ -20,14 +20,18 @@ export const httpFetch = (async (input: string | URL, init: RequestInit = {}): P
   const signal = init.signal ?? undefined;
   signal?.throwIfAborted();
   return new Promise<Response>((resolve, reject) => {
+    let response: IncomingMessage | undefined;
     const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string> | undefined }, (res) => {
-      // an abort after the answer began ends its body with the abort's reason
+      response = res;
       if (signal) res.once('close', () => signal.removeEventListener('abort', onAbort));
       resolve(answer(res));
     });
+    // as with fetch, an abort fails the request, or the body being read, with the signal's reason (an AbortError)
     const onAbort = () => {
-      req.destroy(signal!.reason as Error);
-      reject(signal!.reason);
+      const reason = signal!.reason as Error;
+      if (response) response.destroy(reason);
+      else req.destroy(reason);
+      reject(reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('error', (err) => {
