@@ -29,8 +29,8 @@ export const httpFetch = (async (input: string | URL, init: RequestInit = {}): P
     // as with fetch, an abort fails the request, or the body being read, with the signal's reason (an AbortError)
     const onAbort = () => {
       const reason = signal!.reason as Error;
-      if (response) response.destroy(reason);
-      else req.destroy(reason);
+      response?.destroy(reason);
+      req.destroy(reason); // and its socket, so nothing holds the process
       reject(reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
