@@ -4,7 +4,6 @@
  * browsers never send, so it never reaches server or proxy logs; the page
  * moves it to localStorage and removes it from the address bar.
  */
-import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import type { CliDeps } from '../deps';
 import { readToken, tokenPath } from '../../auth/token';
@@ -15,7 +14,8 @@ function openBrowser(url: string): boolean {
   if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY && process.platform === 'linux') return false;
   const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
   try {
-    const child = spawn(cmd, [url], { detached: true, stdio: 'ignore' });
+    // node:child_process is taken here, not imported: every other verb would load it at start
+    const child = process.getBuiltinModule('node:child_process').spawn(cmd, [url], { detached: true, stdio: 'ignore' });
     child.on('error', () => {});
     child.unref();
     return true;
