@@ -38,6 +38,8 @@ interface Desc {
 
 /** the PATCH size of an upload made while its blob is written */
 const UPLOAD_CHUNK = 8 << 20;
+/** pushes ahead remembered at most (forgetting one only means pushBlobs checks that blob again) */
+const AHEAD_MAX = 4096;
 
 export class RegistryStore implements ImageStore {
   readonly location: string;
@@ -175,7 +177,7 @@ export class RegistryStore implements ImageStore {
     if (this.ahead.has(key) || this.present.get(name)?.has(d.digest)) return;
     const p = this.pushOne(name, d);
     p.catch(() => undefined); // awaited by pushBlobs, which pushes again on failure
-    this.ahead.set(key, p);
+    this.rememberAhead(key, p);
   }
 
   /**
@@ -228,7 +230,7 @@ export class RegistryStore implements ImageStore {
         let known = this.present.get(name);
         if (!known) this.present.set(name, (known = new Set()));
         known.add(digest);
-        this.ahead.set(`${name} ${digest}`, Promise.resolve('uploaded'));
+        this.rememberAhead(`${name} ${digest}`, Promise.resolve('uploaded'));
         return true;
       },
     };
@@ -259,6 +261,12 @@ export class RegistryStore implements ImageStore {
     if (!known) this.present.set(name, (known = new Set()));
     known.add(d.digest);
     return outcome;
+  }
+
+  /** a push ahead, until putManifest takes it; a build that never gets to putManifest leaves it, so the oldest go past AHEAD_MAX */
+  private rememberAhead(key: string, p: Promise<PushOutcome>): void {
+    if (this.ahead.size >= AHEAD_MAX) this.ahead.delete(this.ahead.keys().next().value!);
+    this.ahead.set(key, p);
   }
 
   private async pushBlobs(name: string, blobs: Desc[]): Promise<void> {
