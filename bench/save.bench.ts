@@ -10,9 +10,11 @@
  *
  * (a) cold save: nothing cached (fresh Trainyard data dir / fresh buildah storage /
  *     fresh OCI layout), registry holds only the base.
- *     - trainyard (in-process): saveWorkspace against the SnapshotsService in this process
- *       (collect, hash, stage, build the dependency + code layers, push with a
- *       cross-repo mount of the base layers); its stages are timed (shared/src/snapshot/stages.ts);
+ *     - trainyard (in-process): saveWorkspace against a SnapshotsService of its own in this
+ *       process, as the embedded default runs (collect, hash, the backend reads the files in
+ *       place, scan the base, build the dependency + code layers while pushing them, mount the
+ *       base layers); its stages are timed (shared/src/snapshot/stages.ts). Each cold run has a
+ *       new service and image store, so it scans the base as a fresh backend does;
  *     - trainyard (CLI): `trainyard save` (backend/dist/trainyard.mjs) from process start
  *       to exit, against a `trainyard serve` of its own (HTTP on loopback, same registry);
  *     - buildah: `buildah bud --layers` of FROM base / COPY deps / COPY app, then
