@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import globalJsdom from 'global-jsdom';
+import { artifactTests } from './run-artifacts';
 import type { ReactNode } from 'react';
 import { ApiError } from '@trainyard/shared';
 import type { CostQuery, CostSummary, Schedule, Estimate, HardwareWithAvailability, LaunchRequest, LaunchResult, LogLine, Model, Run, TrainyardEvent, Version } from '@trainyard/shared';
@@ -94,6 +95,7 @@ describe('shared UI components (jsdom)', function () {
     ui = await import('../../shared/src/ui/index');
   });
   afterEach(() => rtl.cleanup());
+  artifactTests(() => ({ ui, rtl }));
   after(() => {
     cleanupDom();
     delete (globalThis as { matchMedia?: unknown }).matchMedia;
