@@ -23,12 +23,13 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
 import { readAvailability } from './capacity';
-import { call, createOrAdopt, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { createJobObjects, type JobObjectsDeps } from './job-objects';
 import { CronJobs, scheduledSpecs } from './cronjobs';
 import { JobEvents } from './job-events';
 import { Informer } from './informer';
 import { LogArchiver, type LogRef } from './logs';
-import { runJob, sweepObjects, tokenSecrets, type ManifestOptions } from './manifests';
+import { runJob, sweepObjects, type ManifestOptions } from './manifests';
 import { ANNOTATION, INDEX_LABEL, jobNameForRun, jobNameForSweep, LABEL, SELECTOR } from './names';
 import { runState, type RunState } from './status';
 
@@ -90,6 +91,7 @@ export class KubernetesExecutor implements Executor {
   private readonly cronJobs: CronJobs;
   private readonly jobEvents: JobEvents;
   private readonly manifests: ManifestOptions;
+  private readonly objects: JobObjectsDeps;
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.ns = o.namespace;
@@ -99,6 +101,7 @@ export class KubernetesExecutor implements Executor {
       podAnnotations: o.podAnnotations,
       backendUrl: o.backendUrl && o.runTokens ? o.backendUrl : null,
     };
+    this.objects = { kube: o.kube, namespace: o.namespace, api: (fn) => this.api(fn), manifests: this.manifests, runTokens: o.runTokens };
     this.log = o.log ?? ((m) => console.error(`kubernetes executor: ${m}`));
     const { batch, core } = o.kube;
     this.jobs = new Informer<V1Job>({
@@ -212,26 +215,14 @@ export class KubernetesExecutor implements Executor {
     for (const s of singles) {
       const t = this.track(s, 'none', null, null);
       this.jobRuns.set(t.job, [s.id]);
-      work.push(
-        this.create([t], async () => {
-          const job = await this.createJob(runJob(s, opts));
-          await this.createTokenSecrets(job, [s.id]);
-        }),
-      );
+      work.push(this.create([t], async () => void (await createJobObjects(this.objects, runJob(s, opts), [s.id]))));
     }
     for (const group of sweeps.values()) {
       const tracked = group.map((s) => this.track(s, 'none', null, null));
       const { configMap, job } = sweepObjects(group, opts);
       tracked.forEach((t, i) => (t.index = i));
       this.jobRuns.set(job.metadata!.name!, group.map((s) => s.id));
-      work.push(
-        this.create(tracked, async () => {
-          const created = await this.createJob(job);
-          configMap.metadata!.ownerReferences = ownedBy(created);
-          await createOrAdopt((fn) => this.api(fn), () => this.o.kube.core.createNamespacedConfigMap({ namespace: this.ns, body: configMap }), async () => configMap);
-          await this.createTokenSecrets(created, group.map((s) => s.id));
-        }),
-      );
+      work.push(this.create(tracked, async () => void (await createJobObjects(this.objects, job, group.map((s) => s.id), configMap))));
     }
     await Promise.all(work);
   }
@@ -247,30 +238,6 @@ export class KubernetesExecutor implements Executor {
       for (const t of tracked) this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason, finishedAt: new Date().toISOString() }));
     }
   }
-
-  /**
-   * The run tokens of a Job's runs, in Secrets the Job owns (deleted with it), made right after the
-   * Job like a sweep's ConfigMap: a pod scheduled before its Secret exists waits for the mount. A
-   * Secret already there (a resubmit after a restart) is kept as it is: its tokens are still valid.
-   */
-  private async createTokenSecrets(job: V1Job, runIds: string[]): Promise<void> {
-    if (!this.manifests.backendUrl || !this.o.runTokens) return;
-    const tokens = await this.o.runTokens(runIds);
-    for (const secret of tokenSecrets(job.metadata!.name!, tokens, this.manifests, { ...job.metadata!.labels })) {
-      secret.metadata!.ownerReferences = ownedBy(job);
-      await createOrAdopt((fn) => this.api(fn), () => this.o.kube.core.createNamespacedSecret({ namespace: this.ns, body: secret }), async () => secret);
-    }
-  }
-
-  private createJob(job: V1Job): Promise<V1Job> {
-    const name = job.metadata!.name!;
-    return createOrAdopt(
-      (fn) => this.api(fn),
-      () => this.o.kube.batch.createNamespacedJob({ namespace: this.ns, body: job }),
-      () => this.o.kube.batch.readNamespacedJob({ name, namespace: this.ns }),
-    );
-  }
-
 
   // ---------------------------------------------------------------- reconcile
 
@@ -520,6 +487,3 @@ export class KubernetesExecutor implements Executor {
   }
 }
 
-function ownedBy(job: V1Job) {
-  return [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, blockOwnerDeletion: false }];
-}

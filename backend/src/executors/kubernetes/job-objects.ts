@@ -1,0 +1,46 @@
+/**
+ * Creating what one launch needs in the cluster: the Job, then the objects it owns and its pods
+ * mount (a sweep's params ConfigMap, the Secrets with the runs' tokens), each created or, after a
+ * restart or a retry, adopted as it is. Owned objects are made right after the Job: a pod scheduled
+ * before one exists waits for its mount, and all of them go when the Job goes.
+ */
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
+import { createOrAdopt, type KubeClients } from './client';
+import { tokenSecrets, type ManifestOptions } from './manifests';
+
+export interface JobObjectsDeps {
+  kube: KubeClients;
+  namespace: string;
+  /** the executor's API call wrapper (retries) */
+  api: <T>(fn: () => Promise<T>) => Promise<T>;
+  manifests: ManifestOptions;
+  /** a token per run for the finish step (see manifests.ts FINISH_STEP); absent: no Secrets */
+  runTokens?: (runIds: string[]) => Promise<string[]>;
+}
+
+export async function createJobObjects(d: JobObjectsDeps, job: V1Job, runIds: string[], configMap?: V1ConfigMap): Promise<V1Job> {
+  const name = job.metadata!.name!;
+  const ns = d.namespace;
+  const created = await createOrAdopt(
+    d.api,
+    () => d.kube.batch.createNamespacedJob({ namespace: ns, body: job }),
+    () => d.kube.batch.readNamespacedJob({ name, namespace: ns }),
+  );
+  if (configMap) {
+    configMap.metadata!.ownerReferences = ownedBy(created);
+    await createOrAdopt(d.api, () => d.kube.core.createNamespacedConfigMap({ namespace: ns, body: configMap }), async () => configMap);
+  }
+  if (d.manifests.backendUrl && d.runTokens) {
+    // a Secret already there (a resubmit after a restart) is kept as it is: its tokens are still valid
+    const tokens = await d.runTokens(runIds);
+    for (const secret of tokenSecrets(name, tokens, d.manifests, { ...created.metadata!.labels })) {
+      secret.metadata!.ownerReferences = ownedBy(created);
+      await createOrAdopt(d.api, () => d.kube.core.createNamespacedSecret({ namespace: ns, body: secret }), async () => secret);
+    }
+  }
+  return created;
+}
+
+function ownedBy(job: V1Job) {
+  return [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, blockOwnerDeletion: false }];
+}
