@@ -42,7 +42,6 @@ export function register(program: Command, deps: CliDeps): void {
     const limit = parseIntOption('--limit', opts.limit, 1, 1000);
     if (limit !== undefined) query.limit = limit;
     if (opts.mine) query.createdBy = (await deps.client().me()).user;
-    if (opts.mine) query.createdBy = (await deps.client().me()).user;
     const page = await deps.client().listRuns(query);
     if (isJson(cmd)) return printJson(deps, page);
     if (page.items.length === 0) return deps.out('no runs match; launch one with `trainyard train MODEL`');
