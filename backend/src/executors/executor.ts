@@ -83,4 +83,6 @@ export interface Executor {
   unschedule?(scheduleId: string): Promise<void>;
   /** at start: make the executor's schedules exactly `all` (create missing, remove orphans) */
   reconcileSchedules?(all: ScheduleSpec[]): Promise<void>;
+  /** the cron expression as this executor holds it (translated when exact), or throws a 400 saying why it cannot */
+  cronExpression?(expr: string): string;
 }

@@ -71,8 +71,10 @@ export class SchedulesService {
   ) {}
 
   async create(req: LaunchRequest, createdBy = this.ctx.user): Promise<LaunchResult> {
-    const { schedule: expr, timezone: tz, idempotencyKey: _k, ...request } = req;
+    const { schedule: given, timezone: tz, idempotencyKey: _k, ...request } = req;
     const timezone = tz ?? 'UTC';
+    // an executor that holds schedules may take fewer forms (Kubernetes: 5 fields); refused before anything is stored
+    const expr = this.ctx.executor.cronExpression ? this.ctx.executor.cronExpression(given!) : given;
     const cron = parseCron(expr!, timezone);
     const estimate = await this.runs.estimate(request); // validates model, version, entrypoint, hardware, grid
     if (request.fromRun && this.ctx.executor.schedule) {

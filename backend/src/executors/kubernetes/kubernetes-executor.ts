@@ -26,6 +26,7 @@ import { readAvailability } from './capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
 import { CronJobs, scheduledSpecs } from './cronjobs';
+import { cronJobSchedule } from './cron-expression';
 import { JobEvents } from './job-events';
 import { Informer } from './informer';
 import { LogArchiver, type LogRef } from './logs';
@@ -478,6 +479,10 @@ export class KubernetesExecutor implements Executor {
 
   reconcileSchedules(all: ScheduleSpec[]): Promise<void> {
     return this.cronJobs.reconcile(all);
+  }
+
+  cronExpression(expr: string): string {
+    return cronJobSchedule(expr);
   }
 
   // ---------------------------------------------------------------- availability

@@ -9,6 +9,7 @@
 import type { V1ConfigMap, V1Container, V1CronJob, V1Job, V1PodSpec, V1ResourceRequirements, V1Secret } from '@kubernetes/client-node';
 import type { HardwareProfile } from '@trainyard/shared';
 import type { RunSpec, ScheduleSpec } from '../executor';
+import { cronJobSchedule } from './cron-expression';
 import { ANNOTATION, configMapNameForSchedule, configMapNameForSweep, cronJobName, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE, tokenSecretName } from './names';
 
 export interface ManifestOptions {
@@ -320,7 +321,7 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
     kind: 'CronJob',
     metadata: { name: cronJobName(s.id), namespace: o.namespace, labels: { ...l }, annotations: { [ANNOTATION.scheduleId]: s.id } },
     spec: {
-      schedule: s.cron,
+      schedule: cronJobSchedule(s.cron),
       timeZone: s.timezone,
       ...CRONJOB_DEFAULTS,
       jobTemplate: { metadata: { labels: l, annotations: a }, spec: job.spec! },

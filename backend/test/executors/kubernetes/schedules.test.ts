@@ -11,6 +11,7 @@ import type { V1CronJob } from '@kubernetes/client-node';
 import type { RunSpec, ScheduleSpec } from '../../../src/executors/executor';
 import { CRONJOB_DEFAULTS, PARAMS_DIR, scheduleObjects } from '../../../src/executors/kubernetes/manifests';
 import { cronJobName, scheduledRunIds } from '../../../src/executors/kubernetes/names';
+import { cronJobSchedule } from '../../../src/executors/kubernetes/cron-expression';
 import { env, kspec, RecordingSink, sleep, startCluster, until, type Cluster, type Env } from './helpers';
 
 /** a RecordingSink that records adopted runs once per key, as the launches table does for all backends */
@@ -79,6 +80,23 @@ describe('kubernetes executor: schedule manifests', () => {
   });
 });
 
+describe('kubernetes executor: cron expressions a CronJob accepts', () => {
+  it('keeps 5 fields and descriptors, drops a seconds field of 0 (same instants), refuses other seconds and L/W/# with the reason', () => {
+    assert.equal(cronJobSchedule('0 3 * * 1'), '0 3 * * 1');
+    assert.equal(cronJobSchedule('  */5  * * * * '), '*/5 * * * *');
+    assert.equal(cronJobSchedule('@Daily'), '@daily');
+    assert.equal(cronJobSchedule('0 0 3 * * 1'), '0 3 * * 1');
+    assert.equal(cronJobSchedule('00 15 */2 * * *'), '15 */2 * * *');
+    assert.throws(() => cronJobSchedule('*/2 * * * * *'), (e: Error & { status?: number }) => e.status === 400 && /only 5-field cron expressions, without seconds/.test(e.message) && /"\*\/2"/.test(e.message));
+    assert.throws(() => cronJobSchedule('30 0 3 * * *'), /only 5-field/);
+    assert.throws(() => cronJobSchedule('0 3 * *'), /has 4 fields/);
+    assert.throws(() => cronJobSchedule('0 0 3 * * * 2027'), /has 7 fields/);
+    assert.throws(() => cronJobSchedule('0 3 L * *'), /do not accept "L"/);
+    assert.throws(() => cronJobSchedule('0 3 * * 5#2'), /do not accept "#"/);
+    assert.throws(() => cronJobSchedule('@every 5m'), /descriptors they take are/);
+  });
+});
+
 describe('kubernetes executor: schedules as CronJobs (real control plane)', function () {
   this.timeout(120_000);
   let cluster: Cluster;
@@ -141,6 +159,18 @@ describe('kubernetes executor: schedules as CronJobs (real control plane)', func
     await until(async () => (await cluster.admin.batch.listNamespacedCronJob({ namespace: e.ns })).items.length === 0, 'the CronJob to be deleted');
     await until(async () => (await cluster.admin.core.listNamespacedConfigMap({ namespace: e.ns, labelSelector: 'trainyard.dev/managed-by=trainyard' })).items.length === 0, 'its ConfigMap to follow');
     await x3.stop();
+  });
+
+  it('a seconds expression is refused before any object is made; seconds 0 is translated and the API server takes it', async () => {
+    const x = e.make();
+    await x.start(new AdoptingSink(new Set()), []);
+    assert.throws(() => x.cronExpression('*/2 * * * * *'), /only 5-field cron expressions/);
+    await assert.rejects(x.schedule(sspec('sch_0000000000ddd', [kspec()], '*/2 * * * * *')), /only 5-field cron expressions/);
+    assert.equal((await cluster.admin.batch.listNamespacedCronJob({ namespace: e.ns })).items.length, 0, 'nothing created');
+    await x.schedule(sspec('sch_0000000000eee', [kspec()], '0 0 3 * * 1'));
+    const cj = await cluster.admin.batch.readNamespacedCronJob({ name: cronJobName('sch_0000000000eee'), namespace: e.ns });
+    assert.equal(cj.spec!.schedule, '0 3 * * 1');
+    await x.stop();
   });
 
   it('reconcileSchedules creates missing CronJobs and deletes orphans', async () => {
