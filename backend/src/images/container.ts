@@ -6,7 +6,7 @@
  * `--runtime=runc --cgroup-manager=cgroupfs` when runc is there; an embedder
  * may pass its own global flags), plus `--ulimit nofile=1024:1024 --ulimit
  * nproc=4096:4096` (podman's defaults are above what this kind of host lets
- * runc set). Images are handed to podman as one-image OCI layout "views"
+ * runc set) and the runtime's HARDENING_FLAGS (no capabilities, no new privileges). Images are handed to podman as one-image OCI layout "views"
  * (index.json naming one manifest "latest", blobs/ a symlink to the real blob
  * pool), made runnable by runnableImage() (podman cannot run an `oci:` path
  * with "."-components such as ~/.trainyard). Output is kept as the last lines
@@ -16,11 +16,11 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { detectPodman, podmanQuiet, runnableImage, type PodmanSetup } from '../runtime/podman';
+import { detectPodman, HARDENING_FLAGS, podmanQuiet, runnableImage, type PodmanSetup } from '../runtime/podman';
 
 export type { PodmanSetup };
 
-export const RUN_FLAGS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
+export const RUN_FLAGS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', ...HARDENING_FLAGS];
 
 const probes = new Map<string, Promise<PodmanSetup | null>>();
 

@@ -31,6 +31,12 @@ export async function which(name: string, path = process.env.PATH ?? SYSTEM_PATH
   return null;
 }
 
+/**
+ * `podman run` flags for every container Trainyard starts (runs, self-tests, installs): no
+ * capabilities, and none to gain through setuid/setgid files in the image.
+ */
+export const HARDENING_FLAGS = ['--security-opt', 'no-new-privileges', '--cap-drop', 'ALL'];
+
 export interface PodmanSetup {
   bin: string;
   globalArgs: string[];

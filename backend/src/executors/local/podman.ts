@@ -19,7 +19,9 @@
  *  - `--cpus`/`--memory` from the hardware profile (real cgroup limits);
  *  - `--ulimit nofile=1024:1024 --ulimit nproc=4096:4096`: podman's defaults
  *    are above what this host lets runc set (EPERM), so they are lowered;
- *  - `-q`: no pull progress in the run's stderr.
+ *  - `-q`: no pull progress in the run's stderr;
+ *  - `--security-opt no-new-privileges --cap-drop ALL`: the run's code gets no
+ *    capabilities and cannot gain any (setuid files in an image do nothing).
  * Environment (container paths): HOME=/trainyard/home and
  * TRAINYARD_OUTPUT_DIR=/trainyard/output, both bind-mounted from the run dir (and
  * TRAINYARD_INPUT_DIR=/trainyard/input, read-only, for a run launched with fromRun),
@@ -29,7 +31,7 @@ import { join } from 'node:path';
 import type { RunSpec } from '../executor';
 import { parseQuantity } from './admission';
 import { contractEnv, type Prepared } from './process-sandbox';
-import { SYSTEM_PATH, type PodmanSetup } from '../../runtime/podman';
+import { HARDENING_FLAGS, SYSTEM_PATH, type PodmanSetup } from '../../runtime/podman';
 
 export function containerName(runId: string): string {
   return `trainyard-${runId}`;
@@ -54,6 +56,7 @@ export function prepareContainerRun(spec: RunSpec, runDir: string, image: string
     '--name',
     name,
     '--log-driver=passthrough',
+    ...HARDENING_FLAGS,
     ...(setup.init ? ['--init'] : []),
     `--cpus=${spec.hardware.cpu}`,
     `--memory=${memBytes}b`,

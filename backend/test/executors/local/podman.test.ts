@@ -98,6 +98,27 @@ describe('local executor: podman path', function () {
     assert.ok(!left.stdout.includes(ok.id) && !left.stdout.includes(bad.id), `containers removed: ${left.stdout}`);
   });
 
+  it('runs with no capabilities and no way to gain any (no-new-privileges, cap-drop ALL)', async () => {
+    const sink = new RecordingSink();
+    const ex = executor(tmp.path, {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
+    await ex.start(sink, []);
+    // root in the container, yet: no effective/permitted/bounding capabilities, NoNewPrivs set, and
+    // an operation that needs CAP_CHOWN (chown to another user) is refused
+    const s = podmanSpec(0, "grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs):' /proc/self/status; id -u; touch /tmp/f; chown 1234 /tmp/f && echo chown-ok || echo chown-refused");
+    await ex.submit([s]);
+    const fin = await sink.waitFinished(s.id, 90_000);
+    await ex.stop();
+    assert.equal(fin.status, 'Succeeded', fin.reason ?? '');
+    assert.deepEqual(sink.lines(s.id, 'stdout'), [
+      'CapPrm:\t0000000000000000',
+      'CapEff:\t0000000000000000',
+      'CapBnd:\t0000000000000000',
+      'NoNewPrivs:\t1',
+      '0',
+      'chown-refused',
+    ]);
+  });
+
   it('cancels a container run with podman stop, reported Cancelled', async () => {
     const sink = new RecordingSink();
     const ex = executor(tmp.path, {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
