@@ -3,7 +3,7 @@
  *
  * The tar has entries sorted by their UTF-8 bytes, every parent directory
  * emitted (0755), mtime 0, uid/gid 0, empty uname/gname, no "./" prefix
- * (tar-stream writes ustar, pax records for long or non-ASCII names).
+ * (tar-stream writes ustar, pax records for long or non-ASCII names), no setuid/setgid bits.
  *
  * Compression: compression.ts (gzip at a level, or zstd; same tar ⇒ same blob).
  *
@@ -94,6 +94,13 @@ function hashing(hash: ReturnType<typeof createHash>, count?: { n: number }): Tr
   });
 }
 
+/**
+ * The mode bits a layer keeps: permissions and sticky, never setuid (0o4000) or setgid (0o2000),
+ * whatever the caller's manifest or the file on disk says, so a snapshot cannot bring a
+ * privilege-raising file into an image.
+ */
+const PERMISSIONS = 0o1777;
+
 /** files up to this size are read whole, ahead of the tar writer */
 const PREFETCH_MAX = 1 << 20;
 const PREFETCH_AHEAD = 16;
@@ -101,14 +108,14 @@ const PREFETCH_AHEAD = 16;
 async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Buffer | null>): Promise<void> {
   const base = { name: e.path, mtime: EPOCH, uid: 0, gid: 0, uname: '', gname: '' };
   if (e.type === 'dir') {
-    await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'directory', mode: (e.mode ?? 0o755) & 0o7777 }, (err) => (err ? rej(err) : res())));
+    await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'directory', mode: (e.mode ?? 0o755) & PERMISSIONS }, (err) => (err ? rej(err) : res())));
     return;
   }
   if (e.type === 'symlink') {
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'symlink', mode: 0o777, linkname: e.target }, (err) => (err ? rej(err) : res())));
     return;
   }
-  const mode = e.mode & 0o7777 || 0o644;
+  const mode = e.mode & PERMISSIONS || 0o644;
   if ('data' in e.source) {
     const data = e.source.data;
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', mode, size: data.length }, data, (err) => (err ? rej(err) : res())));

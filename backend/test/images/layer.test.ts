@@ -1,12 +1,13 @@
 /** The deterministic layer writer: same entries ⇒ same digests; tar details fixed. */
 import assert from 'node:assert/strict';
-import { writeFileSync, utimesSync, chmodSync } from 'node:fs';
+import { writeFileSync, utimesSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { OciLayoutStore } from '../../src/images/oci-layout';
 import { planLayer, writeLayer, type LayerEntry } from '../../src/images/layer';
+import { readLayer } from '../../src/images/layer-read';
 import { listLayer, tempDir } from './helpers';
 
 describe('images/layer', () => {
@@ -67,6 +68,25 @@ describe('images/layer', () => {
       if (type === 'symlink') assert.equal(link, '../../usr/bin/python3');
     }
     assert.ok(names.some((n) => n.startsWith('app/ünïcode')), 'long non-ASCII name kept');
+  });
+
+  it('strips setuid and setgid bits: a workspace file chmod 4755 is 0755 in the layer, a 3775 folder 1775 (sticky kept)', async () => {
+    writeFileSync(join(t.dir, 'z.py'), 'x');
+    chmodSync(join(t.dir, 'z.py'), 0o4755);
+    const st = statSync(join(t.dir, 'z.py'));
+    assert.equal(st.mode & 0o7777, 0o4755, 'the workspace file is setuid');
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const l = await writeLayer(store, [
+      { type: 'file', path: 'app/z.py', mode: st.mode, source: { file: join(t.dir, 'z.py') } },
+      { type: 'file', path: 'app/g.py', mode: 0o2711, source: { data: Buffer.from('g') } },
+      { type: 'dir', path: 'app/shared', mode: 0o3775 },
+    ]);
+    const modes: Record<string, number> = {};
+    for await (const e of readLayer(store, l)) {
+      modes[e.header.name.replace(/\/$/, '')] = e.header.mode ?? -1;
+      e.resume();
+    }
+    assert.deepEqual(modes, { app: 0o755, 'app/g.py': 0o711, 'app/shared': 0o1775, 'app/z.py': 0o755 });
   });
 
   it('refuses duplicates, ".." and files used as folders', () => {
