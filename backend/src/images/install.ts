@@ -209,6 +209,7 @@ export async function installDependencyLayer(
       '--no-warn-script-location',
       '--target',
       '/trainyard/out',
+      '--', // the pins are never options, whatever a manifest sent (validate.ts also checks their shape)
       ...pins,
     ];
     const res = await runContainer(setup, containerId('trainyard-install'), args, { timeoutMs: opts.timeoutMs ?? 15 * 60_000, lines: 30 });

@@ -2,7 +2,8 @@
  * Checks of a snapshot manifest beyond its schema (the schema's path pattern
  * is the first guard; this one does not trust it): safe relative paths, no
  * duplicates or file/directory clashes, sizes within images.maxFileBytes,
- * a `train` entrypoint. Also the manifest hash and the default version label.
+ * a `train` entrypoint, distributions with PEP 508 names and PEP 440 versions.
+ * Also the manifest hash and the default version label.
  */
 import { createHash } from 'node:crypto';
 import type { CreateSnapshot, SnapshotFile } from '@trainyard/shared';
@@ -19,6 +20,19 @@ export function pathProblem(path: string): string | null {
     if (seg === '') return 'has an empty segment ("//" or a trailing "/")';
     if (seg === '.' || seg === '..') return `has a "${seg}" segment; paths may not leave the workspace`;
   }
+  return null;
+}
+
+/** a distribution name (PEP 508: letters, digits, ".", "_", "-", starting and ending with a letter or digit) */
+const PEP508_NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i;
+/** a version (PEP 440, the regex of its appendix B, without surrounding spaces) */
+const PEP440_VERSION =
+  /^v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*(?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview)[-_.]?[0-9]*)?(?:-[0-9]+|[-_.]?(?:post|rev|r)[-_.]?[0-9]*)?(?:[-_.]?dev[-_.]?[0-9]*)?(?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?$/i;
+
+/** null when a distribution's name and version have the shapes pip takes as a pin, else what is wrong */
+export function distributionProblem(name: string, version: string): string | null {
+  if (!PEP508_NAME.test(name)) return `distribution name ${JSON.stringify(name)} is not a PEP 508 name (letters, digits, ".", "_" and "-", starting and ending with a letter or digit)`;
+  if (!PEP440_VERSION.test(version)) return `distribution ${name} has version ${JSON.stringify(version)}, which is not a PEP 440 version (e.g. 1.26.4, 2.0rc1, 1.0.post1, 0.3+local.1)`;
   return null;
 }
 
@@ -41,6 +55,8 @@ export function validateManifest(body: CreateSnapshot, maxFileBytes: number): vo
     }
   }
   for (const d of body.environment?.distributions ?? []) {
+    const bad = distributionProblem(d.name, d.version);
+    if (bad) problems.push(`environment ${bad}`);
     for (const f of d.files ?? []) {
       const p = pathProblem(f.path);
       if (p) problems.push(`environment file "${f.path}" of ${d.name} ${p}`);

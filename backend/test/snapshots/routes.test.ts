@@ -144,4 +144,29 @@ describe('snapshot routes over HTTP', () => {
     await apiError(client.buildSnapshot(snap.id), 409, /not uploaded yet/);
     await apiError(client.getSnapshot('snp_0000000000zzzzzzzzzzzz'), 404, /no snapshot/);
   });
+
+  it('refuses distributions whose names are not PEP 508 names or whose versions are not PEP 440 versions, with 400', async () => {
+    const env = (distributions: Array<{ name: string; version: string }>) => ({
+      model: 'eta',
+      files: [{ path: 'train.py', sha256: hex('t'), size: 1, mode: 420 }],
+      entrypoints: { train: 'python train.py' },
+      environment: { python: '3.11.2', implementation: 'cpython', platform: 'linux', machine: 'x86_64', abi: 'cpython-311-x86_64-linux-gnu', strategy: 'install' as const, distributions },
+    });
+    let err = await apiError(client.createSnapshot(env([{ name: '--index-url=http://169.254.169.254/', version: '1.0' }])), 400, /distribution name "--index-url=http:\/\/169\.254\.169\.254\/" is not a PEP 508 name/);
+    assert.equal(err.code, 'invalid_request');
+    err = await apiError(client.createSnapshot(env([{ name: 'numpy', version: '1.26.4 --pre' }])), 400, /distribution numpy has version "1\.26\.4 --pre", which is not a PEP 440 version/);
+    await apiError(client.createSnapshot(env([{ name: 'numpy', version: '1.0' }, { name: 'a b', version: '1' }, { name: 'x', version: '>=1' }])), 400, /"a b" is not a PEP 508 name .* \(and 1 more problems\)$/);
+    // the shapes pip writes are taken
+    const ok = await client.createSnapshot(
+      env([
+        { name: 'numpy', version: '1.26.4' },
+        { name: 'zope.interface', version: '6.0.post1' },
+        { name: 'typing_extensions', version: '4.12.0rc1' },
+        { name: 'torch', version: '2.3.1+cpu' },
+        { name: 'Foo-Bar', version: '1!2.0.dev3' },
+        { name: 'x', version: 'v1.0-1' },
+      ]),
+    );
+    assert.deepEqual((await client.getSnapshot(ok.id)).missing, [hex('t')]);
+  });
 });
