@@ -74,7 +74,7 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
 }
 
 /** files pushed to a registry at once */
-const PUSH_CONCURRENCY = 4;
+const PUSH_CONCURRENCY = 8;
 
 /**
  * Stores the blobs the store lacks, then tags the manifest; returns the artifact's reference and

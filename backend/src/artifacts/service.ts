@@ -19,7 +19,8 @@ import { nowIso } from '../ids';
 import { OciLayoutStore } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { getRunRow } from '../runs/store';
-import { hashFile, putArtifact, tagArtifact, type ArtifactMeta } from './oci-artifact';
+import { HashedFiles } from './hashed-files';
+import { putArtifact, tagArtifact, type ArtifactMeta } from './oci-artifact';
 import { scanOutputDir, withinLimits } from './scan';
 import { getArtifactFile, getOutputs, latestStoredRun, recordOutputs } from './store';
 
@@ -27,6 +28,9 @@ const finalSet = new Set<string>(FINAL_STATUSES);
 const PUSH_ATTEMPTS = 3;
 
 export class ArtifactsService {
+  /** output files hashed before: an unchanged one is not read again */
+  private readonly hashed = new HashedFiles();
+
   constructor(private readonly ctx: AppContext) {}
 
   /**
@@ -44,7 +48,7 @@ export class ArtifactsService {
     }
     const files: Array<ArtifactFile & { abs: string }> = [];
     await timeStage('artifacts: hash', async () => {
-      for (const f of scan.files) files.push({ path: f.path, abs: f.abs, ...(await hashFile(f.abs)) });
+      for (const f of scan.files) files.push({ path: f.path, abs: f.abs, ...(await this.hashed.hash(f.abs)) });
     });
     let lastErr: Error | null = null;
     for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
