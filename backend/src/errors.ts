@@ -1,20 +1,7 @@
 /** Errors the services throw; the HTTP layer maps them to {error:{code,message,details}}. */
-import type { ErrorCode } from '@trainyard/shared';
+import { ERROR_STATUS, type ErrorCode } from '@trainyard/shared';
 
-const STATUS: Record<ErrorCode, number> = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  range_not_satisfiable: 416,
-  too_many_requests: 429,
-  unavailable: 503,
-  internal: 500,
-};
+const STATUS: Record<ErrorCode, number> = ERROR_STATUS;
 
 export class HttpError extends Error {
   readonly status: number;

@@ -7,7 +7,7 @@
  * - the raw-byte bodies of the blob routes, which Fastify gets as a stream, not by a schema;
  * - the streamed answers (server-sent events, a followed log as NDJSON), written raw;
  * - links from what creates a thing to what reads, builds or prices it, so a client (and
- *   stateful testing) can follow model -> snapshot -> build -> version -> estimate -> run.
+ *   stateful testing) can follow model -> snapshot -> build -> snapshot (built) -> version -> estimate -> run.
  */
 import { ErrorBody } from '@trainyard/shared';
 
@@ -57,29 +57,31 @@ const LINKS: Link[] = [
   { from: ['post', '/v1/models', '201'], name: 'ListVersions', to: ['get', '/v1/models/{model}/versions'], parameters: { model: '$response.body#/name' } },
   { from: ['post', '/v1/snapshots', '201'], name: 'GetSnapshot', to: ['get', '/v1/snapshots/{id}'], parameters: { id: '$response.body#/id' } },
   { from: ['post', '/v1/snapshots', '201'], name: 'BuildSnapshot', to: ['post', '/v1/snapshots/{id}/build'], parameters: { id: '$response.body#/id' } },
+  // the build answers 202 with the snapshot; the snapshot, once built, leads to its version
+  { from: ['post', '/v1/snapshots/{id}/build', '202'], name: 'FollowBuild', to: ['get', '/v1/snapshots/{id}'], parameters: { id: '$response.body#/id' } },
   {
-    from: ['post', '/v1/snapshots/{id}/build', '200'],
+    from: ['get', '/v1/snapshots/{id}', '200'],
     name: 'GetVersion',
     to: ['get', '/v1/models/{model}/versions/{version}'],
-    parameters: { model: '$response.body#/model', version: '$response.body#/label' },
+    parameters: { model: '$response.body#/model', version: '$response.body#/version' },
   },
   {
-    from: ['post', '/v1/snapshots/{id}/build', '200'],
+    from: ['get', '/v1/snapshots/{id}', '200'],
     name: 'ListVersionFiles',
     to: ['get', '/v1/models/{model}/versions/{version}/files'],
-    parameters: { model: '$response.body#/model', version: '$response.body#/label' },
+    parameters: { model: '$response.body#/model', version: '$response.body#/version' },
   },
   {
-    from: ['post', '/v1/snapshots/{id}/build', '200'],
+    from: ['get', '/v1/snapshots/{id}', '200'],
     name: 'Estimate',
     to: ['post', '/v1/runs/estimate'],
-    requestBody: { model: '$response.body#/model', version: '$response.body#/label', entrypoint: 'train' },
+    requestBody: { model: '$response.body#/model', version: '$response.body#/version', entrypoint: 'train' },
   },
   {
-    from: ['post', '/v1/snapshots/{id}/build', '200'],
+    from: ['get', '/v1/snapshots/{id}', '200'],
     name: 'Launch',
     to: ['post', '/v1/runs'],
-    requestBody: { model: '$response.body#/model', version: '$response.body#/label', entrypoint: 'train' },
+    requestBody: { model: '$response.body#/model', version: '$response.body#/version', entrypoint: 'train' },
   },
   ...['', '/cancel', '/logs', '/metrics', '/artifacts'].map(
     (sub): Link => ({

@@ -14,6 +14,7 @@ import type { LogLine, LogPage, MetricList, MetricQuery, Run, RunPage, RunQuery 
 import type { Schedule } from './schemas/schedules';
 import type { ArtifactList } from './schemas/artifacts';
 import { isArtifactPath } from './artifact-path';
+import { ERROR_STATUS } from './error-status';
 import type { CostQuery, CostSummary } from './schemas/costs';
 import type { CreatedToken, CreateToken, Me, TokenInfo } from './schemas/tokens';
 import type { ErrorBody, ErrorCode } from './schemas/common';
@@ -132,7 +133,26 @@ export class TrainyardClient {
       'Content-Type': 'application/octet-stream',
     });
   }
-  buildSnapshot(id: string) { return this.call<Version>('post', `/v1/snapshots/${enc(id)}/build`, {}); }
+  /** starts the build: the snapshot, building (202), or built (200); see buildSnapshot to wait for the version */
+  startBuild(id: string) { return this.call<Snapshot>('post', `/v1/snapshots/${enc(id)}/build`, {}); }
+  /**
+   * Builds and waits: starts the build (the server answers at once), then reads the snapshot every
+   * 100 ms to 1 s until it is built (the version is returned) or failed (an ApiError with its
+   * message and kind). Each request is short, so a long build never meets a request timeout.
+   */
+  async buildSnapshot(id: string, opts: { signal?: AbortSignal } = {}): Promise<Version> {
+    let snap = await this.startBuild(id);
+    for (let delay = 100; snap.status === 'building' || snap.status === 'uploading'; delay = Math.min(1000, delay * 2)) {
+      await new Promise((r) => setTimeout(r, delay));
+      opts.signal?.throwIfAborted();
+      snap = await this.getSnapshot(id);
+    }
+    if (snap.status === 'failed') {
+      const code = snap.errorCode ?? 'internal';
+      throw new ApiError(ERROR_STATUS[code], code, snap.error ?? `the build of snapshot ${id} failed`);
+    }
+    return this.getVersion(snap.model, snap.version!);
+  }
 
   listHardware() { return this.call<{ items: HardwareWithAvailability[] }>('get', '/v1/hardware'); }
 

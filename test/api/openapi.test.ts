@@ -42,11 +42,12 @@ describe('/openapi.json', () => {
     for (const h of answer.items) for (const k of Object.keys(h)) assert.ok(k in item.properties, `${k} is in the schema`);
   });
 
-  it('links a build to the version, an estimate and a launch, and a launch to its run', () => {
-    const build = doc.paths['/v1/snapshots/{id}/build'].post.responses['200'].links;
-    assert.equal(build.Estimate.operationRef, '#/paths/~1v1~1runs~1estimate/post');
-    assert.deepEqual(build.Estimate.requestBody, { model: '$response.body#/model', version: '$response.body#/label', entrypoint: 'train' });
-    assert.ok(build.GetVersion && build.Launch);
+  it('links a build to its snapshot, a built snapshot to the version, an estimate and a launch, and a launch to its run', () => {
+    assert.equal(doc.paths['/v1/snapshots/{id}/build'].post.responses['202'].links.FollowBuild.parameters.id, '$response.body#/id');
+    const built = doc.paths['/v1/snapshots/{id}'].get.responses['200'].links;
+    assert.equal(built.Estimate.operationRef, '#/paths/~1v1~1runs~1estimate/post');
+    assert.deepEqual(built.Estimate.requestBody, { model: '$response.body#/model', version: '$response.body#/version', entrypoint: 'train' });
+    assert.ok(built.GetVersion && built.Launch);
     assert.equal(doc.paths['/v1/runs'].post.responses['201'].links['Run-get'].parameters.id, '$response.body#/runs/0/id');
     assert.equal(doc.paths['/v1/runs'].get.responses['200'].links.NextPage.parameters.cursor, '$response.body#/nextCursor');
   });

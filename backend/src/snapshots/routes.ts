@@ -62,7 +62,18 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
 
   app.post(
     '/v1/snapshots/:id/build',
-    { schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Version, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
-    async (req) => svc.build(req.params.id),
+    {
+      schema: {
+        tags: ['snapshots'],
+        description:
+          'starts the build and answers 202 with the snapshot (building); follow it with GET /v1/snapshots/:id or `snapshot` events until built (then read the version) or failed (error, errorCode). 200: already built. 409: files still missing.',
+        params: SnapshotParams,
+        response: { 200: Snapshot, 202: Snapshot, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const snap = await svc.startBuild(req.params.id);
+      return reply.status(snap.status === 'built' ? 200 : 202).send(snap);
+    },
   );
 }

@@ -25,11 +25,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BaseImageError, resolveBaseImage } from '../images/base-image';
 import { DependencyError, planDependencies, scanBasePython } from '../images/dependencies';
-import { imageRefFor, parseLayoutRef } from '../images/open';
+import { imageRefFor } from '../images/open';
+import { imageSourcePolicy, imageSourceProblem, type ImageSourcePolicy } from '../images/image-sources';
 import { installUnavailable, type InstallOptions } from '../images/install';
 import { isValidRefName } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
-import { parseRegistryRef, tagFor } from '../images/registry/reference';
+import { tagFor } from '../images/registry/reference';
 import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
 import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
 import { runSelfTest, SelfTestError, type SelfTestOptions } from './self-test';
@@ -55,15 +56,19 @@ export class SnapshotsService {
     private readonly opts: SnapshotsOptions = {},
   ) {}
 
+  /** the image sources a caller may name (images.allowedRegistries, images.allowLayoutPaths) */
+  private sourcePolicy(): ImageSourcePolicy {
+    return imageSourcePolicy(this.ctx.config.images, this.ctx.images);
+  }
+
   async create(body: CreateSnapshot, createdBy = this.ctx.user): Promise<Snapshot> {
     validateManifest(body, this.ctx.config.images.maxFileBytes);
     const label = defaultVersionLabel(body);
     if (!isValidRefName(`${body.model}:${label}`)) {
       throw invalid(`version label "${label}" cannot tag an image: use letters and digits separated by single ".", "_", "-" or "+", ending with a letter or digit`);
     }
-    if (body.baseImage && !parseLayoutRef(body.baseImage) && !parseRegistryRef(body.baseImage)) {
-      throw invalid(`base image "${body.baseImage}": use an OCI layout directory (oci-layout:<dir>[:<ref>] or an absolute path) or a registry image with its host (host[:port]/repo[:tag|@sha256:…])`);
-    }
+    const sourceProblem = body.baseImage ? imageSourceProblem(body.baseImage, this.sourcePolicy()) : null;
+    if (sourceProblem) throw invalid(sourceProblem);
     if (this.ctx.images instanceof RegistryStore) {
       try {
         tagFor(label);
@@ -177,6 +182,25 @@ export class SnapshotsService {
     }
   }
 
+  /**
+   * POST /v1/snapshots/:id/build: checks what can be checked at once (the snapshot exists, every
+   * file is there: a 409 lists the missing ones), marks it building and starts the build, which
+   * ends later as built or failed (with its error) on the snapshot and in `snapshot` events.
+   */
+  async startBuild(id: string): Promise<Snapshot> {
+    const row = await this.row(id);
+    if (row.status === 'built' || this.builds.has(id)) return toSnapshot(row);
+    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+    const missing = await this.missing(id, manifest);
+    if (missing.length) {
+      await this.update(row, { missing: JSON.stringify(missing) });
+      throw conflict(`${missing.length} file blob(s) are not uploaded yet: PUT /v1/blobs/:sha256 each of them, then build again`, { missing });
+    }
+    await this.update(row, { status: 'building', missing: '[]', error: null, error_code: null });
+    this.build(id).catch(() => undefined); // the outcome is recorded on the snapshot
+    return toSnapshot(row);
+  }
+
   build(id: string): Promise<Version> {
     let p = this.builds.get(id);
     if (!p) {
@@ -199,7 +223,7 @@ export class SnapshotsService {
       await this.update(row, { missing: JSON.stringify(missing) });
       throw conflict(`${missing.length} file blob(s) are not uploaded yet: PUT /v1/blobs/:sha256 each of them, then build again`, { missing });
     }
-    await this.update(row, { status: 'building', missing: '[]', error: null });
+    await this.update(row, { status: 'building', missing: '[]', error: null, error_code: null });
     try {
       const version = await this.withLabelLock(`${row.model}:${label}`, () => this.buildAndRecord(row, manifest, label));
       await this.update(row, { status: 'built' });
@@ -214,13 +238,16 @@ export class SnapshotsService {
             : err instanceof BaseImageError || err instanceof DependencyError || err instanceof SourceChangedError
               ? invalid(err.message)
               : new HttpError('internal', `building the image failed: ${(err as Error).message}`);
-      await this.update(row, { status: 'failed', error: e.message });
+      await this.update(row, { status: 'failed', error: e.message, error_code: e.code });
       throw e;
     }
   }
 
   private async buildAndRecord(row: SnapshotsTable, manifest: CreateSnapshot, label: string): Promise<Version> {
     const { ctx } = this;
+    // again at build: the snapshot may have been created under a wider policy
+    const sourceProblem = manifest.baseImage ? imageSourceProblem(manifest.baseImage, this.sourcePolicy()) : null;
+    if (sourceProblem) throw new BaseImageError(sourceProblem);
     const createdAt = nowIso();
     const git = manifest.git ?? { sha: null, dirty: false };
     this.progress(row, manifest.environment ? 'writing the dependency and code layers' : 'writing the code layer');
@@ -360,7 +387,7 @@ export class SnapshotsService {
     this.ctx.bus.publish({ kind: 'snapshot', data: { ...toSnapshot(row), progress: step } });
   }
 
-  private async update(row: SnapshotsTable, patch: Partial<Pick<SnapshotsTable, 'status' | 'missing' | 'error'>>): Promise<void> {
+  private async update(row: SnapshotsTable, patch: Partial<Pick<SnapshotsTable, 'status' | 'missing' | 'error' | 'error_code'>>): Promise<void> {
     await this.ctx.db.updateTable('snapshots').set(patch).where('id', '=', row.id).execute();
     Object.assign(row, patch);
     if (patch.status) this.ctx.bus.publish({ kind: 'snapshot', data: toSnapshot(row) });
@@ -375,6 +402,7 @@ export function toSnapshot(r: SnapshotsTable): Snapshot {
     status: r.status as SnapshotStatus,
     missing: JSON.parse(r.missing),
     error: r.error,
+    errorCode: (r.error_code ?? null) as Snapshot['errorCode'],
     createdAt: r.created_at,
   };
 }

@@ -39,6 +39,8 @@ export interface SnapshotsTable {
   status: string;
   missing: string;
   error: string | null;
+  /** the ErrorCode of a failed build (column added by 0007_snapshot_error_code) */
+  error_code?: string | null;
   created_by: string;
   created_at: string;
 }
@@ -109,6 +111,8 @@ export interface SchedulesTable {
   cron: string;
   timezone: string;
   request: string;
+  /** 'latest' (the column's default) | 'pinned', added by 0008_schedule_version_policy */
+  version_policy?: string;
   enabled: number;
   next_fire_at: string | null;
   last_fire_at: string | null;

@@ -194,6 +194,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('versions_model_created').on('versions').columns(['model', 'created_at', 'label']).execute();
     },
   },
+  '0007_snapshot_error_code': {
+    async up(db: Kysely<any>) {
+      // a failed build's kind (the build answers 202 and ends later; a client maps it back to a status)
+      await db.schema.alterTable('snapshots').addColumn('error_code', 'text').execute();
+    },
+  },
+  '0008_schedule_version_policy': {
+    async up(db: Kysely<any>) {
+      // which version a schedule's fires run: 'latest' at each fire, or 'pinned' (request.version)
+      await db.schema.alterTable('schedules').addColumn('version_policy', 'text', (c) => c.notNull().defaultTo('latest')).execute();
+      // a schedule made with a version always fired that version on the local loop: it is pinned
+      for (const r of await db.selectFrom('schedules').select(['id', 'request']).execute()) {
+        if ((JSON.parse(r.request) as { version?: string }).version) await db.updateTable('schedules').set({ version_policy: 'pinned' }).where('id', '=', r.id).execute();
+      }
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -46,6 +46,8 @@ export const ErrorCode = Type.Union([
   Type.Literal('unavailable'),
   Type.Literal('internal'),
 ]);
+export { ERROR_STATUS } from '../error-status';
+
 export const ErrorBody = Type.Object({
   error: Type.Object({
     code: ErrorCode,

@@ -4,7 +4,7 @@
  */
 import Type from 'typebox';
 import { Entrypoints, GitState } from './models';
-import { Id, ModelName, Sha256, Timestamp, VersionLabel } from './common';
+import { Id, ModelName, Sha256, Timestamp, VersionLabel, ErrorCode } from './common';
 
 export const SnapshotFile = Type.Object(
   {
@@ -92,6 +92,8 @@ export const Snapshot = Type.Object({
   status: SnapshotStatus,
   missing: Type.Array(Sha256),
   error: Type.Union([Type.String(), Type.Null()]),
+  /** with status failed: the kind of failure (invalid_request: the workspace, e.g. a self-test; conflict; internal) */
+  errorCode: Type.Optional(Type.Union([ErrorCode, Type.Null()])),
   createdAt: Timestamp,
   /** in `snapshot` events while building: the step the build is at, e.g. "pushing the image" */
   progress: Type.Optional(Type.String()),
