@@ -77,6 +77,39 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
 const PUSH_CONCURRENCY = 8;
 
 /**
+ * For a registry store: pushes each file as soon as it is hashed (PUSH_CONCURRENCY at a time), so
+ * hashing the next files overlaps uploading these; putArtifact then finds them present. A failed
+ * push ahead is left to putArtifact, which pushes again and reports. Other stores: nothing.
+ */
+export function pushAhead(images: ImageStore, model: string): { add(f: ArtifactFile & { abs: string }): void; settled(): Promise<void> } {
+  if (!(images instanceof RegistryStore)) return { add: () => undefined, settled: async () => undefined };
+  const queue: Array<ArtifactFile & { abs: string }> = [];
+  const waiting: Array<() => void> = [];
+  let running = 0;
+  const next = () => {
+    while (running < PUSH_CONCURRENCY && queue.length) {
+      const f = queue.shift()!;
+      running++;
+      images
+        .pushFile(model, { digest: `sha256:${f.sha256}`, size: f.size, mediaType: ARTIFACT_FILE_MEDIA_TYPE }, f.abs)
+        .catch(() => undefined)
+        .finally(() => {
+          running--;
+          next();
+        });
+    }
+    if (running === 0 && queue.length === 0) waiting.splice(0).forEach((resolve) => resolve());
+  };
+  return {
+    add: (f) => {
+      queue.push(f);
+      next();
+    },
+    settled: () => new Promise<void>((resolve) => (running === 0 && queue.length === 0 ? resolve() : waiting.push(resolve))),
+  };
+}
+
+/**
  * Stores the blobs the store lacks, then tags the manifest; returns the artifact's reference and
  * digest. A registry store gets each file pushed from where it is (largest first, PUSH_CONCURRENCY
  * at a time; the registry verifies every digest), with no copy in its local cache.

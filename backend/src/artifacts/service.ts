@@ -20,7 +20,7 @@ import { OciLayoutStore } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { getRunRow } from '../runs/store';
 import { HashedFiles } from './hashed-files';
-import { putArtifact, tagArtifact, type ArtifactMeta } from './oci-artifact';
+import { pushAhead, putArtifact, tagArtifact, type ArtifactMeta } from './oci-artifact';
 import { scanOutputDir, withinLimits } from './scan';
 import { getArtifactFile, getOutputs, latestStoredRun, recordOutputs } from './store';
 
@@ -47,9 +47,16 @@ export class ArtifactsService {
       return dropped;
     }
     const files: Array<ArtifactFile & { abs: string }> = [];
+    // largest first, each pushed to a registry as soon as it is hashed
+    const ahead = pushAhead(this.ctx.images, meta.model);
     await timeStage('artifacts: hash', async () => {
-      for (const f of scan.files) files.push({ path: f.path, abs: f.abs, ...(await this.hashed.hash(f.abs)) });
+      for (const f of [...scan.files].sort((a, b) => b.size - a.size)) {
+        const file = { path: f.path, abs: f.abs, ...(await this.hashed.hash(f.abs)) };
+        files.push(file);
+        ahead.add(file);
+      }
     });
+    await timeStage('artifacts: push ahead', () => ahead.settled());
     let lastErr: Error | null = null;
     for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
       try {
