@@ -17,7 +17,15 @@ export interface ResolvedConfig {
   home: string;
   server: { host: string; port: number; bodyLimitBytes: number; maxEventStreamsPerToken: number; streamBufferBytes: number };
   store: { url: string; connectTimeoutMs: number; statementTimeoutMs: number };
-  images: { registry: string; maxFileBytes: number; compression: Compression };
+  images: {
+    registry: string;
+    maxFileBytes: number;
+    compression: Compression;
+    /** registry hosts a base image may name; null: the image store's own registry only (images/image-sources.ts) */
+    allowedRegistries: string[] | null;
+    /** whether a base image may be an OCI layout path on this server's disk (default: the embedded mode) */
+    allowLayoutPaths: boolean;
+  };
   executor: {
     kind: 'local' | 'kubernetes';
     local: { maxConcurrent: number; podman: 'auto' | 'always' | 'never'; python: string };
@@ -68,7 +76,18 @@ export function loadConfig(file?: string | null): ResolvedConfig {
   return resolveConfig(raw, path ? dirname(resolve(path)) : process.cwd(), path ?? 'defaults');
 }
 
-export function resolveConfig(raw: unknown, baseDir: string, source = 'config'): ResolvedConfig {
+/** a server host only this machine can reach */
+const loopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+/**
+ * The embedded mode: the server is bound to a loopback address and its admin token is the data-home
+ * token file (TRAINYARD_TOKEN unset), i.e. one person on their own machine. A team's server is not.
+ */
+export function embeddedMode(serverHost: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return loopback(serverHost) && !env.TRAINYARD_TOKEN?.trim();
+}
+
+export function resolveConfig(raw: unknown, baseDir: string, source = 'config', env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   if (!checkConfig.Check(raw)) {
     const first = [...checkConfig.Errors(raw)].slice(0, 5);
     const lines = first.map((e) => `${e.instancePath || '/'}: ${e.message}`);
@@ -100,17 +119,24 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config'):
   } catch (err) {
     throw new ConfigError(`invalid ${source}: ${(err as Error).message}`);
   }
+  const serverHost = c.server?.host ?? '127.0.0.1';
   return {
     home,
     server: {
-      host: c.server?.host ?? '127.0.0.1',
+      host: serverHost,
       port: c.server?.port ?? 7878,
       bodyLimitBytes: c.server?.bodyLimitBytes ?? 64 * 1024 * 1024,
       maxEventStreamsPerToken: c.server?.maxEventStreamsPerToken ?? 32,
       streamBufferBytes: c.server?.streamBufferBytes ?? 1024 * 1024,
     },
     store: { url: storeUrl, connectTimeoutMs: c.store?.connectTimeoutMs ?? 10_000, statementTimeoutMs: c.store?.statementTimeoutMs ?? 30_000 },
-    images: { registry, maxFileBytes: c.images?.maxFileBytes ?? 512 * 1024 * 1024, compression },
+    images: {
+      registry,
+      maxFileBytes: c.images?.maxFileBytes ?? 512 * 1024 * 1024,
+      compression,
+      allowedRegistries: c.images?.allowedRegistries ?? null,
+      allowLayoutPaths: c.images?.allowLayoutPaths ?? embeddedMode(serverHost, env),
+    },
     executor: {
       kind: c.executor?.kind ?? 'local',
       local: {

@@ -33,6 +33,15 @@ export const Config = Type.Object(
         {
           registry: Type.Optional(Type.String({ minLength: 1, description: 'oci-layout:<dir> or a registry URL' })),
           maxFileBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+          allowedRegistries: Type.Optional(
+            Type.Array(Type.String({ pattern: '^([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])(:[0-9]{1,5})?$', maxLength: 255, description: 'a registry host, host:port' }), {
+              maxItems: 100,
+              description: 'the registries a base image may name (host or host:port); default: the host of images.registry only (none for an OCI layout)',
+            }),
+          ),
+          allowLayoutPaths: Type.Optional(
+            Type.Boolean({ description: "whether a base image may be an OCI layout path on the server's disk; default: only in the embedded mode (bound to a loopback address, admin token from the data home)" }),
+          ),
           compression: Type.Optional(
             Type.String({
               pattern: '^(gzip|zstd)(:[0-9]{1,2})?$',
