@@ -155,6 +155,21 @@ describe('shared UI components (jsdom)', function () {
       await rtl.screen.findByText(/not a cron rule/);
     });
 
+    it('a schedule runs the latest version at each fire unless pinned, and says which', async () => {
+      const f = fakeClient();
+      mount(f.client, <ui.LaunchForm estimateDelayMs={10} />);
+      await rtl.screen.findByText(/median of 4/);
+      rtl.fireEvent.click(rtl.screen.getByLabelText(/Repeat on a schedule/));
+      const policy = await rtl.screen.findByTestId('schedule-version-policy');
+      assert.ok((rtl.screen.getByLabelText('the latest version at fire time') as HTMLInputElement).checked);
+      await rtl.waitFor(() => assert.equal((f.calls.estimate.at(-1)![0] as LaunchRequest).versionPolicy, 'latest'));
+      assert.equal((f.calls.estimate.at(-1)![0] as LaunchRequest).version, undefined, 'no version: resolved at each fire');
+      assert.match(policy.textContent ?? '', /version abc1234, always/);
+      rtl.fireEvent.click(rtl.screen.getByLabelText(/version abc1234, always/));
+      await rtl.waitFor(() => assert.equal((f.calls.estimate.at(-1)![0] as LaunchRequest).versionPolicy, 'pinned'));
+      assert.equal((f.calls.estimate.at(-1)![0] as LaunchRequest).version, 'abc1234');
+    });
+
     it('launches and shows what was created', async () => {
       const f = fakeClient();
       mount(f.client, <ui.LaunchForm estimateDelayMs={10} />);
@@ -349,7 +364,7 @@ describe('shared UI components (jsdom)', function () {
     const schedule = (id: string, patch: Partial<Schedule> = {}): Schedule => ({
       id, model: 'eta-correction', cron: '0 3 * * 1', timezone: 'UTC', enabled: true, createdBy: 'me', createdAt: T,
       request: { model: 'eta-correction', entrypoint: 'train', hardware: 'cpu-small', params: { epochs: 5 }, sweep: { region: ['sfo', 'nyc', 'sea'], lr: [0.1, 0.01] } },
-      nextFireAt: '2099-03-09T03:00:00.000Z', lastFireAt: null, ...patch,
+      versionPolicy: 'latest', nextFireAt: '2099-03-09T03:00:00.000Z', lastFireAt: null, ...patch,
     });
 
     it('says how to create one when there are none', async () => {
@@ -372,11 +387,13 @@ describe('shared UI components (jsdom)', function () {
       assert.match(card.textContent ?? '', /epochs=5/);
       assert.match(card.textContent ?? '', /cpu-small/);
       assert.match(card.textContent ?? '', /Lastnot yet/);
+      assert.equal(card.querySelector('[data-testid=schedule-version]')?.textContent, 'the latest at each fire');
       f.push({ kind: 'schedule', data: schedule('sch_aaaaaaaaaa', { lastFireAt: '2025-03-03T03:00:00.000Z' }) });
-      f.push({ kind: 'schedule', data: schedule('sch_bbbbbbbbbb', { cron: '*/15 * * * *', request: { model: 'eta-correction' } }) });
+      f.push({ kind: 'schedule', data: schedule('sch_bbbbbbbbbb', { cron: '*/15 * * * *', request: { model: 'eta-correction', version: 'v7' }, versionPolicy: 'pinned' }) });
       await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-schedule-id]').length, 2));
       assert.doesNotMatch(rtl.screen.getByRole('region', { name: 'Schedule sch_aaaaaaaaaa' }).textContent ?? '', /not yet/);
       assert.match(rtl.screen.getByRole('region', { name: 'Schedule sch_bbbbbbbbbb' }).textContent ?? '', /every 15 minutes.*one run/);
+      assert.equal(rtl.screen.getByRole('region', { name: 'Schedule sch_bbbbbbbbbb' }).querySelector('[data-testid=schedule-version]')?.textContent, 'v7 (pinned)');
       f.push({ kind: 'schedule', data: { id: 'sch_bbbbbbbbbb', deleted: true } });
       await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-schedule-id]').length, 1));
       assert.equal(f.calls.listSchedules.length, 1, 'no polling');

@@ -186,6 +186,28 @@ describe('the backend on the kubernetes executor (real control plane)', function
     await until(async () => (await cluster.admin.batch.listNamespacedJob({ namespace: ns, labelSelector: `trainyard.dev/schedule-id=${sid}` })).items.length === 0, 'the fired Job to go with its CronJob', 30_000);
   });
 
+  it('a schedule on the latest version: its CronJob is re-rendered when a version is saved and a fire runs it; a pinned one keeps its version; seconds are refused', async () => {
+    const base = `oci-layout:${await ensureBaseImage()}:latest`;
+    await saveWorkspace(b.client, { dir: COUNTER, model: 'rolling', version: 'r1', baseImage: base });
+    const latest = (await b.client.launch({ model: 'rolling', params: { steps: 1 }, schedule: '0 5 * * *' })).schedule!;
+    const pinned = (await b.client.launch({ model: 'rolling', params: { steps: 1 }, schedule: '0 5 * * *', versionPolicy: 'pinned' })).schedule!;
+    assert.equal(latest.versionPolicy, 'latest');
+    assert.equal(latest.request.version, undefined);
+    assert.deepEqual([pinned.versionPolicy, pinned.request.version], ['pinned', 'r1']);
+    const fireVersion = async (id: string) => (JSON.parse((await cronJobOf(id))!.spec!.jobTemplate.metadata!.annotations!['trainyard.dev/schedule-runs']) as Array<{ version: string }>)[0].version;
+    assert.equal(await fireVersion(latest.id), 'r1');
+    await saveWorkspace(b.client, { dir: COUNTER, model: 'rolling', version: 'r2', baseImage: base });
+    await until(async () => (await fireVersion(latest.id)) === 'r2', 'the latest schedule\'s CronJob to take r2', 10_000);
+    assert.equal(await fireVersion(pinned.id), 'r1', 'the pinned one keeps r1');
+    await fireByHand((await cronJobOf(latest.id))!, 'v2');
+    await until(async () => (await runsOf(latest.id)).length === 1, 'the fire to be recorded', 30_000);
+    assert.equal((await runsOf(latest.id))[0].version, 'r2');
+    await waitForRuns(b.client, (await runsOf(latest.id)).map((r) => r.id));
+    await assert.rejects(b.client.launch({ model: 'rolling', schedule: '*/2 * * * * *' }), /Kubernetes CronJobs accept only 5-field cron expressions/);
+    assert.equal((await b.client.listSchedules()).items.filter((x) => x.model === 'rolling').length, 2, 'the refused one is not stored');
+    for (const id of [latest.id, pinned.id]) await b.client.deleteSchedule(id);
+  });
+
   it('a "* * * * *" schedule fires for real through the CronJob controller: one run, recorded once, Succeeded', async function () {
     this.timeout(150_000);
     const res = await b.client.launch({ model: 'counter', params: { steps: 2 }, schedule: '* * * * *' });

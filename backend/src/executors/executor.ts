@@ -77,7 +77,8 @@ export interface Executor {
   /**
    * Optional: the executor holds schedules itself (Kubernetes: a CronJob each) and reports each
    * fire's runs through RunSink.adopt; the backend's own schedule loop then fires none.
-   * schedule() is idempotent; unschedule() of an unknown id is a no-op.
+   * schedule() creates, or updates a schedule whose fire changed (a new version on "latest"), and is
+   * idempotent; unschedule() of an unknown id is a no-op.
    */
   schedule?(s: ScheduleSpec): Promise<void>;
   unschedule?(scheduleId: string): Promise<void>;

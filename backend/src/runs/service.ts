@@ -32,6 +32,7 @@ export class RunsService implements RunSink {
 
   /** Launch one run or a sweep now (schedules go through SchedulesService). */
   async launch(req: LaunchRequest, opts: { scheduleId?: string; createdBy?: string } = {}): Promise<LaunchResult> {
+    if (req.versionPolicy) throw invalid('versionPolicy applies to schedules only (with schedule); a launch now runs the version given, or the latest');
     const r = await resolveLaunch(this.ctx, req);
     const inputRunId = req.fromRun ? await this.inputRun(req.model, req.fromRun) : null;
     const past = await pastDurations(this.ctx.db, req.model, r.profile.name, r.entrypoint);

@@ -10,14 +10,20 @@
  * An executor that holds schedules itself (Executor.schedule: Kubernetes, a CronJob each) gets
  * each schedule at create, its removal at delete, and the whole table at start; it reports each
  * fire's runs through RunSink.adopt, and this loop fires none.
+ *
+ * Which version a fire runs (versionPolicy) means the same on both: 'pinned' stores the version
+ * in the request; 'latest' stores none, so the loop resolves it at each fire, and an executor
+ * that holds the schedule gets it again whenever a version of the model is recorded (its CronJob's
+ * template is re-rendered with that version) and at start.
  */
 import { Cron } from 'croner';
-import type { LaunchRequest, LaunchResult, Schedule } from '@trainyard/shared';
+import type { LaunchRequest, LaunchResult, Schedule, TrainyardEvent, VersionPolicy } from '@trainyard/shared';
 import type { AppContext } from '../context';
 import type { Db, SchedulesTable } from '../store/db';
 import type { RunsService } from '../runs/service';
 import type { ScheduleSpec } from '../executors/executor';
 import { resolveLaunch } from '../runs/launch';
+import { getVersion } from '../models/store';
 import { invalid, notFound } from '../errors';
 import { newId, nowIso } from '../ids';
 import { decodeCursor, isId, toPage, type CursorKind, type Page, type PageRequest } from '../store/keyset';
@@ -42,6 +48,7 @@ function toSchedule(r: SchedulesTable): Schedule {
     cron: r.cron,
     timezone: r.timezone,
     request: JSON.parse(r.request),
+    versionPolicy: r.version_policy === 'pinned' ? 'pinned' : 'latest',
     enabled: Number(r.enabled) === 1,
     nextFireAt: r.next_fire_at,
     lastFireAt: r.last_fire_at,
@@ -64,6 +71,7 @@ export function parseCron(expr: string, timezone: string): Cron {
 export class SchedulesService {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly ctx: AppContext,
@@ -71,7 +79,11 @@ export class SchedulesService {
   ) {}
 
   async create(req: LaunchRequest, createdBy = this.ctx.user): Promise<LaunchResult> {
-    const { schedule: given, timezone: tz, idempotencyKey: _k, ...request } = req;
+    const { schedule: given, timezone: tz, idempotencyKey: _k, versionPolicy: policyGiven, ...request } = req;
+    if (policyGiven === 'latest' && request.version) {
+      throw invalid(`versionPolicy "latest" runs the latest version at each fire, so it takes no version (got "${request.version}"); drop one of them`);
+    }
+    const versionPolicy: VersionPolicy = policyGiven ?? (request.version ? 'pinned' : 'latest');
     const timezone = tz ?? 'UTC';
     // an executor that holds schedules may take fewer forms (Kubernetes: 5 fields); refused before anything is stored
     const expr = this.ctx.executor.cronExpression ? this.ctx.executor.cronExpression(given!) : given;
@@ -83,12 +95,14 @@ export class SchedulesService {
     }
     const next = cron.nextRun();
     if (!next) throw invalid(`schedule "${expr}" never fires`);
+    if (versionPolicy === 'pinned' && !request.version) request.version = (await getVersion(this.ctx.db, request.model, null))!.label; // estimate found it
     const row: SchedulesTable = {
       id: newId('sch'),
       model: req.model,
       cron: expr!,
       timezone,
       request: JSON.stringify(request),
+      version_policy: versionPolicy,
       enabled: 1,
       next_fire_at: next.toISOString(),
       last_fire_at: null,
@@ -171,8 +185,25 @@ export class SchedulesService {
     await reconcile.call(this.ctx.executor, specs);
   }
 
+  /** a version was recorded: the executor's schedules of that model on 'latest' get their template again */
+  private async versionRecorded(model: string): Promise<void> {
+    const rows = await this.ctx.db.selectFrom('schedules').selectAll().where('model', '=', model).where('version_policy', '=', 'latest').where('enabled', '=', 1).execute();
+    for (const row of rows) {
+      try {
+        await this.ctx.executor.schedule!(await this.spec(row));
+      } catch (err) {
+        console.error(`trainyard: schedule ${row.id} keeps its earlier version on the ${this.ctx.executor.kind} executor: ${(err as Error).message}`);
+      }
+    }
+  }
+
   start(intervalMs = 1000): void {
     if (this.ctx.executor.schedule) {
+      if (!this.unsubscribe) {
+        this.unsubscribe = this.ctx.bus.subscribe((e: TrainyardEvent) => {
+          if (e.kind === 'version') void this.versionRecorded(e.data.model).catch((err) => console.error(`trainyard: updating schedules for a new version: ${(err as Error).message}`));
+        });
+      }
       // the executor fires schedules itself; the loop must not fire them too
       void this.reconcileExecutor().catch((err) => console.error(`trainyard: reconciling schedules with the executor: ${(err as Error).message}`));
       return;
@@ -186,6 +217,8 @@ export class SchedulesService {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
   }
 
   /** Fires every due schedule once; exported for tests. */

@@ -56,7 +56,7 @@ describe('cli commands (fake client)', () => {
       sweep: { id: 'swp_cccccccccccccccccccccc', model: 'eta-correction', version: 'v1', axes: { region: ['sfo'] }, size: 1, parallelism: 1, createdAt: '2025-01-01T12:00:00Z' },
       schedule: {
         id: 'sch_dddddddddddddddddddddd', model: 'eta-correction', cron: '*/5 * * * *', timezone: 'UTC', request: { model: 'eta-correction' },
-        enabled: true, nextFireAt: '2025-01-01T12:05:00Z', lastFireAt: null, createdBy: 'me', createdAt: '2025-01-01T12:00:00Z',
+        versionPolicy: 'latest', enabled: true, nextFireAt: '2025-01-01T12:05:00Z', lastFireAt: null, createdBy: 'me', createdAt: '2025-01-01T12:00:00Z',
       },
       estimate: { ...estimate, runs: 1, basis: 'max-duration', pastRuns: 0, totalCost: 0.05 },
     };
@@ -64,6 +64,7 @@ describe('cli commands (fake client)', () => {
     assert.equal(await runCli(['train', 'eta-correction', '--schedule', '*/5 * * * *'], deps), 0);
     const text = deps.stdout.join('\n');
     assert.match(text, /created schedule sch_d+: "\*\/5 \* \* \* \*" \(UTC\), next fire 2025-01-01T12:05:00Z \(in 5m\)/);
+    assert.match(text, /each fire runs the latest version at fire time/);
     assert.match(text, /sweep swp_c+: 1 points/);
     assert.match(text, /run_b+ {2}Pending {2}region=sfo/);
     assert.match(text, /estimate per fire: 1 run × \$0\.0500\/h .*basis: the max duration/);
@@ -105,6 +106,27 @@ describe('cli commands (fake client)', () => {
     const s = summarize({ name: 'rmse', points: [3, 1, 2].map((v, i) => ({ step: i, value: v, time: '2025-01-01T12:00:00Z' })) });
     assert.deepEqual(s, { name: 'rmse', last: 2, lastStep: 2, min: 1, max: 3, count: 3 });
     assert.equal(summarize({ name: 'x', points: [] }), null);
+  });
+
+  it('schedules says which version each fire runs; train --pin pins one (only with --schedule)', async () => {
+    const base = { model: 'eta-correction', cron: '0 3 * * *', timezone: 'UTC', enabled: true, nextFireAt: null, lastFireAt: null, createdBy: 'me', createdAt: '2025-01-01T12:00:00Z' };
+    const items = [
+      { ...base, id: 'sch_aaaaaaaaaaaaaaaaaaaaaa', request: { model: 'eta-correction' }, versionPolicy: 'latest' as const },
+      { ...base, id: 'sch_bbbbbbbbbbbbbbbbbbbbbb', request: { model: 'eta-correction', version: 'v3' }, versionPolicy: 'pinned' as const },
+    ];
+    const deps = fakeDeps({ listSchedules: async () => ({ items, nextCursor: null }) });
+    assert.equal(await runCli(['schedules'], deps), 0);
+    const lines = deps.stdout.join('\n').split('\n');
+    assert.match(lines.find((l) => l.includes('sch_a'))!, /latest at fire/);
+    assert.match(lines.find((l) => l.includes('sch_b'))!, /v3 \(pinned\)/);
+    const sent: LaunchRequest[] = [];
+    const d2 = fakeDeps({ launch: async (r: LaunchRequest) => { sent.push(r); throw new Error('stop here'); } });
+    await runCli(['train', 'eta-correction', '--schedule', '0 3 * * *', '--pin'], d2);
+    assert.equal(sent[0].versionPolicy, 'pinned');
+    const d3 = fakeDeps({ launch: async (r: LaunchRequest) => { sent.push(r); throw new Error('stop here'); } });
+    assert.notEqual(await runCli(['train', 'eta-correction', '--pin'], d3), 0);
+    assert.match(d3.stderr.join('\n'), /--pin only applies with --schedule/);
+    assert.equal(sent.length, 1);
   });
 
   it('schedules delete ID deletes that schedule and honours --json', async () => {

@@ -9,6 +9,16 @@ export const MaxDurationMinutes = Type.Integer({ minimum: 1, maximum: 10080, des
 /** a cron rule: 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first */
 export const CronRule = Type.String({ minLength: 9, maxLength: 120, pattern: '^\\S+( \\S+){4,5}$', description: 'cron expression, 5 or 6 space-separated fields, e.g. "0 3 * * 1"' });
 
+/**
+ * Which version a schedule's fires run, the same on every executor: 'latest' is the model's
+ * latest version at each fire (the default, for retraining); 'pinned' is one version, always:
+ * the `version` given, or the latest at creation when none is. A `version` given means pinned.
+ */
+export const VersionPolicy = Type.Union([Type.Literal('latest'), Type.Literal('pinned')], {
+  description: "schedules only: 'latest' (default without version) runs the latest version at each fire; 'pinned' (implied by version) runs one version, the latest at creation when version is not given",
+});
+export type VersionPolicy = Type.Static<typeof VersionPolicy>;
+
 export const LaunchRequest = Type.Object(
   {
     model: ModelName,
@@ -21,6 +31,7 @@ export const LaunchRequest = Type.Object(
     maxDurationMinutes: Type.Optional(MaxDurationMinutes),
     schedule: Type.Optional(CronRule),
     timezone: Type.Optional(Type.String({ maxLength: 64 })),
+    versionPolicy: Type.Optional(VersionPolicy),
     allowLargeSweep: Type.Optional(Type.Boolean({ description: 'allow a grid of more than 10,000 points' })),
     fromRun: Type.Optional(
       Type.Union([Id, Type.Literal('latest')], {

@@ -1,15 +1,17 @@
 /** Cron schedules held by the executor side of the backend, not by an editor. */
 import Type from 'typebox';
 import { Id, ModelName, Page, Timestamp } from './common';
-import { LaunchRequest } from './launch';
+import { LaunchRequest, VersionPolicy } from './launch';
 
 export const Schedule = Type.Object({
   id: Id,
   model: ModelName,
   cron: Type.String(),
   timezone: Type.String(),
-  /** the launch request fired at each tick (without schedule fields) */
+  /** the launch request fired at each tick (without schedule fields; `version` set when pinned) */
   request: LaunchRequest,
+  /** 'latest': the model's latest version at each fire; 'pinned': request.version, always */
+  versionPolicy: VersionPolicy,
   enabled: Type.Boolean(),
   nextFireAt: Type.Union([Type.String(), Type.Null()]),
   lastFireAt: Type.Union([Type.String(), Type.Null()]),

@@ -211,6 +211,11 @@ export function LaunchForm({ model: initialModel, onLaunched, estimateDelayMs = 
               <label htmlFor="ty-launch-tz">Time zone</label>
               <input id="ty-launch-tz" className="ty-input" style={{ width: 160 }} value={form.timezone} onChange={(e) => set({ timezone: e.target.value })} />
             </div>
+            <fieldset className="ty-field" data-testid="schedule-version-policy" style={{ border: 0, padding: 0, margin: 0 }}>
+              <legend className="ty-label">Each fire runs</legend>
+              <label className="ty-row"><input type="radio" name="ty-launch-version-policy" checked={form.versionPolicy === 'latest'} onChange={() => set({ versionPolicy: 'latest' })} /> the latest version at fire time</label>
+              <label className="ty-row"><input type="radio" name="ty-launch-version-policy" checked={form.versionPolicy === 'pinned'} onChange={() => set({ versionPolicy: 'pinned' })} /> {form.version ? <>version <span className="ty-mono">{form.version}</span>, always</> : 'today’s latest version, always'}</label>
+            </fieldset>
             {preview && 'words' in preview ? (
               <div className="ty-field" data-testid="cron-preview">
                 <span className="ty-label">Fires {preview.words}</span>

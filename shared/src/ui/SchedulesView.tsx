@@ -103,7 +103,7 @@ function ScheduleCard({ schedule: s, onDeleted }: { schedule: Schedule; onDelete
         <div>
           <h3 className="ty-h3">Launches</h3>
           <dl className="ty-kv">
-            <dt>Version</dt><dd>{s.request.version ? <span className="ty-mono">{s.request.version}</span> : 'the latest at each fire'}</dd>
+            <dt>Version</dt><dd data-testid="schedule-version">{s.versionPolicy === 'pinned' && s.request.version ? <><span className="ty-mono">{s.request.version}</span> <span className="ty-muted">(pinned)</span></> : 'the latest at each fire'}</dd>
             <dt>Entrypoint</dt><dd className="ty-mono">{req.entrypoint}</dd>
             <dt>Hardware</dt><dd>{req.hardware}</dd>
             <dt>Params</dt><dd className="ty-mono ty-small">{req.params}</dd>

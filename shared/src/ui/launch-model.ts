@@ -23,13 +23,15 @@ export interface LaunchFormState {
   scheduleOn: boolean;
   schedule: string;
   timezone: string;
+  /** a schedule's fires: 'latest' version at each fire (default), or 'pinned' to `version` */
+  versionPolicy: 'latest' | 'pinned';
   /** a training run whose artifacts the run reads: '' none, 'latest', or a run id (sent only when the entrypoint is not train) */
   fromRun: string;
 }
 
 export const emptyForm = (): LaunchFormState => ({
   model: '', version: '', entrypoint: 'train', hardware: '', params: [], axes: [],
-  parallelism: '', maxDuration: '', scheduleOn: false, schedule: '0 3 * * 1', timezone: 'UTC', fromRun: '',
+  parallelism: '', maxDuration: '', scheduleOn: false, schedule: '0 3 * * 1', timezone: 'UTC', versionPolicy: 'latest', fromRun: '',
 });
 
 /** field -> message. Fields: model, version, entrypoint, hardware, parallelism, maxDuration, schedule, fromRun, param:<i>, axis:<i>. */
@@ -108,6 +110,8 @@ export function buildRequest(f: LaunchFormState): { request: LaunchRequest; erro
   if (f.scheduleOn) {
     req.schedule = f.schedule.trim();
     if (f.timezone.trim()) req.timezone = f.timezone.trim();
+    req.versionPolicy = f.versionPolicy;
+    if (f.versionPolicy === 'latest') delete req.version; // resolved at each fire, on every executor
     const preview = cronPreview(req.schedule as string, f.timezone.trim() || 'UTC');
     if ('error' in preview) errors.schedule = preview.error;
   }

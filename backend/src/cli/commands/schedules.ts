@@ -13,7 +13,7 @@ export function register(program: Command, deps: CliDeps): void {
     const now = deps.now();
     const rows = res.items.map((s) => {
       const r = s.request;
-      const what = [`${r.model}${r.version ? `:${r.version}` : ''}`, r.entrypoint ?? 'train', r.hardware ?? '', r.params ? formatParams(r.params) : '']
+      const what = [r.model, r.entrypoint ?? 'train', r.hardware ?? '', r.params ? formatParams(r.params) : '']
         .filter(Boolean)
         .join(' ');
       return [
@@ -22,11 +22,12 @@ export function register(program: Command, deps: CliDeps): void {
         s.timezone,
         s.enabled ? (s.nextFireAt ? `${s.nextFireAt} (${relative(s.nextFireAt, now)})` : '-') : 'disabled',
         relative(s.lastFireAt, now),
+        s.versionPolicy === 'pinned' && r.version ? `${r.version} (pinned)` : 'latest at fire',
         what + (r.sweep ? ' (sweep)' : ''),
         s.createdBy,
       ];
     });
-    for (const l of table(['id', 'cron', 'timezone', 'next fire', 'last fire', 'launches', 'by'], rows, deps.st)) deps.out(l);
+    for (const l of table(['id', 'cron', 'timezone', 'next fire', 'last fire', 'version', 'launches', 'by'], rows, deps.st)) deps.out(l);
   });
   withJson(schedules.command('delete').description('delete a schedule').argument('<id>', 'schedule id')).action(
     async (id: string, _opts: unknown, cmd: Command) => {

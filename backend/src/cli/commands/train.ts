@@ -20,6 +20,7 @@ export interface TrainOpts {
   parallelism?: string;
   schedule?: string;
   timezone?: string;
+  pin?: boolean;
   maxDuration?: string;
   estimate?: boolean;
   allowLargeSweep?: boolean;
@@ -50,6 +51,10 @@ export function buildLaunchRequest(ref: string, opts: TrainOpts): LaunchRequest 
       throw new UsageError(`--schedule expects a cron expression of 5 or 6 fields, e.g. "0 3 * * *" (got "${opts.schedule}")`);
     }
     req.schedule = opts.schedule.trim();
+  }
+  if (opts.pin) {
+    if (req.schedule === undefined) throw new UsageError('--pin only applies with --schedule');
+    req.versionPolicy = 'pinned';
   }
   if (opts.timezone !== undefined) {
     if (req.schedule === undefined) throw new UsageError('--timezone only applies with --schedule');
@@ -89,6 +94,7 @@ function printLaunch(deps: CliDeps, req: LaunchRequest, res: LaunchResult): void
     const s = res.schedule;
     const next = s.nextFireAt ? `${s.nextFireAt} (${relative(s.nextFireAt, now)})` : 'never';
     deps.out(`created schedule ${st.bold(s.id)}: "${s.cron}" (${s.timezone}), next fire ${next}`);
+    deps.out(s.versionPolicy === 'pinned' ? `each fire runs version ${s.request.version} (pinned)` : 'each fire runs the latest version at fire time (pin one with MODEL:VERSION or --pin)');
   }
   if (res.runs.length) deps.out(`launched ${res.runs.length} run${res.runs.length === 1 ? '' : 's'} of ${target}`);
   if (res.sweep) deps.out(`sweep ${st.bold(res.sweep.id)}: ${res.sweep.size} points, parallelism ${res.sweep.parallelism}`);
@@ -113,6 +119,7 @@ export function launchOptions(cmd: Command, entrypoint: 'train' | 'predict'): Co
       .option('--parallelism <n>', 'how many sweep runs at once')
       .option('--schedule <cron>', 'launch on a cron schedule instead of now')
       .option('--timezone <tz>', 'time zone of --schedule (default UTC)')
+      .option('--pin', 'with --schedule: every fire runs one version (MODEL:VERSION, or the latest now); default: the latest at each fire')
       .option('--max-duration <minutes>', 'stop a run after this many minutes')
       .option('--estimate', 'print the expected cost and launch nothing')
       .option('--allow-large-sweep', 'allow a grid of more than 10,000 points')

@@ -1,5 +1,6 @@
 /**
- * Schedules as CronJobs: creating one (with a sweep's params ConfigMap, owned by it), deleting
+ * Schedules as CronJobs: creating one (with a sweep's params ConfigMap, owned by it), updating
+ * one whose fire changed (a schedule on the latest version, after a new version), deleting
  * one in the foreground (its Jobs and ConfigMap go with it), making the cluster's CronJobs match
  * the store's schedules, and reading the runs of a Job a CronJob fired (scheduledSpecs: the
  * template's RunSpecs with ids derived from the Job's uid, as names.ts scheduledRunIds does).
@@ -40,19 +41,38 @@ export interface CronJobsOptions {
 export class CronJobs {
   constructor(private readonly o: CronJobsOptions) {}
 
-  /** creates the schedule's CronJob (and a sweep's params ConfigMap, owned by it); an existing one is kept */
+  /**
+   * creates the schedule's CronJob (and a sweep's params ConfigMap, owned by it); an existing one
+   * whose fire differs (its template's RunSpecs: a new version) gets the new schedule and template
+   */
   async create(s: ScheduleSpec): Promise<void> {
     const { kube, namespace, api } = this.o;
     const { cronJob, configMap } = scheduleObjects(s, this.o.manifests);
     const name = cronJob.metadata!.name!;
-    const created = await createOrAdopt(
+    let created = await createOrAdopt(
       api,
       () => kube.batch.createNamespacedCronJob({ namespace, body: cronJob }),
       () => kube.batch.readNamespacedCronJob({ name, namespace }),
     );
+    if (!sameFire(created, cronJob)) created = await this.update(created, cronJob);
     if (configMap) {
       configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
       await createOrAdopt(api, () => kube.core.createNamespacedConfigMap({ namespace, body: configMap }), async () => configMap);
+    }
+  }
+
+  /** the CronJob `have` takes `want`'s schedule and template (read again and retried once on a conflict) */
+  private async update(have: V1CronJob, want: V1CronJob): Promise<V1CronJob> {
+    const { kube, namespace, api } = this.o;
+    const name = want.metadata!.name!;
+    for (let attempt = 0; ; attempt++) {
+      const body: V1CronJob = { ...have, spec: { ...have.spec!, schedule: want.spec!.schedule, timeZone: want.spec!.timeZone, jobTemplate: want.spec!.jobTemplate } };
+      try {
+        return await api(() => kube.batch.replaceNamespacedCronJob({ name, namespace, body }));
+      } catch (err) {
+        if (attempt > 0 || !(err instanceof KubeError && err.status === 409)) throw err;
+        have = await api(() => kube.batch.readNamespacedCronJob({ name, namespace }));
+      }
     }
   }
 
@@ -61,18 +81,22 @@ export class CronJobs {
     return this.deleteByName(cronJobName(scheduleId));
   }
 
-  /** creates the CronJobs of schedules that have none, deletes the CronJobs of schedules that are gone */
+  /** creates the CronJobs of schedules that have none, updates those whose fire changed, deletes the CronJobs of schedules that are gone */
   async reconcile(all: ScheduleSpec[]): Promise<void> {
     const want = new Map(all.map((s) => [cronJobName(s.id), s]));
     const have = await this.o.api(() => this.o.kube.batch.listNamespacedCronJob({ namespace: this.o.namespace, labelSelector: SELECTOR }));
     const existing = new Set<string>();
     for (const cj of have.items as V1CronJob[]) {
       const name = cj.metadata!.name!;
-      existing.add(name);
-      if (!want.has(name) && !cj.metadata?.deletionTimestamp) {
-        this.o.log(`deleting CronJob ${name}: its schedule is gone`);
-        await this.deleteByName(name);
+      const wanted = want.get(name);
+      if (!wanted) {
+        if (!cj.metadata?.deletionTimestamp) {
+          this.o.log(`deleting CronJob ${name}: its schedule is gone`);
+          await this.deleteByName(name);
+        }
+        continue;
       }
+      if (sameFire(cj, scheduleObjects(wanted, this.o.manifests).cronJob)) existing.add(name); // else create() updates it below
     }
     for (const [name, s] of want) {
       if (existing.has(name)) continue;
@@ -91,4 +115,10 @@ export class CronJobs {
       if (!(err instanceof KubeError && err.status === 404)) throw err;
     }
   }
+}
+
+/** the same schedule and the same fire (the template's RunSpecs: version, image, params, hardware) */
+function sameFire(have: V1CronJob, want: V1CronJob): boolean {
+  const runs = (cj: V1CronJob) => cj.spec?.jobTemplate?.metadata?.annotations?.[ANNOTATION.scheduleRuns];
+  return have.spec?.schedule === want.spec?.schedule && have.spec?.timeZone === want.spec?.timeZone && runs(have) === runs(want);
 }

@@ -173,6 +173,25 @@ describe('kubernetes executor: schedules as CronJobs (real control plane)', func
     await x.stop();
   });
 
+  it('a changed fire (a new version of a schedule on "latest") updates the CronJob, through schedule() and through reconcileSchedules at start', async () => {
+    const x = e.make();
+    await x.start(new AdoptingSink(new Set()), []);
+    const version = async () => {
+      const cj = await cluster.admin.batch.readNamespacedCronJob({ name: cronJobName('sch_0000000000fff'), namespace: e.ns });
+      return (JSON.parse(cj.spec!.jobTemplate.metadata!.annotations!['trainyard.dev/schedule-runs']) as RunSpec[])[0].version;
+    };
+    await x.schedule(sspec('sch_0000000000fff', [kspec({ version: 'v1' })]));
+    assert.equal(await version(), 'v1');
+    await x.schedule(sspec('sch_0000000000fff', [kspec({ version: 'v2' })]));
+    assert.equal(await version(), 'v2');
+    await x.reconcileSchedules!([sspec('sch_0000000000fff', [kspec({ version: 'v3' })])]);
+    assert.equal(await version(), 'v3');
+    const uid = (await cluster.admin.batch.readNamespacedCronJob({ name: cronJobName('sch_0000000000fff'), namespace: e.ns })).metadata!.uid;
+    await x.reconcileSchedules!([sspec('sch_0000000000fff', [kspec({ version: 'v3' })])]);
+    assert.equal((await cluster.admin.batch.readNamespacedCronJob({ name: cronJobName('sch_0000000000fff'), namespace: e.ns })).metadata!.uid, uid, 'updated in place, not recreated');
+    await x.stop();
+  });
+
   it('reconcileSchedules creates missing CronJobs and deletes orphans', async () => {
     const x = e.make();
     await x.start(new AdoptingSink(new Set()), []);
