@@ -54,12 +54,12 @@ export function artifactManifest(meta: ArtifactMeta, files: ArtifactFile[]): Buf
   return Buffer.from(JSON.stringify(manifest));
 }
 
-/** sha256 (hex) and size of a file, read once (1 MiB reads into one buffer: no stream per file) */
+/** sha256 (hex) and size of a file, read once (reads of up to 1 MiB into one buffer no larger than the file: no stream per file) */
 export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
   const h = createHash('sha256');
   const fh = await open(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
+    const buf = Buffer.allocUnsafe(Math.max(4096, Math.min(1 << 20, (await fh.stat()).size + 1)));
     let size = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
