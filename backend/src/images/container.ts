@@ -15,10 +15,10 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { detectPodman, HARDENING_FLAGS, podmanQuiet, runnableImage, type PodmanSetup } from '../runtime/podman';
+import { dirname, join } from 'node:path';
+import { detectPodman, HARDENING_FLAGS, podmanLinkDir, podmanQuiet, runnableImage, type PodmanSetup, type RunnableImage } from '../runtime/podman';
 
-export type { PodmanSetup };
+export type { PodmanSetup, RunnableImage };
 
 export const RUN_FLAGS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', ...HARDENING_FLAGS];
 
@@ -37,9 +37,10 @@ export function findPodman(globalArgs?: string[]): Promise<PodmanSetup | null> {
 
 /**
  * A runnable `oci:` reference for one manifest whose blobs are in `blobsDir`
- * (a layout's blobs/ directory): a view under `viewsDir`, keyed by digest.
+ * (a layout's blobs/ directory): a view under `viewsDir` (<data home>/oci-views),
+ * keyed by digest, named through a link in <data home>/podman-oci (run podman in `cwd`).
  */
-export async function layoutView(viewsDir: string, blobsDir: string, manifest: { digest: string; mediaType: string; size: number }): Promise<string> {
+export async function layoutView(viewsDir: string, blobsDir: string, manifest: { digest: string; mediaType: string; size: number }): Promise<RunnableImage> {
   const view = join(viewsDir, `${manifest.digest.replace(/^sha256:/, '')}-${createHash('sha256').update(blobsDir).digest('hex').slice(0, 12)}`);
   try {
     await access(join(view, 'index.json'));
@@ -58,7 +59,7 @@ export async function layoutView(viewsDir: string, blobsDir: string, manifest: {
       if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err; // made meanwhile
     });
   }
-  return runnableImage(`oci:${view}:latest`, manifest.digest);
+  return runnableImage(`oci:${view}:latest`, manifest.digest, podmanLinkDir(dirname(viewsDir)));
 }
 
 /** `--tls-verify=false` for a plain-http registry on this machine (podman defaults to https) */
@@ -120,10 +121,10 @@ export function runCaptured(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd
   });
 }
 
-/** `podman run --rm --name <name> …args` to completion; a timeout removes the container */
-export function runContainer(setup: PodmanSetup, name: string, args: string[], opts: { timeoutMs: number; lines?: number }): Promise<ProcessResult> {
+/** `podman run --rm --name <name> …args` to completion (in `cwd`: a RunnableImage's); a timeout removes the container */
+export function runContainer(setup: PodmanSetup, name: string, args: string[], opts: { timeoutMs: number; lines?: number; cwd?: string | null }): Promise<ProcessResult> {
   const argv = [setup.bin, ...setup.globalArgs, 'run', '--rm', '-q', '--name', name, ...(setup.init ? ['--init'] : []), ...RUN_FLAGS, ...args];
-  return runCaptured(argv, { timeoutMs: opts.timeoutMs, lines: opts.lines, kill: () => podmanQuiet(setup, ['rm', '-f', '-t', '0', name]) });
+  return runCaptured(argv, { timeoutMs: opts.timeoutMs, lines: opts.lines, cwd: opts.cwd ?? undefined, kill: () => podmanQuiet(setup, ['rm', '-f', '-t', '0', name]) });
 }
 
 export const containerId = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;

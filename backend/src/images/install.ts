@@ -28,7 +28,7 @@ import { DependencyError, type BasePython, type DependencyPlan } from './depende
 import { writeLayer, type LayerEntry, type WrittenLayer } from './layer';
 import { dependencyIndexName } from './dependencies';
 import type { Compression } from './compression';
-import { containerId, findPodman, layoutView, runContainer, tlsFlags, type PodmanSetup } from './container';
+import { containerId, findPodman, layoutView, runContainer, tlsFlags, type PodmanSetup, type RunnableImage } from './container';
 import { MEDIA_MANIFEST } from './oci-layout';
 import { parseLayoutRef } from './open';
 import { parseRegistryRef } from './registry/reference';
@@ -123,7 +123,7 @@ export async function installUnavailable(basePy: BasePython, opts: InstallOption
 }
 
 /** a reference podman can run for the base image */
-async function baseRunRef(base: ResolvedBase, viewsDir: string): Promise<string> {
+async function baseRunRef(base: ResolvedBase, viewsDir: string): Promise<RunnableImage> {
   const layout = parseLayoutRef(base.ref);
   if (layout) {
     const file = join(layout.dir, 'blobs', ...base.digest.split(':'));
@@ -133,7 +133,7 @@ async function baseRunRef(base: ResolvedBase, viewsDir: string): Promise<string>
   }
   const reg = parseRegistryRef(base.ref);
   if (!reg) throw new DependencyError(`base image ${base.ref} cannot be handed to podman`);
-  return `docker://${reg.endpoint.host}/${reg.repo}@${base.digest}`;
+  return { image: `docker://${reg.endpoint.host}/${reg.repo}@${base.digest}`, cwd: null };
 }
 
 /** the layer entries for what pip wrote into `out` */
@@ -183,7 +183,7 @@ export async function installDependencyLayer(
   const host = await hostPip(opts.hostPython);
   const pip = basePy.distributions.has('pip') || typeof host === 'string' ? null : host;
   const settings = pipEnvironment(typeof host === 'string' ? [] : host.config);
-  const image = await baseRunRef(base, opts.viewsDir);
+  const { image, cwd } = await baseRunRef(base, opts.viewsDir);
   const scratch = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'trainyard-install-'));
   try {
     const out = join(scratch, 'out');
@@ -212,7 +212,7 @@ export async function installDependencyLayer(
       '--', // the pins are never options, whatever a manifest sent (validate.ts also checks their shape)
       ...pins,
     ];
-    const res = await runContainer(setup, containerId('trainyard-install'), args, { timeoutMs: opts.timeoutMs ?? 15 * 60_000, lines: 30 });
+    const res = await runContainer(setup, containerId('trainyard-install'), args, { timeoutMs: opts.timeoutMs ?? 15 * 60_000, lines: 30, cwd });
     if (res.code !== 0 || res.timedOut) {
       const network = /(NewConnectionError|Max retries exceeded|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError|ConnectTimeout|Network is unreachable)/.test(res.tail);
       const none = /\(from versions: none\)/.test(res.tail);

@@ -7,7 +7,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { access, constants as fsc, mkdir, readlink, rename, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { delimiter, join } from 'node:path';
 
@@ -55,20 +54,33 @@ export async function detectPodman(globalArgsOverride?: string[]): Promise<Podma
   return { bin, globalArgs, init };
 }
 
+/** the folder of runnableImage()'s symlinks in a data home */
+export function podmanLinkDir(home: string): string {
+  return join(home, 'podman-oci');
+}
+
+/** an image reference for `podman run`, and the folder the podman client must run in (null: any) */
+export interface RunnableImage {
+  image: string;
+  cwd: string | null;
+}
+
 /**
- * podman derives a local image name from an `oci:<dir>` path, which fails for
- * paths with components such as ".cache" or ".trainyard". A symlink with a
- * plain name (keyed by dir, ref and digest, so a changed image gets a new
- * name) avoids that. Other references are returned unchanged.
+ * podman (4.3) derives a local image name from an `oci:<dir>` path, which fails
+ * for paths with components such as ".cache" or ".trainyard". A symlink with a
+ * plain name (trainyard-<key>, keyed by dir, ref and digest, so a changed image
+ * gets a new name) in `linkDir`, named relative to it (`oci:trainyard-<key>:<ref>`,
+ * the podman client running in `linkDir`), avoids that. `linkDir` is in the data
+ * home (podmanLinkDir; mode 0700), never a shared temp folder where another user
+ * could plant a link to an image of theirs. Other references are returned unchanged.
  */
-export async function runnableImage(ref: string, digest: string): Promise<string> {
+export async function runnableImage(ref: string, digest: string, linkDir: string): Promise<RunnableImage> {
   const m = /^oci:(\/[^:]+)(?::(.+))?$/.exec(ref);
-  if (!m) return ref;
+  if (!m) return { image: ref, cwd: null };
   const [, dir, tag] = m;
-  const key = createHash('sha256').update(`${dir}\0${tag ?? ''}\0${digest}`).digest('hex').slice(0, 24);
-  const linkDir = join(tmpdir(), 'trainyard-oci');
-  await mkdir(linkDir, { recursive: true });
-  const link = join(linkDir, key);
+  const name = `trainyard-${createHash('sha256').update(`${dir}\0${tag ?? ''}\0${digest}`).digest('hex').slice(0, 24)}`;
+  await mkdir(linkDir, { recursive: true, mode: 0o700 });
+  const link = join(linkDir, name);
   let current: string | null = null;
   try {
     current = await readlink(link);
@@ -80,7 +92,7 @@ export async function runnableImage(ref: string, digest: string): Promise<string
     await symlink(dir, tmp);
     await rename(tmp, link);
   }
-  return tag ? `oci:${link}:${tag}` : `oci:${link}`;
+  return { image: tag ? `oci:${name}:${tag}` : `oci:${name}`, cwd: linkDir };
 }
 
 /** Runs a podman command to completion, ignoring its output; resolves with its exit code. */

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import type { AppContext } from '../context';
 import type { RunSpec } from '../executors/executor';
 import { prepareProcessRun, resolvePython, contractEnv } from '../executors/local/process-sandbox';
-import { containerId, findPodman, layoutView, runCaptured, runContainer, tlsFlags, type ProcessResult } from '../images/container';
+import { containerId, findPodman, layoutView, runCaptured, runContainer, tlsFlags, type ProcessResult, type RunnableImage } from '../images/container';
 import { OciLayoutStore } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { unpackImage } from '../images/unpack';
@@ -81,14 +81,14 @@ function specFor(input: SelfTestInput, imageRef: string): RunSpec {
   };
 }
 
-async function podmanImage(ctx: AppContext, input: SelfTestInput): Promise<string> {
+async function podmanImage(ctx: AppContext, input: SelfTestInput): Promise<RunnableImage> {
   const m = input.manifest;
   if (ctx.images instanceof OciLayoutStore) {
     return layoutView(join(ctx.config.home, 'oci-views'), join(ctx.images.dir, 'blobs'), { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length });
   }
   if (ctx.images instanceof RegistryStore) {
     await ctx.images.putUntagged(input.model, m.bytes, m.mediaType);
-    return `docker://${ctx.images.location}/${input.model}@${m.digest}`;
+    return { image: `docker://${ctx.images.location}/${input.model}@${m.digest}`, cwd: null };
   }
   throw new SelfTestError(`the self-test cannot hand images from ${ctx.images.location} to podman`, null);
 }
@@ -105,7 +105,7 @@ export async function runSelfTest(ctx: AppContext, opts: SelfTestOptions, input:
   let mode: SelfTestResult['mode'];
   if (setup) {
     mode = 'podman';
-    const image = await podmanImage(ctx, input);
+    const { image, cwd } = await podmanImage(ctx, input);
     const spec = specFor(input, image);
     const env: Record<string, string> = {
       HOME: '/tmp',
@@ -116,7 +116,7 @@ export async function runSelfTest(ctx: AppContext, opts: SelfTestOptions, input:
       TRAINYARD_SELF_TEST: '1',
     };
     const args = ['--network=none', '--workdir', '/app', ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), ...tlsFlags(image), '--entrypoint', '/bin/sh', image, '-c', input.command];
-    res = await runContainer(setup, containerId('trainyard-selftest'), args, { timeoutMs, lines: LINES });
+    res = await runContainer(setup, containerId('trainyard-selftest'), args, { timeoutMs, lines: LINES, cwd });
   } else {
     mode = 'process';
     let python: string;

@@ -11,14 +11,14 @@
  * (reattach.ts); stop() only stops watching.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ResolvedConfig } from '../../config';
 import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec } from '../executor';
 import { availabilityOf, cannotFit, plan, usageOf, type Limits } from './admission';
 import { CANCELLED_REASON, type Outcome } from './outcome';
 import { prepareContainerRun, containerName } from './podman';
-import { detectPodman, runnableImage, podmanQuiet, type PodmanSetup } from '../../runtime/podman';
+import { detectPodman, podmanLinkDir, runnableImage, podmanQuiet, type PodmanSetup } from '../../runtime/podman';
 import { prepareProcessRun, resolvePython, type Prepared } from './process-sandbox';
 import { makeRef, type RunMode } from './ref';
 import { reattach } from './reattach';
@@ -37,6 +37,8 @@ export interface LocalExecutorOptions {
   podmanImage?: (spec: RunSpec) => Promise<string>;
   /** global flags for every podman command (default: --runtime=runc --cgroup-manager=cgroupfs when runc is installed) */
   podmanArgs?: string[];
+  /** where the links that name `oci:` images for podman go (default: podman-oci beside runsDir, i.e. in the data home) */
+  podmanLinkDir?: string;
   /**
    * keeps what a run left in its output dir once it has ended (before it is reported final);
    * returns what the run's reason should add (files dropped), or null
@@ -253,10 +255,10 @@ export class LocalExecutor implements Executor {
     try {
       if (mode === 'podman') {
         const setup = this.podmanSetup as PodmanSetup;
-        const image = await runnableImage(await this.opts.podmanImage!(spec), spec.image.digest);
+        const runnable = await runnableImage(await this.opts.podmanImage!(spec), spec.image.digest, this.opts.podmanLinkDir ?? podmanLinkDir(dirname(this.opts.runsDir)));
         container = containerName(spec.id);
         await podmanQuiet(setup, ['rm', '-f', '-t', '0', container]); // a leftover of an interrupted attempt
-        prepared = prepareContainerRun(spec, dir, image, setup);
+        prepared = prepareContainerRun(spec, dir, runnable, setup);
       } else {
         const probe = (this.pythonProbe ??= resolvePython(this.opts.config.python));
         probe.catch(() => {

@@ -31,13 +31,14 @@ import { join } from 'node:path';
 import type { RunSpec } from '../executor';
 import { parseQuantity } from './admission';
 import { contractEnv, type Prepared } from './process-sandbox';
-import { HARDENING_FLAGS, SYSTEM_PATH, type PodmanSetup } from '../../runtime/podman';
+import { HARDENING_FLAGS, SYSTEM_PATH, type PodmanSetup, type RunnableImage } from '../../runtime/podman';
 
 export function containerName(runId: string): string {
   return `trainyard-${runId}`;
 }
 
-export function prepareContainerRun(spec: RunSpec, runDir: string, image: string, setup: PodmanSetup): Prepared & { cleanup: string[] } {
+export function prepareContainerRun(spec: RunSpec, runDir: string, runnable: RunnableImage, setup: PodmanSetup): Prepared & { cleanup: string[] } {
+  const image = runnable.image;
   const name = containerName(spec.id);
   const env: Record<string, string> = {
     HOME: '/trainyard/home',
@@ -91,7 +92,7 @@ export function prepareContainerRun(spec: RunSpec, runDir: string, image: string
   return {
     argv,
     env: clientEnv,
-    cwd: runDir,
+    cwd: runnable.cwd ?? runDir, // an `oci:` image is named relative to its link folder (runtime/podman.ts)
     cleanup: [setup.bin, ...setup.globalArgs, 'rm', '-f', '-t', '0', name],
   };
 }

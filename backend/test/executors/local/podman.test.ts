@@ -1,7 +1,8 @@
 // The podman path with real podman and the Debian + python3 test base image (an OCI layout,
 // handed to the executor as oci:<dir>:latest, as the images module does).
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { runnableImage } from '../../../src/runtime/podman';
 import { join } from 'node:path';
 import { ensureBaseImage } from '../../../../test/components/base-image';
@@ -44,10 +45,9 @@ describe('local executor: podman path', function () {
     image = `oci:${layout}:latest`;
   });
   after(async () => {
-    // drop the test's image name from podman's (test) store and the symlink that named it
-    const ref = await runnableImage(image, DIGEST);
-    await podman(['rmi', `localhost${ref.slice('oci:'.length)}`]).catch(() => {});
-    rmSync(ref.slice('oci:'.length).replace(/:latest$/, ''), { force: true });
+    // drop the test's image name from podman's (test) store (its link went with the test's data home)
+    const { image: ref } = await runnableImage(image, DIGEST, join(imageDir.path, 'links'));
+    await podman(['rmi', `localhost/${ref.slice('oci:'.length)}`]).catch(() => {});
     imageDir?.remove();
   });
   beforeEach(() => (tmp = tempDir('local-podman')));
@@ -64,7 +64,10 @@ describe('local executor: podman path', function () {
   it('runs a version with a base image in a container: metric lines, env, output mount, exit code', async () => {
     const sink = new RecordingSink();
     const materialized: string[] = [];
-    const ex = executor(tmp.path, {}, {
+    const home = join(tmp.path, 'home');
+    const sharedLinks = join(tmpdir(), 'trainyard-oci');
+    const sharedBefore = existsSync(sharedLinks) ? readdirSync(sharedLinks).length : -1;
+    const ex = executor(join(home, 'runs'), {}, {
       podmanArgs: podmanArgs(),
       podmanImage: async () => image,
       materialize: async (s) => void materialized.push(s.id),
@@ -78,6 +81,15 @@ describe('local executor: podman path', function () {
     await ex.stop();
 
     assert.deepEqual(materialized, [], 'the podman path does not unpack the image itself');
+    // the image was named through a link in the data home (podman-oci beside runs/, mode 0700), not in the shared temp folder
+    const links = join(home, 'podman-oci');
+    assert.equal(statSync(links).mode & 0o777, 0o700);
+    const names = readdirSync(links);
+    assert.equal(names.length, 1, names.join(', '));
+    assert.match(names[0], /^trainyard-[0-9a-f]{24}$/);
+    assert.ok(lstatSync(join(links, names[0])).isSymbolicLink());
+    assert.equal(readlinkSync(join(links, names[0])), join(imageDir.path, 'layout'));
+    assert.equal(existsSync(sharedLinks) ? readdirSync(sharedLinks).length : -1, sharedBefore, `nothing new in ${sharedLinks}`);
     assert.deepEqual({ status: fin.status, exitCode: fin.exitCode, reason: fin.reason }, { status: 'Succeeded', exitCode: 0, reason: null });
     assert.equal((sink.startedEvent(ok.id)!.ref as { mode: string; container: string }).mode, 'podman');
     assert.equal((sink.startedEvent(ok.id)!.ref as { container: string }).container, `trainyard-${ok.id}`);
@@ -88,7 +100,7 @@ describe('local executor: podman path', function () {
       'nofile=1024',
     ]);
     assert.deepEqual(sink.lines(ok.id, 'stderr'), ['oops'], 'no pull progress or podman noise in the run log');
-    assert.equal(readFileSync(join(tmp.path, ok.id, 'output', 'result.json'), 'utf8'), '{}');
+    assert.equal(readFileSync(join(home, 'runs', ok.id, 'output', 'result.json'), 'utf8'), '{}');
 
     assert.equal(finBad.status, 'Failed');
     assert.equal(finBad.exitCode, 3);
@@ -100,7 +112,7 @@ describe('local executor: podman path', function () {
 
   it('runs with no capabilities and no way to gain any (no-new-privileges, cap-drop ALL)', async () => {
     const sink = new RecordingSink();
-    const ex = executor(tmp.path, {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
+    const ex = executor(join(tmp.path, 'runs'), {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
     await ex.start(sink, []);
     // root in the container, yet: no effective/permitted/bounding capabilities, NoNewPrivs set, and
     // an operation that needs CAP_CHOWN (chown to another user) is refused
@@ -121,7 +133,7 @@ describe('local executor: podman path', function () {
 
   it('cancels a container run with podman stop, reported Cancelled', async () => {
     const sink = new RecordingSink();
-    const ex = executor(tmp.path, {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
+    const ex = executor(join(tmp.path, 'runs'), {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
     await ex.start(sink, []);
     const s = podmanSpec(0, 'echo started; exec sleep 60');
     await ex.submit([s]);
@@ -140,7 +152,7 @@ describe('local executor: podman path', function () {
 
   it('enforces the max duration on a container run', async () => {
     const sink = new RecordingSink();
-    const ex = executor(tmp.path, {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
+    const ex = executor(join(tmp.path, 'runs'), {}, { podmanArgs: podmanArgs(), podmanImage: async () => image });
     await ex.start(sink, []);
     const s = { ...podmanSpec(0, 'echo started; exec sleep 60'), maxDurationSeconds: 3 };
     await ex.submit([s]);
