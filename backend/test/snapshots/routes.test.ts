@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ApiError, TrainyardClient } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { buildServer } from '../../src/server';
+import { readLayer } from '../../src/images/layer-read';
 import { harness, type Harness } from './helpers';
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -143,6 +144,32 @@ describe('snapshot routes over HTTP', () => {
     assert.deepEqual((await client.getSnapshot(snap.id)).missing, [hex('x')]);
     await apiError(client.buildSnapshot(snap.id), 409, /not uploaded yet/);
     await apiError(client.getSnapshot('snp_0000000000zzzzzzzzzzzz'), 404, /no snapshot/);
+  });
+
+  it('a file sent with setuid or setgid bits lands in the code layer without them', async () => {
+    const files = [
+      { path: 'train.py', body: 'print(1)\n', mode: 0o644 },
+      { path: 'bin/su-like', body: '#!/bin/sh\nid\n', mode: 0o4755 },
+      { path: 'bin/sg-like', body: '#!/bin/sh\nid -g\n', mode: 0o2711 },
+    ];
+    const snap = await client.createSnapshot({
+      model: 'modes',
+      version: 'm1',
+      files: files.map((f) => ({ path: f.path, sha256: hex(f.body), size: Buffer.byteLength(f.body), mode: f.mode })),
+      entrypoints: { train: 'python train.py' },
+    });
+    for (const f of files) await client.putBlob(hex(f.body), Buffer.from(f.body));
+    const version = await client.buildSnapshot(snap.id);
+    const manifest = await h.ctx.images.getManifest('modes', version.digest);
+    assert.ok(manifest);
+    const modes: Record<string, number> = {};
+    for (const layer of (JSON.parse(manifest.bytes.toString('utf8')) as { layers: Array<{ digest: string; mediaType: string }> }).layers) {
+      for await (const e of readLayer(h.ctx.images, layer)) {
+        if (e.header.name.startsWith('app/')) modes[e.header.name] = e.header.mode ?? -1;
+        e.resume();
+      }
+    }
+    assert.deepEqual(modes, { 'app/bin': 0o755, 'app/bin/sg-like': 0o711, 'app/bin/su-like': 0o755, 'app/train.py': 0o644 });
   });
 
   it('refuses distributions whose names are not PEP 508 names or whose versions are not PEP 440 versions, with 400', async () => {
