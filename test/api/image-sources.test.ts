@@ -96,6 +96,19 @@ describe('base images: allowed registries only, layout paths in the embedded mod
     assert.match(saved.version.digest, /^sha256:[0-9a-f]{64}$/);
   });
 
+  it('the check is made again at build: a snapshot created under a wider allowlist does not build under a narrower one', async () => {
+    const snap = await team.client.createSnapshot(body(`${reg.host}/team/debian-python3:latest`));
+    team.server.ctx.config.images.allowedRegistries = ['registry.elsewhere.example'];
+    try {
+      await refused(team.client.buildSnapshot(snap.id), new RegExp(`registry ${reg.host.replace(/\./g, '\\.')} is not allowed on this server \\(allowed: registry\\.elsewhere\\.example\\)`));
+      const failed = await team.client.getSnapshot(snap.id);
+      assert.equal(failed.status, 'failed');
+      assert.match(failed.error ?? '', /images\.allowedRegistries/);
+    } finally {
+      team.server.ctx.config.images.allowedRegistries = null;
+    }
+  });
+
   it('the embedded server takes layout paths, and no registry but those it is told', async () => {
     assert.equal(embedded.server.ctx.config.images.allowLayoutPaths, true);
     const saved = await saveWorkspace(embedded.client, { dir: COUNTER, model: 'counter', version: 'l1', baseImage: `oci-layout:${layoutDir}:latest`, cacheDir: false });
