@@ -90,7 +90,8 @@ describe('training code on the real node (kubelet + containerd)', function () {
     const port = await freePort();
     b = await startTestBackend({
       server: { host: NODE_IP, port },
-      images: { registry: `${cluster.info.registry}/team` },
+      // not loopback, so not the embedded mode: the test's base image is an OCI layout on this machine
+      images: { registry: `${cluster.info.registry}/team`, allowLayoutPaths: true },
       executor: { kind: 'kubernetes', kubernetes: { kubeconfig, namespace: ns, backendUrl: `http://${NODE_IP}:${port}` } },
       hardware: [...DEFAULT_HARDWARE, CPU_REAL, CPU_REAL_TINY],
     });
