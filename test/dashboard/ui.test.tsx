@@ -364,7 +364,7 @@ describe('shared UI components (jsdom)', function () {
     const schedule = (id: string, patch: Partial<Schedule> = {}): Schedule => ({
       id, model: 'eta-correction', cron: '0 3 * * 1', timezone: 'UTC', enabled: true, createdBy: 'me', createdAt: T,
       request: { model: 'eta-correction', entrypoint: 'train', hardware: 'cpu-small', params: { epochs: 5 }, sweep: { region: ['sfo', 'nyc', 'sea'], lr: [0.1, 0.01] } },
-      versionPolicy: 'latest', nextFireAt: '2099-03-09T03:00:00.000Z', lastFireAt: null, ...patch,
+      versionPolicy: 'latest', nextFireAt: '2099-03-09T03:00:00.000Z', lastFireAt: null, lastError: null, ...patch,
     });
 
     it('says how to create one when there are none', async () => {
@@ -388,10 +388,13 @@ describe('shared UI components (jsdom)', function () {
       assert.match(card.textContent ?? '', /cpu-small/);
       assert.match(card.textContent ?? '', /Lastnot yet/);
       assert.equal(card.querySelector('[data-testid=schedule-version]')?.textContent, 'the latest at each fire');
+      assert.equal(card.querySelector('[data-testid=schedule-last-error]'), null);
       f.push({ kind: 'schedule', data: schedule('sch_aaaaaaaaaa', { lastFireAt: '2025-03-03T03:00:00.000Z' }) });
       f.push({ kind: 'schedule', data: schedule('sch_bbbbbbbbbb', { cron: '*/15 * * * *', request: { model: 'eta-correction', version: 'v7' }, versionPolicy: 'pinned' }) });
       await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-schedule-id]').length, 2));
       assert.doesNotMatch(rtl.screen.getByRole('region', { name: 'Schedule sch_aaaaaaaaaa' }).textContent ?? '', /not yet/);
+      f.push({ kind: 'schedule', data: schedule('sch_aaaaaaaaaa', { lastFireAt: '2025-03-10T03:00:00.000Z', lastError: 'model "eta-correction" has no version "v9"' }) });
+      await rtl.waitFor(() => assert.equal(rtl.screen.getByRole('region', { name: 'Schedule sch_aaaaaaaaaa' }).querySelector('[data-testid=schedule-last-error]')?.textContent, 'model "eta-correction" has no version "v9"'));
       assert.match(rtl.screen.getByRole('region', { name: 'Schedule sch_bbbbbbbbbb' }).textContent ?? '', /every 15 minutes.*one run/);
       assert.equal(rtl.screen.getByRole('region', { name: 'Schedule sch_bbbbbbbbbb' }).querySelector('[data-testid=schedule-version]')?.textContent, 'v7 (pinned)');
       f.push({ kind: 'schedule', data: { id: 'sch_bbbbbbbbbb', deleted: true } });

@@ -218,7 +218,7 @@ export class RunsService implements RunSink {
     if (!created) return false;
     for (const row of rows) this.ctx.bus.publish({ kind: 'run', data: toRun(row) });
     if (schedule) {
-      await this.ctx.db.updateTable('schedules').set({ last_fire_at: createdAt }).where('id', '=', batch.scheduleId).execute();
+      await this.ctx.db.updateTable('schedules').set({ last_fire_at: createdAt, last_error: null }).where('id', '=', batch.scheduleId).execute();
     }
     return true;
   }

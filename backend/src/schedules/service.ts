@@ -7,6 +7,13 @@
  * backend was down fire once (the earliest missed), then the schedule moves
  * on from now.
  *
+ * A claimed fire stays open until its outcome is recorded: launched, or refused (a 4xx: the
+ * version is gone, the hardware profile too...). Open fires are launched again, with the same
+ * idempotency key, by the first tick after start and, when older than a minute, by any tick, so
+ * a backend killed between claim and launch (or a store that failed mid-launch) loses no fire
+ * and a launch that did happen is only replayed. Each outcome is recorded on the schedule:
+ * lastFireAt (the tick) and lastError.
+ *
  * An executor that holds schedules itself (Executor.schedule: Kubernetes, a CronJob each) gets
  * each schedule at create, its removal at delete, and the whole table at start; it reports each
  * fire's runs through RunSink.adopt, and this loop fires none.
@@ -24,7 +31,7 @@ import type { RunsService } from '../runs/service';
 import type { ScheduleSpec } from '../executors/executor';
 import { resolveLaunch } from '../runs/launch';
 import { getVersion } from '../models/store';
-import { invalid, notFound } from '../errors';
+import { HttpError, invalid, notFound } from '../errors';
 import { newId, nowIso } from '../ids';
 import { decodeCursor, isId, toPage, type CursorKind, type Page, type PageRequest } from '../store/keyset';
 
@@ -52,9 +59,23 @@ function toSchedule(r: SchedulesTable): Schedule {
     enabled: Number(r.enabled) === 1,
     nextFireAt: r.next_fire_at,
     lastFireAt: r.last_fire_at,
+    lastError: r.last_error ?? null,
     createdBy: r.created_by,
     createdAt: r.created_at,
   };
+}
+
+/** an open fire claimed this long ago is launched again by any tick (a peer that claimed it died) */
+const STALE_FIRE_MS = 60_000;
+
+/**
+ * The crash tests' fault seam: TRAINYARD_FAULT_SCHEDULE_CRASH=after-claim|after-launch stops a fire
+ * at that point (the error escapes the loop, nothing after it runs), as a backend killed there
+ * would. Tests only; unset, it does nothing.
+ */
+export class ScheduleCrashFault extends Error {}
+function faultPoint(point: 'after-claim' | 'after-launch'): void {
+  if (process.env.TRAINYARD_FAULT_SCHEDULE_CRASH === point) throw new ScheduleCrashFault(`fault injected: schedule fire stopped ${point}`);
 }
 
 export function parseCron(expr: string, timezone: string): Cron {
@@ -71,6 +92,10 @@ export function parseCron(expr: string, timezone: string): Cron {
 export class SchedulesService {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  /** false until a tick has launched every open fire once (the first tick after start) */
+  private recovered = false;
+  /** when the last pass over stale open fires ran */
+  private staleCheckedAt = 0;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -209,9 +234,14 @@ export class SchedulesService {
       return;
     }
     if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), intervalMs);
+    const loop = () =>
+      void this.tick().catch((err) => {
+        if (err instanceof ScheduleCrashFault) this.stop(); // the injected crash: this scheduler is dead from here on
+        console.error(`trainyard: schedule loop: ${(err as Error).message}`);
+      });
+    this.timer = setInterval(loop, intervalMs);
     this.timer.unref();
-    void this.tick();
+    loop();
   }
 
   stop(): void {
@@ -221,7 +251,7 @@ export class SchedulesService {
     this.unsubscribe = null;
   }
 
-  /** Fires every due schedule once; exported for tests. */
+  /** Fires every due schedule once, and launches open fires again (all on the first tick, stale ones later); exported for tests. */
   async tick(now = new Date()): Promise<number> {
     if (this.ticking) return 0;
     this.ticking = true;
@@ -243,24 +273,72 @@ export class SchedulesService {
         const next = parseCron(s.cron, s.timezone).nextRun(now);
         await this.ctx.db
           .updateTable('schedules')
-          .set({ next_fire_at: next ? next.toISOString() : null, last_fire_at: tick, enabled: next ? 1 : 0 })
+          .set({ next_fire_at: next ? next.toISOString() : null, enabled: next ? 1 : 0 })
           .where('id', '=', s.id)
           .where('next_fire_at', '=', tick)
           .execute();
         if (Number(claim.numInsertedOrUpdatedRows ?? 0n) === 0) continue;
-        const request = JSON.parse(s.request) as LaunchRequest;
-        try {
-          await this.runs.launch({ ...request, idempotencyKey: `schedule:${s.id}:${tick}` }, { scheduleId: s.id, createdBy: s.created_by });
-          fired++;
-        } catch (err) {
-          console.error(`trainyard: schedule ${s.id} could not launch at ${tick}: ${(err as Error).message}`);
-        }
-        const updated = await this.ctx.db.selectFrom('schedules').selectAll().where('id', '=', s.id).executeTakeFirst();
-        if (updated) this.ctx.bus.publish({ kind: 'schedule', data: toSchedule(updated) });
+        faultPoint('after-claim');
+        if (await this.fire(s, tick)) fired++;
+      }
+      if (!this.recovered || now.getTime() - this.staleCheckedAt >= STALE_FIRE_MS / 2) {
+        const staleBefore = this.recovered ? new Date(now.getTime() - STALE_FIRE_MS).toISOString() : null;
+        for (const { tick, ...s } of await this.openFires(staleBefore)) if (await this.fire(s, tick)) fired++;
+        this.recovered = true;
+        this.staleCheckedAt = now.getTime();
       }
     } finally {
       this.ticking = false;
     }
     return fired;
+  }
+
+  /** claimed fires with no recorded outcome (claimed before `before`, or all), of schedules that still exist */
+  private openFires(before: string | null): Promise<Array<SchedulesTable & { tick: string }>> {
+    let q = this.ctx.db
+      .selectFrom('schedule_fires')
+      .innerJoin('schedules', 'schedules.id', 'schedule_fires.schedule_id')
+      .selectAll('schedules')
+      .select('schedule_fires.tick as tick')
+      .where('schedule_fires.launched_at', 'is', null)
+      .where('schedule_fires.error', 'is', null);
+    if (before) q = q.where('schedule_fires.fired_at', '<', before);
+    return q.orderBy('schedule_fires.tick').limit(100).execute();
+  }
+
+  /**
+   * Launches one claimed fire (idempotently: a fire launched before is replayed, not launched
+   * again) and records its outcome on the fire and the schedule. True when it launched. A failure
+   * that is not a refusal (the store or the executor failed) leaves the fire open for a later tick.
+   */
+  private async fire(s: SchedulesTable, tick: string): Promise<boolean> {
+    const request = JSON.parse(s.request) as LaunchRequest;
+    let error: string | null = null;
+    try {
+      await this.runs.launch({ ...request, idempotencyKey: `schedule:${s.id}:${tick}` }, { scheduleId: s.id, createdBy: s.created_by });
+    } catch (err) {
+      error = (err as Error).message;
+      console.error(`trainyard: schedule ${s.id} could not launch at ${tick}: ${error}`);
+      if (!(err instanceof HttpError && err.status < 500)) {
+        await this.ctx.db.updateTable('schedules').set({ last_error: `the fire of ${tick} is retried: ${error}` }).where('id', '=', s.id).execute().catch(() => undefined);
+        return false;
+      }
+    }
+    faultPoint('after-launch');
+    await this.ctx.db
+      .updateTable('schedule_fires')
+      .set(error === null ? { launched_at: nowIso() } : { error })
+      .where('schedule_id', '=', s.id)
+      .where('tick', '=', tick)
+      .execute();
+    await this.ctx.db
+      .updateTable('schedules')
+      .set({ last_fire_at: tick, last_error: error })
+      .where('id', '=', s.id)
+      .where((eb) => eb.or([eb('last_fire_at', 'is', null), eb('last_fire_at', '<=', tick)])) // a late retry does not hide a newer fire
+      .execute();
+    const updated = await this.ctx.db.selectFrom('schedules').selectAll().where('id', '=', s.id).executeTakeFirst();
+    if (updated) this.ctx.bus.publish({ kind: 'schedule', data: toSchedule(updated) });
+    return error === null;
   }
 }

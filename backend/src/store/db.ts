@@ -116,13 +116,20 @@ export interface SchedulesTable {
   enabled: number;
   next_fire_at: string | null;
   last_fire_at: string | null;
+  /** why the last fire launched nothing, or null (0009) */
+  last_error?: string | null;
   created_by: string;
   created_at: string;
 }
 export interface ScheduleFiresTable {
   schedule_id: string;
   tick: string;
+  /** when the fire was claimed */
   fired_at: string;
+  /** when its launch was recorded; with error null too, the fire is open (claimed, not launched) (0009) */
+  launched_at?: string | null;
+  /** why it launched nothing (a refusal: not retried) (0009) */
+  error?: string | null;
 }
 
 export interface TokensTable {

@@ -3,7 +3,7 @@
  * order, on SQLite and PostgreSQL alike (Kysely's Migrator keeps the ledger).
  * Never edit a landed migration: add the next one.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 
 const migrations: Record<string, Migration> = {
@@ -210,6 +210,19 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0009_schedule_fire_outcome': {
+    async up(db: Kysely<any>) {
+      // a claimed fire is open until its launch is recorded (launched_at) or refused (error); open
+      // fires are launched again (same idempotency key) at start, so a crash between loses none
+      await db.schema.alterTable('schedule_fires').addColumn('launched_at', 'text').execute();
+      await db.schema.alterTable('schedule_fires').addColumn('error', 'text').execute();
+      await db.schema.alterTable('schedules').addColumn('last_error', 'text').execute();
+      // fires claimed before this migration: their outcome is unknown, and they are not retried
+      await db.updateTable('schedule_fires').set((eb: any) => ({ launched_at: eb.ref('fired_at') })).execute();
+      // the open fires, found without reading every fire ever claimed (a partial index on both stores)
+      await sql`CREATE INDEX schedule_fires_open ON schedule_fires (fired_at) WHERE launched_at IS NULL AND error IS NULL`.execute(db);
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {
@@ -218,9 +231,10 @@ class InCodeProvider implements MigrationProvider {
   }
 }
 
-export async function migrate(db: Kysely<any>): Promise<void> {
+/** runs every migration not run yet (or, for tests of a migration's backfill, those up to `to`) */
+export async function migrate(db: Kysely<any>, to?: string): Promise<void> {
   const migrator = new Migrator({ db, provider: new InCodeProvider() });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = to ? await migrator.migrateTo(to) : await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);

@@ -56,7 +56,7 @@ describe('cli commands (fake client)', () => {
       sweep: { id: 'swp_cccccccccccccccccccccc', model: 'eta-correction', version: 'v1', axes: { region: ['sfo'] }, size: 1, parallelism: 1, createdAt: '2025-01-01T12:00:00Z' },
       schedule: {
         id: 'sch_dddddddddddddddddddddd', model: 'eta-correction', cron: '*/5 * * * *', timezone: 'UTC', request: { model: 'eta-correction' },
-        versionPolicy: 'latest', enabled: true, nextFireAt: '2025-01-01T12:05:00Z', lastFireAt: null, createdBy: 'me', createdAt: '2025-01-01T12:00:00Z',
+        versionPolicy: 'latest', enabled: true, nextFireAt: '2025-01-01T12:05:00Z', lastFireAt: null, lastError: null, createdBy: 'me', createdAt: '2025-01-01T12:00:00Z',
       },
       estimate: { ...estimate, runs: 1, basis: 'max-duration', pastRuns: 0, totalCost: 0.05 },
     };
@@ -109,16 +109,18 @@ describe('cli commands (fake client)', () => {
   });
 
   it('schedules says which version each fire runs; train --pin pins one (only with --schedule)', async () => {
-    const base = { model: 'eta-correction', cron: '0 3 * * *', timezone: 'UTC', enabled: true, nextFireAt: null, lastFireAt: null, createdBy: 'me', createdAt: '2025-01-01T12:00:00Z' };
+    const base = { model: 'eta-correction', cron: '0 3 * * *', timezone: 'UTC', enabled: true, nextFireAt: null, lastFireAt: null, lastError: null, createdBy: 'me', createdAt: '2025-01-01T12:00:00Z' };
     const items = [
       { ...base, id: 'sch_aaaaaaaaaaaaaaaaaaaaaa', request: { model: 'eta-correction' }, versionPolicy: 'latest' as const },
-      { ...base, id: 'sch_bbbbbbbbbbbbbbbbbbbbbb', request: { model: 'eta-correction', version: 'v3' }, versionPolicy: 'pinned' as const },
+      { ...base, id: 'sch_bbbbbbbbbbbbbbbbbbbbbb', request: { model: 'eta-correction', version: 'v3' }, versionPolicy: 'pinned' as const, lastFireAt: '2025-01-01T03:00:00Z', lastError: 'model "eta-correction" has no version "v3"' },
     ];
     const deps = fakeDeps({ listSchedules: async () => ({ items, nextCursor: null }) });
     assert.equal(await runCli(['schedules'], deps), 0);
     const lines = deps.stdout.join('\n').split('\n');
     assert.match(lines.find((l) => l.includes('sch_a'))!, /latest at fire/);
     assert.match(lines.find((l) => l.includes('sch_b'))!, /v3 \(pinned\)/);
+    assert.match(deps.stdout.join('\n'), /sch_b+: the last fire launched nothing: model "eta-correction" has no version "v3"/);
+    assert.doesNotMatch(deps.stdout.join('\n'), /sch_a+: the last fire/);
     const sent: LaunchRequest[] = [];
     const d2 = fakeDeps({ launch: async (r: LaunchRequest) => { sent.push(r); throw new Error('stop here'); } });
     await runCli(['train', 'eta-correction', '--schedule', '0 3 * * *', '--pin'], d2);

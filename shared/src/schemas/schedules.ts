@@ -14,7 +14,10 @@ export const Schedule = Type.Object({
   versionPolicy: VersionPolicy,
   enabled: Type.Boolean(),
   nextFireAt: Type.Union([Type.String(), Type.Null()]),
+  /** the tick of the last fire whose outcome is recorded */
   lastFireAt: Type.Union([Type.String(), Type.Null()]),
+  /** why the last fire launched nothing (e.g. its version is gone), or null when it launched */
+  lastError: Type.Union([Type.String(), Type.Null()]),
   createdBy: Type.String(),
   createdAt: Timestamp,
 });

@@ -115,6 +115,7 @@ function ScheduleCard({ schedule: s, onDeleted }: { schedule: Schedule; onDelete
           <dl className="ty-kv">
             <dt>Next</dt><dd>{s.nextFireAt ? formatFireTime(new Date(s.nextFireAt), s.timezone) : '—'}</dd>
             <dt>Last</dt><dd>{s.lastFireAt ? <>{formatFireTime(new Date(s.lastFireAt), s.timezone)} <span className="ty-muted">({ago(s.lastFireAt)})</span></> : <span className="ty-muted">not yet</span>}</dd>
+            {s.lastError ? <><dt>Last error</dt><dd className="ty-err" data-testid="schedule-last-error">{s.lastError}</dd></> : null}
             <dt>Created</dt><dd>{dateTime(s.createdAt)} <span className="ty-muted">by {s.createdBy}</span></dd>
           </dl>
         </div>

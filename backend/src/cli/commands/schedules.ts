@@ -28,6 +28,7 @@ export function register(program: Command, deps: CliDeps): void {
       ];
     });
     for (const l of table(['id', 'cron', 'timezone', 'next fire', 'last fire', 'version', 'launches', 'by'], rows, deps.st)) deps.out(l);
+    for (const s of res.items) if (s.lastError) deps.out(deps.st.red(`${s.id}: the last fire launched nothing: ${s.lastError}`));
   });
   withJson(schedules.command('delete').description('delete a schedule').argument('<id>', 'schedule id')).action(
     async (id: string, _opts: unknown, cmd: Command) => {
