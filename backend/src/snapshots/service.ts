@@ -190,15 +190,21 @@ export class SnapshotsService {
   async startBuild(id: string): Promise<Snapshot> {
     const row = await this.row(id);
     if (row.status === 'built' || this.builds.has(id)) return toSnapshot(row);
+    await this.markBuilding(row);
+    this.build(id).catch(() => undefined); // the outcome is recorded on the snapshot
+    return toSnapshot(row);
+  }
+
+  /** every file of the snapshot is there (else a 409 lists the missing ones): it is marked building */
+  private async markBuilding(row: SnapshotsTable): Promise<CreateSnapshot> {
     const manifest = JSON.parse(row.manifest) as CreateSnapshot;
-    const missing = await this.missing(id, manifest);
+    const missing = await this.missing(row.id, manifest);
     if (missing.length) {
       await this.update(row, { missing: JSON.stringify(missing) });
       throw conflict(`${missing.length} file blob(s) are not uploaded yet: PUT /v1/blobs/:sha256 each of them, then build again`, { missing });
     }
     await this.update(row, { status: 'building', missing: '[]', error: null, error_code: null });
-    this.build(id).catch(() => undefined); // the outcome is recorded on the snapshot
-    return toSnapshot(row);
+    return manifest;
   }
 
   build(id: string): Promise<Version> {
@@ -217,13 +223,7 @@ export class SnapshotsService {
       const v = await getVersion(this.ctx.db, row.model, label);
       if (v) return v;
     }
-    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
-    const missing = await this.missing(id, manifest);
-    if (missing.length) {
-      await this.update(row, { missing: JSON.stringify(missing) });
-      throw conflict(`${missing.length} file blob(s) are not uploaded yet: PUT /v1/blobs/:sha256 each of them, then build again`, { missing });
-    }
-    await this.update(row, { status: 'building', missing: '[]', error: null, error_code: null });
+    const manifest = await this.markBuilding(row);
     try {
       const version = await this.withLabelLock(`${row.model}:${label}`, () => this.buildAndRecord(row, manifest, label));
       await this.update(row, { status: 'built' });

@@ -150,15 +150,7 @@ export class RegistryClient {
     return {
       append: async (data: Buffer) => {
         if (data.length === 0) return;
-        const res = await this.http.request(location, {
-          method: 'PATCH',
-          scopes: this.push(repo),
-          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + data.length - 1}`, 'content-length': String(data.length) },
-          body: data,
-          noRetry: true,
-        });
-        await res.body?.cancel();
-        location = this.location(res);
+        location = await this.patchChunk(repo, location, offset, data);
         offset += data.length;
       },
       commit: async (digest: string) => {
@@ -211,6 +203,19 @@ export class RegistryClient {
     await res.body?.cancel();
   }
 
+  /** PATCHes the bytes at `offset` of an upload (no retry: callers resume or restart); returns the upload's next location */
+  private async patchChunk(repo: string, location: string, offset: number, data: Buffer): Promise<string> {
+    const res = await this.http.request(location, {
+      method: 'PATCH',
+      scopes: this.push(repo),
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + data.length - 1}`, 'content-length': String(data.length) },
+      body: data,
+      noRetry: true,
+    });
+    await res.body?.cancel();
+    return this.location(res);
+  }
+
   private async putChunked(repo: string, location: string, digest: string, size: number, read: ChunkReader): Promise<void> {
     const chunk = this.opts.chunkSize ?? 16 * 1024 * 1024;
     let offset = 0;
@@ -218,15 +223,7 @@ export class RegistryClient {
     while (offset < size) {
       const data = await read(offset, Math.min(chunk, size - offset));
       try {
-        const res = await this.http.request(location, {
-          method: 'PATCH',
-          scopes: this.push(repo),
-          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + data.length - 1}`, 'content-length': String(data.length) },
-          body: data,
-          noRetry: true,
-        });
-        await res.body?.cancel();
-        location = this.location(res);
+        location = await this.patchChunk(repo, location, offset, data);
         offset += data.length;
         failures = 0;
       } catch (err) {
