@@ -39,7 +39,7 @@ function responseOf(req: ClientRequest): Promise<{ status: number; body: string 
   });
 }
 
-async function until(ok: () => boolean, ms = 5000): Promise<void> {
+async function until(ok: () => boolean, ms = 30000): Promise<void> {  // a wait, not a time limit: a loaded machine is slow
   const end = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > end) assert.fail('timed out waiting');
