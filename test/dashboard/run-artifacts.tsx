@@ -171,7 +171,10 @@ export function artifactTests(env: () => { ui: typeof UiModule; rtl: typeof Rtl 
       mount(f.client, <ui.LaunchForm estimateDelayMs={0} />);
       await rtl.screen.findByRole('option', { name: /^v1/ });
       assert.equal(rtl.screen.queryByLabelText('Use a trained model'), null, 'not for train');
-      rtl.fireEvent.change(rtl.screen.getByLabelText('Entrypoint'), { target: { value: 'predict' } });
+      // in act(): React applies the state change before the next query (in this suite's jsdom it may not otherwise)
+      await rtl.act(async () => {
+        rtl.fireEvent.change(rtl.screen.getByLabelText('Entrypoint'), { target: { value: 'predict' } });
+      });
       const pick = await rtl.screen.findByLabelText('Use a trained model') as HTMLSelectElement;
       await rtl.waitFor(() => assert.equal(pick.options.length, 4));
       assert.deepEqual([...pick.options].map((o) => o.value), ['', 'latest', 'run_train0002', 'run_train0001']);
