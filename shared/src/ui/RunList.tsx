@@ -118,7 +118,7 @@ export function RunList({ model, sweep, status, mine: mineAtStart = false, maxRu
           </select>
         )}
         {sweep ? null : <input className="ty-input" aria-label="Filter by sweep id" placeholder="sweep id" style={{ width: 150 }} value={filter.sweep ?? ''} onChange={(e) => setF({ sweep: e.target.value.trim() })} />}
-        <input className="ty-input" aria-label="Search runs" placeholder="search id, version, params" style={{ width: 220 }} value={filter.text ?? ''} onChange={(e) => setF({ text: e.target.value })} />
+        <input className="ty-input" aria-label="Search runs" placeholder="search id, version, params" style={{ flex: '1 1 180px', minWidth: 150, maxWidth: 260 }} value={filter.text ?? ''} onChange={(e) => setF({ text: e.target.value })} />
         <select className="ty-select" aria-label="Sort" value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
           <option value="newest">Newest first</option>
           <option value="oldest">Oldest first</option>
