@@ -1,5 +1,5 @@
 /**
- * The VS Code host's artifact write (src/runs/verified-write.ts): the file appears only when its
+ * The VS Code host's artifact write (shared/src/verified-write.ts, also the CLI's): the file appears only when its
  * bytes are the listed ones; a wrong sha256, a short body or an abort leave neither the file nor
  * its `.trainyard-part` behind, and an existing file at the target is kept as it was.
  */
@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeVerified } from '../src/runs/verified-write';
+import { writeVerified } from '@trainyard/shared/verified-write';
 
 const listed = (content: string) => ({ path: 'model/weights.bin', size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex') });
 const body = (content: string) => new Response(content).body!;

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { ArtifactFile } from '@trainyard/shared/schemas/artifacts';
 import { bytes } from '@trainyard/shared/ui/format';
 import type { Deps } from '../deps';
-import { writeVerified } from './verified-write';
+import { writeVerified } from '@trainyard/shared/verified-write';
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 

@@ -4,15 +4,12 @@
  * file only once its sha256 matches the listing (a failed download leaves no
  * half file behind).
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import type { ArtifactFile, ArtifactList } from '@trainyard/shared';
 import { isArtifactPath } from '@trainyard/shared/artifact-path';
+import { writeVerified } from '@trainyard/shared/verified-write';
 import type { CliDeps } from '../deps';
 import { isJson, printJson, withJson } from '../kit';
 import { bytes, table } from '../output';
@@ -22,28 +19,9 @@ async function downloadOne(deps: CliDeps, runId: string, f: ArtifactFile, dir: s
   if (!isArtifactPath(f.path)) throw new Error(`the backend listed an artifact path that is not run-relative: ${JSON.stringify(f.path)}`);
   const target = join(dir, ...f.path.split('/'));
   await mkdir(dirname(target), { recursive: true });
-  const tmp = `${target}.trainyard-part`;
   const res = await deps.client().downloadArtifact(runId, f.path);
-  const hash = createHash('sha256');
-  let size = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), count, createWriteStream(tmp));
-    const got = hash.digest('hex');
-    if (size !== f.size || got !== f.sha256) {
-      throw new Error(`${f.path}: downloaded ${size} bytes with sha256 ${got}, but the run kept ${f.size} bytes with sha256 ${f.sha256}; nothing was written, try again`);
-    }
-    await rename(tmp, target);
-    return target;
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeVerified(res.body!, f, target, () => undefined);
+  return target;
 }
 
 function printList(deps: CliDeps, list: ArtifactList): void {

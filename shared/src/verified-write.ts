@@ -2,14 +2,15 @@
  * An artifact download written to disk only when it is the file the run kept: through
  * `<target>.trainyard-part`, counting and hashing as it goes, renamed into place when size and
  * sha256 match the listing; on a mismatch, an error or an abort nothing is left behind.
- * No VS Code import, so it is tested alone (vscode-ext/test/verified-write.test.ts).
+ * Node only (the CLI's `artifacts --download` and the VS Code host); tested in
+ * vscode-ext/test/verified-write.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ArtifactFile } from '@trainyard/shared/schemas/artifacts';
+import type { ArtifactFile } from './schemas/artifacts';
 
 /** Writes `body` to `target`; `onBytes` gets the count so far; throws (leaving nothing) when the bytes are not the listed ones. */
 export async function writeVerified(body: ReadableStream<Uint8Array>, file: ArtifactFile, target: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
