@@ -84,7 +84,8 @@ const plugin: JupyterFrontEndPlugin<ITrainyard> = {
     tracker.currentChanged.connect((_, panel) => {
       if (!panel) return;
       void panel.context.ready.then(() => ty.client.workspace(panel.context.path)).then((p) => {
-        if (!p.remembered) return;
+        // an answer for a notebook that is no longer current (it came late) is not the current model
+        if (!p.remembered || tracker.currentWidget !== panel) return;
         ty.rememberFolder(p.remembered.model, PathExt.dirname(panel.context.path));
         ty.setCurrentModel(p.remembered.model);
       }, () => undefined);

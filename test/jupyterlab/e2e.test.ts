@@ -54,6 +54,15 @@ describe('JupyterLab extension end to end (Chromium)', function () {
   };
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
   const toast = (re: RegExp) => page.locator('.Toastify__toast', { hasText: re });
+  /** Opens a notebook by URL and waits until it is the current tab. The notebook the layout restores
+   * shows first, and under load the tree URL opens its own late: a late open takes the tab from a
+   * panel the test has opened since. */
+  const openNotebook = async (path: string) => {
+    await page.goto(`${lab.url}lab/tree/${path}?token=${lab.token}`);
+    const name = path.split('/').pop()!;
+    await page.locator('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current', { hasText: name }).waitFor({ timeout: 60000 });
+    await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
+  };
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)`);
@@ -289,8 +298,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     const [failed] = await waitForRuns(client, launched.runs.map((r) => r.id));
     assert.equal(failed.status, 'Failed');
 
-    await page.goto(`${lab.url}lab/tree/failing/fail.ipynb?token=${lab.token}`);
-    await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
+    await openNotebook('failing/fail.ipynb');
     if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
     await page.locator('#trainyard-runs >> text=only failing-nb').waitFor();
     await page.locator(`#trainyard-runs [data-run-id="${failed.id}"]`).click();
@@ -310,8 +318,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
 
   it('reads well in the dark theme (screenshots)', async () => {
     lab.setTheme('JupyterLab Dark');
-    await page.goto(`${lab.url}lab/tree/eta-correction/notebook.ipynb?token=${lab.token}`);
-    await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
+    await openNotebook('eta-correction/notebook.ipynb');
     await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
     await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false');
     await shot('notebook-dark');
@@ -345,8 +352,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     writeFileSync(join(dir, 'look.ipynb'), JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } }, cells: [cell] }));
     for (const theme of ['light', 'dark'] as const) {
       lab.setTheme(theme === 'light' ? 'JupyterLab Light' : 'JupyterLab Dark');
-      await page.goto(`${lab.url}lab/tree/outputs/look.ipynb?token=${lab.token}`);
-      await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
+      await openNotebook('outputs/look.ipynb');
       await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
       await page.waitForFunction((light) => document.body.dataset.jpThemeLight === String(light), theme === 'light');
       if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
