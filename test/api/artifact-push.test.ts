@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { issueRunToken } from '../../backend/src/auth/run-tokens';
+import { issueRunToken, issueScheduleToken } from '../../backend/src/auth/run-tokens';
 import { freePort, REPO, removeHome, spawnBackend, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
 import { connect } from '../../backend/src/store/db';
 import { TrainyardClient } from '@trainyard/shared';
@@ -38,12 +38,12 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
 
   // a Running run recorded as the Kubernetes executor records one (its pod is what pushes), so
   // that the local executor does not keep its outputs by itself
-  const newRun = async (inputRunId: string | null = null) => {
+  const newRun = async (inputRunId: string | null = null, scheduleId: string | null = null) => {
     const id = newId('run');
     const profile = DEFAULT_HARDWARE[0];
     const row = pendingRunRow({
       id, model: 'outputs', version: 'v1', entrypoint: 'train', command: 'python train.py', params: {}, profile, maxDurationSeconds: 600,
-      sweepId: null, sweepIndex: null, scheduleId: null, reason: 'pushed by test', executor: 'kubernetes', executorRef: null,
+      sweepId: null, sweepIndex: null, scheduleId, reason: 'pushed by test', executor: 'kubernetes', executorRef: null,
       createdBy: 'tester', createdAt: new Date().toISOString(), estimatedCost: 0, inputRunId,
     });
     assert.ok(await insertLaunch(b.server.ctx.db, { key: null, hash: 'test', sweep: null, rows: [{ ...row, status: 'Running' }] }));
@@ -99,6 +99,44 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
     assert.equal((await as(token, '/v1/models')).status, 403);
     // its own run: allowed
     assert.equal((await as(token, `/v1/runs/${a}/artifacts`, { method: 'POST', body, headers: json })).status, 200);
+  });
+
+  it("a schedule's token (its CronJob's fires) pushes for the runs recorded as its fires only; an unrecorded fire is told to retry; deleting the schedule revokes it", async () => {
+    const schedule = (await b.client.launch({ model: 'outputs', version: 'v1', schedule: '0 3 * * *' })).schedule!.id;
+    const other = (await b.client.launch({ model: 'outputs', version: 'v1', schedule: '0 4 * * *' })).schedule!.id;
+    const fire = await newRun(null, schedule);
+    const foreign = await newRun(null, other);
+    const plain = await newRun();
+    const { secret: token } = await issueScheduleToken(b.server.ctx.db, schedule);
+    const out = join(dir, 'fire');
+    mkdirSync(out);
+    writeFileSync(join(out, 'model.txt'), `fire ${fire}\n`);
+    const pushed = await push(fire, token, out);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const list = await b.client.listArtifacts(fire);
+    assert.equal(list.state, 'stored');
+    assert.deepEqual(list.files.map((f) => f.path), ['model.txt']);
+
+    const body = JSON.stringify({ files: [] });
+    const json = { 'Content-Type': 'application/json' };
+    for (const id of [foreign, plain]) {
+      const res = await as(token, `/v1/runs/${id}/artifacts`, { method: 'POST', body, headers: json });
+      assert.equal(res.status, 403, `${id}: ${await res.clone().text()}`);
+      assert.match((await res.json()).error.message, new RegExp(`belongs to schedule ${schedule}`));
+    }
+    // the id a fire's pod derives from its Job's uid, before the backend has recorded that Job
+    const unseen = `run_${'ab'.repeat(16)}`;
+    const early = await as(token, `/v1/runs/${unseen}/artifacts`, { method: 'POST', body, headers: json });
+    assert.equal(early.status, 503);
+    assert.match((await early.json()).error.message, /not recorded yet.*retry/);
+    assert.equal((await as(token, '/v1/runs')).status, 403);
+    assert.equal((await as(token, `/v1/runs/${fire}/cancel`, { method: 'POST', body: '{}', headers: json })).status, 403);
+
+    await b.client.deleteSchedule(schedule);
+    const after = await as(token, `/v1/runs/${fire}/artifacts`, { method: 'POST', body, headers: json });
+    assert.equal(after.status, 401);
+    assert.match((await after.json()).error.message, /revoked/);
+    await b.client.deleteSchedule(other);
   });
 
   it('refuses a wrong sha256, an escaping or doubled path, too many files and an unlisted blob, storing nothing', async () => {

@@ -281,7 +281,7 @@ describe('training code on the real node (kubelet + containerd)', function () {
     assert.match(r.reason ?? '', /deadline|max duration|DeadlineExceeded/i);
   });
 
-  it('a "* * * * *" schedule fires through the CronJob controller onto the real node: recorded once, Succeeded', async () => {
+  it('a "* * * * *" schedule fires through the CronJob controller onto the real node: recorded once, Succeeded, its outputs pushed with the schedule\'s token', async () => {
     const runsOf = async () => (await b.client.listRuns({ schedule: everyMinute })).items;
     await until(async () => (await runsOf()).length > 0, 'the first fire', 90_000);
     const [r] = await waitForRuns(b.client, [(await runsOf())[0].id], 120_000);
@@ -291,6 +291,10 @@ describe('training code on the real node (kubelet + containerd)', function () {
     assert.equal(r.status, 'Succeeded', r.reason ?? '');
     assert.equal(r.scheduleId, everyMinute);
     assert.deepEqual((await b.client.getMetrics(r.id)).series[0].points.map((p) => p.value), [5, 10, 15]);
+    // a fire's run id exists only once its Job does: the pod pushed with the schedule's token
+    const artifacts = await b.client.listArtifacts(r.id);
+    assert.equal(artifacts.state, 'stored', artifacts.note ?? '');
+    assert.deepEqual(artifacts.files.map((f) => f.path), ['done.txt']);
     assert.ok(jobs.length >= 1, 'the CronJob controller made a Job');
     const mine = (await runsOf()).filter((x) => x.id === r.id);
     assert.equal(mine.length, 1, 'recorded once');

@@ -9,9 +9,12 @@ import { HttpError, invalid } from '../errors';
 /** the route that takes a blob of a run's outputs as raw bytes (server.ts hands it the request stream) */
 export const ARTIFACT_BLOB_ROUTE = '/v1/runs/:id/artifact-blobs/:sha256';
 
-/** only the run itself (its run token) or an admin writes a run's artifacts */
+/**
+ * only the run itself (its run token, or its schedule's for a fire) or an admin writes a run's
+ * artifacts; a run token reaching a runScoped route without runInput acts for :id (auth/hook.ts)
+ */
 function requireRunOrAdmin(req: FastifyRequest, runId: string): void {
-  if (req.caller.admin || (req.caller.kind === 'run' && req.caller.runId === runId)) return;
+  if (req.caller.admin || (req.caller.kind === 'run' && (req.caller.runId === runId || !!req.caller.scheduleId))) return;
   throw new HttpError('forbidden', `only run ${runId} itself (its run token) or an admin may push its artifacts`);
 }
 

@@ -20,6 +20,8 @@ export interface Caller {
   tokenId: string | null;
   /** set for run tokens: the one run they may act for */
   runId: string | null;
+  /** set for a schedule's run token (runId null): it acts for the runs recorded as that schedule's fires */
+  scheduleId?: string | null;
   expiresAt: string | null;
 }
 
@@ -41,6 +43,7 @@ export async function authenticate(ctx: AppContext, bearer: string, now = new Da
     kind: row.kind as TokenKind,
     tokenId: row.id,
     runId: row.run_id,
+    scheduleId: row.schedule_id,
     expiresAt: row.expires_at,
   };
 }

@@ -24,6 +24,8 @@ export interface NewToken {
   user: string;
   admin: boolean;
   runId: string | null;
+  /** a run token for the runs of one schedule (runId null) */
+  scheduleId?: string | null;
   createdBy: string;
   expiresAt: string | null;
 }
@@ -37,6 +39,7 @@ export async function insertToken(db: Db, t: NewToken): Promise<{ row: TokensTab
     user_name: t.user,
     admin: t.admin ? 1 : 0,
     run_id: t.runId,
+    schedule_id: t.scheduleId ?? null,
     hash: hashSecret(secret),
     hint: hintOf(secret),
     created_by: t.createdBy,
@@ -71,5 +74,10 @@ export async function revokeToken(db: Db, id: string): Promise<boolean> {
 
 export async function revokeRunTokenRows(db: Db, runId: string): Promise<number> {
   const res = await db.updateTable('tokens').set({ revoked_at: nowIso() }).where('kind', '=', 'run').where('run_id', '=', runId).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+export async function revokeScheduleTokenRows(db: Db, scheduleId: string): Promise<number> {
+  const res = await db.updateTable('tokens').set({ revoked_at: nowIso() }).where('kind', '=', 'run').where('schedule_id', '=', scheduleId).where('revoked_at', 'is', null).executeTakeFirst();
   return Number(res.numUpdatedRows);
 }

@@ -7,7 +7,7 @@ import { KubernetesExecutor, loadKube } from './kubernetes';
 import { podmanImageFor } from './local/podman-image';
 import { join } from 'node:path';
 import type { ArtifactsService } from '../artifacts/service';
-import { issueRunToken } from '../auth/run-tokens';
+import { issueRunToken, scheduleTokenFor } from '../auth/run-tokens';
 
 export function createExecutor(ctx: AppContext, machine: { cpuCount: number; memoryBytes: number }, artifacts: ArtifactsService): Executor {
   if (ctx.config.executor.kind === 'kubernetes') {
@@ -21,6 +21,7 @@ export function createExecutor(ctx: AppContext, machine: { cpuCount: number; mem
         for (const id of ids) out.push(await issueRunToken(ctx.db, id));
         return out;
       },
+      scheduleToken: (id) => scheduleTokenFor(ctx.db, id),
     });
   }
   return new LocalExecutor({

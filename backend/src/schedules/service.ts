@@ -34,6 +34,7 @@ import { getVersion } from '../models/store';
 import { HttpError, invalid, notFound } from '../errors';
 import { newId, nowIso } from '../ids';
 import { decodeCursor, isId, toPage, type CursorKind, type Page, type PageRequest } from '../store/keyset';
+import { revokeScheduleTokens } from '../auth/run-tokens';
 
 /** schedule pages: by id, oldest first */
 export const SCHEDULE_CURSOR: CursorKind = { list: 'GET /v1/schedules', columns: [isId] };
@@ -167,6 +168,7 @@ export class SchedulesService {
     const res = await this.ctx.db.deleteFrom('schedules').where('id', '=', id).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw notFound(`no schedule "${id}"; \`trainyard schedules\` lists them`);
     await this.ctx.executor.unschedule?.(id);
+    await revokeScheduleTokens(this.ctx.db, id); // its fires' pushes end with it
     this.ctx.bus.publish({ kind: 'schedule', data: { id, deleted: true } });
   }
 

@@ -139,6 +139,8 @@ export interface TokensTable {
   user_name: string;
   admin: number;
   run_id: string | null;
+  /** a run token for every run of this schedule (run_id is then null) */
+  schedule_id: string | null;
   /** sha256 hex of the whole secret */
   hash: string;
   hint: string;

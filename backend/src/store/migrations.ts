@@ -223,6 +223,14 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX schedule_fires_open ON schedule_fires (fired_at) WHERE launched_at IS NULL AND error IS NULL`.execute(db);
     },
   },
+  '0011_schedule_tokens': {
+    async up(db: Kysely<any>) {
+      // a run token may be scoped to a schedule instead of one run: the fires of a Kubernetes
+      // CronJob, whose run ids exist only once the controller creates each Job (run-tokens.ts)
+      await db.schema.alterTable('tokens').addColumn('schedule_id', 'text').execute();
+      await db.schema.createIndex('tokens_schedule').on('tokens').columns(['schedule_id']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

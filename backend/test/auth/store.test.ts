@@ -36,7 +36,7 @@ for (const kind of STORE_KINDS) {
       const all = JSON.stringify(await ctx.db.selectFrom('tokens').selectAll().execute());
       assert.ok(!all.includes(secret.slice(8)), 'the secret is not stored');
       const caller = await authenticate(ctx, secret);
-      assert.deepEqual(caller, { user: 'alice', admin: false, kind: 'person', tokenId: row.id, runId: null, expiresAt: null });
+      assert.deepEqual(caller, { user: 'alice', admin: false, kind: 'person', tokenId: row.id, runId: null, scheduleId: null, expiresAt: null });
     });
 
     it('authenticates the data-home token as an admin named for the data home owner', async () => {
@@ -85,7 +85,7 @@ for (const kind of STORE_KINDS) {
       const b = await issueRunToken(ctx.db, runId, { ttlSeconds: 3600 });
       assert.match(a, /^tyr_/);
       const caller = await authenticate(ctx, a);
-      assert.deepEqual({ ...caller, tokenId: null }, { user: 'alice', admin: false, kind: 'run', tokenId: null, runId, expiresAt: null });
+      assert.deepEqual({ ...caller, tokenId: null }, { user: 'alice', admin: false, kind: 'run', tokenId: null, runId, scheduleId: null, expiresAt: null });
       assert.ok((await authenticate(ctx, b)).expiresAt);
       assert.equal((await listTokens(ctx.db)).some((t) => t.kind === 'run'), false, 'run tokens are not in the people list');
       assert.equal(await revokeRunTokens(ctx.db, runId), 2);

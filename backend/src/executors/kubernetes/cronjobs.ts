@@ -6,11 +6,11 @@
  * template's RunSpecs with ids derived from the Job's uid, as names.ts scheduledRunIds does).
  * The executor records and follows those runs (kubernetes-executor.ts adoptJob).
  */
-import type { V1CronJob, V1Job } from '@kubernetes/client-node';
+import type { V1CronJob, V1Job, V1OwnerReference } from '@kubernetes/client-node';
 import type { RunSpec, ScheduleSpec } from '../executor';
 import { createOrAdopt, KubeError, toKubeError, type KubeClients } from './client';
-import { scheduleObjects, type ManifestOptions } from './manifests';
-import { ANNOTATION, cronJobName, scheduledRunIds, SELECTOR } from './names';
+import { scheduleObjects, scheduleTokenSecret, type ManifestOptions } from './manifests';
+import { ANNOTATION, cronJobName, scheduledRunIds, SELECTOR, tokenSecretNameForSchedule } from './names';
 
 /** the runs of a Job a schedule's CronJob created, or null when it carries no valid template */
 export function scheduledSpecs(job: V1Job): RunSpec[] | null {
@@ -36,6 +36,11 @@ export interface CronJobsOptions {
   /** runs an API call with the executor's retries */
   api: <T>(fn: () => Promise<T>) => Promise<T>;
   log: (msg: string) => void;
+  /**
+   * a run token for every fire of the schedule (with manifests.backendUrl: the fires push their
+   * outputs); discard revokes it when it was not needed after all
+   */
+  scheduleToken?: (scheduleId: string) => Promise<{ token: string; discard: () => Promise<void> }>;
 }
 
 export class CronJobs {
@@ -55,9 +60,29 @@ export class CronJobs {
       () => kube.batch.readNamespacedCronJob({ name, namespace }),
     );
     if (!sameFire(created, cronJob)) created = await this.update(created, cronJob);
+    const ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
     if (configMap) {
-      configMap.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
+      configMap.metadata!.ownerReferences = ownerReferences;
       await createOrAdopt(api, () => kube.core.createNamespacedConfigMap({ namespace, body: configMap }), async () => configMap);
+    }
+    if (this.o.manifests.backendUrl && this.o.scheduleToken) await this.ensureToken(s.id, ownerReferences, { ...cronJob.metadata!.labels });
+  }
+
+  /**
+   * the Secret with the schedule's run token, made once. The backend may create Secrets but not read
+   * them (deploy/role.yaml), so an existing one (a restart, a re-render) is found by the create's
+   * 409, and the token issued for it is revoked: no stray valid token is left.
+   */
+  private async ensureToken(scheduleId: string, ownerReferences: V1OwnerReference[], labels: Record<string, string>): Promise<void> {
+    const { kube, namespace, api } = this.o;
+    const { token, discard } = await this.o.scheduleToken!(scheduleId);
+    const secret = scheduleTokenSecret(scheduleId, token, this.o.manifests, labels);
+    secret.metadata!.ownerReferences = ownerReferences;
+    try {
+      await api(() => kube.core.createNamespacedSecret({ namespace, body: secret }));
+    } catch (err) {
+      await discard();
+      if (!(err instanceof KubeError && err.status === 409)) throw err;
     }
   }
 

@@ -47,6 +47,8 @@ export interface KubernetesExecutorOptions {
   backendUrl?: string | null;
   /** a token per run, scoped to that run only, for the finish step (required with backendUrl) */
   runTokens?: (runIds: string[]) => Promise<string[]>;
+  /** a token for the fires of one schedule, which its CronJob's pods push with (auth/run-tokens.ts) */
+  scheduleToken?: (scheduleId: string) => Promise<{ token: string; discard: () => Promise<void> }>;
 }
 
 export interface RunRef extends LogRef {
@@ -130,6 +132,7 @@ export class KubernetesExecutor implements Executor {
       manifests: this.manifests,
       api: (fn) => this.api(fn),
       log: this.log,
+      scheduleToken: o.scheduleToken,
     });
   }
 

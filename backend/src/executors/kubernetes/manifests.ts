@@ -10,7 +10,7 @@ import type { V1ConfigMap, V1Container, V1CronJob, V1Job, V1PodSpec, V1ResourceR
 import type { HardwareProfile } from '@trainyard/shared';
 import type { RunSpec, ScheduleSpec } from '../executor';
 import { cronJobSchedule } from './cron-expression';
-import { ANNOTATION, configMapNameForSchedule, configMapNameForSweep, cronJobName, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE, tokenSecretName } from './names';
+import { ANNOTATION, configMapNameForSchedule, configMapNameForSweep, cronJobName, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE, tokenSecretName, tokenSecretNameForSchedule } from './names';
 
 export interface ManifestOptions {
   namespace: string;
@@ -40,7 +40,10 @@ export const RUN_COMMAND =
   `wait $c; s=$?; if [ $s -gt 128 ]; then wait $c; t=$?; [ $t -ne 127 ] && s=$t; fi; ` +
   `if [ -n "$TRAINYARD_FINISH" ]; then (eval "$TRAINYARD_FINISH"); fi; exit $s`;
 
-/** where a pod finds its run token: TOKEN_DIR/token-<completion index> (a single run: index 0) */
+/**
+ * where a pod finds its run token: TOKEN_DIR/token-<completion index> (a single run: index 0), or
+ * TOKEN_DIR/token for a schedule's fire (one token for all its runs: run-tokens.ts issueScheduleToken)
+ */
 export const TOKEN_DIR = '/var/run/trainyard-token';
 /** run tokens per Secret: a Secret holds at most 1 MiB, and a token with its key is about 60 bytes */
 export const TOKENS_PER_SECRET = 4000;
@@ -48,11 +51,11 @@ export const TOKENS_PER_SECRET = 4000;
 /**
  * The finish step (run after the command, whatever its exit code, and after a cancel's SIGTERM
  * within the grace period): the in-image trainyard module pushes TRAINYARD_OUTPUT_DIR to the
- * backend with the run's token. Skipped when the pod has no token (a schedule's fire). Its own
- * failure is logged and never changes the run's exit code.
+ * backend with the run's token. Skipped when the pod has no token. Its own failure is logged and
+ * never changes the run's exit code.
  */
 export const FINISH_STEP =
-  `f="${TOKEN_DIR}/token-${'$'}{TRAINYARD_INDEX:-0}"; if [ -r "$f" ]; then TRAINYARD_RUN_TOKEN="$(cat "$f")" ` +
+  `f="${TOKEN_DIR}/token-${'$'}{TRAINYARD_INDEX:-0}"; [ -r "$f" ] || f="${TOKEN_DIR}/token"; if [ -r "$f" ]; then TRAINYARD_RUN_TOKEN="$(cat "$f")" ` +
   `python3 -c 'import sys, trainyard; sys.exit(trainyard.push_outputs_main())' || true; fi`;
 export const CONTAINER = 'run';
 
@@ -160,6 +163,11 @@ export function tokenSecrets(jobName: string, tokens: string[], o: ManifestOptio
     out.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: tokenSecretName(jobName, i / TOKENS_PER_SECRET), namespace: o.namespace, labels }, stringData: data });
   }
   return out;
+}
+
+/** the Secret with a schedule's token (key `token`), owned by its CronJob */
+export function scheduleTokenSecret(scheduleId: string, token: string, o: ManifestOptions, labels: Record<string, string>): V1Secret {
+  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: tokenSecretNameForSchedule(scheduleId), namespace: o.namespace, labels }, stringData: { token } };
 }
 
 export function secretNamesFor(jobName: string, runs: number): string[] {
@@ -302,13 +310,9 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
       `i="$JOB_COMPLETION_INDEX"; ${derive('$i')}TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` + `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; ${RUN_COMMAND}`,
     ];
   }
-  // a fire's run ids are only known once its Job exists, so it has no run tokens: no finish step
+  // a fire's run ids are only known once its Job exists: its pods push with the schedule's token
   const pod = job.spec!.template.spec!;
-  pod.volumes = pod.volumes?.filter((v) => v.name !== 'run-token');
-  for (const c of pod.containers) {
-    c.volumeMounts = c.volumeMounts?.filter((m) => m.name !== 'run-token');
-    c.env = c.env?.filter((e) => e.name !== 'TRAINYARD_FINISH' && e.name !== 'TRAINYARD_BACKEND_URL');
-  }
+  for (const v of pod.volumes ?? []) if (v.name === 'run-token') v.projected!.sources = [{ secret: { name: tokenSecretNameForSchedule(s.id) } }];
   const l: Record<string, string> = { ...job.metadata!.labels, [LABEL.scheduleId]: labelValue(s.id) };
   delete l[LABEL.runId];
   delete l[LABEL.sweepId];

@@ -91,6 +91,10 @@ export function imageByDigest(ref: string, digest: string, model: string): strin
 export function cronJobName(scheduleId: string): string {
   return dnsLabel(`ty-${scheduleId}`, 52);
 }
+/** the Secret with a schedule's run token (key `token`), which every fire's pods mount */
+export function tokenSecretNameForSchedule(scheduleId: string): string {
+  return `${cronJobName(scheduleId)}-token`;
+}
 export function configMapNameForSchedule(scheduleId: string): string {
   return `${cronJobName(scheduleId)}-params`;
 }

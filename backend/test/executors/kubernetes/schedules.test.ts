@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1CronJob } from '@kubernetes/client-node';
 import type { RunSpec, ScheduleSpec } from '../../../src/executors/executor';
-import { CRONJOB_DEFAULTS, PARAMS_DIR, scheduleObjects } from '../../../src/executors/kubernetes/manifests';
-import { cronJobName, scheduledRunIds } from '../../../src/executors/kubernetes/names';
+import { CRONJOB_DEFAULTS, FINISH_STEP, PARAMS_DIR, scheduleObjects, scheduleTokenSecret, TOKEN_DIR } from '../../../src/executors/kubernetes/manifests';
+import { cronJobName, scheduledRunIds, tokenSecretNameForSchedule } from '../../../src/executors/kubernetes/names';
 import { cronJobSchedule } from '../../../src/executors/kubernetes/cron-expression';
 import { env, kspec, RecordingSink, sleep, startCluster, until, type Cluster, type Env } from './helpers';
 
@@ -77,6 +77,22 @@ describe('kubernetes executor: schedule manifests', () => {
       assert.equal(out.trim(), `${ids[i]} ${JSON.stringify(points[i].params)}`);
     }
     assert.ok(ids.every((id) => /^run_[0-9a-z]{10,40}$/.test(id)));
+  });
+
+  it("with a backend URL, every fire's pods mount the schedule's token Secret and end with the finish step (its outputs are kept)", () => {
+    const points = [kspec({ params: { r: 'a' }, sweepId: 'sweep' }), kspec({ params: { r: 'b' }, sweepId: 'sweep' })];
+    const { cronJob } = scheduleObjects(sspec('sch_0000000000abe', points), { ...o, backendUrl: 'http://10.0.0.1:7878' });
+    const pod = cronJob.spec!.jobTemplate.spec!.template.spec!;
+    const tokens = pod.volumes!.find((v) => v.name === 'run-token')!;
+    assert.deepEqual(tokens.projected!.sources, [{ secret: { name: tokenSecretNameForSchedule('sch_0000000000abe') } }]);
+    const c = pod.containers[0];
+    assert.ok(c.volumeMounts!.some((m) => m.name === 'run-token' && m.mountPath === TOKEN_DIR && m.readOnly));
+    assert.equal(c.env!.find((e) => e.name === 'TRAINYARD_FINISH')!.value, FINISH_STEP);
+    assert.equal(c.env!.find((e) => e.name === 'TRAINYARD_BACKEND_URL')!.value, 'http://10.0.0.1:7878');
+    // the finish step falls back from token-<index> (a launch's Secret) to token (a schedule's)
+    assert.match(FINISH_STEP, new RegExp(`\\|\\| f="${TOKEN_DIR}/token"`));
+    const secret = scheduleTokenSecret('sch_0000000000abe', 'tyr_secret', o, { a: 'b' });
+    assert.deepEqual([secret.metadata!.name, secret.stringData], [tokenSecretNameForSchedule('sch_0000000000abe'), { token: 'tyr_secret' }]);
   });
 });
 
@@ -189,6 +205,28 @@ describe('kubernetes executor: schedules as CronJobs (real control plane)', func
     const uid = (await cluster.admin.batch.readNamespacedCronJob({ name: cronJobName('sch_0000000000fff'), namespace: e.ns })).metadata!.uid;
     await x.reconcileSchedules!([sspec('sch_0000000000fff', [kspec({ version: 'v3' })])]);
     assert.equal((await cluster.admin.batch.readNamespacedCronJob({ name: cronJobName('sch_0000000000fff'), namespace: e.ns })).metadata!.uid, uid, 'updated in place, not recreated');
+    await x.stop();
+  });
+
+  it("with a backend URL, a schedule's token goes into one Secret owned by its CronJob (with the deploy Role); scheduling again keeps it and discards the new token", async () => {
+    const issued: string[] = [];
+    const discarded: string[] = [];
+    const scheduleToken = async () => {
+      const token = `tyr_test${issued.length}`;
+      issued.push(token);
+      return { token, discard: async () => void discarded.push(token) };
+    };
+    const x = e.make({ backendUrl: 'http://10.0.0.1:7878', runTokens: async (ids) => ids.map(() => 'tyr_unused'), scheduleToken });
+    await x.start(new RecordingSink(), []);
+    const sched = sspec('sch_0000000000tok', [kspec({ params: { lr: 1 } })]);
+    await x.schedule!(sched);
+    await x.schedule!({ ...sched, cron: '0 4 * * *' }); // a re-render: the Secret is there already
+    const cj = await e.sa.batch.readNamespacedCronJob({ name: cronJobName(sched.id), namespace: e.ns });
+    const secret = await cluster.admin.core.readNamespacedSecret({ name: tokenSecretNameForSchedule(sched.id), namespace: e.ns });
+    assert.equal(Buffer.from(secret.data!.token, 'base64').toString(), 'tyr_test0');
+    assert.deepEqual(secret.metadata!.ownerReferences!.map((r) => [r.kind, r.uid]), [['CronJob', cj.metadata!.uid]]);
+    assert.deepEqual([issued, discarded], [['tyr_test0', 'tyr_test1'], ['tyr_test1']]);
+    await x.unschedule!(sched.id);
     await x.stop();
   });
 
