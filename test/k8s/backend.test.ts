@@ -194,7 +194,7 @@ describe('the backend on the kubernetes executor (real control plane)', function
     assert.equal(latest.versionPolicy, 'latest');
     assert.equal(latest.request.version, undefined);
     assert.deepEqual([pinned.versionPolicy, pinned.request.version], ['pinned', 'r1']);
-    const fireVersion = async (id: string) => (JSON.parse((await cronJobOf(id))!.spec!.jobTemplate.metadata!.annotations!['trainyard.dev/schedule-runs']) as Array<{ version: string }>)[0].version;
+    const fireVersion = async (id: string) => (JSON.parse((await cronJobOf(id))!.spec!.jobTemplate.metadata!.annotations!['trainyard.dev/schedule-runs']) as { base: { version: string } }).base.version;
     assert.equal(await fireVersion(latest.id), 'r1');
     await saveWorkspace(b.client, { dir: COUNTER, model: 'rolling', version: 'r2', baseImage: base });
     await until(async () => (await fireVersion(latest.id)) === 'r2', 'the latest schedule\'s CronJob to take r2', 10_000);

@@ -17,6 +17,8 @@ export interface RunSpec {
   hardware: HardwareProfile;
   maxDurationSeconds: number;
   sweepId: string | null;
+  /** the run's point in its sweep (its Indexed Job's completion index); absent: its place among the specs submitted together */
+  sweepIndex?: number | null;
   /** sweep parallelism: at most this many runs of the sweep at once (null: no sweep limit) */
   parallelism: number | null;
   image: {

@@ -103,6 +103,7 @@ export class RunsService implements RunSink {
       hardware: JSON.parse(row.hardware_spec) as HardwareProfile,
       maxDurationSeconds: Number(row.max_duration_seconds),
       sweepId: row.sweep_id,
+      sweepIndex: row.sweep_index === null ? null : Number(row.sweep_index),
       parallelism,
       image: { ref: imageRef, digest, baseImage },
       inputRunId: row.input_run_id ?? null,

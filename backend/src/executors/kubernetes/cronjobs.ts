@@ -3,30 +3,58 @@
  * one whose fire changed (a schedule on the latest version, after a new version), deleting
  * one in the foreground (its Jobs and ConfigMap go with it), making the cluster's CronJobs match
  * the store's schedules, and reading the runs of a Job a CronJob fired (scheduledSpecs: the
- * template's RunSpecs with ids derived from the Job's uid, as names.ts scheduledRunIds does).
+ * template's RunSpec with ids derived from the Job's uid, as names.ts scheduledRunIds does, and a
+ * sweep's params from its ConfigMaps).
  * The executor records and follows those runs (kubernetes-executor.ts adoptJob).
  */
-import type { V1CronJob, V1Job, V1OwnerReference } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1CronJob, V1Job, V1OwnerReference } from '@kubernetes/client-node';
 import type { RunSpec, ScheduleSpec } from '../executor';
 import { createOrAdopt, KubeError, toKubeError, type KubeClients } from './client';
-import { scheduleObjects, scheduleTokenSecret, type ManifestOptions } from './manifests';
+import { scheduleObjects, scheduleTokenSecret, type ManifestOptions, type ScheduleTemplate } from './manifests';
+import { paramsFromConfigMaps } from './sweep-params';
 import { ANNOTATION, cronJobName, scheduledRunIds, SELECTOR, tokenSecretNameForSchedule } from './names';
 
-/** the runs of a Job a schedule's CronJob created, or null when it carries no valid template */
-export function scheduledSpecs(job: V1Job): RunSpec[] | null {
+/** the template of a Job a schedule's CronJob created (manifests.ts ScheduleTemplate), or null */
+function templateOf(job: V1Job): ScheduleTemplate | null {
   const raw = job.metadata?.annotations?.[ANNOTATION.scheduleRuns];
-  const uid = job.metadata?.uid;
-  if (!raw || !uid) return null;
-  let template: RunSpec[];
+  if (!raw) return null;
   try {
-    template = JSON.parse(raw) as RunSpec[];
+    const t = JSON.parse(raw) as ScheduleTemplate;
+    const ok = t && typeof t === 'object' && t.base && typeof t.base === 'object' && Number.isInteger(t.count) && t.count >= 1;
+    return ok && (t.configMaps === null || (Array.isArray(t.configMaps) && t.configMaps.every((n) => typeof n === 'string'))) ? t : null;
   } catch {
     return null;
   }
-  if (!Array.isArray(template) || template.length === 0) return null;
+}
+
+/** the run ids of a Job a schedule's CronJob created (derived from its uid), or null when it carries no valid template */
+export function scheduledRunIdsOf(job: V1Job): string[] | null {
+  const t = templateOf(job);
+  const uid = job.metadata?.uid;
+  if (!t || !uid) return null;
+  return scheduledRunIds(uid, t.count, job.spec?.completionMode === 'Indexed').runIds;
+}
+
+/**
+ * the runs of a Job a schedule's CronJob created, with a sweep's params read from its ConfigMaps
+ * (`read`), or null when the template or the params cannot be read
+ */
+export async function scheduledSpecs(job: V1Job, read: (name: string) => Promise<V1ConfigMap>): Promise<RunSpec[] | null> {
+  const t = templateOf(job);
+  const uid = job.metadata?.uid;
+  if (!t || !uid) return null;
   const sweep = job.spec?.completionMode === 'Indexed';
-  const { runIds, sweepId } = scheduledRunIds(uid, template.length, sweep);
-  return template.map((t, i) => ({ ...t, id: runIds[i], sweepId }));
+  const { runIds, sweepId } = scheduledRunIds(uid, t.count, sweep);
+  let params = [t.base.params];
+  if (t.configMaps) {
+    const maps: V1ConfigMap[] = [];
+    for (const name of t.configMaps) maps.push(await read(name));
+    const got = paramsFromConfigMaps(maps, t.count);
+    if (!got) return null;
+    params = got;
+  }
+  if (params.length !== runIds.length) return null;
+  return runIds.map((id, i) => ({ ...t.base, id, sweepId, sweepIndex: sweep ? i : null, params: params[i] }));
 }
 
 export interface CronJobsOptions {
@@ -52,7 +80,7 @@ export class CronJobs {
    */
   async create(s: ScheduleSpec): Promise<void> {
     const { kube, namespace, api } = this.o;
-    const { cronJob, configMap } = scheduleObjects(s, this.o.manifests);
+    const { cronJob, configMaps } = scheduleObjects(s, this.o.manifests);
     const name = cronJob.metadata!.name!;
     let created = await createOrAdopt(
       api,
@@ -61,7 +89,7 @@ export class CronJobs {
     );
     if (!sameFire(created, cronJob)) created = await this.update(created, cronJob);
     const ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: created.metadata!.uid!, blockOwnerDeletion: false }];
-    if (configMap) {
+    for (const configMap of configMaps) {
       configMap.metadata!.ownerReferences = ownerReferences;
       await createOrAdopt(api, () => kube.core.createNamespacedConfigMap({ namespace, body: configMap }), async () => configMap);
     }

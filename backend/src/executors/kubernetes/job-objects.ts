@@ -1,12 +1,13 @@
 /**
  * Creating what one launch needs in the cluster: the Job, then the objects it owns and its pods
- * mount (a sweep's params ConfigMap, the Secrets with the runs' tokens), each created or, after a
+ * mount (a sweep's params ConfigMaps, the Secrets with the runs' tokens), each created or, after a
  * restart or a retry, adopted as it is. Owned objects are made right after the Job: a pod scheduled
  * before one exists waits for its mount, and all of them go when the Job goes.
  */
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import { createOrAdopt, type KubeClients } from './client';
-import { tokenSecrets, type ManifestOptions } from './manifests';
+import { completionIndexes, tokenSecrets, type ManifestOptions } from './manifests';
+import type { RunSpec } from '../executor';
 
 export interface JobObjectsDeps {
   kube: KubeClients;
@@ -18,7 +19,7 @@ export interface JobObjectsDeps {
   runTokens?: (runIds: string[]) => Promise<string[]>;
 }
 
-export async function createJobObjects(d: JobObjectsDeps, job: V1Job, runIds: string[], configMap?: V1ConfigMap): Promise<V1Job> {
+export async function createJobObjects(d: JobObjectsDeps, job: V1Job, specs: RunSpec[], configMaps: V1ConfigMap[] = []): Promise<V1Job> {
   const name = job.metadata!.name!;
   const ns = d.namespace;
   const created = await createOrAdopt(
@@ -26,14 +27,15 @@ export async function createJobObjects(d: JobObjectsDeps, job: V1Job, runIds: st
     () => d.kube.batch.createNamespacedJob({ namespace: ns, body: job }),
     () => d.kube.batch.readNamespacedJob({ name, namespace: ns }),
   );
-  if (configMap) {
+  for (const configMap of configMaps) {
     configMap.metadata!.ownerReferences = ownedBy(created);
     await createOrAdopt(d.api, () => d.kube.core.createNamespacedConfigMap({ namespace: ns, body: configMap }), async () => configMap);
   }
   if (d.manifests.backendUrl && d.runTokens) {
     // a Secret already there (a resubmit after a restart) is kept as it is: its tokens are still valid
-    const tokens = await d.runTokens(runIds);
-    for (const secret of tokenSecrets(name, tokens, d.manifests, { ...created.metadata!.labels })) {
+    const tokens = await d.runTokens(specs.map((s) => s.id));
+    const indexes = specs[0]?.sweepId ? completionIndexes(specs) : [0];
+    for (const secret of tokenSecrets(name, tokens.map((t, k) => [indexes[k], t]), d.manifests, { ...created.metadata!.labels })) {
       secret.metadata!.ownerReferences = ownedBy(created);
       await createOrAdopt(d.api, () => d.kube.core.createNamespacedSecret({ namespace: ns, body: secret }), async () => secret);
     }

@@ -25,12 +25,12 @@ import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec }
 import { readAvailability } from './capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
-import { CronJobs, scheduledSpecs } from './cronjobs';
+import { CronJobs, scheduledRunIdsOf, scheduledSpecs } from './cronjobs';
 import { cronJobSchedule } from './cron-expression';
 import { JobEvents } from './job-events';
 import { Informer } from './informer';
 import { LogArchiver, type LogRef } from './logs';
-import { runJob, sweepObjects, type ManifestOptions } from './manifests';
+import { completionIndexes, runJob, sweepObjects, type ManifestOptions } from './manifests';
 import { ANNOTATION, INDEX_LABEL, jobNameForRun, jobNameForSweep, LABEL, SELECTOR } from './names';
 import { runState, type RunState } from './status';
 
@@ -83,6 +83,8 @@ export class KubernetesExecutor implements Executor {
   private readonly done = new Set<string>();
   /** job name -> run ids by completion index (a single-run Job has one) */
   private readonly jobRuns = new Map<string, string[]>();
+  /** sweep Jobs this process deleted because every run of theirs was cancelled */
+  private readonly deletedJobs = new Set<string>();
   readonly jobs: Informer<V1Job>;
   readonly pods: Informer<V1Pod>;
   private resyncTimer: NodeJS.Timeout | null = null;
@@ -145,7 +147,14 @@ export class KubernetesExecutor implements Executor {
   async start(sink: RunSink, active: ActiveRun[]): Promise<void> {
     this.sink = sink;
     this.stopped = false;
-    for (const a of active) this.track(a.spec, a.status === 'Running' ? 'Running' : 'Pending', a.ref as RunRef | null, a.startedAt);
+    for (const a of active) {
+      const t = this.track(a.spec, a.status === 'Running' ? 'Running' : 'Pending', a.ref as RunRef | null, a.startedAt);
+      // a sweep's pods are mapped to runs by completion index = sweep index (from the store)
+      if (a.spec.sweepId && a.spec.sweepIndex != null) {
+        t.index = a.spec.sweepIndex;
+        this.indexRuns(t.job, [[t.index, a.spec.id]]);
+      }
+    }
     await this.jobs.start();
     await this.pods.start();
     const resubmit: RunSpec[] = [];
@@ -219,14 +228,15 @@ export class KubernetesExecutor implements Executor {
     for (const s of singles) {
       const t = this.track(s, 'none', null, null);
       this.jobRuns.set(t.job, [s.id]);
-      work.push(this.create([t], async () => void (await createJobObjects(this.objects, runJob(s, opts), [s.id]))));
+      work.push(this.create([t], async () => void (await createJobObjects(this.objects, runJob(s, opts), [s]))));
     }
     for (const group of sweeps.values()) {
       const tracked = group.map((s) => this.track(s, 'none', null, null));
-      const { configMap, job } = sweepObjects(group, opts);
-      tracked.forEach((t, i) => (t.index = i));
-      this.jobRuns.set(job.metadata!.name!, group.map((s) => s.id));
-      work.push(this.create(tracked, async () => void (await createJobObjects(this.objects, job, group.map((s) => s.id), configMap))));
+      const { configMaps, job } = sweepObjects(group, opts);
+      const indexes = completionIndexes(group);
+      tracked.forEach((t, k) => (t.index = indexes[k]));
+      this.indexRuns(job.metadata!.name!, group.map((s, k) => [indexes[k], s.id]));
+      work.push(this.create(tracked, async () => void (await createJobObjects(this.objects, job, group, configMaps))));
     }
     await Promise.all(work);
   }
@@ -259,13 +269,21 @@ export class KubernetesExecutor implements Executor {
     return { job: t.job, ...(t.adopted ? { adopted: true } : {}), ...t.logs.ref };
   }
 
+  /** records which run each completion index of Job `job` is (indexes not given stay unknown) */
+  private indexRuns(job: string, entries: Array<[index: number, runId: string]>): void {
+    const ids = this.jobRuns.get(job) ?? [];
+    for (const [i, id] of entries) ids[i] = id;
+    this.jobRuns.set(job, ids);
+  }
+
+  /** the run ids of a Job not submitted by this process: a single run's annotation, or a schedule's fire */
   private idsFromJob(name: string): string[] | null {
     const job = this.jobs.cache.get(`${this.ns}/${name}`);
     const raw = job?.metadata?.annotations?.[ANNOTATION.runIds];
     if (!raw && job) {
-      const specs = scheduledSpecs(job);
-      if (specs) this.jobRuns.set(name, specs.map((x) => x.id));
-      return specs ? specs.map((x) => x.id) : null;
+      const ids = scheduledRunIdsOf(job);
+      if (ids) this.jobRuns.set(name, ids);
+      return ids;
     }
     if (!raw) return null;
     try {
@@ -285,15 +303,16 @@ export class KubernetesExecutor implements Executor {
 
   private onPod(pod: V1Pod): void {
     const r = this.runIdsOfPod(pod);
-    if (!r || !r.runId) return;
-    const t = this.runs.get(r.runId);
+    if (!r) return;
+    const t = r.runId ? this.runs.get(r.runId) : undefined;
     const terminal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-    // a sweep pod whose run was cancelled (or ended before a restart): nothing may run it
+    // a sweep pod whose run was cancelled, or ended before a restart (after one, only the indexes of
+    // runs still active are known): nothing may run it
     if (this.sink && !this.stopped && (!t || t.cancelled) && !terminal && !pod.metadata?.deletionTimestamp && r.job.startsWith('ty-swp')) {
       void this.deletePod(pod.metadata!.name!);
       return;
     }
-    if (t) this.requeue(r.runId);
+    if (t) this.requeue(t.spec.id);
   }
 
   private podsOf(t: Tracked): V1Pod[] {
@@ -327,7 +346,7 @@ export class KubernetesExecutor implements Executor {
     if (t.reported === 'Final' || t.cancelled || !this.sink) return;
     const job = this.jobs.cache.get(`${this.ns}/${t.job}`) ?? null;
     if (job) t.seenJob = true;
-    if (t.index === null && t.spec.sweepId) t.index = (this.jobRuns.get(t.job) ?? []).indexOf(t.spec.id);
+    if (t.index === null && t.spec.sweepId) t.index = t.spec.sweepIndex ?? (this.jobRuns.get(t.job) ?? []).indexOf(t.spec.id);
     const state: RunState | null = runState(job, this.podsOf(t), t.spec.maxDurationSeconds, t.spec.sweepId ? { index: t.index ?? -1 } : null);
     if (!state) {
       if (t.seenJob) await this.finish(t, { status: 'Failed', exitCode: null, reason: `its Kubernetes Job ${t.job} was deleted outside Trainyard`, finishedAt: new Date().toISOString() });
@@ -398,12 +417,17 @@ export class KubernetesExecutor implements Executor {
           if (pod && t.reported === 'Running') await t.logs.drain(pod.metadata!.name!).catch(() => undefined);
           if (t.spec.sweepId) {
             for (const p of this.podsOf(t)) await this.deletePod(p.metadata!.name!);
-            const ids = this.jobRuns.get(t.job) ?? [];
-            const allDone = ids.every((id) => {
+            // the last run of a sweep to be cancelled deletes its Job, once (a whole sweep cancelled at once: one delete, not one per run)
+            const ids = (this.jobRuns.get(t.job) ?? []).filter(Boolean);
+            const allDone = !this.deletedJobs.has(t.job) && ids.every((id) => {
               const o = this.runs.get(id);
               return !o || o.cancelled || o.reported === 'Final';
             });
-            if (allDone) await this.deleteJob(t.job);
+            if (allDone) {
+              this.deletedJobs.add(t.job);
+              if (this.deletedJobs.size > DONE_MEMORY) this.deletedJobs.delete(this.deletedJobs.values().next().value!);
+              await this.deleteJob(t.job);
+            }
           } else {
             await this.deleteJob(t.job);
           }
@@ -453,14 +477,16 @@ export class KubernetesExecutor implements Executor {
     const name = job.metadata?.name;
     const scheduleId = job.metadata?.annotations?.[ANNOTATION.scheduleId] ?? job.metadata?.labels?.[LABEL.scheduleId];
     if (!uid || !name || !scheduleId || this.adopted.has(uid) || !this.sink?.adopt || this.stopped) return;
-    const specs = scheduledSpecs(job);
-    if (!specs) return;
+    const ids = scheduledRunIdsOf(job);
+    if (!ids) return;
     this.adopted.add(uid);
     if (this.adopted.size > DONE_MEMORY) this.adopted.delete(this.adopted.values().next().value!);
-    this.jobRuns.set(name, specs.map((x) => x.id));
+    this.jobRuns.set(name, ids);
     const ref: RunRef = { job: name, adopted: true, pod: null, logLines: 0 };
     void (async () => {
       try {
+        const specs = await scheduledSpecs(job, (n) => this.api(() => this.o.kube.core.readNamespacedConfigMap({ name: n, namespace: this.ns })));
+        if (!specs) throw new Error(`its template or its params ConfigMaps cannot be read`);
         const fresh = await this.sink!.adopt!({ key: `kubernetes-job:${uid}`, scheduleId, runs: specs, ref });
         if (!fresh || this.stopped) return;
         specs.forEach((x, i) => (this.track(x, 'none', ref, null).index = x.sweepId ? i : null));

@@ -10,6 +10,7 @@ import type { V1ConfigMap, V1Container, V1CronJob, V1Job, V1PodSpec, V1ResourceR
 import type { HardwareProfile } from '@trainyard/shared';
 import type { RunSpec, ScheduleSpec } from '../executor';
 import { cronJobSchedule } from './cron-expression';
+import { paramConfigMaps, paramsVolume } from './sweep-params';
 import { ANNOTATION, configMapNameForSchedule, configMapNameForSweep, cronJobName, imageByDigest, jobNameForRun, jobNameForSweep, LABEL, labelValue, MANAGED_VALUE, tokenSecretName, tokenSecretNameForSchedule } from './names';
 
 export interface ManifestOptions {
@@ -154,15 +155,16 @@ function finishParts(o: ManifestOptions, secretNames: string[]): { env: NonNulla
   };
 }
 
-/** the Secrets with the run tokens of a Job's runs (index i: key token-i), owned by the Job */
-export function tokenSecrets(jobName: string, tokens: string[], o: ManifestOptions, labels: Record<string, string>): V1Secret[] {
-  const out: V1Secret[] = [];
-  for (let i = 0; i < tokens.length; i += TOKENS_PER_SECRET) {
-    const data: Record<string, string> = {};
-    tokens.slice(i, i + TOKENS_PER_SECRET).forEach((t, j) => (data[`token-${i + j}`] = t));
-    out.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: tokenSecretName(jobName, i / TOKENS_PER_SECRET), namespace: o.namespace, labels }, stringData: data });
-  }
-  return out;
+/**
+ * The Secrets with the run tokens of a Job's runs (completion index i: key token-i, in Secret
+ * i / TOKENS_PER_SECRET), owned by the Job; every Secret the pods mount exists, even one whose
+ * indexes were not submitted.
+ */
+export function tokenSecrets(jobName: string, tokens: Array<[index: number, token: string]>, o: ManifestOptions, labels: Record<string, string>): V1Secret[] {
+  const count = Math.max(1, ...tokens.map(([i]) => i + 1));
+  const data: Array<Record<string, string>> = secretNamesFor(jobName, count).map(() => ({}));
+  for (const [i, t] of tokens) data[Math.floor(i / TOKENS_PER_SECRET)][`token-${i}`] = t;
+  return data.map((d, k) => ({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: tokenSecretName(jobName, k), namespace: o.namespace, labels }, stringData: d }));
 }
 
 /** the Secret with a schedule's token (key `token`), owned by its CronJob */
@@ -222,51 +224,58 @@ export function runJob(spec: RunSpec, o: ManifestOptions): V1Job {
   };
 }
 
-/** the params ConfigMap and the Indexed Job of one sweep; specs in sweep-index order */
-export function sweepObjects(specs: RunSpec[], o: ManifestOptions): { configMap: V1ConfigMap; job: V1Job } {
+/** each spec's completion index: its sweep index, else its place among `specs` */
+export function completionIndexes(specs: RunSpec[]): number[] {
+  return specs.map((s, i) => s.sweepIndex ?? i);
+}
+
+/**
+ * The params ConfigMaps (sweep-params.ts: as many as 1 MiB each allows) and the Indexed Job of
+ * one sweep. Each run is completion index = its sweep index, so the store alone maps a pod to its
+ * run after a restart, and the Job carries no list of run ids (an annotation holds 256 KiB at most).
+ * When only some points are submitted (a restart resubmitting the Pending part of a sweep whose Job
+ * was never made), the other indexes have no files and their pods exit at once.
+ */
+export function sweepObjects(specs: RunSpec[], o: ManifestOptions): { configMaps: V1ConfigMap[]; job: V1Job } {
   const first = specs[0];
   const sweepId = first.sweepId!;
   const name = jobNameForSweep(sweepId);
   const l = labels(first, { [LABEL.sweepId]: labelValue(sweepId) });
-  const data: Record<string, string> = {};
-  specs.forEach((s, i) => {
-    data[`run-id-${i}`] = s.id;
-    data[`params-${i}.json`] = JSON.stringify(s.params);
+  const indexes = completionIndexes(specs);
+  const completions = Math.max(...indexes) + 1;
+  const data: Array<[string, string]> = [];
+  specs.forEach((s, k) => {
+    data.push([`run-id-${indexes[k]}`, s.id], [`params-${indexes[k]}.json`, JSON.stringify(s.params)]);
   });
-  const configMap: V1ConfigMap = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: configMapNameForSweep(sweepId), namespace: o.namespace, labels: l },
-    data,
-  };
+  const configMaps = paramConfigMaps(configMapNameForSweep(sweepId), data, { namespace: o.namespace, labels: l });
   // the run's command goes through an env var, so no quoting of user text is needed
   const script =
-    `i="$JOB_COMPLETION_INDEX"; TRAINYARD_INDEX="$i"; ` +
+    `i="$JOB_COMPLETION_INDEX"; TRAINYARD_INDEX="$i"; [ -r ${PARAMS_DIR}/run-id-$i ] || exit 0; ` +
     `TRAINYARD_RUN_ID="$(cat ${PARAMS_DIR}/run-id-$i)"; TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` +
     `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; ${RUN_COMMAND}`;
-  const finish = finishParts(o, secretNamesFor(name, specs.length));
+  const finish = finishParts(o, secretNamesFor(name, completions));
   const c = container(first, [{ name: 'TRAINYARD_COMMAND', value: first.command }, ...finish.env], ['sh', '-c', script], [
     { name: 'params', mountPath: PARAMS_DIR, readOnly: true },
     ...finish.mounts,
   ]);
-  const parallelism = Math.max(1, Math.min(specs.length, first.parallelism ?? specs.length));
+  const parallelism = Math.max(1, Math.min(completions, first.parallelism ?? completions));
   const job: V1Job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: o.namespace, labels: l, annotations: { ...annotations(first), [ANNOTATION.runIds]: JSON.stringify(specs.map((s) => s.id)) } },
+    metadata: { name, namespace: o.namespace, labels: l, annotations: annotations(first) },
     spec: {
       completionMode: 'Indexed',
-      completions: specs.length,
+      completions,
       parallelism,
       backoffLimitPerIndex: 0,
       ttlSecondsAfterFinished: o.ttlSecondsAfterFinished,
       template: {
         metadata: { labels: l, annotations: { ...annotations(first), ...(o.podAnnotations?.(first) ?? {}) } },
-        spec: addInputs(podSpec(first, c, [{ name: 'params', configMap: { name: configMap.metadata!.name! } }, ...finish.volumes]), first, o),
+        spec: addInputs(podSpec(first, c, [paramsVolume(configMaps.map((m) => m.metadata!.name!)), ...finish.volumes]), first, o),
       },
     },
   };
-  return { configMap, job };
+  return { configMaps, job };
 }
 
 /** CronJob defaults: one fire at a time, a short history, a fire missed by more than this is skipped */
@@ -277,31 +286,30 @@ export const CRONJOB_DEFAULTS = { concurrencyPolicy: 'Forbid', successfulJobsHis
  * would create, minus the run ids: those are not known until the CronJob controller creates a Job,
  * so each pod derives its TRAINYARD_RUN_ID from its Job's uid (the controller-uid label, through
  * the downward API) exactly as the backend does when it records the runs (names.ts
- * scheduledRunIds). The fire's RunSpecs travel in an annotation of the template, so any backend
- * can record a Job's runs from the Job alone. A sweep's params ConfigMap is shared by all fires
- * (the caller owns it to the CronJob).
+ * scheduledRunIds). What a fire runs travels in an annotation of the template (ScheduleTemplate:
+ * one RunSpec and the number of points; a sweep's params stay in its ConfigMaps, which an
+ * annotation of 256 KiB could not hold for thousands of points), so any backend can record a Job's
+ * runs from the cluster alone. A sweep's params ConfigMaps are shared by all fires (the caller owns
+ * them to the CronJob).
  */
-export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob: V1CronJob; configMap: V1ConfigMap | null } {
+export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob: V1CronJob; configMaps: V1ConfigMap[] } {
   const sweep = s.runs.length > 1 || s.runs[0].sweepId !== null;
-  const template = s.runs.map((r) => ({ ...r, id: '', sweepId: null }));
   const placeholder = s.runs.map((r, i) => ({ ...r, id: `run_schedule${String(i).padStart(8, '0')}`, sweepId: sweep ? 'swp_schedule0000' : null }));
   const uidEnv = { name: 'TRAINYARD_JOB_UID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']" } } };
   const derive = (suffix: string) => `IFS=-; set -- $TRAINYARD_JOB_UID; IFS=' '; TRAINYARD_RUN_ID="run_$1$2$3$4$5${suffix}"; `;
   let job: V1Job;
-  let configMap: V1ConfigMap | null = null;
+  let configMaps: V1ConfigMap[] = [];
   if (!sweep) {
     job = runJob(placeholder[0], o);
     const c = job.spec!.template.spec!.containers[0];
     c.env = [uidEnv, ...(c.env ?? []).filter((e) => e.name !== 'TRAINYARD_RUN_ID')];
     c.command = ['sh', '-c', `${derive('')}export TRAINYARD_RUN_ID; ${RUN_COMMAND}`];
   } else {
-    const objs = sweepObjects(placeholder, o);
-    job = objs.job;
-    configMap = objs.configMap;
-    configMap.metadata!.name = configMapNameForSchedule(s.id);
-    configMap.data = Object.fromEntries(Object.entries(configMap.data ?? {}).filter(([k]) => !k.startsWith('run-id-')));
+    job = sweepObjects(placeholder, o).job;
+    const data = s.runs.map((r, i): [string, string] => [`params-${i}.json`, JSON.stringify(r.params)]);
+    configMaps = paramConfigMaps(configMapNameForSchedule(s.id), data, { namespace: o.namespace, labels: {} });
     const pod = job.spec!.template.spec!;
-    for (const v of pod.volumes ?? []) if (v.configMap) v.configMap.name = configMap.metadata!.name!;
+    pod.volumes = pod.volumes!.map((v) => (v.name === 'params' ? paramsVolume(configMaps.map((m) => m.metadata!.name!)) : v));
     const c = pod.containers[0];
     c.env = [uidEnv, ...(c.env ?? [])];
     c.command = [
@@ -316,10 +324,15 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
   const l: Record<string, string> = { ...job.metadata!.labels, [LABEL.scheduleId]: labelValue(s.id) };
   delete l[LABEL.runId];
   delete l[LABEL.sweepId];
+  const template: ScheduleTemplate = {
+    base: { ...s.runs[0], id: '', sweepId: null, sweepIndex: null, params: sweep ? {} : s.runs[0].params },
+    count: s.runs.length,
+    configMaps: sweep ? configMaps.map((m) => m.metadata!.name!) : null,
+  };
   const a: Record<string, string> = { ...job.metadata!.annotations, [ANNOTATION.scheduleRuns]: JSON.stringify(template), [ANNOTATION.scheduleId]: s.id };
   delete a[ANNOTATION.runIds];
   job.spec!.template.metadata!.labels = { ...l };
-  if (configMap) configMap.metadata!.labels = { ...l };
+  for (const m of configMaps) m.metadata!.labels = { ...l };
   const cronJob: V1CronJob = {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -331,5 +344,15 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
       jobTemplate: { metadata: { labels: l, annotations: a }, spec: job.spec! },
     },
   };
-  return { cronJob, configMap };
+  return { cronJob, configMaps };
+}
+
+/**
+ * What one fire of a schedule runs, in its CronJob's template: the first point's RunSpec (a sweep's
+ * without params), how many points, and the ConfigMaps with a sweep's params-<i>.json.
+ */
+export interface ScheduleTemplate {
+  base: RunSpec;
+  count: number;
+  configMaps: string[] | null;
 }

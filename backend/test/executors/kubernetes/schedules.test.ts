@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1CronJob } from '@kubernetes/client-node';
 import type { RunSpec, ScheduleSpec } from '../../../src/executors/executor';
-import { CRONJOB_DEFAULTS, FINISH_STEP, PARAMS_DIR, scheduleObjects, scheduleTokenSecret, TOKEN_DIR } from '../../../src/executors/kubernetes/manifests';
+import { CRONJOB_DEFAULTS, FINISH_STEP, PARAMS_DIR, scheduleObjects, scheduleTokenSecret, TOKEN_DIR, type ScheduleTemplate } from '../../../src/executors/kubernetes/manifests';
 import { cronJobName, scheduledRunIds, tokenSecretNameForSchedule } from '../../../src/executors/kubernetes/names';
 import { cronJobSchedule } from '../../../src/executors/kubernetes/cron-expression';
 import { env, kspec, RecordingSink, sleep, startCluster, until, type Cluster, type Env } from './helpers';
@@ -37,8 +37,8 @@ describe('kubernetes executor: schedule manifests', () => {
   const o = { namespace: 'ns', ttlSecondsAfterFinished: 60 };
 
   it('a single-run schedule: CronJob defaults, labels, no run id; the pod derives the id the backend records', () => {
-    const { cronJob, configMap } = scheduleObjects(sspec('sch_0000000000abc', [kspec({ params: { lr: 0.5 } })]), o);
-    assert.equal(configMap, null);
+    const { cronJob, configMaps } = scheduleObjects(sspec('sch_0000000000abc', [kspec({ params: { lr: 0.5 } })]), o);
+    assert.deepEqual(configMaps, []);
     assert.equal(cronJob.metadata!.name, cronJobName('sch_0000000000abc'));
     assert.equal(cronJob.spec!.concurrencyPolicy, CRONJOB_DEFAULTS.concurrencyPolicy);
     assert.equal(cronJob.spec!.timeZone, 'UTC');
@@ -58,14 +58,16 @@ describe('kubernetes executor: schedule manifests', () => {
 
   it('a sweep schedule: an Indexed Job template reading params by index from the ConfigMap; each pod derives its own run id', () => {
     const points = [kspec({ params: { r: 'a' }, sweepId: 'sweep' }), kspec({ params: { r: 'b' }, sweepId: 'sweep' })];
-    const { cronJob, configMap } = scheduleObjects(sspec('sch_0000000000abd', points), o);
-    assert.deepEqual(Object.keys(configMap!.data!).sort(), ['params-0.json', 'params-1.json']);
+    const { cronJob, configMaps } = scheduleObjects(sspec('sch_0000000000abd', points), o);
+    assert.equal(configMaps.length, 1);
+    const [configMap] = configMaps;
+    assert.deepEqual(Object.keys(configMap.data!).sort(), ['params-0.json', 'params-1.json']);
     const t = cronJob.spec!.jobTemplate.spec!;
     assert.equal(t.completionMode, 'Indexed');
     assert.equal(t.completions, 2);
-    assert.equal(t.template.spec!.volumes!.find((v) => v.configMap)!.configMap!.name, configMap!.metadata!.name);
+    assert.deepEqual(t.template.spec!.volumes!.find((v) => v.name === 'params')!.projected!.sources, [{ configMap: { name: configMap.metadata!.name } }]);
     const dir = mkdtempSync(join(tmpdir(), 'ty-params-'));
-    for (const [k, v] of Object.entries(configMap!.data!)) writeFileSync(join(dir, k), v);
+    for (const [k, v] of Object.entries(configMap.data!)) writeFileSync(join(dir, k), v);
     const c = t.template.spec!.containers[0];
     const script = c.command![2].split(PARAMS_DIR).join(dir);
     const envs = Object.fromEntries(c.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
@@ -194,7 +196,7 @@ describe('kubernetes executor: schedules as CronJobs (real control plane)', func
     await x.start(new AdoptingSink(new Set()), []);
     const version = async () => {
       const cj = await cluster.admin.batch.readNamespacedCronJob({ name: cronJobName('sch_0000000000fff'), namespace: e.ns });
-      return (JSON.parse(cj.spec!.jobTemplate.metadata!.annotations!['trainyard.dev/schedule-runs']) as RunSpec[])[0].version;
+      return (JSON.parse(cj.spec!.jobTemplate.metadata!.annotations!['trainyard.dev/schedule-runs']) as ScheduleTemplate).base.version;
     };
     await x.schedule(sspec('sch_0000000000fff', [kspec({ version: 'v1' })]));
     assert.equal(await version(), 'v1');
