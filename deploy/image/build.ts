@@ -126,7 +126,7 @@ export async function buildBackendImage(opts: { registry: string; repo?: string;
 
 /**
  * kustomize DIR (deploy/ or an overlay of it) with the image `trainyard-backend` set to `pinned`
- * (repo@digest), through a kustomization made next to nothing else: `kubectl kustomize`.
+ * (repo@digest), through a temporary kustomization over it: `kubectl kustomize` (KUBECTL, else kubectl on PATH).
  */
 export function renderManifests(pinned: string, kustomizeDir = join(REPO, 'deploy')): string {
   const at = pinned.lastIndexOf('@');
@@ -138,7 +138,14 @@ export function renderManifests(pinned: string, kustomizeDir = join(REPO, 'deplo
       resources: [relative(tmp, resolve(kustomizeDir))],
       images: [{ name: 'trainyard-backend', newName: pinned.slice(0, at), digest: pinned.slice(at + 1) }],
     }));
-    return execFileSync('kubectl', ['kustomize', tmp], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    const kubectl = process.env.KUBECTL || 'kubectl';
+    try {
+      return execFileSync(kubectl, ['kustomize', tmp], { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') throw new Error(`rendering deploy/ needs kubectl (its built-in kustomize): ${kubectl} is not on PATH; install kubectl or set KUBECTL to one (test/k8s/build.sh kubectl builds one)`);
+      throw new Error(`kubectl kustomize ${kustomizeDir} failed: ${(e.stderr ?? e.message).trim()}`);
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
