@@ -21,7 +21,7 @@
 //   but nothing here shows them blocking traffic.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -49,20 +49,29 @@ const NODE_IP = '10.244.77.1';
 const REAL = { nodeSelector: { 'trainyard.dev/node': 'real' }, tolerations: [{ key: 'trainyard.dev/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' }] };
 
 /**
- * Every call the Kubernetes executor makes (backend/src/executors/kubernetes/*), in the run
- * namespace unless cluster-wide: [verb, group, resource(/subresource)]. The Role and the capacity
- * ClusterRole must allow exactly these, nothing more.
+ * Every call the Kubernetes executor makes, read from its source (backend/src/executors/kubernetes/*.ts):
+ * the typed client's methods (listNamespacedJob, readNamespacedPodLog, listNode, …) and the informers'
+ * list+watch paths, as "verb group/resource". A call added there without its verb in deploy/ fails here.
  */
-const NEEDED: Array<[string, string, string]> = [
-  ['list', 'batch', 'jobs'], ['watch', 'batch', 'jobs'], // informer.ts
-  ['create', 'batch', 'jobs'], ['get', 'batch', 'jobs'], ['delete', 'batch', 'jobs'], // launch, adopt on 409, cancel
-  ['list', 'batch', 'cronjobs'], ['create', 'batch', 'cronjobs'], ['get', 'batch', 'cronjobs'], ['delete', 'batch', 'cronjobs'], ['update', 'batch', 'cronjobs'], // cronjobs.ts
-  ['list', '', 'pods'], ['watch', '', 'pods'], ['delete', '', 'pods'], // informer, cancel one run of a sweep
-  ['get', '', 'pods/log'], // logs.ts
-  ['create', '', 'configmaps'], ['create', '', 'secrets'], // a sweep's params, run tokens
-  ['list', '', 'events'], // job-events.ts
-];
-const NEEDED_CLUSTER: Array<[string, string, string]> = [['list', '', 'nodes'], ['list', '', 'pods']]; // capacity.ts
+function executorCalls(): { namespaced: string[]; cluster: string[] } {
+  const dir = join(REPO, 'backend/src/executors/kubernetes');
+  const src = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  const VERB: Record<string, string> = { list: 'list', read: 'get', create: 'create', delete: 'delete', deleteCollection: 'deletecollection', replace: 'update', patch: 'patch' };
+  const KIND: Record<string, string> = { Job: 'batch/jobs', CronJob: 'batch/cronjobs', Pod: '/pods', PodLog: '/pods/log', ConfigMap: '/configmaps', Secret: '/secrets', Event: '/events', Node: '/nodes' };
+  const kind = (k: string, call: string) => KIND[k] ?? assert.fail(`the executor calls ${call}: add ${k} to this test's KIND map`);
+  const namespaced = new Set<string>();
+  const cluster = new Set<string>();
+  for (const m of src.matchAll(/\b(list|read|create|deleteCollection|delete|replace|patch)Namespaced([A-Z]\w*?)(Status)?\(/g)) namespaced.add(`${VERB[m[1]]} ${kind(m[2], m[0])}${m[3] ? '/status' : ''}`);
+  for (const m of src.matchAll(/\b(list)([A-Z]\w*?)ForAllNamespaces\(/g)) cluster.add(`${VERB[m[1]]} ${kind(m[2], m[0])}`);
+  for (const m of src.matchAll(/\b(list|read)(Node|Namespace)\(/g)) cluster.add(`${VERB[m[1]]} ${kind(m[2], m[0])}`);
+  for (const m of src.matchAll(/path: `\/apis?\/(?:([a-z.]+)\/)?v1\/namespaces\/\$\{[^}]+\}\/([a-z]+)`/g)) {
+    namespaced.add(`list ${m[1] ?? ''}/${m[2]}`); // an informer lists, then watches
+    namespaced.add(`watch ${m[1] ?? ''}/${m[2]}`);
+  }
+  return { namespaced: [...namespaced].sort(), cluster: [...cluster].sort() };
+}
+const rbacKey = (verb: string, group: string, resource: string) => `${verb} ${group}/${resource}`;
+const parseKey = (k: string) => { const [verb, gr] = k.split(' '); const i = gr.indexOf('/'); return { verb, group: gr.slice(0, i), resource: gr.slice(i + 1) }; };
 /** a sample of what the backend must not be able to do */
 const REFUSED: Array<[string, string, string, 'ns' | 'cluster' | 'other-ns']> = [
   ['get', '', 'secrets', 'ns'], ['list', '', 'secrets', 'ns'], ['delete', '', 'secrets', 'ns'],
@@ -225,20 +234,29 @@ describe("the team's deploy (deploy/) on the rig's real node", function () {
       });
       return r.status!.allowed;
     };
+    const calls = executorCalls();
+    // the scan finds what the executor is known to do (so an empty scan cannot pass)
+    for (const k of ['create batch/jobs', 'watch /pods', 'get /pods/log', 'create /secrets']) assert.ok(calls.namespaced.includes(k), `${k} in ${calls.namespaced.join(', ')}`);
+    assert.ok(calls.cluster.includes('list /nodes'), calls.cluster.join(', '));
     // the API server's RBAC authorizer sees new bindings through its informers, a moment after the apply
     await until(() => allowed('list', '', 'nodes'), 'the ClusterRoleBinding to take effect', 20_000);
-    for (const [verb, group, resource] of NEEDED) assert.ok(await allowed(verb, group, resource, ns), `${verb} ${group}/${resource} in ${ns} must be allowed`);
-    for (const [verb, group, resource] of NEEDED_CLUSTER) assert.ok(await allowed(verb, group, resource), `${verb} ${resource} cluster-wide must be allowed`);
+    for (const k of calls.namespaced) {
+      const { verb, group, resource } = parseKey(k);
+      assert.ok(await allowed(verb, group, resource, ns), `${k} in ${ns} must be allowed`);
+    }
+    for (const k of calls.cluster) {
+      const { verb, group, resource } = parseKey(k);
+      assert.ok(await allowed(verb, group, resource), `${k} cluster-wide must be allowed`);
+    }
     for (const [verb, group, resource, where] of REFUSED) {
       const namespace = where === 'ns' ? ns : where === 'other-ns' ? other : undefined;
       assert.equal(await allowed(verb, group, resource, namespace), false, `${verb} ${group}/${resource} ${where} must be refused`);
     }
     // minimal: the rules grant exactly the needed verbs (no wildcard, no extra verb or resource)
     const rbac = cluster.admin.kc.makeApiClient(RbacAuthorizationV1Api);
-    const grants = (rules: V1PolicyRule[]) => rules.flatMap((r) => r.apiGroups!.flatMap((g) => r.resources!.flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}`)))).sort();
-    const key = ([v, g, r]: [string, string, string]) => `${v} ${g}/${r}`;
-    assert.deepEqual(grants((await rbac.readNamespacedRole({ name: 'trainyard-executor', namespace: ns })).rules!), NEEDED.map(key).sort());
-    assert.deepEqual(grants((await rbac.readClusterRole({ name: 'trainyard-capacity' })).rules!), NEEDED_CLUSTER.map(key).sort());
+    const grants = (rules: V1PolicyRule[]) => rules.flatMap((r) => r.apiGroups!.flatMap((g) => r.resources!.flatMap((res) => r.verbs.map((v) => rbacKey(v, g, res))))).sort();
+    assert.deepEqual(grants((await rbac.readNamespacedRole({ name: 'trainyard-executor', namespace: ns })).rules!), calls.namespaced);
+    assert.deepEqual(grants((await rbac.readClusterRole({ name: 'trainyard-capacity' })).rules!), calls.cluster);
   });
 
   it("the rig has no kube-proxy: the `kubernetes` Service has no endpoints, so the pod is pointed at the API server's reachable address", async () => {
