@@ -106,6 +106,7 @@ describe("the team's deploy (deploy/) on the rig's real node", function () {
   let rendered: { base: string; rig: string };
   let registryAtNode: string;
   let imageSeconds: number;
+  let storeUrlAtNode: string;
 
   before(async function () {
     this.timeout(3 * 60 * 60 * 1000); // a fresh machine builds the rig's binaries and base images first
@@ -128,6 +129,7 @@ describe("the team's deploy (deploy/) on the rig's real node", function () {
     relays.push(pgRelay);
     const storeUrl = new URL(store.url);
     storeUrl.host = `${NODE_IP}:${pgRelay.port}`;
+    storeUrlAtNode = storeUrl.toString();
 
     ns = await cluster.namespace('tyd');
     const overlay = join(work, 'rig');
@@ -299,6 +301,24 @@ describe("the team's deploy (deploy/) on the rig's real node", function () {
     assert.ok(job, 'the Job is in the backend pod\'s namespace (read from its ServiceAccount)');
     const [runPod] = (await cluster.admin.core.listNamespacedPod({ namespace: ns, labelSelector: `trainyard.dev/run-id=${id}` })).items;
     assert.equal(runPod.spec!.nodeName, 'ty-real-1');
+    // the NetworkPolicies select the pods the backend really makes (enforcing them is the network
+    // plugin's job, and the rig's bridge CNI does not), and the store's address is one runs may not reach
+    const policies = parseAllDocuments(readFileSync(rendered.rig, 'utf8')).map((d) => d.toJS()).filter((d) => d.kind === 'NetworkPolicy');
+    const selects = (name: string, labels: Record<string, string> = {}) =>
+      Object.entries(policies.find((p) => p.metadata.name === name).spec.podSelector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v);
+    assert.ok(selects('trainyard-runs', runPod.metadata!.labels), `trainyard-runs selects the run pod (${JSON.stringify(runPod.metadata!.labels)})`);
+    assert.ok(!selects('trainyard-runs', pod.metadata!.labels) && selects('trainyard-backend', pod.metadata!.labels), 'the backend pod is under trainyard-backend only');
+    const runsPolicy = policies.find((p) => p.metadata.name === 'trainyard-runs');
+    const toBackend = runsPolicy.spec.egress.find((e: { to?: Array<{ podSelector?: unknown }> }) => e.to?.some((t) => t.podSelector));
+    assert.deepEqual(toBackend.ports, [{ protocol: 'TCP', port: 7878 }], 'runs reach the backend on its API port only');
+    const inCidr = (ip: string, cidr: string) => {
+      const [net, bits] = cidr.split('/');
+      const n = (a: string) => a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+      const size = 2 ** (32 - Number(bits));
+      return Math.floor(n(ip) / size) === Math.floor(n(net) / size);
+    };
+    const except: string[] = runsPolicy.spec.egress.flatMap((e: { to?: Array<{ ipBlock?: { except?: string[] } }> }) => e.to?.flatMap((t) => t.ipBlock?.except ?? []) ?? []);
+    assert.ok(except.some((c) => inCidr(new URL(storeUrlAtNode).hostname, c)), `the store (${new URL(storeUrlAtNode).hostname}) is in ${except.join(', ')}`);
     // the run pushed its output to the backend at the pod IP (TRAINYARD_BACKEND_URL)
     assert.equal(await (await client.downloadArtifact(id, 'done.txt')).text(), 'ok value=7\n');
     // and the store is the PostgreSQL from the Secret
