@@ -289,6 +289,11 @@ describe("the team's deploy (deploy/) on the rig's real node", function () {
     const url = `http://${pod.status!.podIP}:7878`;
     const client = new TrainyardClient({ baseUrl: url, token: `ty_team_admin_${'x'.repeat(32)}` });
     assert.equal((await fetch(`${url}/v1/runs`, { headers: { Authorization: 'Bearer wrong' } })).status, 401, 'the admin token from the Secret, nothing else');
+    // the dashboard ships in the image: its page and the script it names
+    const page = await (await fetch(`${url}/`)).text();
+    const script = /src="(assets\/[^"]+\.js)"/.exec(page)?.[1];
+    assert.ok(script, page.slice(0, 500));
+    assert.equal((await fetch(`${url}/${script}`)).status, 200);
     await saveWorkspace(client, { dir: join(REPO, 'test/fixtures/real-node'), model: 'probe', version: 'd1', baseImage: `${registryAtNode}/base/debian-python3:latest`, cacheDir: false });
     const v = await client.getVersion('probe', 'd1');
     assert.ok(v.imageRef.startsWith(`${registryAtNode}/team/probe:`), v.imageRef);
