@@ -204,7 +204,7 @@ describe("the team's deploy (deploy/) on the rig's real node", function () {
     const mib = (raw.layers as Array<{ size: number }>).reduce((n, l) => n + l.size, 0) / 1048576;
     assert.equal(raw.layers.length, 3);
     assert.equal(cfg.config.User, '10001:10001');
-    assert.ok(mib < 80, `${mib.toFixed(1)} MiB compressed`);
+    assert.ok(mib < 60, `${mib.toFixed(1)} MiB compressed (44 when written: node 40, libraries 3, the backend 1)`);
     console.log(`      image:backend: ${mib.toFixed(1)} MiB compressed, ${imageSeconds.toFixed(1)} s (built, pushed and rendered)`);
   });
 
