@@ -28,4 +28,5 @@ bash scripts/setup-oras.sh >/dev/null  # oras (Go module proxy, cached in ~/.cac
 ty_apt_ensure openssl:openssl curl:curl containerd:containerd /usr/lib/cni/bridge:containernetworking-plugins \
   iptables:iptables gcc:gcc
 bash test/k8s/build.sh >/dev/null
+bash test/k8s/build.sh kubectl >/dev/null  # the server's kubectl: test/k8s/deploy.test.ts renders deploy/ (kustomize) and dry-runs it
 exec node_modules/.bin/mocha "$@"

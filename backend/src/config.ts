@@ -76,6 +76,15 @@ export function loadConfig(file?: string | null): ResolvedConfig {
   return resolveConfig(raw, path ? dirname(resolve(path)) : process.cwd(), path ?? 'defaults');
 }
 
+/** the namespace of the pod this backend runs in (its ServiceAccount's), or null outside a cluster */
+function inClusterNamespace(file = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
 /** a server host only this machine can reach */
 const loopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
@@ -106,7 +115,15 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config', 
     throw new ConfigError(`invalid ${source}: defaults.hardware "${defaultHardware}" is not one of the hardware profiles (${[...names].join(', ')})`);
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  let storeUrl = c.store?.url ?? `sqlite:${join(home, 'trainyard.db')}`;
+  // a team's deploy gives the store URL (it holds a password) as TRAINYARD_STORE_URL, from a Secret
+  const envStore = env.TRAINYARD_STORE_URL?.trim();
+  if (envStore !== undefined && envStore !== '' && !/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(envStore)) {
+    throw new ConfigError(`TRAINYARD_STORE_URL must be postgres://user:password@host:5432/db (or sqlite:<path>); its scheme is ${JSON.stringify(envStore.split(":")[0])}`);
+  }
+  let storeUrl = envStore || c.store?.url || `sqlite:${join(home, 'trainyard.db')}`;
+  if (c.store?.requirePostgres && !/^postgres(ql)?:\/\//.test(storeUrl)) {
+    throw new ConfigError(`invalid ${source}: store.requirePostgres is set but the store is ${storeUrl.split(':')[0]}; give the PostgreSQL URL as store.url or TRAINYARD_STORE_URL (e.g. from a Secret)`);
+  }
   if (storeUrl.startsWith('sqlite:') && storeUrl !== 'sqlite::memory:') storeUrl = `sqlite:${abs(storeUrl.slice(7))}`;
   let registry = c.images?.registry ?? `oci-layout:${join(home, 'images')}`;
   if (registry.startsWith('oci-layout:')) registry = `oci-layout:${abs(registry.slice(11))}`;
@@ -146,8 +163,9 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config', 
       },
       kubernetes: {
         kubeconfig: c.executor?.kubernetes?.kubeconfig ? abs(c.executor.kubernetes.kubeconfig) : null,
-        namespace: c.executor?.kubernetes?.namespace ?? 'trainyard',
-        backendUrl: c.executor?.kubernetes?.backendUrl?.replace(/\/+$/, '') ?? null,
+        namespace: c.executor?.kubernetes?.namespace ?? (c.executor?.kubernetes?.kubeconfig ? null : inClusterNamespace()) ?? 'trainyard',
+        // TRAINYARD_BACKEND_URL: set per pod (e.g. from its IP through the downward API) where the Service does not route
+        backendUrl: (env.TRAINYARD_BACKEND_URL?.trim() || c.executor?.kubernetes?.backendUrl)?.replace(/\/+$/, '') ?? null,
       },
     },
     artifacts: {

@@ -29,4 +29,18 @@ describe('config', () => {
     assert.equal(c.store.url, 'sqlite:/srv/ty/data/t.db');
     assert.equal(c.images.registry, 'oci-layout:/srv/ty/imgs');
   });
+
+  it("a team's deploy: the store URL and the backend URL from the environment, PostgreSQL required when asked", () => {
+    const env = { TRAINYARD_STORE_URL: 'postgres://ty:pw@db:5432/ty', TRAINYARD_BACKEND_URL: 'http://10.1.2.3:7878/' };
+    const c = resolveConfig({ store: { url: 'sqlite:x.db', requirePostgres: true }, executor: { kind: 'kubernetes', kubernetes: { backendUrl: 'http://trainyard:7878' } } }, '/srv', 'config', env);
+    assert.equal(c.store.url, 'postgres://ty:pw@db:5432/ty', 'the environment wins over the file');
+    assert.equal(c.executor.kubernetes.backendUrl, 'http://10.1.2.3:7878');
+    assert.throws(() => resolveConfig({}, '/srv', 'config', { TRAINYARD_STORE_URL: 'mysql://ty:pw@db/ty' }), /TRAINYARD_STORE_URL must be postgres:\/\/user:password@host:5432\/db .*its scheme is "mysql"/);
+    assert.throws(() => resolveConfig({ store: { requirePostgres: true } }, '/srv', 'config', {}), /store\.requirePostgres is set but the store is sqlite/);
+    assert.equal(resolveConfig({ store: { requirePostgres: true } }, '/srv', 'config', { TRAINYARD_STORE_URL: 'postgresql://db/ty' }).store.url, 'postgresql://db/ty');
+    // outside a cluster and without the file's URL: the defaults stand
+    const d = resolveConfig({}, '/srv', 'config', {});
+    assert.match(d.store.url, /^sqlite:/);
+    assert.equal(d.executor.kubernetes.backendUrl, null);
+  });
 });

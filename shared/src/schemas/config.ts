@@ -24,6 +24,7 @@ export const Config = Type.Object(
           url: Type.Optional(Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)', description: 'sqlite:<path> or postgres://…' })),
           connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600000, description: 'PostgreSQL: how long to wait for a connection (default 10000)' })),
           statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3600000, description: 'PostgreSQL: statement_timeout of every connection (default 30000)' })),
+          requirePostgres: Type.Optional(Type.Boolean({ description: "refuse to start unless the store is PostgreSQL (a team's deploy: a SQLite file in a pod is lost with the pod)" })),
         },
         { additionalProperties: false },
       ),

@@ -85,9 +85,14 @@ describe('kubernetes executor: index sets and deploy config', () => {
 
   it('deploy/configmap.yaml carries a trainyard.yaml the backend accepts, with the kubernetes executor', () => {
     const cm = parse(readFileSync(new URL('../../../../deploy/configmap.yaml', import.meta.url), 'utf8'));
-    const cfg = resolveConfig(parse(cm.data['trainyard.yaml']), '/');
+    const raw = parse(cm.data['trainyard.yaml']);
+    const cfg = resolveConfig(raw, '/', 'config', { TRAINYARD_STORE_URL: 'postgres://ty:secret@db.example:5432/trainyard' });
     assert.equal(cfg.executor.kind, 'kubernetes');
     assert.equal(cfg.executor.kubernetes.namespace, 'trainyard');
+    assert.equal(cfg.store.url, 'postgres://ty:secret@db.example:5432/trainyard', 'the store URL from the Secret (TRAINYARD_STORE_URL)');
+    assert.equal(cfg.executor.kubernetes.backendUrl, 'http://trainyard:7878');
+    // without the Secret's URL it refuses to start on a SQLite file, and says what to give
+    assert.throws(() => resolveConfig(raw, '/', 'config', {}), /store\.requirePostgres is set but the store is sqlite; give the PostgreSQL URL as store\.url or TRAINYARD_STORE_URL/);
   });
 });
 
