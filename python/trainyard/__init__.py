@@ -294,16 +294,31 @@ def fetch_inputs(url, token, input_run_id, root):
     return len(listing.get("files", [])), total
 
 
+def recorded_input(url, token, run_id):
+    """The input run the backend recorded for run_id (a schedule's fire: resolved when the fire was recorded)."""
+    status, run = _request("GET", url.rstrip("/") + "/v1/runs/" + run_id, token)
+    if status != 200:
+        raise RuntimeError("the backend refused the record of run %s (HTTP %d): %s" % (run_id, status, ((run or {}).get("error") or {}).get("message")))
+    if not run.get("inputRunId"):
+        raise RuntimeError("the backend recorded no training run for run %s to read: %s" % (run_id, run.get("reason") or "no reason given"))
+    return run["inputRunId"]
+
+
 def fetch_inputs_main():
     env = os.environ
-    missing = [k for k in ("TRAINYARD_BACKEND_URL", "TRAINYARD_RUN_TOKEN", "TRAINYARD_INPUT_RUN_ID", "TRAINYARD_INPUT_DIR") if not env.get(k)]
+    # a schedule's fire has no input run id in its pod: it is in the run's record (TRAINYARD_RUN_ID)
+    need = ("TRAINYARD_BACKEND_URL", "TRAINYARD_RUN_TOKEN", "TRAINYARD_INPUT_DIR") + (("TRAINYARD_INPUT_RUN_ID",) if not env.get("TRAINYARD_RUN_ID") else ())
+    missing = [k for k in need if not env.get(k)]
     if missing:
         sys.stderr.write("trainyard inputs: cannot fetch the training run's artifacts: %s not set\n" % ", ".join(missing))
         return 2
+    input_run_id = env.get("TRAINYARD_INPUT_RUN_ID")
     try:
-        n, total = fetch_inputs(env["TRAINYARD_BACKEND_URL"], env["TRAINYARD_RUN_TOKEN"], env["TRAINYARD_INPUT_RUN_ID"], env["TRAINYARD_INPUT_DIR"])
+        if not input_run_id:
+            input_run_id = recorded_input(env["TRAINYARD_BACKEND_URL"], env["TRAINYARD_RUN_TOKEN"], env["TRAINYARD_RUN_ID"])
+        n, total = fetch_inputs(env["TRAINYARD_BACKEND_URL"], env["TRAINYARD_RUN_TOKEN"], input_run_id, env["TRAINYARD_INPUT_DIR"])
     except Exception as err:
-        sys.stderr.write("trainyard inputs: the artifacts of run %s could not be fetched: %s\n" % (env["TRAINYARD_INPUT_RUN_ID"], err))
+        sys.stderr.write("trainyard inputs: the artifacts of run %s could not be fetched: %s\n" % (input_run_id or "(from the run's record)", err))
         return 1
-    sys.stderr.write("trainyard inputs: %d file%s (%d bytes) of run %s in %s\n" % (n, "" if n == 1 else "s", total, env["TRAINYARD_INPUT_RUN_ID"], env["TRAINYARD_INPUT_DIR"]))
+    sys.stderr.write("trainyard inputs: %d file%s (%d bytes) of run %s in %s\n" % (n, "" if n == 1 else "s", total, input_run_id, env["TRAINYARD_INPUT_DIR"]))
     return 0

@@ -76,7 +76,7 @@ const parseKey = (k: string) => { const [verb, gr] = k.split(' '); const i = gr.
 const REFUSED: Array<[string, string, string, 'ns' | 'cluster' | 'other-ns']> = [
   ['get', '', 'secrets', 'ns'], ['list', '', 'secrets', 'ns'], ['delete', '', 'secrets', 'ns'],
   ['create', '', 'pods/exec', 'ns'], ['create', '', 'pods', 'ns'], ['update', 'batch', 'jobs', 'ns'], ['patch', 'batch', 'jobs', 'ns'],
-  ['delete', '', 'configmaps', 'ns'], ['get', '', 'configmaps', 'ns'], ['create', 'apps', 'deployments', 'ns'],
+  ['delete', '', 'configmaps', 'ns'], ['list', '', 'configmaps', 'ns'], ['create', 'apps', 'deployments', 'ns'],
   ['create', 'rbac.authorization.k8s.io', 'roles', 'ns'], ['create', 'rbac.authorization.k8s.io', 'rolebindings', 'ns'],
   ['create', 'batch', 'jobs', 'other-ns'], ['delete', '', 'pods', 'other-ns'], ['get', '', 'pods/log', 'other-ns'],
   ['delete', '', 'nodes', 'cluster'], ['get', '', 'nodes', 'cluster'], ['list', '', 'namespaces', 'cluster'], ['list', '', 'secrets', 'cluster'],

@@ -75,6 +75,8 @@ describe('training code on the real node (kubelet + containerd)', function () {
   let before0: ReturnType<typeof machineState>;
   let deadlineRun: string;
   let everyMinute: string;
+  let predictEveryMinute: string;
+  let trainedId: string;
 
   before(async function () {
     this.timeout(3 * 60 * 60 * 1000); // a fresh machine builds the rig's binaries first
@@ -190,6 +192,9 @@ describe('training code on the real node (kubelet + containerd)', function () {
     assert.equal(pod.spec!.containers[0].volumeMounts!.find((m) => m.name === 'input')!.readOnly, true);
     const preds = await (await b.client.downloadArtifact(r.id, 'predictions.csv')).text();
     assert.equal(preds.trim().split('\n').length, 51, 'a header and 50 predictions');
+    // "predict daily with the newest model" as a schedule: checked with the other schedule, near the end
+    predictEveryMinute = (await b.client.launch({ model: 'eta-correction', entrypoint: 'predict', hardware: 'cpu-real', fromRun: 'latest', params: { n: 20 }, schedule: '* * * * *' })).schedule!.id;
+    trainedId = trained.id;
   });
 
   it('a 4-point sweep is one Indexed Job; each index reads its own params, as uid 1000', async () => {
@@ -281,7 +286,8 @@ describe('training code on the real node (kubelet + containerd)', function () {
     assert.match(r.reason ?? '', /deadline|max duration|DeadlineExceeded/i);
   });
 
-  it('a "* * * * *" schedule fires through the CronJob controller onto the real node: recorded once, Succeeded, its outputs pushed with the schedule\'s token', async () => {
+  it('a "* * * * *" schedule fires through the CronJob controller onto the real node: recorded once, Succeeded, its outputs pushed with the schedule\'s token; a predict schedule with fromRun latest', async function () {
+    this.timeout(420_000);
     const runsOf = async () => (await b.client.listRuns({ schedule: everyMinute })).items;
     await until(async () => (await runsOf()).length > 0, 'the first fire', 90_000);
     const [r] = await waitForRuns(b.client, [(await runsOf())[0].id], 120_000);
@@ -298,6 +304,18 @@ describe('training code on the real node (kubelet + containerd)', function () {
     assert.ok(jobs.length >= 1, 'the CronJob controller made a Job');
     const mine = (await runsOf()).filter((x) => x.id === r.id);
     assert.equal(mine.length, 1, 'recorded once');
+
+    // a schedule with fromRun latest: each fire is recorded with the newest training run, which its
+    // init container reads from the run's record and fetches with the schedule's token
+    const predicts = async () => (await b.client.listRuns({ schedule: predictEveryMinute })).items;
+    await until(async () => (await predicts()).length > 0, 'the first predict fire', 90_000);
+    const [p] = await waitForRuns(b.client, [(await predicts()).at(-1)!.id], 120_000);
+    await b.client.deleteSchedule(predictEveryMinute);
+    assert.equal(p.status, 'Succeeded', p.reason ?? '');
+    assert.equal(p.inputRunId, trainedId);
+    assert.ok((await stdout(p.id)).includes('using the model in /var/run/trainyard-input/model.json'));
+    const preds = await (await b.client.downloadArtifact(p.id, 'predictions.csv')).text();
+    assert.equal(preds.trim().split('\n').length, 21, 'a header and 20 predictions');
   });
 
   it('the backend SIGKILLed mid-run and started again: the run ends Succeeded once, with its whole log', async () => {

@@ -65,7 +65,7 @@ async function checkRunScope(ctx: AppContext, req: FastifyRequest, caller: Calle
     throw new HttpError('forbidden', `a run token (of run ${caller.runId}) cannot call ${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}: it is for its run's own routes only; use a person's token`);
   }
   const id = (req.params as { id?: unknown } | undefined)?.id;
-  if (caller.scheduleId) return checkScheduleScope(ctx, caller.scheduleId, id);
+  if (caller.scheduleId) return checkScheduleScope(ctx, caller.scheduleId, id, config.runInput === true);
   if (id === caller.runId) return;
   if (config.runInput === true && typeof id === 'string' && caller.runId) {
     const run = await ctx.db.selectFrom('runs').select('input_run_id').where('id', '=', caller.runId).executeTakeFirst();
@@ -75,13 +75,17 @@ async function checkRunScope(ctx: AppContext, req: FastifyRequest, caller: Calle
 }
 
 /**
- * A schedule's token acts for the runs recorded as that schedule's fires. A fire's pod may finish
- * before the backend has recorded its Job's runs (the backend was restarting): that is a 503 the
- * pod retries, not a refusal.
+ * A schedule's token acts for the runs recorded as that schedule's fires (and, on runInput routes,
+ * reads the training runs those fires take as input). A fire's pod may start before the backend has
+ * recorded its Job's runs (the backend was restarting): that is a 503 the pod retries, not a refusal.
  */
-async function checkScheduleScope(ctx: AppContext, scheduleId: string, id: unknown): Promise<void> {
+async function checkScheduleScope(ctx: AppContext, scheduleId: string, id: unknown, runInput: boolean): Promise<void> {
   const run = typeof id === 'string' ? await ctx.db.selectFrom('runs').select('schedule_id').where('id', '=', id).executeTakeFirst() : undefined;
   if (run?.schedule_id === scheduleId) return;
+  if (run && runInput) {
+    const reader = await ctx.db.selectFrom('runs').select('id').where('schedule_id', '=', scheduleId).where('input_run_id', '=', id as string).limit(1).executeTakeFirst();
+    if (reader) return;
+  }
   if (!run && typeof id === 'string' && /^run_[0-9a-f]{32}\d*$/.test(id)) {
     throw new HttpError('unavailable', `run ${id} is not recorded yet (a fire of schedule ${scheduleId} the backend has not seen): retry shortly`);
   }

@@ -64,6 +64,11 @@ export interface ScheduleSpec {
   timezone: string;
   /** the runs of one fire (one, or a sweep's points in order); `id` and `sweepId` are chosen at each fire */
   runs: RunSpec[];
+  /**
+   * the schedule's fromRun ('latest' or a run id), resolved when each fire is recorded (RunSink.adopt)
+   * and read by the fire's pods from their run's record
+   */
+  fromRun?: string | null;
 }
 
 export interface Executor {

@@ -198,13 +198,24 @@ export class RunsService implements RunSink {
     const perRun = round4(est.totalCost / Math.max(1, batch.runs.length));
     const createdAt = nowIso();
     const sweepId = first.sweepId;
+    // fromRun on the schedule: resolved now ("latest" = latest at this fire); the fire's pods read it from their run's record
+    let inputRunId: string | null = null;
+    let inputError: string | null = null;
+    if (request?.fromRun) {
+      try {
+        inputRunId = await this.artifacts.resolveInput(first.model, request.fromRun);
+      } catch (err) {
+        inputError = (err as Error).message;
+      }
+    }
     const rows = batch.runs.map((spec, i) =>
       pendingRunRow({
         ...spec,
+        inputRunId: inputRunId ?? spec.inputRunId ?? null,
         profile: spec.hardware,
         sweepIndex: sweepId ? i : null,
         scheduleId: batch.scheduleId,
-        reason: `started by schedule ${batch.scheduleId}`,
+        reason: inputError ? `started by schedule ${batch.scheduleId}; its fromRun "${request!.fromRun}" found no training run: ${inputError}` : `started by schedule ${batch.scheduleId}`,
         executor: this.ctx.executor.kind,
         executorRef: batch.ref,
         createdBy: schedule?.created_by ?? this.ctx.user,

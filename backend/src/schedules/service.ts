@@ -115,9 +115,9 @@ export class SchedulesService {
     const expr = this.ctx.executor.cronExpression ? this.ctx.executor.cronExpression(given!) : given;
     const cron = parseCron(expr!, timezone);
     const estimate = await this.runs.estimate(request); // validates model, version, entrypoint, hardware, grid
-    if (request.fromRun && this.ctx.executor.schedule) {
-      // a CronJob's fires are made by the cluster, with no run token to fetch the training run's files
-      throw invalid(`fromRun on a schedule is not supported by the ${this.ctx.executor.kind} executor yet: launch the prediction runs one by one, or use the local executor`);
+    if (request.fromRun && this.ctx.executor.kind === 'kubernetes' && !this.ctx.config.executor.kubernetes.backendUrl) {
+      // a fire's pods fetch the training run's files from the backend
+      throw invalid('fromRun on Kubernetes needs executor.kubernetes.backendUrl (the URL pods reach the backend at): each fire fetches the artifacts from there');
     }
     const next = cron.nextRun();
     if (!next) throw invalid(`schedule "${expr}" never fires`);
@@ -194,6 +194,7 @@ export class SchedulesService {
         parallelism: sweep ? r.parallelism : null,
         image: { ref: r.version.imageRef, digest: r.version.digest, baseImage: r.version.baseImage },
       })),
+      fromRun: request.fromRun ?? null,
     };
   }
 

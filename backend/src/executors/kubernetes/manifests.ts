@@ -108,14 +108,14 @@ export const INPUT_DIR = '/var/run/trainyard-input';
 /**
  * A run launched with fromRun: an init container (the same image, the same limits) fetches the
  * training run's artifacts with the run's token into an emptyDir, which the run mounts read-only.
+ * A schedule's fire (`fire`) learns which training run from its own run's record, where the backend
+ * put the one it resolved when it recorded the fire; the init container derives its run id as the
+ * main container does.
  */
-function addInputs(pod: V1PodSpec, spec: RunSpec, o: ManifestOptions): V1PodSpec {
-  if (!spec.inputRunId || !o.backendUrl) return pod;
+function addInputs(pod: V1PodSpec, spec: RunSpec, o: ManifestOptions, fire?: { env: NonNullable<V1Container['env']>; derive: string }): V1PodSpec {
+  if ((!spec.inputRunId && !fire) || !o.backendUrl) return pod;
   const main = pod.containers[0];
-  const env = [
-    { name: 'TRAINYARD_INPUT_DIR', value: INPUT_DIR },
-    { name: 'TRAINYARD_INPUT_RUN_ID', value: spec.inputRunId },
-  ];
+  const env = [{ name: 'TRAINYARD_INPUT_DIR', value: INPUT_DIR }, ...(fire ? [] : [{ name: 'TRAINYARD_INPUT_RUN_ID', value: spec.inputRunId! }])];
   const init: V1Container = {
     name: 'inputs',
     image: main.image,
@@ -124,9 +124,11 @@ function addInputs(pod: V1PodSpec, spec: RunSpec, o: ManifestOptions): V1PodSpec
     command: [
       'sh',
       '-c',
-      `TRAINYARD_RUN_TOKEN="$(cat "${TOKEN_DIR}/token-${'$'}{JOB_COMPLETION_INDEX:-0}")" exec python3 -c 'import sys, trainyard; sys.exit(trainyard.fetch_inputs_main())'`,
+      `${fire ? `i="${'$'}{JOB_COMPLETION_INDEX:-}"; ${fire.derive}export TRAINYARD_RUN_ID; ` : ''}` +
+        `f="${TOKEN_DIR}/token-${'$'}{JOB_COMPLETION_INDEX:-0}"; [ -r "$f" ] || f="${TOKEN_DIR}/token"; ` +
+        `TRAINYARD_RUN_TOKEN="$(cat "$f")" exec python3 -c 'import sys, trainyard; sys.exit(trainyard.fetch_inputs_main())'`,
     ],
-    env: [{ name: 'TRAINYARD_BACKEND_URL', value: o.backendUrl }, ...env],
+    env: [{ name: 'TRAINYARD_BACKEND_URL', value: o.backendUrl }, ...(fire?.env ?? []), ...env],
     resources: main.resources,
     terminationMessagePolicy: 'FallbackToLogsOnError',
     securityContext: main.securityContext,
@@ -317,6 +319,10 @@ export function scheduleObjects(s: ScheduleSpec, o: ManifestOptions): { cronJob:
       '-c',
       `i="$JOB_COMPLETION_INDEX"; ${derive('$i')}TRAINYARD_PARAMS="$(cat ${PARAMS_DIR}/params-$i.json)"; ` + `export TRAINYARD_RUN_ID TRAINYARD_PARAMS; ${RUN_COMMAND}`,
     ];
+  }
+  if (s.fromRun) {
+    const spec = job.spec!.template.spec!;
+    job.spec!.template.spec = addInputs(spec, placeholder[0], o, { env: [uidEnv], derive: derive(sweep ? '$i' : '') });
   }
   // a fire's run ids are only known once its Job exists: its pods push with the schedule's token
   const pod = job.spec!.template.spec!;

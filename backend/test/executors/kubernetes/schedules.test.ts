@@ -94,6 +94,17 @@ describe('kubernetes executor: schedule manifests', () => {
     // the finish step falls back from token-<index> (a launch's Secret) to token (a schedule's)
     assert.match(FINISH_STEP, new RegExp(`\\|\\| f="${TOKEN_DIR}/token"`));
     const secret = scheduleTokenSecret('sch_0000000000abe', 'tyr_secret', o, { a: 'b' });
+    // with fromRun, an init container fetches the input: it derives the run id as the main container does
+    // and reads the token the same way; which run to read is in its run's record (no TRAINYARD_INPUT_RUN_ID)
+    const withInputs = scheduleObjects({ ...sspec('sch_0000000000abe', points), fromRun: 'latest' }, { ...o, backendUrl: 'http://10.0.0.1:7878' });
+    const init = withInputs.cronJob.spec!.jobTemplate.spec!.template.spec!.initContainers![0];
+    assert.equal(init.name, 'inputs');
+    assert.equal(init.env!.find((e) => e.name === 'TRAINYARD_INPUT_RUN_ID'), undefined);
+    const dir = mkdtempSync(join(tmpdir(), 'ty-init-'));
+    writeFileSync(join(dir, 'token'), 'tyr_schedule');
+    writeFileSync(join(dir, 'python3'), '#!/bin/sh\necho "$TRAINYARD_RUN_ID $TRAINYARD_RUN_TOKEN"\n', { mode: 0o755 }); // a fake python3: prints what the real one gets
+    const out = execFileSync('sh', ['-c', init.command![2].split(TOKEN_DIR).join(dir)], { env: { PATH: `${dir}:${process.env.PATH}`, JOB_COMPLETION_INDEX: '1', TRAINYARD_JOB_UID: uid } }).toString();
+    assert.equal(out.trim(), `${scheduledRunIds(uid, 2, true).runIds[1]} tyr_schedule`);
     assert.deepEqual([secret.metadata!.name, secret.stringData], [tokenSecretNameForSchedule('sch_0000000000abe'), { token: 'tyr_secret' }]);
   });
 });
