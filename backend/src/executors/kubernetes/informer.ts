@@ -24,6 +24,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   fieldSelector?: string;
   list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
   onChange: (type: EventType, obj: T) => void;
+  /** keeps only what the cache needs of each object (metadata name, namespace, uid and resourceVersion must stay) */
+  transform?: (obj: T) => T;
   backoff?: { initialMs: number; maxMs: number };
   log?: (msg: string) => void;
 }
@@ -87,7 +89,8 @@ export class Informer<T extends KubernetesObject> {
     const res = await this.o.list();
     this.stats.lists++;
     const seen = new Set<string>();
-    for (const obj of res.items) {
+    for (const raw of res.items) {
+      const obj = this.o.transform ? this.o.transform(raw) : raw;
       const k = this.key(obj);
       seen.add(k);
       const old = this.cache.get(k);
@@ -104,7 +107,8 @@ export class Informer<T extends KubernetesObject> {
     this.synced = true;
   }
 
-  private apply(type: string, obj: T): void {
+  private apply(type: string, raw: T): void {
+    const obj = type !== 'BOOKMARK' && this.o.transform ? this.o.transform(raw) : raw;
     const rv = obj.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (type === 'BOOKMARK') return;

@@ -13,6 +13,8 @@
  * races an earlier one meets 409 and adopts it: nothing is launched twice), and a run that
  * was Running whose Job is gone is reported Failed.
  *
+ * Availability comes from cluster-wide node and pod caches (cluster-capacity.ts), not from lists.
+ *
  * Schedules are CronJobs (cronjobs.ts creates, deletes and reconciles them). A Job one creates carries the
  * schedule label and the fire's RunSpecs but no run ids: the executor derives them from the
  * Job's uid, records them through RunSink.adopt (once per uid, across restarts and backends)
@@ -22,9 +24,9 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
-import { readAvailability } from './capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
+import { ClusterCapacity } from './cluster-capacity';
 import { CronJobs, scheduledSpecs } from './cronjobs';
 import { cronJobSchedule } from './cron-expression';
 import { JobEvents } from './job-events';
@@ -93,6 +95,7 @@ export class KubernetesExecutor implements Executor {
   private readonly jobEvents: JobEvents;
   private readonly manifests: ManifestOptions;
   private readonly objects: JobObjectsDeps;
+  readonly capacity: ClusterCapacity;
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.ns = o.namespace;
@@ -123,6 +126,7 @@ export class KubernetesExecutor implements Executor {
       onChange: (_t, pod) => this.onPod(pod),
       log: this.log,
     });
+    this.capacity = new ClusterCapacity({ kube: o.kube, api: (fn) => this.api(fn), log: this.log });
     this.jobEvents = new JobEvents(o.kube.core, this.ns, this.log);
     this.cronJobs = new CronJobs({
       kube: o.kube,
@@ -143,8 +147,16 @@ export class KubernetesExecutor implements Executor {
     this.sink = sink;
     this.stopped = false;
     for (const a of active) this.track(a.spec, a.status === 'Running' ? 'Running' : 'Pending', a.ref as RunRef | null, a.startedAt);
-    await this.jobs.start();
-    await this.pods.start();
+    const capacity = this.capacity.start();
+    try {
+      await this.jobs.start();
+      await this.pods.start();
+      await capacity;
+    } catch (err) {
+      await capacity;
+      await this.capacity.stop();
+      throw err;
+    }
     const resubmit: RunSpec[] = [];
     for (const a of active) {
       const t = this.runs.get(a.spec.id);
@@ -169,7 +181,7 @@ export class KubernetesExecutor implements Executor {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.resyncTimer = null;
     for (const t of this.runs.values()) t.logs.stop();
-    await Promise.all([this.jobs.stop(), this.pods.stop()]);
+    await Promise.all([this.jobs.stop(), this.pods.stop(), this.capacity.stop()]);
     await Promise.all([...this.runs.values()].map((t) => t.chain));
   }
 
@@ -487,8 +499,9 @@ export class KubernetesExecutor implements Executor {
 
   // ---------------------------------------------------------------- availability
 
+  /** from the cluster-wide node and pod caches (cluster-capacity.ts): no API request */
   availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>> {
-    return readAvailability(this.o.kube, profiles, (fn) => this.api(fn));
+    return this.capacity.availability(profiles);
   }
 }
 
