@@ -10,7 +10,8 @@
  * Reading nodes and pods cluster-wide needs list and watch on both (deploy/clusterrole.yaml).
  * Without them the executor still runs runs: the first list is tried when the executor
  * starts, then again with backoff, and until it succeeds availability says it cannot read
- * the cluster's capacity (will queue).
+ * the cluster's capacity (will queue). It says so too when the watches have failed for longer
+ * than staleAfterMs (the API server unreachable): an old cache neither admits nor refuses.
  */
 import type { V1Container, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
@@ -26,6 +27,8 @@ export interface ClusterCapacityOptions {
   api: <T>(fn: () => Promise<T>) => Promise<T>;
   log: (msg: string) => void;
   backoff?: { initialMs: number; maxMs: number };
+  /** how long the caches may go unconfirmed (their watches failing) before availability stops trusting them; default 60 s */
+  staleAfterMs?: number;
 }
 
 const slimContainer = (c: V1Container): V1Container => ({ name: c.name, restartPolicy: c.restartPolicy, resources: { requests: c.resources?.requests } });
@@ -111,13 +114,24 @@ export class ClusterCapacity {
 
   async availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>> {
     await this.firstTries;
-    if (this.stopped || this.failing.size) {
-      const why = this.stopped ? 'the Kubernetes executor is not running' : [...this.failing.values()].join('; ');
+    const stale = this.staleness();
+    if (this.stopped || this.failing.size || stale) {
+      const why = this.stopped ? 'the Kubernetes executor is not running' : this.failing.size ? [...this.failing.values()].join('; ') : stale;
       const reason = `cannot read the cluster's capacity (${why}); a run will queue until a node fits`;
       return new Map(profiles.map((p) => [p.name, { status: 'will-queue', slots: 0, reason } satisfies Availability]));
     }
     this.usage ??= usageByNode(this.pods.cache.values());
     return availabilityFromUsage(profiles, this.nodes.list(), this.usage);
+  }
+
+  /** why the caches are too old to trust, or null */
+  private staleness(): string | null {
+    const limit = this.o.staleAfterMs ?? 60_000;
+    for (const inf of [this.nodes, this.pods]) {
+      const f = inf.failing;
+      if (f && Date.now() - f.since > limit) return `its watch of ${inf === this.nodes ? 'nodes' : 'pods'} has failed for ${Math.round((Date.now() - f.since) / 1000)} s (${f.error})`;
+    }
+    return null;
   }
 
   private async keepStarting(inf: Informer<V1Node> | Informer<V1Pod>, firstTry: () => void): Promise<void> {

@@ -8,6 +8,7 @@
  *    diffed against the cache so deletions missed meanwhile are still delivered;
  *  - any other error backs off exponentially (capped, jittered) before the next try;
  *  - an event older than what the cache holds for that object is dropped as stale;
+ *  - `failing` says since when lists and watches fail (readers decide when the cache is too old);
  *  - stop() aborts the open watch.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -49,6 +50,8 @@ export class Informer<T extends KubernetesObject> {
   readonly cache = new Map<string, T>();
   readonly stats: InformerStats = { lists: 0, watches: 0, gone: 0, errors: 0, stale: 0 };
   resourceVersion = '';
+  /** since when (ms) lists and watches have failed, and the last failure; null while the API server answers */
+  failing: { since: number; error: string } | null = null;
   private stopped = false;
   private abort: AbortController | null = null;
   private loop: Promise<void> | null = null;
@@ -105,6 +108,7 @@ export class Informer<T extends KubernetesObject> {
     }
     this.resourceVersion = res.metadata?.resourceVersion ?? '';
     this.synced = true;
+    this.failing = null;
   }
 
   private apply(type: string, raw: T): void {
@@ -134,6 +138,7 @@ export class Informer<T extends KubernetesObject> {
       try {
         if (!this.synced) await this.relist();
         const outcome = await this.watchOnce();
+        this.failing = null;
         if (outcome === 'gone') {
           this.stats.gone++;
           this.synced = false;
@@ -150,6 +155,7 @@ export class Informer<T extends KubernetesObject> {
           continue;
         }
         this.stats.errors++;
+        this.failing = { since: this.failing?.since ?? Date.now(), error: `${e.status ?? 'no response'}: ${e.message}` };
         const delay = backoffDelay(failures++, b.initialMs, b.maxMs);
         this.o.log?.(`${this.o.name}: watch failed (${e.status ?? 'no response'}: ${e.message}); retrying in ${delay} ms`);
         await new Promise<void>((resolve) => {
@@ -187,6 +193,7 @@ export class Informer<T extends KubernetesObject> {
               this.abort?.abort();
               return;
             }
+            this.failing = null;
             try {
               this.apply(type, obj as T);
             } catch (err) {

@@ -47,6 +47,8 @@ export interface KubernetesExecutorOptions {
   log?: (msg: string) => void;
   /** the backend's URL as pods reach it: runs then push their outputs there (see manifests.ts FINISH_STEP) */
   backendUrl?: string | null;
+  /** how long availability trusts its caches while their watches fail (cluster-capacity.ts; default 60 s) */
+  capacityStaleAfterMs?: number;
   /** a token per run, scoped to that run only, for the finish step (required with backendUrl) */
   runTokens?: (runIds: string[]) => Promise<string[]>;
 }
@@ -126,7 +128,7 @@ export class KubernetesExecutor implements Executor {
       onChange: (_t, pod) => this.onPod(pod),
       log: this.log,
     });
-    this.capacity = new ClusterCapacity({ kube: o.kube, api: (fn) => this.api(fn), log: this.log });
+    this.capacity = new ClusterCapacity({ kube: o.kube, api: (fn) => this.api(fn), log: this.log, staleAfterMs: o.capacityStaleAfterMs });
     this.jobEvents = new JobEvents(o.kube.core, this.ns, this.log);
     this.cronJobs = new CronJobs({
       kube: o.kube,
