@@ -24,9 +24,9 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
+import { ClusterCapacity } from './cluster-capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
-import { ClusterCapacity } from './cluster-capacity';
 import { CronJobs, scheduledSpecs } from './cronjobs';
 import { cronJobSchedule } from './cron-expression';
 import { JobEvents } from './job-events';
@@ -149,16 +149,9 @@ export class KubernetesExecutor implements Executor {
     this.sink = sink;
     this.stopped = false;
     for (const a of active) this.track(a.spec, a.status === 'Running' ? 'Running' : 'Pending', a.ref as RunRef | null, a.startedAt);
-    const capacity = this.capacity.start();
-    try {
-      await this.jobs.start();
-      await this.pods.start();
-      await capacity;
-    } catch (err) {
-      await capacity;
-      await this.capacity.stop();
-      throw err;
-    }
+    await this.jobs.start();
+    await this.pods.start();
+    await this.capacity.start(); // never throws: without the capacity ClusterRole, availability says so
     const resubmit: RunSpec[] = [];
     for (const a of active) {
       const t = this.runs.get(a.spec.id);
