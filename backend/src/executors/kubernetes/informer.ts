@@ -172,6 +172,7 @@ export class Informer<T extends KubernetesObject> {
     return new Promise((resolve, reject) => {
       let gone = false;
       let failed: unknown = null;
+      let ended = false;
       const params: Record<string, string | number | boolean | undefined> = {
         resourceVersion: this.resourceVersion || undefined,
         allowWatchBookmarks: true,
@@ -201,6 +202,7 @@ export class Informer<T extends KubernetesObject> {
             }
           },
           (err) => {
+            ended = true;
             if (gone) return resolve('gone');
             if (failed) return reject(failed);
             // our own abort (stop, resumeFrom) and the client's inactivity timeout end a watch cleanly
@@ -211,6 +213,8 @@ export class Informer<T extends KubernetesObject> {
         )
         .then((ctrl) => {
           this.abort = ctrl;
+          // watch() resolves on a 200 and also after a failed request (having called done first)
+          if (!ended) this.failing = null;
           if (this.stopped) ctrl.abort();
         }, reject);
     });
