@@ -5,7 +5,8 @@
 // watch events: a pod bound to the GPU node, a cordon, and a node that appears (what an
 // autoscaler does) change the answer. An autoscaled profile with a non-NVIDIA GPU resource
 // reads "will queue" with scaleUp, is launched rather than refused, requests its resource,
-// and runs once such a node joins.
+// and runs once such a node joins. Without the capacity ClusterRole the executor still starts,
+// availability says why it cannot read capacity, and follows once the role is bound.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import type { V1Node } from '@kubernetes/client-node';
 import type { HardwareProfile } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { DEFAULT_HARDWARE } from '../../backend/src/config';
+import { KubernetesExecutor } from '../../backend/src/executors/kubernetes';
+import { RecordingSink } from '../../backend/test/executors/local/helpers';
 import { ensureBaseImage } from '../components/base-image';
 import { COUNTER, removeHome, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
 import { sleep, startCluster, until, type Cluster } from './cluster';
@@ -176,7 +179,26 @@ describe('kubernetes availability from informer caches (real API server, audit l
     assert.equal(run.status, 'Succeeded', run.reason ?? '');
     await until(async () => (await hardware()).get('gpu-mi300')!.status === 'fits-now', 'gpu-mi300 to fit now on the new node', 10_000);
   });
+
+  it('without the capacity ClusterRole the executor still starts and says it cannot read capacity; once granted, availability follows without a restart', async () => {
+    const bare = await cluster.namespace('tyn');
+    await cluster.applyDeploy(bare, ['serviceaccount.yaml', 'role.yaml']);
+    const msgs: string[] = [];
+    const ex = new KubernetesExecutor({ kube: await cluster.serviceAccountClients(bare), namespace: bare, log: (m) => msgs.push(m) });
+    await ex.start(new RecordingSink(), []);
+    try {
+      const a = (await ex.availability([DEFAULT_HARDWARE[0]])).get('cpu-small')!;
+      assert.equal(a.status, 'will-queue');
+      assert.match(a.reason, /^cannot read the cluster's capacity \(listing (nodes|pods): 403: /);
+      assert.ok(msgs.some((m) => /retrying in the background/.test(m)), msgs.join('\n'));
+      await cluster.applyDeploy(bare, ['clusterrole.yaml']);
+      await until(async () => (await ex.availability([DEFAULT_HARDWARE[0]])).get('cpu-small')!.status === 'fits-now', 'cpu-small to fit now once the ClusterRole is bound', 40_000);
+    } finally {
+      await ex.stop();
+    }
+  });
 });
+
 
 function amdNode(name: string): V1Node {
   const res = { cpu: '16', memory: '64Gi', pods: '110', 'amd.com/gpu': '1' };

@@ -60,7 +60,7 @@ export class ClusterCapacity {
   readonly nodes: Informer<V1Node>;
   readonly pods: Informer<V1Pod>;
   private usage: NodeUsage | null = null;
-  private readonly failing = new Map<string, string>();
+  private readonly unlisted = new Map<string, string>();
   private stopped = true;
   private starting: Promise<void>[] = [];
   private firstTries: Promise<void> = Promise.resolve();
@@ -115,8 +115,8 @@ export class ClusterCapacity {
   async availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>> {
     await this.firstTries;
     const stale = this.staleness();
-    if (this.stopped || this.failing.size || stale) {
-      const why = this.stopped ? 'the Kubernetes executor is not running' : this.failing.size ? [...this.failing.values()].join('; ') : stale;
+    if (this.stopped || this.unlisted.size || stale) {
+      const why = this.stopped ? 'the Kubernetes executor is not running' : this.unlisted.size ? [...this.unlisted.values()].join('; ') : stale;
       const reason = `cannot read the cluster's capacity (${why}); a run will queue until a node fits`;
       return new Map(profiles.map((p) => [p.name, { status: 'will-queue', slots: 0, reason } satisfies Availability]));
     }
@@ -140,13 +140,13 @@ export class ClusterCapacity {
       try {
         await inf.start();
         this.usage = null;
-        this.failing.delete(inf === this.nodes ? 'nodes' : 'pods');
+        this.unlisted.delete(inf === this.nodes ? 'nodes' : 'pods');
         if (this.stopped) await inf.stop(); // stop() came while the first list was under way
         return;
       } catch (err) {
         const e = toKubeError(err);
         const what = inf === this.nodes ? 'nodes' : 'pods';
-        this.failing.set(what, `listing ${what}: ${e.status ?? 'no response'}: ${e.message}`);
+        this.unlisted.set(what, `listing ${what}: ${e.status ?? 'no response'}: ${e.message}`);
         if (attempt === 0) this.o.log(`cannot read the cluster's ${what} for availability (${e.status ?? 'no response'}: ${e.message}); retrying in the background`);
       } finally {
         firstTry();
