@@ -12,6 +12,7 @@ import { Compile } from 'typebox/compile';
 import { Config, type HardwareProfile } from '@trainyard/shared';
 import { DEFAULT_COMPRESSION, parseCompression, type Compression } from './images/compression';
 import { dataHome } from './data-home';
+import { profileProblems, profileSchemaHint } from './hardware/profile-checks';
 
 export interface ResolvedConfig {
   home: string;
@@ -99,17 +100,15 @@ export function embeddedMode(serverHost: string, env: NodeJS.ProcessEnv = proces
 export function resolveConfig(raw: unknown, baseDir: string, source = 'config', env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   if (!checkConfig.Check(raw)) {
     const first = [...checkConfig.Errors(raw)].slice(0, 5);
-    const lines = first.map((e) => `${e.instancePath || '/'}: ${e.message}`);
+    const lines = first.map((e) => profileSchemaHint(e.instancePath, raw) ?? `${e.instancePath || '/'}: ${e.message}`);
     throw new ConfigError(`invalid ${source}: ${lines.join('; ')}`);
   }
   const c = raw as Config;
   const home = dataHome();
   const hardware = c.hardware ?? DEFAULT_HARDWARE;
-  const names = new Set<string>();
-  for (const h of hardware) {
-    if (names.has(h.name)) throw new ConfigError(`invalid ${source}: hardware profile "${h.name}" is listed twice`);
-    names.add(h.name);
-  }
+  const problems = profileProblems(hardware);
+  if (problems.length) throw new ConfigError(`invalid ${source}: ${problems.join('; ')}`);
+  const names = new Set(hardware.map((h) => h.name));
   const defaultHardware = c.defaults?.hardware ?? hardware[0].name;
   if (!names.has(defaultHardware)) {
     throw new ConfigError(`invalid ${source}: defaults.hardware "${defaultHardware}" is not one of the hardware profiles (${[...names].join(', ')})`);

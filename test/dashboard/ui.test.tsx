@@ -205,6 +205,22 @@ describe('shared UI components (jsdom)', function () {
       assert.match(radios[0].textContent ?? '', /Fits now · 2 slots free/);
       assert.match(radios[1].textContent ?? '', /Will queue — all 2 slots are busy/);
     });
+
+    it('says "will queue: scale-up expected" for an autoscaled profile no node takes now, apart from "cannot fit", and lets it be picked', async () => {
+      const scaleUp = { ...hw('gpu-a100', 'will-queue', 'no node has 1 nvidia.com/gpu now; scale-up expected'), availability: { status: 'will-queue' as const, slots: 0, scaleUp: true, reason: 'no node has 1 nvidia.com/gpu now; scale-up expected' } };
+      const f = fakeClient({ listHardware: () => ({ items: [hw('gpu-t4', 'cannot-fit', 'no node has 1 nvidia.com/gpu'), scaleUp, hw('cpu-large', 'will-queue', 'all 2 slots are busy')] }) });
+      const picked: string[] = [];
+      mount(f.client, <ui.HardwarePicker value={null} onChange={(n) => picked.push(n)} />);
+      const radios = await rtl.screen.findAllByRole('radio');
+      assert.deepEqual(radios.map((r) => r.getAttribute('data-availability')), ['cannot-fit', 'scale-up', 'will-queue']);
+      assert.match(radios[1].textContent ?? '', /Will queue: scale-up expected — no node has 1 nvidia\.com\/gpu now/);
+      assert.doesNotMatch(radios[1].textContent ?? '', /Cannot fit/);
+      assert.doesNotMatch(radios[2].textContent ?? '', /scale-up/);
+      assert.equal(radios[1].getAttribute('aria-disabled'), 'false');
+      rtl.fireEvent.click(radios[0]);
+      rtl.fireEvent.click(radios[1]);
+      assert.deepEqual(picked, ['gpu-a100']);
+    });
   });
 
   describe('RunList', () => {

@@ -220,12 +220,18 @@ export async function until(pred: () => Promise<boolean> | boolean, what: string
 /**
  * starts a rig for one suite (call in before(), with this.timeout() long enough for a cold build);
  * gpuNodes: how many kwok-gpu-t4-N nodes (default 1); realNode: also the real node ty-real-1 and
- * the rig's registry (default: kwok nodes only, so suites that need no real container start fast)
+ * the rig's registry (default: kwok nodes only, so suites that need no real container start fast);
+ * apiServerArgs: more kube-apiserver flags, each without spaces, made from the state dir (e.g. an audit log)
  */
-export async function startCluster(opts: { gpuNodes?: number; realNode?: boolean } = {}): Promise<Cluster> {
+export async function startCluster(opts: { gpuNodes?: number; realNode?: boolean; apiServerArgs?: (state: string) => string[] } = {}): Promise<Cluster> {
   const state = mkdtempSync(join(tmpdir(), 'trainyard-k8s-'));
   try {
-    const env = { ...process.env, TY_K8S_REAL_NODE: opts.realNode ? '1' : '0', ...(opts.gpuNodes === undefined ? {} : { TY_K8S_GPU_NODES: String(opts.gpuNodes) }) };
+    const env = {
+      ...process.env,
+      TY_K8S_REAL_NODE: opts.realNode ? '1' : '0',
+      ...(opts.gpuNodes === undefined ? {} : { TY_K8S_GPU_NODES: String(opts.gpuNodes) }),
+      ...(opts.apiServerArgs ? { TY_K8S_APISERVER_ARGS: opts.apiServerArgs(state).join(' ') } : {}),
+    };
     const { stdout } = await run('bash', [join(HERE, 'up.sh'), state], { timeout: 3 * 60 * 60 * 1000, maxBuffer: 16 * 1024 * 1024, env });
     const kubeconfig = stdout.trim().split('\n').pop()!;
     const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8')) as ClusterInfo;

@@ -147,6 +147,9 @@ API_ARGS=(--etcd-servers "http://127.0.0.1:$ETCD_PORT" --bind-address 127.0.0.1 
   --service-account-signing-key-file "$PKI/service-accounts.key" --service-cluster-ip-range 10.0.0.0/24
   --kubelet-client-certificate "$PKI/kubelet-client.crt" --kubelet-client-key "$PKI/kubelet-client.key"
   --kubelet-preferred-address-types InternalIP --allow-privileged=false --profiling=false --endpoint-reconciler-type none)
+# TY_K8S_APISERVER_ARGS: more kube-apiserver flags, space-separated (e.g. an audit policy and log)
+read -r -a EXTRA_API_ARGS <<< "${TY_K8S_APISERVER_ARGS:-}"
+API_ARGS+=("${EXTRA_API_ARGS[@]}")
 printf '%s\n' "${API_ARGS[@]}" > "$STATE/apiserver.args"
 log "kube-apiserver on $API_PORT"
 start kube-apiserver "$BIN/kube-apiserver" "${API_ARGS[@]}"

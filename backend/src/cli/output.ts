@@ -116,6 +116,7 @@ export function statusText(status: string, st: Style): string {
     case 'fits-now':
       return st.green(status);
     case 'will-queue':
+    case 'will-queue: scale-up expected':
       return st.yellow(status);
     case 'cannot-fit':
       return st.red(status);

@@ -17,6 +17,12 @@ export const Toleration = Type.Object(
   },
   { additionalProperties: false },
 );
+/** a Kubernetes extended resource name: a DNS-subdomain prefix, a slash, a name (nvidia.com/gpu, amd.com/gpu, gpu.intel.com/i915) */
+export const ExtendedResourceName = Type.String({
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+  maxLength: 317,
+  description: 'the node resource that counts this GPU, as a domain/name extended resource; default nvidia.com/gpu',
+});
 export const HardwareProfile = Type.Object(
   {
     name: ProfileName,
@@ -28,6 +34,7 @@ export const HardwareProfile = Type.Object(
         {
           type: Type.String({ minLength: 1, maxLength: 63 }),
           count: Type.Integer({ minimum: 0, maximum: 64 }),
+          resource: Type.Optional(ExtendedResourceName),
         },
         { additionalProperties: false },
       ),
@@ -35,6 +42,12 @@ export const HardwareProfile = Type.Object(
     nodeSelector: Type.Optional(Type.Record(Type.String({ maxLength: 253 }), Type.String({ maxLength: 63 }))),
     tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 32 })),
     pricePerHour: Type.Number({ minimum: 0, maximum: 100000, description: 'USD per hour' }),
+    autoscaled: Type.Optional(
+      Type.Boolean({
+        description:
+          'Kubernetes: the nodes for this profile come from an autoscaled pool, so "no node fits now" means a run waits for a scale-up. Unset: learned from the node-pool labels (Karpenter, GKE); false: never assumed',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -44,6 +57,8 @@ export const Availability = Type.Object({
   /** how many more runs of this profile could start right now */
   slots: Type.Integer({ minimum: 0 }),
   reason: Type.String(),
+  /** with will-queue: no node takes it now, and the cluster autoscaler is expected to add one */
+  scaleUp: Type.Optional(Type.Boolean()),
 });
 // one object, not an allOf: HardwareProfile forbids properties it does not list, availability among them
 export const HardwareWithAvailability = Type.Object({ ...HardwareProfile.properties, availability: Availability }, { additionalProperties: false });

@@ -1,6 +1,8 @@
 /**
  * One card per hardware profile: CPU, memory, GPU, price per hour and live
- * availability (fits now with slots / will queue / cannot fit, with the reason).
+ * availability (fits now with slots / will queue / will queue: scale-up expected / cannot
+ * fit, with the reason). "Scale-up expected" is a profile no node takes now whose nodes come
+ * from an autoscaled pool: selectable, unlike "cannot fit".
  * A radio group: arrow keys move, Space/Enter select; profiles that cannot fit
  * stay focusable so their reason can be read, but cannot be selected.
  * Availability refreshes on run events (runs starting and ending change it).
@@ -23,8 +25,14 @@ export interface HardwarePickerProps {
 const AVAIL = {
   'fits-now': { cls: 'ty-ok', word: 'Fits now' },
   'will-queue': { cls: 'ty-warn', word: 'Will queue' },
+  'scale-up': { cls: 'ty-warn', word: 'Will queue: scale-up expected' },
   'cannot-fit': { cls: 'ty-err', word: 'Cannot fit' },
 } as const;
+
+/** what the card shows: the availability status, with will-queue split by whether a scale-up is expected */
+export function availabilityState(a: HardwareWithAvailability['availability']): keyof typeof AVAIL {
+  return a.status === 'will-queue' && a.scaleUp ? 'scale-up' : a.status;
+}
 
 export function HardwarePicker({ value, onChange, onLoaded, label = 'Hardware' }: HardwarePickerProps) {
   const { client } = useUi();
@@ -64,7 +72,8 @@ export function HardwarePicker({ value, onChange, onLoaded, label = 'Hardware' }
   return (
     <div role="radiogroup" aria-label={label} className="ty-grid">
       {items.map((h, i) => {
-        const a = AVAIL[h.availability.status];
+        const shown = availabilityState(h.availability);
+        const a = AVAIL[shown];
         const checked = h.name === value;
         const reasonId = `ty-hw-reason-${h.name}`;
         return (
@@ -78,6 +87,7 @@ export function HardwarePicker({ value, onChange, onLoaded, label = 'Hardware' }
             tabIndex={i === current ? 0 : -1}
             className="ty-card ty-hw"
             data-profile={h.name}
+            data-availability={shown}
             onClick={() => selectable(h) && onChange(h.name)}
             onKeyDown={(e) => onKey(e, i)}
           >

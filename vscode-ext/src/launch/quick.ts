@@ -1,6 +1,6 @@
 /**
  * Launch Training (Quick): QuickPicks for the version, the hardware (price and fits now / will
- * queue / cannot fit with the reason; cannot-fit items are shown but refuse to be picked), the
+ * queue / will queue: scale-up expected / cannot fit with the reason; cannot-fit items are shown but refuse to be picked), the
  * params, then a confirmation with the estimate. Also Pick Default Hardware and Launch Training…
  */
 import * as vscode from 'vscode';
@@ -13,11 +13,12 @@ import { modelOfFolder } from '../workspace';
 import { parseParams } from './params';
 
 const FIT: Record<HardwareWithAvailability['availability']['status'], string> = { 'fits-now': '$(pass) fits now', 'will-queue': '$(clock) will queue', 'cannot-fit': '$(error) cannot fit' };
+const fit = (a: HardwareWithAvailability['availability']) => (a.status === 'will-queue' && a.scaleUp ? '$(clock) will queue: scale-up expected' : FIT[a.status]);
 
 export function hardwareItems(items: HardwareWithAvailability[], current?: string): Array<vscode.QuickPickItem & { name: string; fits: boolean }> {
   return items.map((h) => ({
     label: h.name,
-    description: `$${h.pricePerHour.toFixed(2)}/h · ${h.cpu} CPU · ${h.memory}${h.gpu?.count ? ` · ${h.gpu.count}× ${h.gpu.type}` : ''} · ${FIT[h.availability.status]}${h.name === current ? ' · default' : ''}`,
+    description: `$${h.pricePerHour.toFixed(2)}/h · ${h.cpu} CPU · ${h.memory}${h.gpu?.count ? ` · ${h.gpu.count}× ${h.gpu.type}` : ''} · ${fit(h.availability)}${h.name === current ? ' · default' : ''}`,
     detail: h.availability.reason,
     name: h.name,
     fits: h.availability.status !== 'cannot-fit',

@@ -1,4 +1,4 @@
-/** `trainyard hardware`: profiles with price and live availability (fits now / will queue / cannot fit). */
+/** `trainyard hardware`: profiles with price and live availability (fits now / will queue / will queue: scale-up expected / cannot fit). */
 import type { Command } from 'commander';
 import type { CliDeps } from '../deps';
 import { isJson, printJson, withJson } from '../kit';
@@ -15,7 +15,7 @@ export function register(program: Command, deps: CliDeps): void {
         h.memory,
         h.gpu && h.gpu.count > 0 ? `${h.gpu.count}× ${h.gpu.type}` : '-',
         `${money(h.pricePerHour)}/h`,
-        statusText(h.availability.status, deps.st),
+        statusText(h.availability.scaleUp ? 'will-queue: scale-up expected' : h.availability.status, deps.st),
         String(h.availability.slots),
         h.availability.reason,
       ]);

@@ -8,6 +8,7 @@
  *    diffed against the cache so deletions missed meanwhile are still delivered;
  *  - any other error backs off exponentially (capped, jittered) before the next try;
  *  - an event older than what the cache holds for that object is dropped as stale;
+ *  - `failing` says since when lists and watches fail (readers decide when the cache is too old);
  *  - stop() aborts the open watch.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -24,6 +25,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   fieldSelector?: string;
   list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
   onChange: (type: EventType, obj: T) => void;
+  /** keeps only what the cache needs of each object (metadata name, namespace, uid and resourceVersion must stay) */
+  transform?: (obj: T) => T;
   backoff?: { initialMs: number; maxMs: number };
   log?: (msg: string) => void;
 }
@@ -47,6 +50,8 @@ export class Informer<T extends KubernetesObject> {
   readonly cache = new Map<string, T>();
   readonly stats: InformerStats = { lists: 0, watches: 0, gone: 0, errors: 0, stale: 0 };
   resourceVersion = '';
+  /** since when (ms) lists and watches have failed, and the last failure; null while the API server answers */
+  failing: { since: number; error: string } | null = null;
   private stopped = false;
   private abort: AbortController | null = null;
   private loop: Promise<void> | null = null;
@@ -87,7 +92,8 @@ export class Informer<T extends KubernetesObject> {
     const res = await this.o.list();
     this.stats.lists++;
     const seen = new Set<string>();
-    for (const obj of res.items) {
+    for (const raw of res.items) {
+      const obj = this.o.transform ? this.o.transform(raw) : raw;
       const k = this.key(obj);
       seen.add(k);
       const old = this.cache.get(k);
@@ -102,9 +108,11 @@ export class Informer<T extends KubernetesObject> {
     }
     this.resourceVersion = res.metadata?.resourceVersion ?? '';
     this.synced = true;
+    this.failing = null;
   }
 
-  private apply(type: string, obj: T): void {
+  private apply(type: string, raw: T): void {
+    const obj = type !== 'BOOKMARK' && this.o.transform ? this.o.transform(raw) : raw;
     const rv = obj.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (type === 'BOOKMARK') return;
@@ -130,6 +138,7 @@ export class Informer<T extends KubernetesObject> {
       try {
         if (!this.synced) await this.relist();
         const outcome = await this.watchOnce();
+        this.failing = null;
         if (outcome === 'gone') {
           this.stats.gone++;
           this.synced = false;
@@ -146,6 +155,7 @@ export class Informer<T extends KubernetesObject> {
           continue;
         }
         this.stats.errors++;
+        this.failing = { since: this.failing?.since ?? Date.now(), error: `${e.status ?? 'no response'}: ${e.message}` };
         const delay = backoffDelay(failures++, b.initialMs, b.maxMs);
         this.o.log?.(`${this.o.name}: watch failed (${e.status ?? 'no response'}: ${e.message}); retrying in ${delay} ms`);
         await new Promise<void>((resolve) => {
@@ -162,6 +172,7 @@ export class Informer<T extends KubernetesObject> {
     return new Promise((resolve, reject) => {
       let gone = false;
       let failed: unknown = null;
+      let ended = false;
       const params: Record<string, string | number | boolean | undefined> = {
         resourceVersion: this.resourceVersion || undefined,
         allowWatchBookmarks: true,
@@ -183,6 +194,7 @@ export class Informer<T extends KubernetesObject> {
               this.abort?.abort();
               return;
             }
+            this.failing = null;
             try {
               this.apply(type, obj as T);
             } catch (err) {
@@ -190,6 +202,7 @@ export class Informer<T extends KubernetesObject> {
             }
           },
           (err) => {
+            ended = true;
             if (gone) return resolve('gone');
             if (failed) return reject(failed);
             // our own abort (stop, resumeFrom) and the client's inactivity timeout end a watch cleanly
@@ -200,6 +213,8 @@ export class Informer<T extends KubernetesObject> {
         )
         .then((ctrl) => {
           this.abort = ctrl;
+          // watch() resolves on a 200 and also after a failed request (having called done first)
+          if (!ended) this.failing = null;
           if (this.stopped) ctrl.abort();
         }, reject);
     });

@@ -13,6 +13,8 @@
  * races an earlier one meets 409 and adopts it: nothing is launched twice), and a run that
  * was Running whose Job is gone is reported Failed.
  *
+ * Availability comes from cluster-wide node and pod caches (cluster-capacity.ts), not from lists.
+ *
  * Schedules are CronJobs (cronjobs.ts creates, deletes and reconciles them). A Job one creates carries the
  * schedule label and the fire's RunSpecs but no run ids: the executor derives them from the
  * Job's uid, records them through RunSink.adopt (once per uid, across restarts and backends)
@@ -22,7 +24,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
-import { readAvailability } from './capacity';
+import { ClusterCapacity } from './cluster-capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
 import { CronJobs, scheduledRunIdsOf, scheduledSpecs } from './cronjobs';
@@ -45,6 +47,8 @@ export interface KubernetesExecutorOptions {
   log?: (msg: string) => void;
   /** the backend's URL as pods reach it: runs then push their outputs there (see manifests.ts FINISH_STEP) */
   backendUrl?: string | null;
+  /** how long availability trusts its caches while their watches fail (cluster-capacity.ts; default 60 s) */
+  capacityStaleAfterMs?: number;
   /** a token per run, scoped to that run only, for the finish step (required with backendUrl) */
   runTokens?: (runIds: string[]) => Promise<string[]>;
   /** a token for the fires of one schedule, which its CronJob's pods push with (auth/run-tokens.ts) */
@@ -97,6 +101,7 @@ export class KubernetesExecutor implements Executor {
   private readonly jobEvents: JobEvents;
   private readonly manifests: ManifestOptions;
   private readonly objects: JobObjectsDeps;
+  readonly capacity: ClusterCapacity;
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.ns = o.namespace;
@@ -127,6 +132,7 @@ export class KubernetesExecutor implements Executor {
       onChange: (_t, pod) => this.onPod(pod),
       log: this.log,
     });
+    this.capacity = new ClusterCapacity({ kube: o.kube, api: (fn) => this.api(fn), log: this.log, staleAfterMs: o.capacityStaleAfterMs });
     this.jobEvents = new JobEvents(o.kube.core, this.ns, this.log);
     this.cronJobs = new CronJobs({
       kube: o.kube,
@@ -157,6 +163,7 @@ export class KubernetesExecutor implements Executor {
     }
     await this.jobs.start();
     await this.pods.start();
+    await this.capacity.start(); // never throws: without the capacity ClusterRole, availability says so
     const resubmit: RunSpec[] = [];
     for (const a of active) {
       const t = this.runs.get(a.spec.id);
@@ -181,7 +188,7 @@ export class KubernetesExecutor implements Executor {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.resyncTimer = null;
     for (const t of this.runs.values()) t.logs.stop();
-    await Promise.all([this.jobs.stop(), this.pods.stop()]);
+    await Promise.all([this.jobs.stop(), this.pods.stop(), this.capacity.stop()]);
     await Promise.all([...this.runs.values()].map((t) => t.chain));
   }
 
@@ -516,8 +523,9 @@ export class KubernetesExecutor implements Executor {
 
   // ---------------------------------------------------------------- availability
 
+  /** from the cluster-wide node and pod caches (cluster-capacity.ts): no API request */
   availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>> {
-    return readAvailability(this.o.kube, profiles, (fn) => this.api(fn));
+    return this.capacity.availability(profiles);
   }
 }
 

@@ -60,8 +60,11 @@ export const FINISH_STEP =
   `python3 -c 'import sys, trainyard; sys.exit(trainyard.push_outputs_main())' || true; fi`;
 export const CONTAINER = 'run';
 
-export function gpuResource(_h: HardwareProfile): string {
-  return 'nvidia.com/gpu';
+export const DEFAULT_GPU_RESOURCE = 'nvidia.com/gpu';
+
+/** the node resource that counts the profile's GPUs: its gpu.resource (amd.com/gpu, gpu.intel.com/i915, …) or NVIDIA's */
+export function gpuResource(h: HardwareProfile): string {
+  return h.gpu?.resource ?? DEFAULT_GPU_RESOURCE;
 }
 
 export function resourcesOf(h: HardwareProfile): V1ResourceRequirements {

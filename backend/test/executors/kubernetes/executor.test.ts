@@ -165,8 +165,9 @@ describe('kubernetes executor (real control plane)', function () {
     const ex = e.make();
     await ex.start(new RecordingSink(), []);
     const gpu2 = { ...GPU_T4, name: 'gpu-t4-x2', gpu: { type: 'nvidia-tesla-t4', count: 2 } };
-    const before = await ex.availability([CPU_SMALL, GPU_T4, gpu2]);
-    assert.equal(before.get('gpu-t4')!.status, 'fits-now');
+    // a rig just started may still carry the node controller's not-ready taints: the caches follow it
+    let before = await ex.availability([CPU_SMALL, GPU_T4, gpu2]);
+    await until(async () => (before = await ex.availability([CPU_SMALL, GPU_T4, gpu2])).get('gpu-t4')!.status === 'fits-now', `gpu-t4 to fit now (${before.get('gpu-t4')!.reason})`, 10_000);
     assert.equal(before.get('gpu-t4')!.slots, 1);
     assert.equal(before.get('gpu-t4-x2')!.status, 'cannot-fit');
     assert.match(before.get('gpu-t4-x2')!.reason, /no node has 2 nvidia\.com\/gpu/);
@@ -179,8 +180,8 @@ describe('kubernetes executor (real control plane)', function () {
     e.outcomes.set(g.id, { runFor: '300s' });
     await ex.submit([g]);
     await sink.waitFor(() => !!sink.startedEvent(g.id), 'the GPU run to start', 30_000);
-    const busy = await ex.availability([GPU_T4]);
-    assert.equal(busy.get('gpu-t4')!.status, 'will-queue');
+    // the capacity caches see the pod bound to the GPU node by a watch event
+    await until(async () => (await ex.availability([GPU_T4])).get('gpu-t4')!.status === 'will-queue', 'gpu-t4 to read will-queue', 10_000);
 
     // forced anyway: a clear pending reason from the scheduler
     const f = kspec({ hardware: gpu2 });

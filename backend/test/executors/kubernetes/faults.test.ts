@@ -1,4 +1,5 @@
-// Faults, on the real control plane: the API server restarted mid-watch, a watch that must
+// Faults, on the real control plane: the API server restarted mid-watch (runs, and the
+// availability caches, which stop being trusted while it is down), a watch that must
 // resume from a long-gone resourceVersion (410), and 429 / 500 answers to a create (from a
 // real admission webhook the API server calls), none of which may lose or double a run.
 import assert from 'node:assert/strict';
@@ -7,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
-import { env, kspec, RecordingSink, startCluster, type Cluster, type Env } from './helpers';
+import { CPU_SMALL, env, kspec, RecordingSink, startCluster, until, type Cluster, type Env } from './helpers';
 
 describe('kubernetes executor: faults (real control plane)', function () {
   this.timeout(180_000);
@@ -40,6 +41,20 @@ describe('kubernetes executor: faults (real control plane)', function () {
     assert.equal(fin.status, 'Succeeded');
     assert.ok(ex.pods.stats.errors + ex.jobs.stats.errors > watchErrors, `the watches saw the outage: ${JSON.stringify([ex.pods.stats, ex.jobs.stats])}`);
     assert.equal(sink.of(s.id).filter((x) => x.type === 'finished').length, 1);
+  });
+
+  it('availability stops trusting its caches while the API server is down past staleAfterMs, and trusts them again once the watches resume', async () => {
+    const ex = e.make({ capacityStaleAfterMs: 1500 });
+    await ex.start(new RecordingSink(), []);
+    const fits = async () => (await ex.availability([CPU_SMALL])).get('cpu-small')!;
+    await until(async () => (await fits()).status === 'fits-now', 'cpu-small to fit now', 10_000);
+    const restart = cluster.restartApiServer(8000);
+    let seen = '';
+    await until(async () => /cannot read the cluster's capacity \(its watch of (nodes|pods) has failed for \d+ s/.test((seen = (await fits()).reason)), 'availability to distrust the old caches', 15_000);
+    assert.equal((await fits()).status, 'will-queue', seen);
+    await restart;
+    await until(async () => (await fits()).status === 'fits-now', 'cpu-small to fit now again after the restart', 30_000);
+    await ex.stop();
   });
 
   it('relists when its resourceVersion is gone (410: etcd compacted past it) and still sees every change', async () => {
