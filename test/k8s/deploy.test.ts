@@ -68,6 +68,10 @@ function executorCalls(): { namespaced: string[]; cluster: string[] } {
     namespaced.add(`list ${m[1] ?? ''}/${m[2]}`); // an informer lists, then watches
     namespaced.add(`watch ${m[1] ?? ''}/${m[2]}`);
   }
+  for (const m of src.matchAll(/path: '\/api\/v1\/([a-z]+)'/g)) {
+    cluster.add(`list /${m[1]}`); // a cluster-wide informer (nodes, the pods that hold resources)
+    cluster.add(`watch /${m[1]}`);
+  }
   return { namespaced: [...namespaced].sort(), cluster: [...cluster].sort() };
 }
 const rbacKey = (verb: string, group: string, resource: string) => `${verb} ${group}/${resource}`;
