@@ -35,6 +35,8 @@ export interface MonitorDeps {
   call: <T>(fn: () => Promise<T>) => Promise<T>;
   podman: () => PodmanSetup | null;
   onEnd: (runId: string, outcome: Outcome) => void;
+  /** the run ended but its end could not be handled (e.g. its last logs could not be stored); the monitor is done */
+  onEndFailed: (runId: string, err: Error) => void;
   log: (msg: string) => void;
 }
 
@@ -55,7 +57,7 @@ export class RunMonitor {
     readonly spec: RunSpec,
     private readonly runDir: string,
     ref: LocalRunRef,
-    startedAt: string,
+    readonly startedAt: string,
     private readonly deps: MonitorDeps,
   ) {
     this.ref = ref;
@@ -121,7 +123,11 @@ export class RunMonitor {
       return;
     }
     this.running = this.tick()
-      .catch((err) => this.deps.log(`run ${this.spec.id}: ${(err as Error).message}`))
+      .catch((err) => {
+        this.deps.log(`run ${this.spec.id}: ${(err as Error).message}`);
+        // past the point of no return (the end was seen, timers are cleared): hand it back, or it would stay Running
+        if (this.ended) this.deps.onEndFailed(this.spec.id, err as Error);
+      })
       .finally(() => {
         this.running = null;
         if (this.again && !this.stopped && !this.ended) {
