@@ -70,6 +70,8 @@ export class LocalExecutor implements Executor {
   readonly kind = 'local' as const;
   private sink: RunSink | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  /** the last sink error, logged once while it repeats */
+  private sinkError: string | null = null;
   private readonly queue: RunSpec[] = [];
   private readonly active = new Map<string, ActiveEntry>();
   private readonly done = new Set<string>();
@@ -181,7 +183,13 @@ export class LocalExecutor implements Executor {
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.chain.then(fn);
-    this.chain = p.catch((err) => this.log(`sink call failed: ${(err as Error).message}`));
+    this.chain = p.then(
+      () => void (this.sinkError = null),
+      (err: Error) => {
+        if (err.message !== this.sinkError) this.log(`sink call failed: ${err.message}`);
+        this.sinkError = err.message;
+      },
+    );
     return p;
   }
 

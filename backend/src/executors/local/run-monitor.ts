@@ -47,6 +47,8 @@ export class RunMonitor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** the last tick's error, logged once while it repeats (a store outage fails every tick) */
+  private failing: string | null = null;
   private stopped = false;
   private ended = false;
   private killAt: number | null = null;
@@ -123,8 +125,11 @@ export class RunMonitor {
       return;
     }
     this.running = this.tick()
+      .then(() => void (this.failing = null))
       .catch((err) => {
-        this.deps.log(`run ${this.spec.id}: ${(err as Error).message}`);
+        const msg = (err as Error).message;
+        if (msg !== this.failing) this.deps.log(`run ${this.spec.id}: ${msg}${this.ended ? '' : ' (retried on each tick; logged again when the error changes)'}`);
+        this.failing = msg;
         // past the point of no return (the end was seen, timers are cleared): hand it back, or it would stay Running
         if (this.ended) this.deps.onEndFailed(this.spec.id, err as Error);
       })
