@@ -8,39 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { executor, RecordingSink, spec, tempDir } from './helpers';
-
-/** the RecordingSink with an outage switch: every write ('all') or only finished() ('finals') throws as a stopped store would */
-class FakeOutageSink extends RecordingSink {
-  down: 'all' | 'finals' | null = null;
-  refusedFinals = 0;
-  refused = 0;
-  private check(): void {
-    if (this.down !== 'all') return;
-    this.refused++;
-    throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (fake outage)');
-  }
-  override async pending(runId: string, reason: string) {
-    this.check();
-    return super.pending(runId, reason);
-  }
-  override async started(runId: string, info: { startedAt: string; ref: unknown }) {
-    this.check();
-    return super.started(runId, info);
-  }
-  override async log(runId: string, lines: Array<{ stream: 'stdout' | 'stderr' | 'system'; text: string }>, ref?: unknown) {
-    this.check();
-    return super.log(runId, lines, ref);
-  }
-  override async finished(runId: string, info: Parameters<RecordingSink['finished']>[1]) {
-    if (this.down) {
-      this.refused++;
-      this.refusedFinals++;
-      throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (fake outage)');
-    }
-    return super.finished(runId, info);
-  }
-}
+import { executor, FakeOutageSink, spec, tempDir } from './helpers';
 
 const SCRIPTS = {
   chatty: `
@@ -57,13 +25,23 @@ sys.exit(3)
 describe('local executor: a final state is stored before the run is let go', function () {
   this.timeout(60_000);
   let tmp: ReturnType<typeof tempDir>;
+  let made: Array<ReturnType<typeof executor>> = [];
+  const make = (over: Parameters<typeof executor>[2]) => {
+    const ex = executor(tmp.path, SCRIPTS, over);
+    made.push(ex);
+    return ex;
+  };
   beforeEach(() => (tmp = tempDir('local-finals')));
-  afterEach(() => tmp.remove());
+  afterEach(async () => {
+    for (const ex of made) await ex.stop(); // also after a failed test
+    made = [];
+    tmp.remove();
+  });
 
   for (const outage of ['finals', 'all'] as const) {
   it(`keeps the slot while the end cannot be stored (${outage === 'all' ? 'no write at all, the last logs included' : 'only the final write fails'}), then records it once from the run dir and starts the next`, async () => {
     const sink = new FakeOutageSink();
-    const ex = executor(tmp.path, SCRIPTS, {
+    const ex = make({
       config: { maxConcurrent: 1, podman: 'never', python: 'python3' },
       finalRetry: { attempts: 3, firstDelayMs: 50, maxDelayMs: 100 },
       rederiveMs: 300,
@@ -98,13 +76,12 @@ describe('local executor: a final state is stored before the run is let go', fun
     assert.ok(sink.startedEvent(b.id)!.at >= end.at, 'b started only after a was recorded');
     assert.equal(sink.of(a.id).filter((e) => e.type === 'finished').length, 1, 'a recorded once');
     assert.equal(ex.unrecordedEnds, 0);
-    await ex.stop();
   });
   }
 
   it('a queued run cancelled during an outage is recorded Cancelled once the store is back', async () => {
     const sink = new FakeOutageSink();
-    const ex = executor(tmp.path, SCRIPTS, {
+    const ex = make({
       config: { maxConcurrent: 1, podman: 'never', python: 'python3' },
       finalRetry: { attempts: 2, firstDelayMs: 50, maxDelayMs: 50 },
       rederiveMs: 300,
@@ -123,6 +100,5 @@ describe('local executor: a final state is stored before the run is let go', fun
     assert.equal(got.status, 'Cancelled');
     assert.equal(sink.startedEvent(b.id), undefined, 'the cancelled run never ran');
     assert.equal((await sink.waitFinished(a.id, 30_000)).exitCode, 3);
-    await ex.stop();
   });
 });
