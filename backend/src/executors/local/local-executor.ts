@@ -28,7 +28,7 @@ import { prepareProcessRun, resolvePython, type Prepared } from './process-sandb
 import { makeRef, type RunMode } from './ref';
 import { reattach } from './reattach';
 import { RunMonitor } from './run-monitor';
-import { spawnWrapper, writeProcFile } from './wrapper';
+import { spawnWrapper, writeAtomic, writeProcFile } from './wrapper';
 
 export interface LocalExecutorOptions {
   config: ResolvedConfig['executor']['local'];
@@ -115,6 +115,10 @@ export class LocalExecutor implements Executor {
         requeue.push(a.spec);
         continue;
       }
+      if (r.kind === 'cancelled') {
+        void this.finish(a.spec.id, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
+        continue;
+      }
       if (r.reportStarted) await this.call(() => sink.started(a.spec.id, { startedAt: r.startedAt, ref: r.ref }));
       const entry: ActiveEntry = { spec: a.spec, monitor: null, cancelRequested: false };
       this.active.set(a.spec.id, entry);
@@ -135,6 +139,11 @@ export class LocalExecutor implements Executor {
     const qi = this.queue.findIndex((q) => q.id === runId);
     if (qi >= 0) {
       this.queue.splice(qi, 1);
+      // durable first: should the store not take the report, a restart must not run it (reattach.ts)
+      const dir = this.runDir(runId);
+      await mkdir(dir, { recursive: true })
+        .then(() => writeAtomic(join(dir, 'cancelled'), new Date().toISOString()))
+        .catch((err: Error) => this.log(`run ${runId}: could not mark it cancelled in its run dir: ${err.message}`));
       await this.finish(runId, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
       this.pump();
       return;

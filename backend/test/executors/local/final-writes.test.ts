@@ -101,4 +101,28 @@ describe('local executor: a final state is stored before the run is let go', fun
     assert.equal(sink.startedEvent(b.id), undefined, 'the cancelled run never ran');
     assert.equal((await sink.waitFinished(a.id, 30_000)).exitCode, 3);
   });
+
+  it('a queued run cancelled during an outage stays cancelled through a restart before the store is back', async () => {
+    const opts = { config: { maxConcurrent: 1, podman: 'never' as const, python: 'python3' }, finalRetry: { attempts: 2, firstDelayMs: 50, maxDelayMs: 50 }, rederiveMs: 300 };
+    const sink = new FakeOutageSink();
+    const ex = make(opts);
+    await ex.start(sink, []);
+    const a = spec('chatty');
+    const b = spec('quick');
+    await ex.submit([a, b]);
+    await sink.waitLine(a.id, 'line 0');
+    sink.down = 'all';
+    await ex.cancel(b.id);
+    await ex.stop(); // the backend goes down with the cancel unrecorded: the store still has b Pending
+    const after = new FakeOutageSink();
+    const ex2 = make(opts);
+    await ex2.start(after, [
+      { spec: a, status: 'Running', ref: sink.lastRef(a.id), startedAt: sink.startedEvent(a.id)!.startedAt },
+      { spec: b, status: 'Pending', ref: null, startedAt: null },
+    ]);
+    assert.equal((await after.waitFinished(b.id, 30_000)).status, 'Cancelled');
+    assert.equal((await after.waitFinished(a.id, 30_000)).exitCode, 3);
+    assert.equal(after.startedEvent(b.id), undefined, 'the cancelled run was not started after the restart');
+    assert.ok(!existsSync(join(tmp.path, b.id, 'exit')), 'it never ran');
+  });
 });
