@@ -47,14 +47,14 @@ export interface KubernetesExecutorOptions {
   logPollMs?: number;
   resyncMs?: number;
   retry?: RetryOptions;
+  /** retries of a run's final write, and how often a run whose end is not stored yet is derived again (final-writes.ts) */
+  finalRetry?: RetryPolicy;
+  rederiveMs?: number;
   log?: (msg: string) => void;
   /** the backend's URL as pods reach it: runs then push their outputs there (see manifests.ts FINISH_STEP) */
   backendUrl?: string | null;
   /** a token per run, scoped to that run only, for the finish step (required with backendUrl) */
   runTokens?: (runIds: string[]) => Promise<string[]>;
-  /** retries of a run's final write, and how often a run whose end is not stored yet is derived again (final-writes.ts) */
-  finalRetry?: RetryPolicy;
-  rederiveMs?: number;
 }
 
 export interface RunRef extends LogRef {
