@@ -65,7 +65,7 @@ export class FinalWrites {
       );
       return true;
     } catch (err) {
-      this.o.log(`run ${runId}: its end (${info.status}) is not recorded yet (${(err as Error).message}); it keeps its slot and is derived again every ${this.rederiveMs / 1000} s`);
+      this.o.log(`run ${runId}: its end (${info.status}) is not recorded yet (${(err as Error).message}); the run is held (its slot too) and derived again every ${this.rederiveMs / 1000} s`);
       return false;
     }
   }
