@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster for tests, from the Debian server binaries.
 // initdb into a fresh temp dir (trust auth, no sync), listen on 127.0.0.1 only on a free
 // port, unix socket in the temp dir, fsync off; wait with pg_ctl -w and a real connection;
-// create database trainyard_test. Postgres refuses to run as root, so when we are root
+// create database trainyard_test. halt()/resume() stop and start the same server (the store-fault tests). Postgres refuses to run as root, so when we are root
 // every server command runs as the `postgres` system user (or `trainyard-pg`, created
 // if neither exists) and the temp dir is chowned to it. stop() = pg_ctl stop -m immediate
 // + rm -rf; exit and SIGINT/SIGTERM hooks do the same if the process ends without stop().
@@ -15,6 +15,10 @@ import pg from 'pg';
 export interface PostgresHandle {
   url: string;
   stop(): Promise<void>;
+  /** the store-fault tests: stop the server as a crash would (pg_ctl stop -m immediate), keeping its data */
+  halt(): Promise<void>;
+  /** start a halted server again, on the same port and data */
+  resume(): Promise<void>;
 }
 
 function binDir(): string {
@@ -68,7 +72,11 @@ function run(cmd: string, args: string[], user: { uid: number; gid: number } | u
   });
 }
 
-export async function startPostgres(): Promise<PostgresHandle> {
+/**
+ * `durable`: commits are flushed to the WAL before they are acknowledged (synchronous_commit on), so a
+ * server stopped as by a crash (halt()) loses nothing it acknowledged; the default trades that for speed.
+ */
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<PostgresHandle> {
   const bin = binDir();
   const user = serverUser();
   const dir = mkdtempSync(join(tmpdir(), 'trainyard-pg-'));
@@ -107,7 +115,7 @@ export async function startPostgres(): Promise<PostgresHandle> {
       port = await freePort();
       appendFileSync(data + '/postgresql.conf', [
         '', `listen_addresses = '127.0.0.1'`, `port = ${port}`, `unix_socket_directories = '${dir}'`,
-        'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', '',
+        'fsync = off', `synchronous_commit = ${opts.durable ? 'on' : 'off'}`, 'full_page_writes = off', '',
       ].join('\n'));
       try {
         await pgCtl('-l', log, '-w', '-t', '60', 'start');
@@ -126,6 +134,8 @@ export async function startPostgres(): Promise<PostgresHandle> {
     }
     return {
       url: `postgres://postgres@127.0.0.1:${port}/trainyard_test`,
+      halt: () => pgCtl('-m', 'immediate', '-w', 'stop').then(() => undefined),
+      resume: () => pgCtl('-l', log, '-w', '-t', '60', 'start').then(() => undefined),
       async stop() {
         if (stopped) return;
         detach();

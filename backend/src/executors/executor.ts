@@ -42,12 +42,22 @@ export interface ActiveRun {
 
 export type FinalStatus = 'Succeeded' | 'Failed' | 'Cancelled';
 
+export interface FinalInfo {
+  status: FinalStatus;
+  exitCode: number | null;
+  reason: string | null;
+  finishedAt: string;
+  /** when the run started, if the executor knows: kept when the store has no start (its started() write was lost) */
+  startedAt?: string | null;
+}
+
 export interface RunSink {
   pending(runId: string, reason: string): Promise<void>;
   started(runId: string, info: { startedAt: string; ref: unknown }): Promise<void>;
   /** lines without their newline; `ref` (optional) is stored atomically with the lines, e.g. file offsets */
   log(runId: string, lines: Array<{ stream: 'stdout' | 'stderr' | 'system'; text: string }>, ref?: unknown): Promise<void>;
-  finished(runId: string, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void>;
+  /** resolves once the store holds the end (executors call it through FinalWrites: final-writes.ts) */
+  finished(runId: string, info: FinalInfo): Promise<void>;
   /**
    * Records runs the executor started by itself (a schedule it holds fired), exactly once per
    * `key` (e.g. the uid of the Job that a CronJob created): true when recorded now, false when

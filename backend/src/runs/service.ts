@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { parseMetricLine, FINAL_STATUSES, type HardwareProfile, type LaunchRequest, type LaunchResult, type Run, type Estimate } from '@trainyard/shared';
 import type { AppContext } from '../context';
-import type { ActiveRun, FinalStatus, RunSink, RunSpec } from '../executors/executor';
+import type { ActiveRun, FinalInfo, RunSink, RunSpec } from '../executors/executor';
 import { conflict, HttpError, invalid, notFound } from '../errors';
 import { ArtifactsService } from '../artifacts/service';
 import { revokeRunTokens } from '../auth/run-tokens';
@@ -156,7 +156,8 @@ export class RunsService implements RunSink {
   private async update(id: string, set: Partial<RunRow>): Promise<void> {
     const res = await this.ctx.db.updateTable('runs').set(set).where('id', '=', id).where('status', 'not in', [...FINAL_STATUSES]).executeTakeFirst();
     if (Number(res.numUpdatedRows) > 0) {
-      const row = await getRunRow(this.ctx.db, id);
+      // the write is done: a failed read for the event must not make the caller write again
+      const row = await getRunRow(this.ctx.db, id).catch(() => undefined);
       if (row) this.ctx.bus.publish({ kind: 'run', data: toRun(row) });
     }
   }
@@ -235,18 +236,23 @@ export class RunsService implements RunSink {
     return true;
   }
 
-  async finished(runId: string, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void> {
+  /** Resolves only once the end is stored (executors retry on a throw: executors/final-writes.ts); a second call is a no-op. */
+  async finished(runId: string, info: FinalInfo): Promise<void> {
     const row = await getRunRow(this.ctx.db, runId);
     if (!row || finalSet.has(row.status)) return;
+    // a pod's token (its finish step pushes the outputs) ends with the run; revoked first, so a
+    // retry after a failed write cannot skip it (the run would already read final)
+    if (this.ctx.executor.kind === 'kubernetes') await revokeRunTokens(this.ctx.db, runId);
+    // a started() that was lost to a store failure: the executor's start time keeps cost and duration right
+    const startedAt = row.started_at ?? info.startedAt ?? null;
     await this.update(runId, {
       status: info.status,
       exit_code: info.exitCode,
       reason: info.reason,
       finished_at: info.finishedAt,
-      actual_cost: actualCost(Number(row.price_per_hour), row.started_at, info.finishedAt),
+      ...(startedAt !== row.started_at ? { started_at: startedAt } : {}),
+      actual_cost: actualCost(Number(row.price_per_hour), startedAt, info.finishedAt),
     });
-    // a pod's token (its finish step pushes the outputs) ends with the run
-    if (this.ctx.executor.kind === 'kubernetes') await revokeRunTokens(this.ctx.db, runId);
     this.ctx.bus.logsChanged(runId);
   }
 }

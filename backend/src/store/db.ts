@@ -192,6 +192,8 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+const NO_OP_STATEMENT = { reader: false, all: () => [], run: () => ({ changes: 0, lastInsertRowid: 0 }), iterate: () => [][Symbol.iterator]() };
+
 /** node:sqlite's StatementSync wrapped in the shape Kysely's SqliteDialect expects. */
 function sqliteDatabase(path: string) {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -202,6 +204,9 @@ function sqliteDatabase(path: string) {
   return {
     close: () => raw.close(),
     prepare(sql: string) {
+      // SQLite itself rolls a transaction back on some errors (SQLITE_FULL: disk full); Kysely's ROLLBACK
+      // after it would then fail with "no transaction is active" and hide the first error
+      if (/^\s*rollback\s*$/i.test(sql) && !raw.isTransaction) return NO_OP_STATEMENT;
       const stmt = raw.prepare(sql);
       return {
         reader: stmt.columns().length > 0,
@@ -259,6 +264,10 @@ export function connect(url: string, timeouts: StoreTimeouts = DEFAULT_STORE_TIM
       idle_in_transaction_session_timeout: timeouts.statementTimeoutMs * 2,
     });
     pool.on('error', (err) => console.error(`trainyard: an idle PostgreSQL connection failed (${err.message}); the pool opens a new one`));
+    // pg-pool listens for errors only on idle clients: a connection lost during a query (the server
+    // stopped) would emit 'error' with no listener and end the process. The query itself fails, and
+    // its caller sees that; this listener only keeps the process alive.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

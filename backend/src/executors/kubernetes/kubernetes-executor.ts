@@ -20,10 +20,15 @@
  * Job's uid, records them through RunSink.adopt (once per uid, across restarts and backends)
  * and follows them like any run; their ref says `adopted`, so one whose Job vanished is never
  * resubmitted as a plain Job.
+ *
+ * A run's end goes through FinalWrites (../final-writes.ts): the run is forgotten only once the
+ * store confirmed it. Until then it is parked (no resync touches it), and each pass of
+ * FinalWrites derives it again from the informers' Job and pods, as after a restart.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
-import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
+import type { ActiveRun, Executor, FinalInfo, RunSink, RunSpec, ScheduleSpec } from '../executor';
+import { FinalWrites, type RetryPolicy } from '../final-writes';
 import { ClusterCapacity } from './cluster-capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
@@ -44,6 +49,9 @@ export interface KubernetesExecutorOptions {
   logPollMs?: number;
   resyncMs?: number;
   retry?: RetryOptions;
+  /** retries of a run's final write, and how often a run whose end is not stored yet is derived again (final-writes.ts) */
+  finalRetry?: RetryPolicy;
+  rederiveMs?: number;
   log?: (msg: string) => void;
   /** the backend's URL as pods reach it: runs then push their outputs there (see manifests.ts FINISH_STEP) */
   backendUrl?: string | null;
@@ -102,6 +110,7 @@ export class KubernetesExecutor implements Executor {
   private readonly manifests: ManifestOptions;
   private readonly objects: JobObjectsDeps;
   readonly capacity: ClusterCapacity;
+  private readonly finals: FinalWrites;
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.ns = o.namespace;
@@ -113,6 +122,7 @@ export class KubernetesExecutor implements Executor {
     };
     this.objects = { kube: o.kube, namespace: o.namespace, api: (fn) => this.api(fn), manifests: this.manifests, runTokens: o.runTokens };
     this.log = o.log ?? ((m) => console.error(`kubernetes executor: ${m}`));
+    this.finals = new FinalWrites({ write: (id, info) => this.sink!.finished(id, info), retry: o.finalRetry, rederiveMs: o.rederiveMs, log: this.log });
     const { batch, core } = o.kube;
     this.jobs = new Informer<V1Job>({
       name: 'jobs',
@@ -178,6 +188,7 @@ export class KubernetesExecutor implements Executor {
       }
     }
     if (resubmit.length) await this.submit(resubmit);
+    this.finals.start();
     const every = this.o.resyncMs ?? 3000;
     this.resyncTimer = setInterval(() => this.resync(), every);
     this.resyncTimer.unref();
@@ -190,6 +201,12 @@ export class KubernetesExecutor implements Executor {
     for (const t of this.runs.values()) t.logs.stop();
     await Promise.all([this.jobs.stop(), this.pods.stop(), this.capacity.stop()]);
     await Promise.all([...this.runs.values()].map((t) => t.chain));
+    await this.finals.stop();
+  }
+
+  /** runs whose end is not stored yet */
+  get unrecordedEnds(): number {
+    return this.finals.size;
   }
 
   private track(spec: RunSpec, reported: Tracked['reported'], ref: RunRef | null, startedAt: string | null): Tracked {
@@ -332,7 +349,7 @@ export class KubernetesExecutor implements Executor {
   /** re-derive one run's state soon, at most once queued at a time */
   private requeue(runId: string): void {
     const t = this.runs.get(runId);
-    if (!t || t.queued || t.reported === 'Final' || !this.sink) return;
+    if (!t || t.queued || t.reported === 'Final' || !this.sink || this.finals.isParked(runId)) return;
     t.queued = true;
     this.enqueue(t, async () => {
       t.queued = false;
@@ -388,14 +405,22 @@ export class KubernetesExecutor implements Executor {
       t.reported = 'Running';
     }
     if (state.pod) await t.logs.drain(state.pod);
-    await this.finish(t, { status: state.status, exitCode: state.exitCode, reason: state.reason, finishedAt: state.finishedAt });
+    await this.finish(t, { status: state.status, exitCode: state.exitCode, reason: state.reason, finishedAt: state.finishedAt, startedAt: state.startedAt });
   }
 
-  private async finish(t: Tracked, info: { status: FinalStatus; exitCode: number | null; reason: string | null; finishedAt: string }): Promise<void> {
+  /**
+   * Records the end (on the run's chain, so nothing else of the run runs meanwhile); only once
+   * stored is the run Final here and forgotten. Not stored: parked, and derived again from the
+   * Job and pods on the next pass (the logs not archived yet are drained then).
+   */
+  private async finish(t: Tracked, info: FinalInfo): Promise<void> {
     if (t.reported === 'Final') return;
-    t.reported = 'Final';
     t.logs.stop();
-    await this.sink!.finished(t.spec.id, info);
+    if (!(await this.finals.write(t.spec.id, { ...info, startedAt: info.startedAt ?? t.startedAt }))) {
+      this.finals.park(t.spec.id, () => this.requeue(t.spec.id));
+      return;
+    }
+    t.reported = 'Final';
     this.forget(t);
   }
 
@@ -447,11 +472,15 @@ export class KubernetesExecutor implements Executor {
     await done;
   }
 
-  private async finishCancelled(t: Tracked): Promise<void> {
+  /** like finish(), but a cancel cannot be derived again from the cluster (its Job is deleted): a parked cancel is written again as it was */
+  private async finishCancelled(t: Tracked, info: FinalInfo = { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() }): Promise<void> {
     if (t.reported === 'Final') return;
-    t.reported = 'Final';
     t.logs.stop();
-    await this.sink!.finished(t.spec.id, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
+    if (!(await this.finals.write(t.spec.id, { ...info, startedAt: t.startedAt }))) {
+      this.finals.park(t.spec.id, () => this.enqueue(t, () => this.finishCancelled(t, info)));
+      return;
+    }
+    t.reported = 'Final';
     this.forget(t);
   }
 

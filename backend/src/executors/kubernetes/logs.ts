@@ -112,14 +112,16 @@ export class LogArchiver {
       return -1;
     }
     this.failing = false;
-    if (this.ref.pod !== pod) this.ref = { pod, logLines: 0 };
+    const from = this.ref.pod === pod ? this.ref.logLines : 0;
     const parts = String(text ?? '').split('\n');
     const last = parts.pop() ?? '';
     if (final && last !== '') parts.push(last);
-    const fresh = parts.slice(this.ref.logLines);
+    const fresh = parts.slice(from);
     if (fresh.length === 0) return 0;
-    this.ref = { pod, logLines: this.ref.logLines + fresh.length };
-    await this.o.emit(fresh.map((t) => ({ stream: 'stdout' as const, text: t })), { ...this.ref });
+    // the offset moves only once the store took the lines: a failed write re-sends them, none is lost
+    const next = { pod, logLines: from + fresh.length };
+    await this.o.emit(fresh.map((t) => ({ stream: 'stdout' as const, text: t })), { ...next });
+    this.ref = next;
     return fresh.length;
   }
 }

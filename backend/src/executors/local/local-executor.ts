@@ -9,12 +9,17 @@
  * one promise chain, so a run's pending/started/log/finished reach the store
  * in order. start() re-attaches to what the store still has as active
  * (reattach.ts); stop() only stops watching.
+ *
+ * A run's end goes through FinalWrites (../final-writes.ts): its slot is freed and the run
+ * forgotten only once the store confirmed the end. Until then it is parked, and derived
+ * again from its run dir (exit and cancelled files, through a fresh RunMonitor) on each pass.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ResolvedConfig } from '../../config';
-import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec } from '../executor';
+import type { ActiveRun, Executor, FinalInfo, RunSink, RunSpec } from '../executor';
+import { FinalWrites, withRetries, type RetryPolicy } from '../final-writes';
 import { availabilityOf, cannotFit, plan, usageOf, type Limits } from './admission';
 import { CANCELLED_REASON, type Outcome } from './outcome';
 import { prepareContainerRun, containerName } from './podman';
@@ -23,7 +28,7 @@ import { prepareProcessRun, resolvePython, type Prepared } from './process-sandb
 import { makeRef, type RunMode } from './ref';
 import { reattach } from './reattach';
 import { RunMonitor } from './run-monitor';
-import { spawnWrapper, writeProcFile } from './wrapper';
+import { spawnWrapper, writeAtomic, writeProcFile } from './wrapper';
 
 export interface LocalExecutorOptions {
   config: ResolvedConfig['executor']['local'];
@@ -48,6 +53,9 @@ export interface LocalExecutorOptions {
   prepareInput?: (spec: RunSpec, dest: string) => Promise<void>;
   /** where diagnostics go (default console.error) */
   log?: (msg: string) => void;
+  /** retries of a run's final write, and how often a run whose end is not stored yet is derived again (final-writes.ts) */
+  finalRetry?: RetryPolicy;
+  rederiveMs?: number;
 }
 
 interface ActiveEntry {
@@ -62,6 +70,8 @@ export class LocalExecutor implements Executor {
   readonly kind = 'local' as const;
   private sink: RunSink | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  /** the last sink error, logged once while it repeats */
+  private sinkError: string | null = null;
   private readonly queue: RunSpec[] = [];
   private readonly active = new Map<string, ActiveEntry>();
   private readonly done = new Set<string>();
@@ -73,10 +83,24 @@ export class LocalExecutor implements Executor {
   private pythonProbe: Promise<string> | null = null;
   private readonly limits: Limits;
   private readonly log: (msg: string) => void;
+  private readonly finals: FinalWrites;
+  /** ends being recorded (stop() waits for them) */
+  private readonly ending = new Set<Promise<void>>();
 
   constructor(private readonly opts: LocalExecutorOptions) {
     this.limits = { maxConcurrent: Math.max(1, opts.config.maxConcurrent), cpuCount: opts.cpuCount, memoryBytes: opts.memoryBytes };
     this.log = opts.log ?? ((m) => console.error(`local executor: ${m}`));
+    this.finals = new FinalWrites({
+      write: (id, info) => this.call(() => this.requireSink().finished(id, info)),
+      retry: opts.finalRetry,
+      rederiveMs: opts.rederiveMs,
+      log: this.log,
+    });
+  }
+
+  /** runs whose end is not stored yet (they keep their slot) */
+  get unrecordedEnds(): number {
+    return this.finals.size;
   }
 
   async start(sink: RunSink, active: ActiveRun[]): Promise<void> {
@@ -91,6 +115,10 @@ export class LocalExecutor implements Executor {
         requeue.push(a.spec);
         continue;
       }
+      if (r.kind === 'cancelled') {
+        void this.finish(a.spec.id, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
+        continue;
+      }
       if (r.reportStarted) await this.call(() => sink.started(a.spec.id, { startedAt: r.startedAt, ref: r.ref }));
       const entry: ActiveEntry = { spec: a.spec, monitor: null, cancelRequested: false };
       this.active.set(a.spec.id, entry);
@@ -98,6 +126,7 @@ export class LocalExecutor implements Executor {
       await entry.monitor.start();
     }
     for (const spec of requeue) this.enqueue(spec);
+    this.finals.start();
     this.pump();
   }
 
@@ -110,7 +139,12 @@ export class LocalExecutor implements Executor {
     const qi = this.queue.findIndex((q) => q.id === runId);
     if (qi >= 0) {
       this.queue.splice(qi, 1);
-      await this.finish(runId, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON });
+      // durable first: should the store not take the report, a restart must not run it (reattach.ts)
+      const dir = this.runDir(runId);
+      await mkdir(dir, { recursive: true })
+        .then(() => writeAtomic(join(dir, 'cancelled'), new Date().toISOString()))
+        .catch((err: Error) => this.log(`run ${runId}: could not mark it cancelled in its run dir: ${err.message}`));
+      await this.finish(runId, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
       this.pump();
       return;
     }
@@ -122,7 +156,7 @@ export class LocalExecutor implements Executor {
       return; // a run still starting is cancelled by launch() before or right after spawning
     }
     if (this.done.has(runId)) return;
-    await this.finish(runId, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON });
+    await this.finish(runId, { status: 'Cancelled', exitCode: null, reason: CANCELLED_REASON, finishedAt: new Date().toISOString() });
   }
 
   async availability(profiles: HardwareProfile[]): Promise<Map<string, Availability>> {
@@ -142,6 +176,8 @@ export class LocalExecutor implements Executor {
     this.stopped = true;
     await Promise.all([...this.launching]);
     await Promise.all([...this.active.values()].map((e) => e.monitor?.stop()));
+    await Promise.all([...this.ending]);
+    await this.finals.stop();
     await this.chain;
     this.active.clear();
     this.queue.length = 0;
@@ -156,7 +192,13 @@ export class LocalExecutor implements Executor {
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.chain.then(fn);
-    this.chain = p.catch((err) => this.log(`sink call failed: ${(err as Error).message}`));
+    this.chain = p.then(
+      () => void (this.sinkError = null),
+      (err: Error) => {
+        if (err.message !== this.sinkError) this.log(`sink call failed: ${err.message}`);
+        this.sinkError = err.message;
+      },
+    );
     return p;
   }
 
@@ -175,7 +217,9 @@ export class LocalExecutor implements Executor {
       sink: () => this.requireSink(),
       call: (fn) => this.call(fn),
       podman: () => this.podmanSetup,
-      onEnd: (id, outcome) => void this.ended(id, outcome),
+      onEnd: (id, outcome) => void this.ended(id, outcome, startedAt),
+      // the end was seen but could not be handled (its last logs could not be stored): derived again later
+      onEndFailed: (id) => this.finals.park(id, () => this.rederive(id, null)),
       log: this.log,
     });
   }
@@ -185,7 +229,7 @@ export class LocalExecutor implements Executor {
     if (this.active.has(spec.id) || this.done.has(spec.id) || this.queue.some((q) => q.id === spec.id)) return;
     const never = cannotFit(spec.hardware, this.limits);
     if (never) {
-      void this.finish(spec.id, { status: 'Failed', exitCode: null, reason: `cannot run on this machine: profile ${spec.hardware.name} ${never}` });
+      void this.finish(spec.id, { status: 'Failed', exitCode: null, reason: `cannot run on this machine: profile ${spec.hardware.name} ${never}`, finishedAt: new Date().toISOString() });
       return;
     }
     this.queue.push(spec);
@@ -289,22 +333,68 @@ export class LocalExecutor implements Executor {
     if (entry.cancelRequested) await entry.monitor.cancel();
   }
 
-  /** A started (or failed-to-start) run is over: report it, free its slot, start the next. */
-  private async ended(id: string, outcome: Outcome): Promise<void> {
-    const spec = this.active.get(id)?.spec;
-    const note = spec && this.opts.keepOutputs ? await this.opts.keepOutputs(spec, join(this.runDir(id), 'output')).catch((err: Error) => `artifacts could not be kept: ${err.message}`) : null;
+  /**
+   * A started (or failed-to-start) run is over: keep its outputs, record the end, and only once
+   * the store has it free the slot and start the next. Not recorded: the run keeps its slot and
+   * is parked (derived again on the next pass).
+   */
+  private ended(id: string, outcome: Outcome, startedAt: string | null = null): Promise<void> {
+    const job = (async () => {
+      const spec = this.active.get(id)?.spec;
+      const keep = this.opts.keepOutputs;
+      const note =
+        spec && keep
+          ? await withRetries(() => keep(spec, join(this.runDir(id), 'output')), this.finals.retry).catch((err: Error) => `artifacts could not be kept: ${err.message}`)
+          : null;
+      const info: FinalInfo = {
+        ...(note ? { ...outcome, reason: outcome.reason ? `${outcome.reason}; ${note}` : note } : outcome),
+        finishedAt: new Date().toISOString(),
+        startedAt,
+      };
+      await this.settle(id, info);
+    })();
+    this.ending.add(job);
+    return job.finally(() => this.ending.delete(job));
+  }
+
+  /** Records the end of a run that held a slot; once stored, frees the slot and starts the next. */
+  private async settle(id: string, info: FinalInfo): Promise<void> {
+    if (!(await this.finish(id, info))) return;
     this.active.delete(id);
-    await this.finish(id, note ? { ...outcome, reason: outcome.reason ? `${outcome.reason}; ${note}` : note } : outcome);
     // the materialized filesystem is only needed while running; logs, exit and output stay
     void rm(join(this.runDir(id), 'root'), { recursive: true, force: true }).catch(() => {});
     this.pump();
   }
 
-  private finish(id: string, o: { status: FinalStatus; exitCode: number | null; reason: string | null }): Promise<void> {
+  /** Records a run's end; true once stored. Not stored: parked, and derived again on the next pass. */
+  private async finish(id: string, info: FinalInfo): Promise<boolean> {
+    this.lastPending.delete(id);
+    if (!(await this.finals.write(id, info))) {
+      this.finals.park(id, () => this.rederive(id, info));
+      return false;
+    }
     this.done.add(id);
     if (this.done.size > DONE_MEMORY) this.done.delete(this.done.values().next().value as string);
-    this.lastPending.delete(id);
-    const sink = this.requireSink();
-    return this.call(() => sink.finished(id, { ...o, finishedAt: new Date().toISOString() })).catch(() => {});
+    return true;
+  }
+
+  /**
+   * Derives a parked run's end again: a run that started gets a fresh RunMonitor (its first tick
+   * reads the exit and cancelled files, stores the logs not stored yet, and reports the end);
+   * one that never started (no process: queued, cancelled or refused) has only `known` to go by.
+   */
+  private rederive(id: string, known: FinalInfo | null): void {
+    if (this.stopped) return; // the next start() finds the run in the store and derives it then
+    const entry = this.active.get(id);
+    if (entry?.monitor) {
+      const old = entry.monitor;
+      entry.monitor = this.monitorFor(entry.spec, old.currentRef, old.startedAt);
+      void entry.monitor.start().catch((err) => this.log(`run ${id}: watching it again failed: ${(err as Error).message}`));
+      return;
+    }
+    if (!known) return;
+    const job = entry ? this.settle(id, known) : this.finish(id, known).then(() => undefined);
+    this.ending.add(job);
+    void job.finally(() => this.ending.delete(job));
   }
 }

@@ -35,6 +35,8 @@ export interface MonitorDeps {
   call: <T>(fn: () => Promise<T>) => Promise<T>;
   podman: () => PodmanSetup | null;
   onEnd: (runId: string, outcome: Outcome) => void;
+  /** the run ended but its end could not be handled (e.g. its last logs could not be stored); the monitor is done */
+  onEndFailed: (runId: string, err: Error) => void;
   log: (msg: string) => void;
 }
 
@@ -45,6 +47,8 @@ export class RunMonitor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** the last tick's error, logged once while it repeats (a store outage fails every tick) */
+  private failing: string | null = null;
   private stopped = false;
   private ended = false;
   private killAt: number | null = null;
@@ -55,7 +59,7 @@ export class RunMonitor {
     readonly spec: RunSpec,
     private readonly runDir: string,
     ref: LocalRunRef,
-    startedAt: string,
+    readonly startedAt: string,
     private readonly deps: MonitorDeps,
   ) {
     this.ref = ref;
@@ -121,7 +125,14 @@ export class RunMonitor {
       return;
     }
     this.running = this.tick()
-      .catch((err) => this.deps.log(`run ${this.spec.id}: ${(err as Error).message}`))
+      .then(() => void (this.failing = null))
+      .catch((err) => {
+        const msg = (err as Error).message;
+        if (msg !== this.failing) this.deps.log(`run ${this.spec.id}: ${msg}${this.ended ? '' : ' (retried on each tick; logged again when the error changes)'}`);
+        this.failing = msg;
+        // past the point of no return (the end was seen, timers are cleared): hand it back, or it would stay Running
+        if (this.ended) this.deps.onEndFailed(this.spec.id, err as Error);
+      })
       .finally(() => {
         this.running = null;
         if (this.again && !this.stopped && !this.ended) {

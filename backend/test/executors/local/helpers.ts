@@ -81,6 +81,38 @@ export class RecordingSink implements RunSink {
   }
 }
 
+/** the RecordingSink with an outage switch: every write ('all') or only finished() ('finals') throws as a stopped store would */
+export class FakeOutageSink extends RecordingSink {
+  down: 'all' | 'finals' | null = null;
+  refusedFinals = 0;
+  refused = 0;
+  private check(): void {
+    if (this.down !== 'all') return;
+    this.refused++;
+    throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (fake outage)');
+  }
+  override async pending(runId: string, reason: string) {
+    this.check();
+    return super.pending(runId, reason);
+  }
+  override async started(runId: string, info: { startedAt: string; ref: unknown }) {
+    this.check();
+    return super.started(runId, info);
+  }
+  override async log(runId: string, lines: Array<{ stream: 'stdout' | 'stderr' | 'system'; text: string }>, ref?: unknown) {
+    this.check();
+    return super.log(runId, lines, ref);
+  }
+  override async finished(runId: string, info: Parameters<RecordingSink['finished']>[1]) {
+    if (this.down) {
+      this.refused++;
+      this.refusedFinals++;
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (fake outage)');
+    }
+    return super.finished(runId, info);
+  }
+}
+
 export const SMALL: HardwareProfile = { name: 'cpu-small', cpu: 1, memory: '1Gi', pricePerHour: 0.05 };
 
 let seq = 0;
