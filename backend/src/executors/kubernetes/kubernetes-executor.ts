@@ -33,12 +33,13 @@ import { ClusterCapacity } from './cluster-capacity';
 import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
 import { CronJobs, scheduledRunIdsOf, scheduledSpecs } from './cronjobs';
+import { JobRuns } from './job-runs';
 import { cronJobSchedule } from './cron-expression';
 import { JobEvents } from './job-events';
 import { Informer } from './informer';
 import { LogArchiver, type LogRef } from './logs';
 import { completionIndexes, runJob, sweepObjects, type ManifestOptions } from './manifests';
-import { ANNOTATION, INDEX_LABEL, jobNameForRun, jobNameForSweep, LABEL, SELECTOR } from './names';
+import { ANNOTATION, jobNameForRun, jobNameForSweep, LABEL, SELECTOR } from './names';
 import { runState, type RunState } from './status';
 
 export interface KubernetesExecutorOptions {
@@ -93,8 +94,8 @@ export class KubernetesExecutor implements Executor {
   private readonly runs = new Map<string, Tracked>();
   /** ids of runs that ended here lately (so a late cancel is a no-op, not a second end) */
   private readonly done = new Set<string>();
-  /** job name -> run ids by completion index (a single-run Job has one) */
-  private readonly jobRuns = new Map<string, string[]>();
+  /** which run each pod of a Job is */
+  private readonly jobRuns: JobRuns;
   /** sweep Jobs this process deleted because every run of theirs was cancelled */
   private readonly deletedJobs = new Set<string>();
   readonly jobs: Informer<V1Job>;
@@ -124,6 +125,7 @@ export class KubernetesExecutor implements Executor {
     this.log = o.log ?? ((m) => console.error(`kubernetes executor: ${m}`));
     this.finals = new FinalWrites({ write: (id, info) => this.sink!.finished(id, info), retry: o.finalRetry, rederiveMs: o.rederiveMs, log: this.log });
     const { batch, core } = o.kube;
+    this.jobRuns = new JobRuns((name) => this.jobs.cache.get(`${this.ns}/${name}`));
     this.jobs = new Informer<V1Job>({
       name: 'jobs',
       kube: o.kube,
@@ -168,7 +170,7 @@ export class KubernetesExecutor implements Executor {
       // a sweep's pods are mapped to runs by completion index = sweep index (from the store)
       if (a.spec.sweepId && a.spec.sweepIndex != null) {
         t.index = a.spec.sweepIndex;
-        this.indexRuns(t.job, [[t.index, a.spec.id]]);
+        this.jobRuns.index(t.job, [[t.index, a.spec.id]]);
       }
     }
     await this.jobs.start();
@@ -251,7 +253,7 @@ export class KubernetesExecutor implements Executor {
     const work: Array<Promise<void>> = [];
     for (const s of singles) {
       const t = this.track(s, 'none', null, null);
-      this.jobRuns.set(t.job, [s.id]);
+      this.jobRuns.index(t.job, [[0, s.id]]);
       work.push(this.create([t], async () => void (await createJobObjects(this.objects, runJob(s, opts), [s]))));
     }
     for (const group of sweeps.values()) {
@@ -259,7 +261,7 @@ export class KubernetesExecutor implements Executor {
       const { configMaps, job } = sweepObjects(group, opts);
       const indexes = completionIndexes(group);
       tracked.forEach((t, k) => (t.index = indexes[k]));
-      this.indexRuns(job.metadata!.name!, group.map((s, k) => [indexes[k], s.id]));
+      this.jobRuns.index(job.metadata!.name!, group.map((s, k) => [indexes[k], s.id]));
       work.push(this.create(tracked, async () => void (await createJobObjects(this.objects, job, group, configMaps))));
     }
     await Promise.all(work);
@@ -279,54 +281,17 @@ export class KubernetesExecutor implements Executor {
 
   // ---------------------------------------------------------------- reconcile
 
-  private runIdsOfPod(pod: V1Pod): { job: string; runId: string | undefined } | null {
-    const labels = pod.metadata?.labels ?? {};
-    const job = labels['batch.kubernetes.io/job-name'] ?? labels['job-name'] ?? pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job')?.name;
-    if (!job) return null;
-    const ids = this.jobRuns.get(job) ?? this.idsFromJob(job);
-    if (!ids) return null;
-    const idx = labels[INDEX_LABEL] ?? pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'];
-    return { job, runId: idx !== undefined ? ids[Number(idx)] : ids[0] };
-  }
-
   private refOf(t: Tracked): RunRef {
     return { job: t.job, ...(t.adopted ? { adopted: true } : {}), ...t.logs.ref };
   }
 
-  /** records which run each completion index of Job `job` is (indexes not given stay unknown) */
-  private indexRuns(job: string, entries: Array<[index: number, runId: string]>): void {
-    const ids = this.jobRuns.get(job) ?? [];
-    for (const [i, id] of entries) ids[i] = id;
-    this.jobRuns.set(job, ids);
-  }
-
-  /** the run ids of a Job not submitted by this process: a single run's annotation, or a schedule's fire */
-  private idsFromJob(name: string): string[] | null {
-    const job = this.jobs.cache.get(`${this.ns}/${name}`);
-    const raw = job?.metadata?.annotations?.[ANNOTATION.runIds];
-    if (!raw && job) {
-      const ids = scheduledRunIdsOf(job);
-      if (ids) this.jobRuns.set(name, ids);
-      return ids;
-    }
-    if (!raw) return null;
-    try {
-      const ids = JSON.parse(raw) as string[];
-      this.jobRuns.set(name, ids);
-      return ids;
-    } catch {
-      return null;
-    }
-  }
-
   private onJob(job: V1Job): void {
     if (job.metadata?.labels?.[LABEL.scheduleId] && !job.metadata.annotations?.[ANNOTATION.runIds]) this.adoptJob(job);
-    const ids = this.jobRuns.get(job.metadata?.name ?? '') ?? this.idsFromJob(job.metadata?.name ?? '');
-    for (const id of ids ?? []) this.requeue(id);
+    for (const id of this.jobRuns.of(job.metadata?.name ?? '') ?? []) if (id) this.requeue(id);
   }
 
   private onPod(pod: V1Pod): void {
-    const r = this.runIdsOfPod(pod);
+    const r = this.jobRuns.ofPod(pod);
     if (!r) return;
     const t = r.runId ? this.runs.get(r.runId) : undefined;
     const terminal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
@@ -341,7 +306,7 @@ export class KubernetesExecutor implements Executor {
 
   private podsOf(t: Tracked): V1Pod[] {
     return this.pods.list().filter((p) => {
-      const r = this.runIdsOfPod(p);
+      const r = this.jobRuns.ofPod(p);
       return r?.job === t.job && r.runId === t.spec.id;
     });
   }
@@ -370,7 +335,7 @@ export class KubernetesExecutor implements Executor {
     if (t.reported === 'Final' || t.cancelled || !this.sink) return;
     const job = this.jobs.cache.get(`${this.ns}/${t.job}`) ?? null;
     if (job) t.seenJob = true;
-    if (t.index === null && t.spec.sweepId) t.index = t.spec.sweepIndex ?? (this.jobRuns.get(t.job) ?? []).indexOf(t.spec.id);
+    if (t.index === null && t.spec.sweepId) t.index = t.spec.sweepIndex ?? (this.jobRuns.of(t.job) ?? []).indexOf(t.spec.id);
     const state: RunState | null = runState(job, this.podsOf(t), t.spec.maxDurationSeconds, t.spec.sweepId ? { index: t.index ?? -1 } : null);
     if (!state) {
       if (t.seenJob) await this.finish(t, { status: 'Failed', exitCode: null, reason: `its Kubernetes Job ${t.job} was deleted outside Trainyard`, finishedAt: new Date().toISOString() });
@@ -450,7 +415,7 @@ export class KubernetesExecutor implements Executor {
           if (t.spec.sweepId) {
             for (const p of this.podsOf(t)) await this.deletePod(p.metadata!.name!);
             // the last run of a sweep to be cancelled deletes its Job, once (a whole sweep cancelled at once: one delete, not one per run)
-            const ids = (this.jobRuns.get(t.job) ?? []).filter(Boolean);
+            const ids = (this.jobRuns.of(t.job) ?? []).filter(Boolean);
             const allDone = !this.deletedJobs.has(t.job) && ids.every((id) => {
               const o = this.runs.get(id);
               return !o || o.cancelled || o.reported === 'Final';
@@ -517,7 +482,7 @@ export class KubernetesExecutor implements Executor {
     if (!ids) return;
     this.adopted.add(uid);
     if (this.adopted.size > DONE_MEMORY) this.adopted.delete(this.adopted.values().next().value!);
-    this.jobRuns.set(name, ids);
+    this.jobRuns.index(name, ids.map((id, i) => [i, id]));
     const ref: RunRef = { job: name, adopted: true, pod: null, logLines: 0 };
     void (async () => {
       try {
