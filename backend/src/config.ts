@@ -29,7 +29,7 @@ export interface ResolvedConfig {
   executor: {
     kind: 'local' | 'kubernetes';
     local: { maxConcurrent: number; podman: 'auto' | 'always' | 'never'; python: string };
-    kubernetes: { kubeconfig: string | null; namespace: string; backendUrl: string | null };
+    kubernetes: { kubeconfig: string | null; namespace: string; backendUrl: string | null; requestTimeoutMs: number };
   };
   artifacts: { maxFiles: number; maxBytes: number; keepRuns: number; keepDays: number };
   hardware: HardwareProfile[];
@@ -148,6 +148,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config', 
         kubeconfig: c.executor?.kubernetes?.kubeconfig ? abs(c.executor.kubernetes.kubeconfig) : null,
         namespace: c.executor?.kubernetes?.namespace ?? 'trainyard',
         backendUrl: c.executor?.kubernetes?.backendUrl?.replace(/\/+$/, '') ?? null,
+        requestTimeoutMs: Math.round((c.executor?.kubernetes?.requestTimeoutSeconds ?? 30) * 1000),
       },
     },
     artifacts: {

@@ -39,7 +39,10 @@ export interface KubernetesExecutorOptions {
   namespace: string;
   ttlSecondsAfterFinished?: number;
   podAnnotations?: (spec: RunSpec) => Record<string, string>;
+  /** wait before following a pod's log again after its stream ended */
   logPollMs?: number;
+  /** a pod's log stream silent this long is opened again (default 60 s) */
+  logIdleMs?: number;
   resyncMs?: number;
   retry?: RetryOptions;
   log?: (msg: string) => void;
@@ -134,7 +137,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   private api<T>(fn: () => Promise<T>): Promise<T> {
-    return call(fn, { ...this.o.retry, onRetry: (e, n, d) => this.log(`API ${e.status ?? 'error'} (${e.message}); retry ${n} in ${d} ms`) });
+    return call(fn, { deadlineMs: 2 * this.o.kube.requestTimeoutMs, ...this.o.retry, onRetry: (e, n, d) => this.log(`API ${e.status ?? 'error'} (${e.message}); retry ${n} in ${d} ms`) });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -192,9 +195,11 @@ export class KubernetesExecutor implements Executor {
       chain: Promise.resolve(),
       queued: false,
       logs: new LogArchiver({
-        core: this.o.kube.core,
+        kube: this.o.kube,
         namespace: this.ns,
         pollMs: this.o.logPollMs ?? 1000,
+        idleMs: this.o.logIdleMs,
+        requestTimeoutMs: this.o.kube.requestTimeoutMs,
         ref: ref && typeof ref === 'object' ? ref : null,
         emit: (lines, logRef) => this.sink!.log(spec.id, lines, { job, ...(adopted ? { adopted } : {}), ...logRef } satisfies RunRef),
         enqueue: (fn) => this.enqueue(t, fn),
@@ -455,7 +460,7 @@ export class KubernetesExecutor implements Executor {
     this.adopted.add(uid);
     if (this.adopted.size > DONE_MEMORY) this.adopted.delete(this.adopted.values().next().value!);
     this.jobRuns.set(name, specs.map((x) => x.id));
-    const ref: RunRef = { job: name, adopted: true, pod: null, logLines: 0 };
+    const ref: RunRef = { job: name, adopted: true, pod: null };
     void (async () => {
       try {
         const fresh = await this.sink!.adopt!({ key: `kubernetes-job:${uid}`, scheduleId, runs: specs, ref });
