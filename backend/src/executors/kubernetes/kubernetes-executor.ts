@@ -23,7 +23,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalStatus, RunSink, RunSpec, ScheduleSpec } from '../executor';
 import { readAvailability } from './capacity';
-import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { backoffDelay, call, KubeError, sleep, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
 import { CronJobs, scheduledSpecs } from './cronjobs';
 import { cronJobSchedule } from './cron-expression';
@@ -242,6 +242,8 @@ export class KubernetesExecutor implements Executor {
       const reason = e.status === 403 ? `the backend may not create Jobs in namespace ${this.ns}: ${e.message}` : `Kubernetes refused the run's Job (${e.status ?? 'no response'}): ${e.message}`;
       this.log(reason);
       for (const t of tracked) this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason, finishedAt: new Date().toISOString() }));
+      // no answer: the API server may have made the Job all the same; a run reported Failed must not go on running
+      if (e.status === null && tracked[0]) void this.removeUnanswered(tracked[0].job);
     }
   }
 
@@ -431,6 +433,19 @@ export class KubernetesExecutor implements Executor {
       await this.api(() => this.o.kube.batch.deleteNamespacedJob({ name, namespace: this.ns, propagationPolicy: 'Foreground' }));
     } catch (err) {
       if (!(err instanceof KubeError && err.status === 404)) throw err;
+    }
+  }
+
+  /** deletes a Job whose create got no answer, trying again (up to ~10 min) until the API server answers */
+  private async removeUnanswered(job: string): Promise<void> {
+    for (let attempt = 0; attempt < 25 && !this.stopped; attempt++) {
+      try {
+        await this.deleteJob(job);
+        return;
+      } catch (err) {
+        if (attempt === 0) this.log(`removing Job ${job}, whose create got no answer: ${toKubeError(err).message} (trying again)`);
+        await sleep(backoffDelay(attempt, 1000, 30_000));
+      }
     }
   }
 

@@ -1,12 +1,15 @@
 // A hung API server, for real: the executor talks to the rig's API server through a TCP proxy
-// (test/k8s/tcp-proxy.ts) that, once frozen, accepts connections and never answers. A launch, a
-// cancel and an availability read must then end within their time bounds with a reason; the
-// informers must notice their silent watches, relist once the server answers again, and go on.
+// (test/k8s/tcp-proxy.ts) that, once frozen, accepts connections and never answers (or passes
+// requests on and drops the answers). A launch, a cancel and an availability read must then end
+// within their time bounds with a reason, a Job made by a create that got no answer is removed
+// later; the informers must notice their silent watches, relist once the server answers again,
+// and go on.
 // Through the same proxy: a running pod's log is one stream, not a request per poll.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubeClients, WATCH_SECONDS_MAX } from '../../../src/executors/kubernetes/client';
+import { jobNameForRun } from '../../../src/executors/kubernetes/names';
 import { TcpProxy } from '../../../../test/k8s/tcp-proxy';
 import { CPU_SMALL, env, kspec, RecordingSink, sleep, startCluster, type Cluster, type Env } from './helpers';
 
@@ -88,6 +91,17 @@ describe('kubernetes executor: a hung API server (real control plane behind a TC
     assert.match(fin.reason ?? '', /no answer from the Kubernetes API server within 1.5 s/);
     assert.ok(launchMs < bound, `launch ended after ${launchMs} ms`);
 
+    // the API server acts but its answers never come back: the launch fails in time, and its Job,
+    // made all the same, is removed once the server answers again (below)
+    proxy.freeze('replies');
+    const unanswered = kspec();
+    e.outcomes.set(unanswered.id, { runFor: '300s' });
+    await ex.submit([unanswered]);
+    assert.equal((await sink.waitFinished(unanswered.id, bound)).status, 'Failed');
+    const made = await cluster.admin.batch.listNamespacedJob({ namespace: e.ns });
+    assert.ok(made.items.some((j) => j.metadata?.name === jobNameForRun(unanswered.id)), 'the create reached the API server');
+    proxy.freeze();
+
     t0 = Date.now();
     await ex.cancel(running.id);
     const cancelMs = Date.now() - t0;
@@ -113,6 +127,7 @@ describe('kubernetes executor: a hung API server (real control plane behind a TC
     e.outcomes.set(after.id, { runFor: '1s' });
     await ex.submit([after]);
     assert.equal((await sink.waitFinished(after.id, 30_000)).status, 'Succeeded', 'the informers follow runs again');
+    await sink.waitFor(() => !ex.jobs.list().some((j) => j.metadata?.name === jobNameForRun(unanswered.id)), 'the unanswered Job removed', 60_000);
     await ex.stop();
     assert.ok(msgs.some((m) => /stalled .* relisting/.test(m)), msgs.join('\n'));
   });
