@@ -127,6 +127,7 @@ export class LogArchiver {
           // an old ref that counted lines: one plain read first (it skips what was archived)
           await this.onChain(signal, async () => void (await this.read(pod, false, 0)));
           if (signal.aborted) return;
+          if (this.legacyLines > 0) throw new Error('the first read failed'); // read() said why; try again later
         }
         const reader = new LogReader(this.cursor);
         let rest = '';
@@ -150,7 +151,7 @@ export class LogArchiver {
         if (outcome === 'ended') await sleep(this.o.pollMs, signal);
       } catch (err) {
         if (signal.aborted) return;
-        this.failed(pod, err, false);
+        void this.failed(pod, err, false); // says it once until a read works again
         await sleep(backoffDelay(failures++, Math.max(200, this.o.pollMs), 10_000), signal);
       }
     }
