@@ -44,12 +44,12 @@ describe('kubernetes executor: logs (real control plane, kwok log reader)', func
     writeFileSync(file, next);
   };
 
-  it('follows a running pod as its log grows, through a rotation, and archives the end once', async () => {
+  it('follows a running pod as its log grows, through a rotation and a burst, and archives the end once', async () => {
     const sink = new RecordingSink();
     const ex = e.make();
     await ex.start(sink, []);
     const s = kspec();
-    e.outcomes.set(s.id, { runFor: '20s' });
+    e.outcomes.set(s.id, { runFor: '40s' });
     await ex.submit([s]);
     await sink.waitFor(() => !!sink.startedEvent(s.id), 'started', 30_000);
     for (let i = 0; i < 4; i++) {
@@ -58,11 +58,13 @@ describe('kubernetes executor: logs (real control plane, kwok log reader)', func
     }
     rotate(cri(range('b', 0, 1000)));
     await sink.waitLine(s.id, 'b-999', 10_000);
+    appendFileSync(file, cri(range('c', 0, 50_000))); // a burst: ~3 MB, lines cut across the stream's chunks
+    await sink.waitLine(s.id, 'c-49999', 30_000);
     appendFileSync(file, cri(['the end']).slice(0, -1)); // no newline: a container's last write
     assert.equal(sink.finishedEvent(s.id), undefined, 'the lines came while the pod ran');
-    assert.equal((await sink.waitFinished(s.id, 40_000)).status, 'Succeeded');
+    assert.equal((await sink.waitFinished(s.id, 60_000)).status, 'Succeeded');
     await ex.stop();
-    assert.deepEqual(sink.lines(s.id), [...range('a', 0, 2000), ...range('b', 0, 1000), 'the end']);
+    assert.deepEqual(sink.lines(s.id), [...range('a', 0, 2000), ...range('b', 0, 1000), ...range('c', 0, 50_000), 'the end']);
   });
 
   it('marks the span rotated away while no backend read it, resumes after a restart with nothing twice', async () => {
