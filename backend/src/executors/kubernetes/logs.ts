@@ -179,7 +179,7 @@ export class LogArchiver {
     if (this.pod !== pod) this.startPod(pod);
     let text: string;
     try {
-      text = await readPodLog(this.o.kube, { namespace: this.o.namespace, pod, sinceTime: sinceTimeOf(this.cursor), limitBytes: limitBytes || undefined }, this.o.requestTimeoutMs);
+      text = await readPodLog(this.o.kube, { namespace: this.o.namespace, pod, sinceTime: sinceTimeOf(this.cursor), limitBytes: limitBytes || undefined });
     } catch (err) {
       await this.failed(pod, err, final);
       return { lines: -1, full: false };

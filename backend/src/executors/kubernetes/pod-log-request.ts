@@ -1,13 +1,14 @@
 /**
- * The pod log endpoint (GET .../pods/NAME/log) with what the typed client lacks: timestamps, sinceTime
- * and limitBytes on a plain read, a `follow` stream read chunk by chunk (the next chunk is pulled only
- * when the last one is handled: backpressure to the store), and time bounds on both: a read must
- * answer within the request timeout, a stream must send its headers within it and is given up after
- * idleMs without a byte (a hung API server, or a kubelet that stopped following). Errors are KubeErrors.
+ * The pod log endpoint (GET .../pods/NAME/log, with timestamps): a plain read from a sinceTime with
+ * limitBytes (the typed client, bounded like every request), and a `follow` stream read chunk by
+ * chunk, which the typed client cannot do (it buffers the whole answer): the next chunk is pulled
+ * only when the last one is handled (backpressure to the store), its headers must come within the
+ * request timeout, and it is given up after idleMs without a byte (a hung API server, or a kubelet
+ * that stopped following). Errors are KubeErrors.
  */
-import { HttpMethod, RequestContext } from '@kubernetes/client-node';
+import { HttpMethod, Observable, RequestContext, type ResponseContext } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
-import { KubeError, type KubeClients } from './client';
+import { KubeError, toKubeError, type KubeClients } from './client';
 import { CONTAINER } from './manifests';
 
 export interface PodLogQuery {
@@ -49,17 +50,29 @@ async function open(kube: KubeClients, q: PodLogQuery, follow: boolean, signal: 
   return res;
 }
 
-/** one plain read (no follow), whole body within timeoutMs */
-export async function readPodLog(kube: KubeClients, q: PodLogQuery, timeoutMs: number): Promise<string> {
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(timeoutError(`reading the log of pod ${q.pod}`, timeoutMs)), timeoutMs);
+/**
+ * one plain read (no follow) through the typed client, so the client's request bound applies; the
+ * typed request has no sinceTime (only sinceSeconds, which the node would count on its own clock),
+ * so a per-call middleware adds it
+ */
+export async function readPodLog(kube: KubeClients, q: PodLogQuery): Promise<string> {
+  const since = q.sinceTime;
+  const options = since
+    ? {
+        middleware: [
+          {
+            pre: (ctx: RequestContext) => (ctx.setQueryParam('sinceTime', since), new Observable(Promise.resolve(ctx))),
+            post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+          },
+        ],
+        middlewareMergeStrategy: 'append' as const,
+      }
+    : undefined;
   try {
-    const res = await open(kube, q, false, ac.signal);
-    return await res.text();
+    const text = await kube.core.readNamespacedPodLog({ name: q.pod, namespace: q.namespace, container: CONTAINER, timestamps: true, limitBytes: q.limitBytes }, options);
+    return String(text ?? '');
   } catch (err) {
-    throw ac.signal.aborted ? ac.signal.reason : err;
-  } finally {
-    clearTimeout(t);
+    throw toKubeError(err);
   }
 }
 

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readPodLog } from '../../../src/executors/kubernetes/pod-log-request';
 import { env, kspec, RecordingSink, startCluster, type Cluster, type Env } from './helpers';
 
 let seq = 0n;
@@ -95,6 +96,25 @@ describe('kubernetes executor: logs (real control plane, kwok log reader)', func
       all.map((l) => (l.stream === 'system' ? '<gap>' : l.text)),
       [...range('c', 0, 10), '<gap>', ...range('d', 0, 10), 'e-0'],
     );
+  });
+
+  it('a plain read asks for what follows sinceTime, at most limitBytes, with timestamps', async () => {
+    writeFileSync(file, ['2020-01-01T00:00:01.5Z stdout F old', '2020-01-01T00:00:05.25Z stdout F new', '2020-01-01T00:00:06Z stderr F newer', ''].join('\n'));
+    const sink = new RecordingSink();
+    const ex = e.make();
+    await ex.start(sink, []);
+    const s = kspec();
+    e.outcomes.set(s.id, { runFor: '8s' });
+    await ex.submit([s]);
+    await sink.waitLine(s.id, 'newer', 30_000);
+    const pod = (sink.lastRef(s.id) as { pod: string }).pod;
+    const q = { namespace: e.ns, pod };
+    assert.equal(await readPodLog(e.sa, { ...q, sinceTime: '2020-01-01T00:00:05Z' }), '2020-01-01T00:00:05.250000000Z new\n2020-01-01T00:00:06.000000000Z newer\n');
+    assert.equal(await readPodLog(e.sa, { ...q, sinceTime: '2020-01-01T00:00:05Z', limitBytes: 10 }), '2020-01-01');
+    assert.equal((await readPodLog(e.sa, q)).split('\n').length, 4, 'no sinceTime: the whole log');
+    await assert.rejects(readPodLog(e.sa, { ...q, pod: 'no-such-pod' }), (err: Error & { status?: number }) => err.status === 404);
+    await ex.cancel(s.id);
+    await ex.stop();
   });
 
   it('resumes a ref stored before timestamps (lines counted) without archiving those lines again', async () => {
