@@ -90,6 +90,8 @@ export class KubernetesExecutor implements Executor {
   private readonly ns: string;
   private readonly log: (msg: string) => void;
   private stopped = true;
+  /** aborted by stop(): ends the waits of background work */
+  private stopping = new AbortController();
   /** uids of schedule Jobs whose runs were recorded (or are being recorded) by this backend */
   private readonly adopted = new Set<string>();
   private readonly cronJobs: CronJobs;
@@ -145,6 +147,7 @@ export class KubernetesExecutor implements Executor {
   async start(sink: RunSink, active: ActiveRun[]): Promise<void> {
     this.sink = sink;
     this.stopped = false;
+    this.stopping = new AbortController();
     for (const a of active) this.track(a.spec, a.status === 'Running' ? 'Running' : 'Pending', a.ref as RunRef | null, a.startedAt);
     await this.jobs.start();
     await this.pods.start();
@@ -169,6 +172,7 @@ export class KubernetesExecutor implements Executor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.resyncTimer = null;
     for (const t of this.runs.values()) t.logs.stop();
@@ -444,7 +448,7 @@ export class KubernetesExecutor implements Executor {
         return;
       } catch (err) {
         if (attempt === 0) this.log(`removing Job ${job}, whose create got no answer: ${toKubeError(err).message} (trying again)`);
-        await sleep(backoffDelay(attempt, 1000, 30_000));
+        await sleep(backoffDelay(attempt, 1000, 30_000), this.stopping.signal);
       }
     }
   }
