@@ -30,7 +30,7 @@ export interface ResolvedConfig {
   executor: {
     kind: 'local' | 'kubernetes';
     local: { maxConcurrent: number; podman: 'auto' | 'always' | 'never'; python: string };
-    kubernetes: { kubeconfig: string | null; namespace: string; backendUrl: string | null };
+    kubernetes: { kubeconfig: string | null; namespace: string; backendUrl: string | null; requestTimeoutMs: number };
   };
   artifacts: { maxFiles: number; maxBytes: number; keepRuns: number; keepDays: number };
   hardware: HardwareProfile[];
@@ -165,6 +165,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source = 'config', 
         namespace: c.executor?.kubernetes?.namespace ?? (c.executor?.kubernetes?.kubeconfig ? null : inClusterNamespace()) ?? 'trainyard',
         // TRAINYARD_BACKEND_URL: set per pod (e.g. from its IP through the downward API) where the Service does not route
         backendUrl: (env.TRAINYARD_BACKEND_URL?.trim() || c.executor?.kubernetes?.backendUrl)?.replace(/\/+$/, '') ?? null,
+        requestTimeoutMs: Math.round((c.executor?.kubernetes?.requestTimeoutSeconds ?? 30) * 1000),
       },
     },
     artifacts: {

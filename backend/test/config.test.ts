@@ -11,6 +11,14 @@ describe('config', () => {
     assert.equal(c.executor.kind, 'local');
     assert.deepEqual(c.hardware, DEFAULT_HARDWARE);
     assert.equal(c.defaults.hardware, 'cpu-small');
+    assert.equal(c.executor.kubernetes.requestTimeoutMs, 30_000);
+  });
+
+  it('bounds Kubernetes requests by executor.kubernetes.requestTimeoutSeconds, a positive number', () => {
+    const k = (v: unknown) => resolveConfig({ executor: { kind: 'kubernetes', kubernetes: { requestTimeoutSeconds: v } } }, '/tmp');
+    assert.equal(k(2.5).executor.kubernetes.requestTimeoutMs, 2500);
+    assert.throws(() => k(0), /\/executor\/kubernetes\/requestTimeoutSeconds/);
+    assert.throws(() => k('30s'), /\/executor\/kubernetes\/requestTimeoutSeconds/);
   });
 
   it('refuses unknown keys, bad types and duplicate profiles with the path to fix', () => {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { BatchV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import type { KubeClients } from '../../backend/src/executors/kubernetes/client';
+import { kubeClients, type KubeClients } from '../../backend/src/executors/kubernetes/client';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -174,8 +174,8 @@ export class Cluster {
   }
 }
 
-export function clients(kc: KubeConfig): KubeClients {
-  return { kc, batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), watch: new Watch(kc) };
+export function clients(kc: KubeConfig, requestTimeoutMs?: number): KubeClients {
+  return kubeClients(kc, requestTimeoutMs);
 }
 
 /** running (a zombie, which no init may reap here, counts as gone) */

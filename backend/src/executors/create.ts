@@ -13,7 +13,7 @@ export function createExecutor(ctx: AppContext, machine: { cpuCount: number; mem
   if (ctx.config.executor.kind === 'kubernetes') {
     const k = ctx.config.executor.kubernetes;
     return new KubernetesExecutor({
-      kube: loadKube(k.kubeconfig),
+      kube: loadKube(k.kubeconfig, k.requestTimeoutMs),
       namespace: k.namespace,
       backendUrl: k.backendUrl,
       runTokens: async (ids) => {

@@ -79,6 +79,9 @@ export const Config = Type.Object(
                 backendUrl: Type.Optional(
                   Type.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$', maxLength: 2000, description: "the backend's URL as pods reach it; runs then push their outputs (artifacts) there" }),
                 ),
+                requestTimeoutSeconds: Type.Optional(
+                  Type.Number({ exclusiveMinimum: 0, maximum: 3600, description: 'bound of one Kubernetes API request (default 30); watches and log streams give up after this much silence past their own timeout' }),
+                ),
               },
               { additionalProperties: false },
             ),

@@ -1,24 +1,65 @@
 /**
  * The one module that owns the KubeConfig: loads it (a file, or in-cluster / default
  * discovery), makes the typed API clients, and wraps every request in `call()`, which
- * retries what is worth retrying (429 honouring Retry-After, 5xx, connection errors) with
- * capped exponential backoff and jitter, and turns everything else into a KubeError with
- * the API server's message (never a raw client exception).
+ * retries what is worth retrying (429 honouring Retry-After, 5xx, connection errors,
+ * timeouts) with capped exponential backoff and jitter, and turns everything else into a
+ * KubeError with the API server's message (never a raw client exception).
+ *
+ * Every request of the typed clients is bounded: a request that has not answered (body
+ * included) within requestTimeoutMs is aborted with a KubeError saying so, so a hung API
+ * server cannot hang a launch, a cancel or a list; call() stops retrying once its deadline
+ * has passed. Watches are long by nature: the Watch gives up after WATCH_SECONDS_MAX plus
+ * requestTimeoutMs without a byte, and the informer then relists (informer.ts).
  */
-import { BatchV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, createConfiguration, KubeConfig, ServerConfiguration, Watch, type Middleware } from '@kubernetes/client-node';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** the longest a watch request asks the server to keep it open (informer.ts) */
+export const WATCH_SECONDS_MAX = 30;
 
 export interface KubeClients {
   kc: KubeConfig;
   batch: BatchV1Api;
   core: CoreV1Api;
   watch: Watch;
+  /** the bound of one request (the typed clients enforce it; other requests use it too) */
+  requestTimeoutMs: number;
 }
 
-export function loadKube(kubeconfig: string | null): KubeClients {
+export function loadKube(kubeconfig: string | null, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): KubeClients {
   const kc = new KubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
   else kc.loadFromDefault();
-  return { kc, batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), watch: new Watch(kc) };
+  return kubeClients(kc, requestTimeoutMs);
+}
+
+/** the typed clients of a KubeConfig, every request bounded by requestTimeoutMs */
+export function kubeClients(kc: KubeConfig, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): KubeClients {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig names no current cluster (set current-context)');
+  const config = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    promiseMiddleware: [timeoutMiddleware(requestTimeoutMs)],
+  });
+  const watch = new Watch(kc);
+  // the client's inactivity bound of a watch (a private field, 30 s by default): past the server's own close
+  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_SECONDS_MAX * 1000 + requestTimeoutMs;
+  return { kc, batch: new BatchV1Api(config), core: new CoreV1Api(config), watch, requestTimeoutMs };
+}
+
+function timeoutMiddleware(ms: number): Middleware {
+  return {
+    pre: async (ctx) => {
+      const ac = new AbortController();
+      const path = new URL(ctx.getUrl()).pathname;
+      const t = setTimeout(() => ac.abort(new KubeError(null, 'Timeout', `${ctx.getHttpMethod()} ${path}: no answer from the Kubernetes API server within ${ms / 1000} s`)), ms);
+      t.unref();
+      ctx.setSignal(ac.signal);
+      return ctx;
+    },
+    post: async (res) => res,
+  };
 }
 
 export class KubeError extends Error {
@@ -67,6 +108,8 @@ export interface RetryOptions {
   attempts?: number;
   initialMs?: number;
   maxMs?: number;
+  /** no retry starts after this long since the first attempt (each attempt is bounded by the request timeout) */
+  deadlineMs?: number;
   signal?: AbortSignal;
   /** told about each retry (for diagnostics and tests) */
   onRetry?: (e: KubeError, attempt: number, delayMs: number) => void;
@@ -92,6 +135,7 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number):
 /** one API request, retried on 429 / 5xx / network errors */
 export async function call<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 8;
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
@@ -99,6 +143,7 @@ export async function call<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Pr
       const e = toKubeError(err);
       if (!isRetryable(e) || attempt + 1 >= attempts || opts.signal?.aborted) throw e;
       const delay = Math.min(opts.maxMs ?? 5000, e.retryAfterMs ?? backoffDelay(attempt, opts.initialMs ?? 200, opts.maxMs ?? 5000));
+      if (opts.deadlineMs !== undefined && Date.now() - started + delay > opts.deadlineMs) throw e;
       opts.onRetry?.(e, attempt + 1, delay);
       await sleep(delay, opts.signal);
     }

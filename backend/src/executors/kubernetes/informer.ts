@@ -7,12 +7,15 @@
  *  - a 410 Gone (HTTP status or an ERROR event in the stream) relists, and the relist is
  *    diffed against the cache so deletions missed meanwhile are still delivered;
  *  - any other error backs off exponentially (capped, jittered) before the next try;
+ *  - a watch that stays silent past its own timeout (the Watch's inactivity bound, client.ts:
+ *    a hung API server or a dead connection) relists before it watches again, since what
+ *    happened meanwhile is unknown; the list is bounded like any request;
  *  - an event older than what the cache holds for that object is dropped as stale;
  *  - `failing` says since when lists and watches fail (readers decide when the cache is too old);
  *  - stop() aborts the open watch.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { backoffDelay, sleep, toKubeError, type KubeClients } from './client';
+import { backoffDelay, sleep, toKubeError, WATCH_SECONDS_MAX, type KubeClients } from './client';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -37,6 +40,7 @@ export interface InformerStats {
   gone: number;
   errors: number;
   stale: number;
+  stalls: number;
 }
 
 /** compares resourceVersions; they are opaque but etcd revisions (decimal) in practice */
@@ -48,7 +52,7 @@ export function newerThan(a: string | undefined, b: string | undefined): boolean
 
 export class Informer<T extends KubernetesObject> {
   readonly cache = new Map<string, T>();
-  readonly stats: InformerStats = { lists: 0, watches: 0, gone: 0, errors: 0, stale: 0 };
+  readonly stats: InformerStats = { lists: 0, watches: 0, gone: 0, errors: 0, stale: 0, stalls: 0 };
   resourceVersion = '';
   /** since when (ms) lists and watches have failed, and the last failure; null while the API server answers */
   failing: { since: number; error: string } | null = null;
@@ -145,6 +149,12 @@ export class Informer<T extends KubernetesObject> {
           this.o.log?.(`${this.o.name}: resourceVersion ${this.resourceVersion} is gone (410); relisting`);
           continue;
         }
+        if (outcome === 'stalled') {
+          this.stats.stalls++;
+          this.synced = false;
+          this.o.log?.(`${this.o.name}: the watch stalled (no answer, not even a close, in time); relisting`);
+          continue;
+        }
         failures = 0; // a clean close (server timeout, our resumeFrom): resume at once
       } catch (err) {
         if (this.stopped) break;
@@ -167,8 +177,8 @@ export class Informer<T extends KubernetesObject> {
     }
   }
 
-  /** one watch request; resolves 'closed' on a clean end, 'gone' on a 410 ERROR event, rejects on failure */
-  private watchOnce(): Promise<'closed' | 'gone'> {
+  /** one watch request; resolves 'closed' on a clean end, 'gone' on a 410 ERROR event, 'stalled' when it went silent, rejects on failure */
+  private watchOnce(): Promise<'closed' | 'gone' | 'stalled'> {
     return new Promise((resolve, reject) => {
       let gone = false;
       let failed: unknown = null;
@@ -178,7 +188,7 @@ export class Informer<T extends KubernetesObject> {
         allowWatchBookmarks: true,
         labelSelector: this.o.labelSelector,
         fieldSelector: this.o.fieldSelector,
-        timeoutSeconds: 20 + Math.floor(Math.random() * 10),
+        timeoutSeconds: WATCH_SECONDS_MAX - 10 + Math.floor(Math.random() * 10),
       };
       this.stats.watches++;
       this.o.kube.watch
@@ -205,8 +215,9 @@ export class Informer<T extends KubernetesObject> {
             ended = true;
             if (gone) return resolve('gone');
             if (failed) return reject(failed);
-            // our own abort (stop, resumeFrom) and the client's inactivity timeout end a watch cleanly
+            // our own abort (stop, resumeFrom) ends a watch cleanly; the client's inactivity bound is a stall
             const name = (err as Error | null)?.name;
+            if (name === 'TimeoutError' && !this.stopped) return resolve('stalled');
             if (err && name !== 'AbortError' && name !== 'TimeoutError') return reject(err);
             resolve('closed');
           },

@@ -30,7 +30,7 @@ import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalInfo, RunSink, RunSpec, ScheduleSpec } from '../executor';
 import { FinalWrites, type RetryPolicy } from '../final-writes';
 import { ClusterCapacity } from './cluster-capacity';
-import { call, KubeError, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { backoffDelay, call, KubeError, sleep, toKubeError, type KubeClients, type RetryOptions } from './client';
 import { createJobObjects, type JobObjectsDeps } from './job-objects';
 import { CronJobs, scheduledRunIdsOf, scheduledSpecs } from './cronjobs';
 import { JobRuns } from './job-runs';
@@ -47,7 +47,10 @@ export interface KubernetesExecutorOptions {
   namespace: string;
   ttlSecondsAfterFinished?: number;
   podAnnotations?: (spec: RunSpec) => Record<string, string>;
+  /** wait before following a pod's log again after its stream ended */
   logPollMs?: number;
+  /** a pod's log stream silent this long is opened again (default 60 s) */
+  logIdleMs?: number;
   resyncMs?: number;
   retry?: RetryOptions;
   /** retries of a run's final write, and how often a run whose end is not stored yet is derived again (final-writes.ts) */
@@ -104,6 +107,8 @@ export class KubernetesExecutor implements Executor {
   private readonly ns: string;
   private readonly log: (msg: string) => void;
   private stopped = true;
+  /** aborted by stop(): ends the waits of background work */
+  private stopping = new AbortController();
   /** uids of schedule Jobs whose runs were recorded (or are being recorded) by this backend */
   private readonly adopted = new Set<string>();
   private readonly cronJobs: CronJobs;
@@ -157,7 +162,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   private api<T>(fn: () => Promise<T>): Promise<T> {
-    return call(fn, { ...this.o.retry, onRetry: (e, n, d) => this.log(`API ${e.status ?? 'error'} (${e.message}); retry ${n} in ${d} ms`) });
+    return call(fn, { deadlineMs: 2 * this.o.kube.requestTimeoutMs, ...this.o.retry, onRetry: (e, n, d) => this.log(`API ${e.status ?? 'error'} (${e.message}); retry ${n} in ${d} ms`) });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -165,6 +170,7 @@ export class KubernetesExecutor implements Executor {
   async start(sink: RunSink, active: ActiveRun[]): Promise<void> {
     this.sink = sink;
     this.stopped = false;
+    this.stopping = new AbortController();
     for (const a of active) {
       const t = this.track(a.spec, a.status === 'Running' ? 'Running' : 'Pending', a.ref as RunRef | null, a.startedAt);
       // a sweep's pods are mapped to runs by completion index = sweep index (from the store)
@@ -198,6 +204,7 @@ export class KubernetesExecutor implements Executor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.resyncTimer = null;
     for (const t of this.runs.values()) t.logs.stop();
@@ -230,9 +237,11 @@ export class KubernetesExecutor implements Executor {
       chain: Promise.resolve(),
       queued: false,
       logs: new LogArchiver({
-        core: this.o.kube.core,
+        kube: this.o.kube,
         namespace: this.ns,
         pollMs: this.o.logPollMs ?? 1000,
+        idleMs: this.o.logIdleMs,
+        requestTimeoutMs: this.o.kube.requestTimeoutMs,
         ref: ref && typeof ref === 'object' ? ref : null,
         emit: (lines, logRef) => this.sink!.log(spec.id, lines, { job, ...(adopted ? { adopted } : {}), ...logRef } satisfies RunRef),
         enqueue: (fn) => this.enqueue(t, fn),
@@ -276,6 +285,8 @@ export class KubernetesExecutor implements Executor {
       const reason = e.status === 403 ? `the backend may not create Jobs in namespace ${this.ns}: ${e.message}` : `Kubernetes refused the run's Job (${e.status ?? 'no response'}): ${e.message}`;
       this.log(reason);
       for (const t of tracked) this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason, finishedAt: new Date().toISOString() }));
+      // no answer: the API server may have made the Job all the same; a run reported Failed must not go on running
+      if (e.status === null && tracked[0]) void this.removeUnanswered(tracked[0].job);
     }
   }
 
@@ -457,6 +468,19 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
+  /** deletes a Job whose create got no answer, trying again (up to ~10 min) until the API server answers */
+  private async removeUnanswered(job: string): Promise<void> {
+    for (let attempt = 0; attempt < 25 && !this.stopped; attempt++) {
+      try {
+        await this.deleteJob(job);
+        return;
+      } catch (err) {
+        if (attempt === 0) this.log(`removing Job ${job}, whose create got no answer: ${toKubeError(err).message} (trying again)`);
+        await sleep(backoffDelay(attempt, 1000, 30_000), this.stopping.signal);
+      }
+    }
+  }
+
   private async deletePod(name: string): Promise<void> {
     try {
       await this.api(() => this.o.kube.core.deleteNamespacedPod({ name, namespace: this.ns }));
@@ -483,7 +507,7 @@ export class KubernetesExecutor implements Executor {
     this.adopted.add(uid);
     if (this.adopted.size > DONE_MEMORY) this.adopted.delete(this.adopted.values().next().value!);
     this.jobRuns.index(name, ids.map((id, i) => [i, id]));
-    const ref: RunRef = { job: name, adopted: true, pod: null, logLines: 0 };
+    const ref: RunRef = { job: name, adopted: true, pod: null };
     void (async () => {
       try {
         const specs = await scheduledSpecs(job, (n) => this.api(() => this.o.kube.core.readNamespacedConfigMap({ name: n, namespace: this.ns })));
