@@ -5,7 +5,7 @@
  * before one exists waits for its mount, and all of them go when the Job goes.
  */
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
-import { createOrAdopt, type KubeClients } from './client';
+import { backoffDelay, createOrAdopt, KubeError, sleep, toKubeError, type KubeClients } from './client';
 import { completionIndexes, tokenSecrets, type ManifestOptions } from './manifests';
 import type { RunSpec } from '../executor';
 
@@ -45,4 +45,35 @@ export async function createJobObjects(d: JobObjectsDeps, job: V1Job, specs: Run
 
 function ownedBy(job: V1Job) {
   return [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, blockOwnerDeletion: false }];
+}
+
+/** deletes a Job and, in the foreground, its pods and owned objects; gone already is fine */
+export async function deleteJob(d: JobObjectsDeps, name: string): Promise<void> {
+  try {
+    await d.api(() => d.kube.batch.deleteNamespacedJob({ name, namespace: d.namespace, propagationPolicy: 'Foreground' }));
+  } catch (err) {
+    if (!(err instanceof KubeError && err.status === 404)) throw err;
+  }
+}
+
+/** deletes a Job whose create got no answer, trying again (up to ~10 min) until the API server answers */
+export async function removeUnanswered(d: JobObjectsDeps, job: string, o: { log: (msg: string) => void; signal: AbortSignal; stopped: () => boolean }): Promise<void> {
+  for (let attempt = 0; attempt < 25 && !o.stopped(); attempt++) {
+    try {
+      await deleteJob(d, job);
+      return;
+    } catch (err) {
+      if (attempt === 0) o.log(`removing Job ${job}, whose create got no answer: ${toKubeError(err).message} (trying again)`);
+      await sleep(backoffDelay(attempt, 1000, 30_000), o.signal);
+    }
+  }
+}
+
+/** deletes a pod; a failure is logged, not thrown (the informer shows what happened) */
+export async function deletePod(d: JobObjectsDeps, name: string, log: (msg: string) => void): Promise<void> {
+  try {
+    await d.api(() => d.kube.core.deleteNamespacedPod({ name, namespace: d.namespace }));
+  } catch (err) {
+    if (!(err instanceof KubeError && err.status === 404)) log(`deleting pod ${name}: ${(err as Error).message}`);
+  }
 }

@@ -30,8 +30,8 @@ import type { Availability, HardwareProfile } from '@trainyard/shared';
 import type { ActiveRun, Executor, FinalInfo, RunSink, RunSpec, ScheduleSpec } from '../executor';
 import { FinalWrites, type RetryPolicy } from '../final-writes';
 import { ClusterCapacity } from './cluster-capacity';
-import { backoffDelay, call, KubeError, sleep, toKubeError, type KubeClients, type RetryOptions } from './client';
-import { createJobObjects, type JobObjectsDeps } from './job-objects';
+import { call, toKubeError, type KubeClients, type RetryOptions } from './client';
+import { createJobObjects, deleteJob, deletePod, removeUnanswered, type JobObjectsDeps } from './job-objects';
 import { CronJobs, scheduledRunIdsOf, scheduledSpecs } from './cronjobs';
 import { JobRuns } from './job-runs';
 import { cronJobSchedule } from './cron-expression';
@@ -286,7 +286,7 @@ export class KubernetesExecutor implements Executor {
       this.log(reason);
       for (const t of tracked) this.enqueue(t, () => this.finish(t, { status: 'Failed', exitCode: null, reason, finishedAt: new Date().toISOString() }));
       // no answer: the API server may have made the Job all the same; a run reported Failed must not go on running
-      if (e.status === null && tracked[0]) void this.removeUnanswered(tracked[0].job);
+      if (e.status === null && tracked[0]) void removeUnanswered(this.objects, tracked[0].job, { log: this.log, signal: this.stopping.signal, stopped: () => this.stopped });
     }
   }
 
@@ -460,33 +460,12 @@ export class KubernetesExecutor implements Executor {
     this.forget(t);
   }
 
-  private async deleteJob(name: string): Promise<void> {
-    try {
-      await this.api(() => this.o.kube.batch.deleteNamespacedJob({ name, namespace: this.ns, propagationPolicy: 'Foreground' }));
-    } catch (err) {
-      if (!(err instanceof KubeError && err.status === 404)) throw err;
-    }
+  private deleteJob(name: string): Promise<void> {
+    return deleteJob(this.objects, name);
   }
 
-  /** deletes a Job whose create got no answer, trying again (up to ~10 min) until the API server answers */
-  private async removeUnanswered(job: string): Promise<void> {
-    for (let attempt = 0; attempt < 25 && !this.stopped; attempt++) {
-      try {
-        await this.deleteJob(job);
-        return;
-      } catch (err) {
-        if (attempt === 0) this.log(`removing Job ${job}, whose create got no answer: ${toKubeError(err).message} (trying again)`);
-        await sleep(backoffDelay(attempt, 1000, 30_000), this.stopping.signal);
-      }
-    }
-  }
-
-  private async deletePod(name: string): Promise<void> {
-    try {
-      await this.api(() => this.o.kube.core.deleteNamespacedPod({ name, namespace: this.ns }));
-    } catch (err) {
-      if (!(err instanceof KubeError && err.status === 404)) this.log(`deleting pod ${name}: ${(err as Error).message}`);
-    }
+  private deletePod(name: string): Promise<void> {
+    return deletePod(this.objects, name, this.log);
   }
 
   // ---------------------------------------------------------------- schedules (a CronJob each: cronjobs.ts)
