@@ -17,7 +17,8 @@ import { RunsService } from './runs/service';
 import { SchedulesService } from './schedules/service';
 import { SnapshotsService } from './snapshots/service';
 import { ArtifactsService } from './artifacts/service';
-import { collectGarbage, expireArtifacts } from './artifacts/retention';
+import { expireArtifacts } from './artifacts/retention';
+import { collectGarbageAtStart } from './artifacts/gc-state';
 import { openImageStore } from './images/open';
 import { createExecutor } from './executors/create';
 
@@ -56,9 +57,10 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
 
   let retention: NodeJS.Timeout | null = null;
   try {
-    // retention first, then garbage collection while nothing can be writing a blob (no executor, no server yet)
+    // retention first, then garbage collection while nothing can be writing a blob (no executor, no
+    // server yet), of the parts where something was added or removed since the last start's
     await expireArtifacts(ctx).catch((err) => console.error(`trainyard: artifact retention failed: ${(err as Error).message}`));
-    await collectGarbage(ctx).catch((err) => console.error(`trainyard: garbage collection failed: ${(err as Error).message}`));
+    await collectGarbageAtStart(ctx).catch((err) => console.error(`trainyard: garbage collection failed: ${(err as Error).message}`));
     retention = setInterval(() => void expireArtifacts(ctx).catch(() => undefined), 6 * 3600_000);
     retention.unref();
     await ctx.executor.start(runs, await runs.activeRuns());

@@ -23,6 +23,11 @@ import urllib.request
 __all__ = ["params", "log_metric", "output_dir", "input_dir", "run_id", "METRIC_PREFIX"]
 
 METRIC_PREFIX = "::trainyard:metric "
+# How each line of the finish step (push_outputs_main) begins. The step runs in the run's container
+# after the command, so a failed run's termination message (the log's tail) ends with these lines;
+# the Kubernetes executor drops them from the run's reason by this prefix (FINISH_LOG_PREFIX in
+# backend/src/executors/kubernetes/manifests.ts, the same string).
+FINISH_LOG_PREFIX = "trainyard finish: "
 _MAX_NAME = 200
 
 
@@ -210,19 +215,19 @@ def push_outputs_main():
     env = os.environ
     missing = [k for k in ("TRAINYARD_BACKEND_URL", "TRAINYARD_RUN_TOKEN", "TRAINYARD_RUN_ID") if not env.get(k)]
     if missing:
-        sys.stderr.write("trainyard finish: cannot push outputs: %s not set\n" % ", ".join(missing))
+        sys.stderr.write(FINISH_LOG_PREFIX + "cannot push outputs: %s not set\n" % ", ".join(missing))
         return 2
     root = env.get("TRAINYARD_OUTPUT_DIR") or os.path.join(os.getcwd(), "output")
     try:
         result = push_outputs(env["TRAINYARD_BACKEND_URL"], env["TRAINYARD_RUN_TOKEN"], env["TRAINYARD_RUN_ID"], root)
     except Exception as err:  # reported in the run's log; the run's own exit code stands
-        sys.stderr.write("trainyard finish: the outputs were not kept: %s\n" % err)
+        sys.stderr.write(FINISH_LOG_PREFIX + "the outputs were not kept: %s\n" % err)
         return 1
     n = len(result.get("files", []))
     if n == 0 and not result.get("note"):
         return 0  # nothing was written: nothing to say
     note = "; " + result["note"] if result.get("note") else ""
-    sys.stderr.write("trainyard finish: kept %d output file%s (%d bytes, uploaded %d)%s\n" % (n, "" if n == 1 else "s", result.get("totalBytes", 0), result.get("uploaded", 0), note))
+    sys.stderr.write(FINISH_LOG_PREFIX + "kept %d output file%s (%d bytes, uploaded %d)%s\n" % (n, "" if n == 1 else "s", result.get("totalBytes", 0), result.get("uploaded", 0), note))
     return 0
 
 

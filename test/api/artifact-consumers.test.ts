@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ARTIFACT_TYPE, type ArtifactList } from '@trainyard/shared';
@@ -105,6 +105,15 @@ describe('run artifacts read by real consumers (oras, skopeo)', function () {
       const dir = temp('ty-oras-pull-');
       await oras(['pull', '--plain-http', '--no-tty', '-o', dir, `${reg.host}/team/outputs:run-${list.runId}`]);
       await assertPulled(b, list, dir);
+    });
+
+    it("serves a file gone from the backend's blob cache: fetched back from the registry through the run's artifact manifest, verified", async () => {
+      const f = list.files.find((x) => x.path === 'same.txt')!;
+      const cached = join(b.home, 'image-cache', 'blobs', 'sha256', f.sha256);
+      assert.ok(existsSync(cached), 'the pushed blob is in the cache');
+      rmSync(cached);
+      assert.equal(await (await b.client.downloadArtifact(list.runId, f.path)).text(), 'the same in every run\n');
+      assert.ok(existsSync(cached), 'and is cached again');
     });
 
     it('skopeo inspect --raw reads the artifact type from the registry', () => {

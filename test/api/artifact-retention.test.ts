@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { collectGarbage, expireArtifacts } from '../../backend/src/artifacts/retention';
+import { collectGarbageAtStart } from '../../backend/src/artifacts/gc-state';
 import { REPO, removeHome, startTestBackend, waitForRuns, type TestBackend } from '../helpers/backend';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -66,5 +67,48 @@ describe('artifact retention and garbage collection', () => {
     await run({ same: true });
     assert.equal(await (await b.client.downloadArtifact(pinned, 'same.txt')).text(), 'the same in every run\n');
     assert.deepEqual(await collectGarbage(b.server.ctx), { blobs: 0, blobBytes: 0, staged: 0, stagedBytes: 0 }, 'a second pass finds nothing');
+  });
+
+  it('at start, collects only the parts where something was added or removed since the last collection', async () => {
+    const ctx = b.server.ctx;
+    // file system timestamps move in clock ticks: a change right after the recorded stats could keep the mtime
+    const tick = () => new Promise((r) => setTimeout(r, 50));
+    const atStart = () => collectGarbageAtStart(ctx, { settleMs: 0 });
+    await atStart();
+    assert.deepEqual((await atStart()).collected, [], 'nothing changed: no manifest is read');
+
+    await tick();
+    const orphan = join(ctx.dirs.blobs, sha('abandoned again'));
+    writeFileSync(orphan, 'abandoned again');
+    let got = await atStart();
+    assert.deepEqual(got.collected, ['staging'], 'an abandoned upload: the staging folder only');
+    assert.equal(got.removed.staged, 1);
+    assert.ok(!existsSync(orphan));
+
+    await tick();
+    const stray = blob(sha('written, never tagged'));
+    writeFileSync(stray, 'written, never tagged');
+    got = await atStart();
+    assert.deepEqual(got.collected, ['layout'], 'a blob no tag reaches (a save killed before its tag): the layout only');
+    assert.equal(got.removed.blobs, 1);
+    assert.ok(!existsSync(stray));
+
+    const older = await run({ files: 1 });
+    await run({ same: true });
+    const part = (await b.client.listArtifacts(older)).files.find((f) => f.path === 'parts/part-0000.txt')!.sha256;
+    await atStart();
+    await tick();
+    assert.ok((await expireArtifacts(ctx)).some((e) => e.runId === older), 'the older run expires (keepRuns 1)');
+    got = await atStart();
+    assert.deepEqual(got.collected, ['layout'], 'a tag removed by retention: the layout');
+    assert.ok(got.removed.blobs >= 2, JSON.stringify(got));
+    assert.ok(!existsSync(blob(part)), "the expired run's file is gone");
+    assert.deepEqual((await atStart()).collected, []);
+
+    // stats younger than the settle time are not trusted: that part is collected again at the next start
+    writeFileSync(orphan, 'abandoned again');
+    assert.ok((await collectGarbageAtStart(ctx)).collected.includes('staging'));
+    assert.ok(!existsSync(orphan));
+    assert.ok((await collectGarbageAtStart(ctx)).collected.includes('staging'), 'the removal just now is too fresh to trust');
   });
 });

@@ -3,15 +3,16 @@
  * Artifacts section (tree, sizes, total, the note, pending/none/failed, a saver's progress and
  * outcome, re-listing when the run ends), the input-run link, the launch form's "Use a trained
  * model" field sent as fromRun, and the browser download's size and sha256 check. The client
- * is a double ("fake" below): the real API is covered by test/api/artifacts.test.ts and the
+ * is the fake of test/helpers/fake-client.ts: the real API is covered by test/api/artifacts.test.ts and the
  * dashboard e2e.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ReactNode } from 'react';
-import type { ArtifactFile, ArtifactList, LaunchRequest, LogLine, Run, TrainyardEvent } from '@trainyard/shared';
+import type { ArtifactFile, ArtifactList, LaunchRequest, Run, TrainyardEvent } from '@trainyard/shared';
 import type * as UiModule from '../../shared/src/ui/index';
 import type * as Rtl from '@testing-library/react';
+import { createFakeClient, type FakeAnswers } from '../helpers/fake-client';
 
 let ui: typeof UiModule;
 let rtl: typeof Rtl;
@@ -28,41 +29,24 @@ const stored = (runId: string, files: ArtifactFile[], note: string | null = null
   runId, state: 'stored', ref: `oci-layout:/x/images:outputs:run-${runId}`, digest: `sha256:${'b'.repeat(64)}`, files, totalBytes: files.reduce((n, f) => n + f.size, 0), note,
 });
 
-/** A fake client: each method answers from `impl` (or a default) and records its calls; events come from push(). */
-function fakeClient(impl: Record<string, (...a: any[]) => unknown> = {}) {
-  const calls: Record<string, unknown[][]> = {};
-  const queue: TrainyardEvent[] = [];
-  let wake: (() => void) | null = null;
-  const call = (name: string, dflt: (...a: any[]) => unknown) => async (...args: unknown[]) => {
-    (calls[name] ??= []).push(args);
-    return (impl[name] ?? dflt)(...args);
-  };
-  const client = {
-    listModels: call('listModels', () => ({ items: [{ name: 'outputs', team: null, description: null, createdBy: 'me', createdAt: T, latestVersion: 'v1', versionCount: 1, runCount: 3 }] })),
-    listVersions: call('listVersions', () => ({ items: [{ model: 'outputs', label: 'v1', imageRef: 'oci-layout:/x:v1', digest: `sha256:${'a'.repeat(64)}`, baseImage: null, baseDigest: null, entrypoints: { train: 'python train.py', predict: 'python predict.py' }, git: { sha: null, dirty: false }, sizeBytes: 10, fileCount: 2, createdBy: 'me', createdAt: T }] })),
-    listHardware: call('listHardware', () => ({ items: [{ name: 'cpu-small', cpu: 1, memory: '2Gi', pricePerHour: 0.5, availability: { status: 'fits-now', slots: 2, reason: '' } }] })),
-    estimate: call('estimate', () => ({ runs: 1, hardware: 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 60, basis: 'max-duration', pastRuns: 0, totalCost: 0.01, currency: 'USD', explanation: '' })),
-    launch: call('launch', (req: LaunchRequest) => ({ runs: [run('run_launched01', { entrypoint: req.entrypoint ?? 'train', status: 'Pending' })], sweep: null, schedule: null, estimate: { runs: 1, hardware: 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 60, basis: 'max-duration', pastRuns: 0, totalCost: 0.01, currency: 'USD', explanation: '' } })),
-    listRuns: call('listRuns', () => ({ items: [], nextCursor: null })),
-    getRun: call('getRun', (id: string) => run(id)),
-    cancelRun: call('cancelRun', (id: string) => run(id, { status: 'Cancelled' })),
-    getLogs: call('getLogs', () => ({ lines: [], nextSeq: 0, done: true })),
-    getMetrics: call('getMetrics', (id: string) => ({ runId: id, series: [] })),
-    getVersion: call('getVersion', () => ({ model: 'outputs', label: 'v1', imageRef: 'oci-layout:/x:v1', digest: `sha256:${'a'.repeat(64)}`, baseImage: null, baseDigest: null, entrypoints: { train: 'python train.py' }, git: { sha: null, dirty: false }, sizeBytes: 10, fileCount: 2, createdBy: 'me', createdAt: T })),
-    listSchedules: call('listSchedules', () => ({ items: [] })),
-    deleteSchedule: call('deleteSchedule', (id: string) => ({ id, deleted: true })),
-    getCosts: call('getCosts', () => ({ from: '2025-01-06', to: '2025-03-26', currency: 'USD', items: [] })),
-    listArtifacts: call('listArtifacts', (id: string) => ({ runId: id, state: 'none', ref: null, digest: null, files: [], totalBytes: 0, note: null })),
-    async *followLogs(): AsyncGenerator<LogLine> { /* no lines */ },
-    async *events(opts: { signal?: AbortSignal } = {}): AsyncGenerator<TrainyardEvent> {
-      while (!opts.signal?.aborted) {
-        while (queue.length) yield queue.shift()!;
-        await new Promise<void>((r) => { wake = r; opts.signal?.addEventListener('abort', () => r(), { once: true }); });
-      }
-    },
-  };
-  return { client: client as unknown as UiModule.UiClient, calls, push(e: TrainyardEvent) { queue.push(e); wake?.(); } };
-}
+/** The fake client of test/helpers/fake-client.ts with this file's answers (one model, "outputs", whose runs succeeded). */
+const fakeClient = (answers: FakeAnswers = {}) => createFakeClient({
+  listModels: () => ({ items: [{ name: 'outputs', team: null, description: null, createdBy: 'me', createdAt: T, latestVersion: 'v1', versionCount: 1, runCount: 3 }] }),
+  listVersions: () => ({ items: [{ model: 'outputs', label: 'v1', imageRef: 'oci-layout:/x:v1', digest: `sha256:${'a'.repeat(64)}`, baseImage: null, baseDigest: null, entrypoints: { train: 'python train.py', predict: 'python predict.py' }, git: { sha: null, dirty: false }, sizeBytes: 10, fileCount: 2, createdBy: 'me', createdAt: T }] }),
+  listHardware: () => ({ items: [{ name: 'cpu-small', cpu: 1, memory: '2Gi', pricePerHour: 0.5, availability: { status: 'fits-now', slots: 2, reason: '' } }] }),
+  estimate: () => ({ runs: 1, hardware: 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 60, basis: 'max-duration', pastRuns: 0, totalCost: 0.01, currency: 'USD', explanation: '' }),
+  launch: (req: LaunchRequest) => ({ runs: [run('run_launched01', { entrypoint: req.entrypoint ?? 'train', status: 'Pending' })], sweep: null, schedule: null, estimate: { runs: 1, hardware: 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 60, basis: 'max-duration', pastRuns: 0, totalCost: 0.01, currency: 'USD', explanation: '' } }),
+  listRuns: () => ({ items: [], nextCursor: null }),
+  getRun: (id: string) => run(id),
+  cancelRun: (id: string) => run(id, { status: 'Cancelled' }),
+  getLogs: () => ({ lines: [], nextSeq: 0, done: true }),
+  getMetrics: (id: string) => ({ runId: id, series: [] }),
+  getVersion: () => ({ model: 'outputs', label: 'v1', imageRef: 'oci-layout:/x:v1', digest: `sha256:${'a'.repeat(64)}`, baseImage: null, baseDigest: null, entrypoints: { train: 'python train.py' }, git: { sha: null, dirty: false }, sizeBytes: 10, fileCount: 2, createdBy: 'me', createdAt: T }),
+  listSchedules: () => ({ items: [] }),
+  deleteSchedule: (id: string) => ({ id, deleted: true }),
+  getCosts: () => ({ from: '2025-01-06', to: '2025-03-26', currency: 'USD', items: [] }),
+  listArtifacts: (id: string) => ({ runId: id, state: 'none', ref: null, digest: null, files: [], totalBytes: 0, note: null }),
+}, answers);
 
 function mount(client: UiModule.UiClient, node: ReactNode, savers: UiModule.ArtifactSaver[] = []) {
   return rtl.render(<ui.TrainyardUi client={client} theme="light" savers={savers}>{node}</ui.TrainyardUi>);

@@ -9,9 +9,10 @@ import globalJsdom from 'global-jsdom';
 import { artifactTests } from './run-artifacts';
 import type { ReactNode } from 'react';
 import { ApiError } from '@trainyard/shared';
-import type { CostQuery, CostSummary, Schedule, Estimate, HardwareWithAvailability, LaunchRequest, LaunchResult, LogLine, Model, Run, TrainyardEvent, Version } from '@trainyard/shared';
+import type { CostQuery, CostSummary, Schedule, Estimate, HardwareWithAvailability, LaunchRequest, LaunchResult, LogLine, Model, Run, Version } from '@trainyard/shared';
 import type * as UiModule from '../../shared/src/ui/index';
 import type * as Rtl from '@testing-library/react';
+import { createFakeClient, type FakeAnswers } from '../helpers/fake-client';
 
 let ui: typeof UiModule;
 let rtl: typeof Rtl;
@@ -33,49 +34,27 @@ const run = (id: string, patch: Partial<Run> = {}): Run => ({
   exitCode: null, createdBy: 'me', createdAt: T, startedAt: null, finishedAt: null, pricePerHour: 0.05, estimatedCost: 0.05, actualCost: null, ...patch,
 });
 
-/** A client double: each method resolves from `impl`, counts calls, and events come from push(). */
-function fakeClient(impl: Record<string, (...a: any[]) => unknown> = {}) {
-  const calls: Record<string, unknown[][]> = {};
-  const queue: TrainyardEvent[] = [];
-  let wake: (() => void) | null = null;
-  const call = (name: string, dflt: (...a: any[]) => unknown) => async (...args: unknown[]) => {
-    (calls[name] ??= []).push(args);
-    return (impl[name] ?? dflt)(...args);
-  };
-  const client = {
-    listModels: call('listModels', () => ({ items: [model] })),
-    listVersions: call('listVersions', () => ({ items: [version('old0001', '2025-03-01T10:00:00Z', false), version('abc1234', '2025-03-02T10:00:00Z', true)] })),
-    listHardware: call('listHardware', () => ({ items: [hw('cpu-small', 'fits-now'), hw('cpu-large', 'will-queue', 'all 2 slots are busy'), hw('gpu-t4', 'cannot-fit', 'no GPU nodes: this machine has no nvidia-tesla-t4')] })),
-    estimate: call('estimate', (req: LaunchRequest): Estimate => {
-      const runs = req.sweep ? Object.values(req.sweep).reduce((n, v) => n * v.length, 1) : 1;
-      return { runs, hardware: req.hardware ?? 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 120, basis: 'median-of-past-runs', pastRuns: 4, totalCost: runs * 0.5 * 120 / 3600, currency: 'USD', explanation: '' };
-    }),
-    launch: call('launch', (): LaunchResult => ({ runs: [run('run_aaaaaaaaaa1'), run('run_aaaaaaaaaa2')], sweep: { id: 'swp_aaaaaaaaaa', model: 'eta-correction', version: 'abc1234', axes: { region: ['sfo', 'nyc'] }, size: 2, parallelism: 2, createdAt: T }, schedule: null, estimate: { runs: 2, hardware: 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 120, basis: 'max-duration', pastRuns: 0, totalCost: 0.03, currency: 'USD', explanation: '' } })),
-    listRuns: call('listRuns', () => ({ items: [], nextCursor: null })),
-    getRun: call('getRun', (id: string) => run(id)),
-    cancelRun: call('cancelRun', (id: string) => run(id, { status: 'Cancelled' })),
-    getLogs: call('getLogs', () => ({ lines: [], nextSeq: 0, done: true })),
-    getMetrics: call('getMetrics', (id: string) => ({ runId: id, series: [] })),
-    getVersion: call('getVersion', () => version('abc1234', T, true)),
-    listSchedules: call('listSchedules', () => ({ items: [] })),
-    deleteSchedule: call('deleteSchedule', (id: string) => ({ id, deleted: true })),
-    getCosts: call('getCosts', (q: CostQuery): CostSummary => ({ from: q.from ?? '2025-01-06', to: '2025-03-26', currency: 'USD', items: [] })),
-    listArtifacts: call('listArtifacts', (id: string) => ({ runId: id, state: 'pending', ref: null, digest: null, files: [], totalBytes: 0, note: null })),
-    async *followLogs(id: string): AsyncGenerator<LogLine> {
-      (calls.followLogs ??= []).push([id]);
-      const lines = (impl.logLines?.() as LogLine[] | undefined) ?? [];
-      for (const l of lines) yield l;
-    },
-    async *events(opts: { signal?: AbortSignal } = {}): AsyncGenerator<TrainyardEvent> {
-      (calls.events ??= []).push([]);
-      while (!opts.signal?.aborted) {
-        while (queue.length) yield queue.shift()!;
-        await new Promise<void>((r) => { wake = r; opts.signal?.addEventListener('abort', () => r(), { once: true }); });
-      }
-    },
-  };
-  return { client: client as unknown as UiModule.UiClient, calls, push(e: TrainyardEvent) { queue.push(e); wake?.(); } };
-}
+/** The fake client of test/helpers/fake-client.ts with this file's answers (the eta-correction model, three hardware kinds). */
+const fakeClient = (answers: FakeAnswers = {}) => createFakeClient({
+  listModels: () => ({ items: [model] }),
+  listVersions: () => ({ items: [version('old0001', '2025-03-01T10:00:00Z', false), version('abc1234', '2025-03-02T10:00:00Z', true)] }),
+  listHardware: () => ({ items: [hw('cpu-small', 'fits-now'), hw('cpu-large', 'will-queue', 'all 2 slots are busy'), hw('gpu-t4', 'cannot-fit', 'no GPU nodes: this machine has no nvidia-tesla-t4')] }),
+  estimate: (req: LaunchRequest): Estimate => {
+    const runs = req.sweep ? Object.values(req.sweep).reduce((n, v) => n * v.length, 1) : 1;
+    return { runs, hardware: req.hardware ?? 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 120, basis: 'median-of-past-runs', pastRuns: 4, totalCost: runs * 0.5 * 120 / 3600, currency: 'USD', explanation: '' };
+  },
+  launch: (): LaunchResult => ({ runs: [run('run_aaaaaaaaaa1'), run('run_aaaaaaaaaa2')], sweep: { id: 'swp_aaaaaaaaaa', model: 'eta-correction', version: 'abc1234', axes: { region: ['sfo', 'nyc'] }, size: 2, parallelism: 2, createdAt: T }, schedule: null, estimate: { runs: 2, hardware: 'cpu-small', pricePerHour: 0.5, expectedSecondsPerRun: 120, basis: 'max-duration', pastRuns: 0, totalCost: 0.03, currency: 'USD', explanation: '' } }),
+  listRuns: () => ({ items: [], nextCursor: null }),
+  getRun: (id: string) => run(id),
+  cancelRun: (id: string) => run(id, { status: 'Cancelled' }),
+  getLogs: () => ({ lines: [], nextSeq: 0, done: true }),
+  getMetrics: (id: string) => ({ runId: id, series: [] }),
+  getVersion: () => version('abc1234', T, true),
+  listSchedules: () => ({ items: [] }),
+  deleteSchedule: (id: string) => ({ id, deleted: true }),
+  getCosts: (q: CostQuery): CostSummary => ({ from: q.from ?? '2025-01-06', to: '2025-03-26', currency: 'USD', items: [] }),
+  listArtifacts: (id: string) => ({ runId: id, state: 'pending', ref: null, digest: null, files: [], totalBytes: 0, note: null }),
+}, answers);
 
 function mount(client: UiModule.UiClient, node: ReactNode) {
   return rtl.render(<ui.TrainyardUi client={client} theme="light">{node}</ui.TrainyardUi>);
@@ -249,8 +228,10 @@ describe('shared UI components (jsdom)', function () {
 
     it('shows only my runs with "Mine" (GET /v1/me), filtered by the server and in live events; no box without me()', async () => {
       const alice = (id: string) => run(id, { createdBy: 'alice' });
-      const f = fakeClient({ listRuns: (q: { createdBy?: string } = {}) => ({ items: q.createdBy === 'alice' ? [alice('run_aaaaaaaaaa1')] : [alice('run_aaaaaaaaaa1'), run('run_bbbbbbbbbb2', { createdBy: 'bob' })], nextCursor: null }) });
-      (f.client as { me?: unknown }).me = async () => ({ user: 'alice', admin: false, kind: 'person', tokenId: 'tok_aaaaaaaaaaaa', runId: null, expiresAt: null });
+      const f = fakeClient({
+        listRuns: (q: { createdBy?: string } = {}) => ({ items: q.createdBy === 'alice' ? [alice('run_aaaaaaaaaa1')] : [alice('run_aaaaaaaaaa1'), run('run_bbbbbbbbbb2', { createdBy: 'bob' })], nextCursor: null }),
+        me: () => ({ user: 'alice', admin: false, kind: 'person', tokenId: 'tok_aaaaaaaaaaaa', runId: null, expiresAt: null }),
+      });
       const { container } = mount(f.client, <ui.RunList />);
       await rtl.waitFor(() => assert.equal(container.querySelectorAll('[data-run-id]').length, 2));
       rtl.fireEvent.click(await rtl.screen.findByLabelText('Mine'));

@@ -246,6 +246,17 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     const runs = await client.listRuns({ sweep: sweepId });
     assert.deepEqual(runs.items.map((r) => r.status), ['Succeeded', 'Succeeded', 'Succeeded']);
     await page.waitForSelector('#trainyard-status >> text=0 running, 0 pending');
+    // at the sidebar's default width each select of the run list is as wide as its longest option (none clips its text)
+    const clipped = await page.evaluate(() => [...document.querySelectorAll<HTMLSelectElement>('#trainyard-runs .ty-runlist > .ty-row > select')].flatMap((s) => {
+      const probe = s.cloneNode(true) as HTMLSelectElement; // out of the flex layout: the width the select asks for
+      probe.style.cssText = 'position: absolute; visibility: hidden; flex: none; width: auto; min-width: 0; max-width: none';
+      s.parentElement!.append(probe);
+      const need = probe.getBoundingClientRect().width;
+      probe.remove();
+      const has = s.getBoundingClientRect().width;
+      return [`${s.getAttribute('aria-label')}: ${has.toFixed(0)} of ${need.toFixed(0)} px`].filter(() => has + 0.5 < need);
+    }));
+    assert.deepEqual(clipped, [], 'clipped selects in the runs sidebar');
     await shot('sidebar-light');
   });
 

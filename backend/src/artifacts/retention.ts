@@ -9,7 +9,9 @@
  * collectGarbage() deletes, from the OCI layout (the embedded image store), the blobs no tagged
  * manifest reaches and no remembered dependency layer names, and from the snapshot staging folder
  * the uploaded files no snapshot lists. It runs when the backend starts, before the executor and
- * the HTTP server: nothing can be writing a blob that a manifest is about to name.
+ * the HTTP server: nothing can be writing a blob that a manifest is about to name. It reads every
+ * manifest, so a start skips the parts in which nothing was added or removed since the last
+ * collection (gc-state.ts).
  */
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -82,11 +84,20 @@ export interface Collected {
   stagedBytes: number;
 }
 
-/** Deletes what nothing references (see the file comment for when it may run). */
-export async function collectGarbage(ctx: AppContext): Promise<Collected> {
+/** the two places the collector sweeps: the OCI layout's blobs, and the snapshot staging folder */
+export interface GcParts {
+  layout: boolean;
+  staging: boolean;
+}
+
+/** the remembered dependency layers (their blobs stay), in the staging folder */
+export const dependencyLayersDir = (ctx: AppContext): string => join(ctx.dirs.blobs, '.dependency-layers');
+
+/** Deletes what nothing references (see the file comment for when it may run), in the parts asked for. */
+export async function collectGarbage(ctx: AppContext, parts: GcParts = { layout: true, staging: true }): Promise<Collected> {
   const out: Collected = { blobs: 0, blobBytes: 0, staged: 0, stagedBytes: 0 };
-  const depCache = join(ctx.dirs.blobs, '.dependency-layers');
-  if (ctx.images instanceof OciLayoutStore) {
+  const depCache = dependencyLayersDir(ctx);
+  if (parts.layout && ctx.images instanceof OciLayoutStore) {
     const live = await reachable(ctx.images);
     for (const digest of await remembered(depCache)) live.add(digest);
     const dir = join(ctx.images.dir, 'blobs', 'sha256');
@@ -96,6 +107,7 @@ export async function collectGarbage(ctx: AppContext): Promise<Collected> {
       out.blobs++;
     }
   }
+  if (!parts.staging) return out;
   const listed = new Set<string>();
   for (const s of await ctx.db.selectFrom('snapshots').select('manifest').execute()) collectShas(safeJson(s.manifest), listed);
   for (const name of await names(ctx.dirs.blobs)) {

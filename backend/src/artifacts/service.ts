@@ -16,8 +16,6 @@ import { timeStage } from '@trainyard/shared/snapshot/stages';
 import type { AppContext } from '../context';
 import { conflict, HttpError, invalid, notFound } from '../errors';
 import { nowIso } from '../ids';
-import { OciLayoutStore } from '../images/oci-layout';
-import { RegistryStore } from '../images/registry-store';
 import { getRunRow } from '../runs/store';
 import { HashedFiles } from './hashed-files';
 import { pushAhead, putArtifact, tagArtifact, type ArtifactMeta } from './oci-artifact';
@@ -163,7 +161,7 @@ export class ArtifactsService {
     if (!run) throw notFound(`run ${runId} not found`);
     const file = await getArtifactFile(this.ctx.db, runId, path);
     if (!file) throw notFound(`run ${runId} has no artifact "${path}"; list them with GET /v1/runs/${runId}/artifacts`);
-    const local = await this.localBlob(run.model, runId, file.sha256);
+    const local = await this.localBlob(run.model, (await getOutputs(this.ctx.db, runId))?.digest ?? null, file.sha256);
     const stream = createReadStream(local, range ? { start: range.start, end: range.end } : {});
     return { file, stream };
   }
@@ -201,26 +199,17 @@ export class ArtifactsService {
       await mkdir(dirname(target), { recursive: true });
       for (let d = dirname(target); d.startsWith(dest) && d !== dest; d = dirname(d)) dirs.add(d);
       // a reflink where the file system can, else a copy: never a hard link to the store's own blob
-      await copyFile(await this.localBlob(run.model, inputRunId, f.sha256), target, constants.COPYFILE_FICLONE);
+      await copyFile(await this.localBlob(run.model, rec.digest, f.sha256), target, constants.COPYFILE_FICLONE);
       await chmod(target, 0o444);
     }
     for (const d of dirs) await chmod(d, 0o555);
   }
 
-  /** A path on this machine holding the blob (fetched into the registry store's cache when needed). */
-  private async localBlob(model: string, runId: string, sha256: string): Promise<string> {
-    const digest = `sha256:${sha256}`;
+  /** A path on this machine holding the blob; `manifest` (the run's artifact manifest, in the model's repository) lists it. */
+  private async localBlob(model: string, manifest: string | null, sha256: string): Promise<string> {
     const images = this.ctx.images;
-    if (images instanceof OciLayoutStore) return images.blobPath(digest);
-    if (images instanceof RegistryStore) {
-      if (!(await images.hasBlob(digest))) {
-        const rec = await getOutputs(this.ctx.db, runId);
-        if (rec?.digest) await images.getManifest(model, rec.digest); // tells the store where its layers are
-        (await images.openBlob(digest)).destroy(); // fetched into the cache, verified
-      }
-      return images.cache.blobPath(digest);
-    }
-    throw new Error(`the image store ${images.location} cannot serve files`);
+    if (!images.localBlobPath) throw new Error(`the image store ${images.location} cannot serve files`);
+    return images.localBlobPath(`sha256:${sha256}`, manifest ? { repo: model, ref: manifest } : undefined);
   }
 }
 

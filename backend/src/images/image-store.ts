@@ -70,4 +70,11 @@ export interface ImageStore {
    * file system is copied and verified like putBlob.
    */
   putBlobFile?(digest: string, path: string): Promise<void>;
+  /**
+   * optional: a file on this machine holding the blob's verified bytes, to read ranges of and
+   * copy (a run's artifacts: downloads, and the input files of a later run). `listedIn` names a
+   * manifest that lists the blob, for a store that fetches blobs it does not hold yet. A store
+   * without it cannot serve artifact files.
+   */
+  localBlobPath?(digest: string, listedIn?: { repo: string; ref: string }): Promise<string>;
 }

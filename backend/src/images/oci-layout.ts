@@ -180,6 +180,13 @@ export class OciLayoutStore implements ImageStore {
     return createReadStream(path);
   }
 
+  /** the blob's file in the layout (an error when it is not there) */
+  async localBlobPath(digest: string): Promise<string> {
+    const path = this.blobPath(digest);
+    if (!(await exists(path))) throw new Error(`blob ${digest} is not in ${this.location}`);
+    return path;
+  }
+
   async readBlob(digest: string): Promise<Buffer> {
     return readFile(this.blobPath(digest));
   }

@@ -123,6 +123,15 @@ export class RegistryStore implements ImageStore {
     return Readable.from(verified(), { objectMode: false });
   }
 
+  /** the blob's file in the local cache, downloaded (and verified) first when missing */
+  async localBlobPath(digest: string, listedIn?: { repo: string; ref: string }): Promise<string> {
+    if (!(await this.cache.hasBlob(digest))) {
+      if (listedIn && !this.origins.has(digest)) await this.getManifest(listedIn.repo, listedIn.ref); // tells where its layers are
+      await this.fetchIntoCache(digest);
+    }
+    return this.cache.blobPath(digest);
+  }
+
   private async fetchIntoCache(digest: string): Promise<void> {
     if (await this.cache.hasBlob(digest)) return;
     const origin = this.origins.get(digest);

@@ -38,6 +38,7 @@ import { timeStage } from '@trainyard/shared/snapshot/stages';
 import { isLoopbackHost, LocalSources, verifyLocalFile } from './local-files';
 import { SourceChangedError, type FileSource } from '../images/layer';
 import { cachedDependencyLayer } from '../images/dependencies';
+import { dependencyLayersDir } from '../artifacts/retention';
 
 export interface SnapshotsOptions {
   /** podman global flags for self-tests and install builds (default: what detectPodman picks) */
@@ -334,7 +335,7 @@ export class SnapshotsService {
   }
 
   private dependencyCacheDir(): string {
-    return join(this.ctx.dirs.blobs, '.dependency-layers');
+    return dependencyLayersDir(this.ctx);
   }
 
   private installOptions(): InstallOptions {

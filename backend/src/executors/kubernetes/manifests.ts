@@ -58,6 +58,14 @@ export const TOKENS_PER_SECRET = 4000;
 export const FINISH_STEP =
   `f="${TOKEN_DIR}/token-${'$'}{TRAINYARD_INDEX:-0}"; [ -r "$f" ] || f="${TOKEN_DIR}/token"; if [ -r "$f" ]; then TRAINYARD_RUN_TOKEN="$(cat "$f")" ` +
   `python3 -c 'import sys, trainyard; sys.exit(trainyard.push_outputs_main())' || true; fi`;
+/**
+ * How each line the finish step writes begins (python/trainyard FINISH_LOG_PREFIX, the same
+ * string). The step runs in the run's container after the command, so its lines end the
+ * container's log, and with FallbackToLogsOnError the log's tail is the failed container's
+ * termination message: status.ts drops these lines from the run's reason, which is the end of the
+ * command's own output (a traceback). They stay in the run's log.
+ */
+export const FINISH_LOG_PREFIX = 'trainyard finish: ';
 export const CONTAINER = 'run';
 
 export const DEFAULT_GPU_RESOURCE = 'nvidia.com/gpu';

@@ -5,7 +5,7 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { FinalStatus } from '../executor';
-import { CONTAINER } from './manifests';
+import { CONTAINER, FINISH_LOG_PREFIX } from './manifests';
 
 export type RunState =
   | { phase: 'Pending'; reason: string }
@@ -39,9 +39,13 @@ function startedAtOf(pod: V1Pod): string | null {
   return iso(cs?.state?.running?.startedAt) ?? iso(cs?.state?.terminated?.startedAt) ?? iso(pod.status?.startTime);
 }
 
-/** the last n non-empty lines of a termination message (the end of a traceback), without the finish step's own line */
+/**
+ * the last n non-empty lines of a termination message (the end of a traceback), without the
+ * finish step's lines: they follow the command's output in the log the message is the tail of
+ * (manifests.ts FINISH_LOG_PREFIX), and say what became of the outputs, not why the run failed
+ */
 function lastLines(message: string, n: number): string {
-  return message.split('\n').filter((l) => l.trim() && !l.startsWith('trainyard finish: ')).slice(-n).join('\n');
+  return message.split('\n').filter((l) => l.trim() && !l.startsWith(FINISH_LOG_PREFIX)).slice(-n).join('\n');
 }
 
 /** why an init container (the fetch of a fromRun's artifacts) failed, with its last lines, or null */

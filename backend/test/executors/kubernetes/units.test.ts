@@ -1,16 +1,21 @@
 // Pure parts of the Kubernetes executor: name/label sanitizing, quantities, availability
 // arithmetic, index sets, and that deploy/configmap.yaml holds a valid trainyard.yaml.
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { dnsLabel, imageByDigest, jobNameForRun, labelValue } from '../../../src/executors/kubernetes/names';
 import { availabilityFor, quantity } from '../../../src/executors/kubernetes/capacity';
 import { inIndexSet, runState } from '../../../src/executors/kubernetes/status';
+import { FINISH_LOG_PREFIX } from '../../../src/executors/kubernetes/manifests';
 import { resolveConfig, DEFAULT_HARDWARE } from '../../../src/config';
 
 const DNS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+const PYTHON_DIR = join(import.meta.dirname, '../../../../python');
 
 describe('kubernetes executor: names', () => {
   it('keeps valid names and turns invalid ones into distinct valid ones', () => {
@@ -114,5 +119,15 @@ describe('kubernetes executor: run state from the pod', () => {
     const message = 'epoch 1\nTraceback (most recent call last):\n  File "train.py", line 9, in <module>\n    load()\n  File "train.py", line 3, in load\n    raise ValueError("no data")\nValueError: no data\n\n';
     const out = runState(null, [pod('Failed', { terminated: { exitCode: 1, reason: 'Error', message, finishedAt: new Date() } })], 600, null);
     assert.equal(out?.phase === 'Final' && out.reason, 'exited with code 1:     load()\n  File "train.py", line 3, in load\n    raise ValueError("no data")\nValueError: no data');
+  });
+
+  it("the finish step's lines after a traceback (the in-image module writes them with FINISH_LOG_PREFIX) stay out of the reason", () => {
+    assert.equal(execFileSync('python3', ['-c', 'import trainyard; print(trainyard.FINISH_LOG_PREFIX, end="")'], { env: { PATH: process.env.PATH, PYTHONPATH: PYTHON_DIR }, encoding: 'utf8' }), FINISH_LOG_PREFIX);
+    // what the finish step writes when it cannot push (no backend in its environment): a real line of it
+    const finish = spawnSync('python3', ['-c', 'import sys, trainyard; sys.exit(trainyard.push_outputs_main())'], { env: { PATH: process.env.PATH, PYTHONPATH: PYTHON_DIR }, encoding: 'utf8' }).stderr;
+    assert.match(finish, /^trainyard finish: cannot push outputs: TRAINYARD_BACKEND_URL, TRAINYARD_RUN_TOKEN, TRAINYARD_RUN_ID not set\n$/);
+    const message = `Traceback (most recent call last):\n  File "train.py", line 3, in <module>\n    raise ValueError("no data")\nValueError: no data\n${finish}${finish}`;
+    const out = runState(null, [pod('Failed', { terminated: { exitCode: 1, reason: 'Error', message, finishedAt: new Date() } })], 600, null);
+    assert.equal(out?.phase === 'Final' && out.reason, 'exited with code 1: Traceback (most recent call last):\n  File "train.py", line 3, in <module>\n    raise ValueError("no data")\nValueError: no data');
   });
 });
