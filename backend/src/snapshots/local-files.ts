@@ -90,6 +90,14 @@ export class LocalSources {
     return this.bySnapshot.get(id) ?? new Map();
   }
 
+  /** where the build reads `sha256` in place, with the stat key it was verified under (layer.ts FileSource), or null */
+  source(id: string, sha256: string): { file: string; sha256: string; statKey?: string } | null {
+    const file = this.get(id).get(sha256);
+    if (!file) return null;
+    const known = this.verified.get(file);
+    return known && known[1] === sha256 ? { file, sha256, statKey: known[0] } : { file, sha256 };
+  }
+
   add(id: string, sha256: string, path: string): void {
     let m = this.bySnapshot.get(id);
     if (!m) {
