@@ -9,8 +9,9 @@
  * exact content. A path that is missing, unreadable, not a regular file, too big or of
  * other content is answered the same way (the blob stays missing: upload it), so the
  * answer says nothing about the server's files. The layer writer hashes each file again
- * while it reads it (layer.ts) and fails the build if it changed. A file verified before and
- * unchanged since (same device, inode, size, mtime and ctime; remembered only when those
+ * while it reads it (layer.ts) and fails the build if it changed, unless the file still has
+ * the stat key it was verified under (LocalSources.source: then its bytes are the ones hashed).
+ * A file verified before and unchanged since (same device, inode, size, mtime and ctime; remembered only when those
  * were settled, as the client's hash cache does: hash-cache.ts) is not read again, so a
  * re-save verifies only what changed. The route exists only
  * when the server listens on a loopback address (server.host 127.0.0.1, ::1 or localhost):
