@@ -3,9 +3,11 @@
  * on the Debian+python3 base in a real docker-registry are read by skopeo (copy to an OCI
  * layout, which verifies every blob), unpacked by umoci (gzip; umoci 0.4 cannot read zstd
  * layers, which is why zstd is not the default), and run by podman; the same workspace
- * saved twice gives the same layers at every setting (determinism).
+ * saved twice gives the same layers at every setting (determinism). The workspace has
+ * incompressible bytes too (a random weights file), which gzip layers store (compression.ts).
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
@@ -24,6 +26,7 @@ describe('images.compression: skopeo, umoci and podman read what Trainyard write
   let tmp: ReturnType<typeof tempDir>;
   let base: string;
   let ws: string;
+  let weights: Buffer;
   before(async () => {
     reg = await startRegistry();
     tmp = tempDir('compression');
@@ -34,8 +37,10 @@ describe('images.compression: skopeo, umoci and podman read what Trainyard write
     base = `${reg.host}/team/debian-python3:latest`;
     ws = join(tmp.dir, 'ws');
     mkdirSync(join(ws, 'data'), { recursive: true });
-    writeFileSync(join(ws, 'train.py'), 'print("compressed-" + open("/app/data/words.txt").read().split()[7])\n');
+    writeFileSync(join(ws, 'train.py'), 'import hashlib\nprint("compressed-" + open("/app/data/words.txt").read().split()[7], hashlib.sha256(open("/app/data/weights.bin", "rb").read()).hexdigest())\n');
     writeFileSync(join(ws, 'data', 'words.txt'), Array.from({ length: 50_000 }, (_, i) => `word${i}`).join(' '));
+    weights = randomBytes(3 * 1024 * 1024 + 4321);
+    writeFileSync(join(ws, 'data', 'weights.bin'), weights);
   });
   after(async () => {
     await h?.close();
@@ -65,6 +70,7 @@ describe('images.compression: skopeo, umoci and podman read what Trainyard write
       if (c.algorithm === 'gzip') {
         assert.equal(unpack.code, 0, unpack.stderr);
         assert.equal(readFileSync(join(bundle, 'rootfs', 'app', 'data', 'words.txt'), 'utf8').split(' ')[7], 'word7');
+        assert.deepEqual(readFileSync(join(bundle, 'rootfs', 'app', 'data', 'weights.bin')), weights, 'the stored (incompressible) pieces unpack to the same bytes');
       } else {
         assert.notEqual(unpack.code, 0, 'umoci 0.4 reads no zstd layers; if this passes, umoci learned zstd: update the compression notes');
         assert.match(unpack.stderr, /zstd|media ?type|unsupported/i, unpack.stderr);
@@ -72,7 +78,7 @@ describe('images.compression: skopeo, umoci and podman read what Trainyard write
       }
 
       const out = await podman(['run', '--rm', '--tls-verify=false', ...podmanRunArgs(), '--network=none', again.version.imageRef, 'sh', '-c', saved.version.entrypoints.train], { timeoutMs: 5 * 60_000 });
-      assert.match(out.stdout, /compressed-word7/);
+      assert.match(out.stdout, new RegExp(`compressed-word7 ${createHash('sha256').update(weights).digest('hex')}`));
     });
   }
 });

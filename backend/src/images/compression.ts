@@ -10,9 +10,11 @@
  *   piece but the last ends with a sync flush, the last with the final block), as
  *   `pigz --independent` does; the trailer's CRC-32 and size are those of the whole
  *   tar. A piece that does not compress (already-compressed data: wheels' archives,
- *   weights, media) is stored (deflate level 0) instead of spending ~20 ms/MiB to
- *   find that out: the test is four 4 KiB samples deflated at level 1, and the piece
- *   is stored when they shrink by less than 3%.
+ *   weights, media) is stored instead of spending ~20 ms/MiB to find that out: the
+ *   test is four 4 KiB samples deflated at level 1, and the piece is stored when they
+ *   shrink by less than 3%. Stored pieces are framed here, without zlib (storedPiece:
+ *   stored blocks of STORED_BLOCK bytes, the last piece's last one final), so storing
+ *   costs a copy, not a trip through the thread pool per 16 KiB.
  * - zstd: one zstd frame per piece (with its checksum), concatenated: a valid zstd
  *   stream (RFC 8878 §3.1) that every zstd decoder reads.
  * The output depends only on the tar bytes, the piece size and the setting: same tar
@@ -54,8 +56,34 @@ export const PIECE = 1 << 20;
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
 const SAMPLE = 4096;
 
+// one output buffer per piece (zlib's output does not depend on it at levels 1-9; the default 16 KiB is a thread-pool round trip per 16 KiB)
 const deflate = (data: Buffer, level: number, last: boolean) =>
-  new Promise<Buffer>((res, rej) => deflateRaw(data, { level, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH }, (err, out) => (err ? rej(err) : res(out))));
+  new Promise<Buffer>((res, rej) =>
+    deflateRaw(data, { level, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH, chunkSize: Math.max(16_384, data.length + (data.length >> 8) + 1024) }, (err, out) => (err ? rej(err) : res(out))),
+  );
+
+/** the largest stored deflate block (RFC 1951 §3.2.4: LEN is 16 bits) */
+const STORED_BLOCK = 65_535;
+
+/**
+ * `data` as raw-deflate stored blocks, starting and ending on a byte boundary (as every piece
+ * does): per block a header byte (BFINAL, BTYPE 00, padding), LEN and NLEN (little-endian), the
+ * bytes. Only the last block of the last piece is final; an empty last piece is one empty final block.
+ */
+export function storedPiece(data: Buffer, last: boolean): Buffer {
+  const blocks = Math.max(1, Math.ceil(data.length / STORED_BLOCK));
+  const out = Buffer.allocUnsafe(data.length + blocks * 5);
+  let at = 0;
+  for (let i = 0; i < blocks; i++) {
+    const chunk = data.subarray(i * STORED_BLOCK, (i + 1) * STORED_BLOCK);
+    out[at] = last && i === blocks - 1 ? 1 : 0;
+    out.writeUInt16LE(chunk.length, at + 1);
+    out.writeUInt16LE(~chunk.length & 0xffff, at + 3);
+    chunk.copy(out, at + 5);
+    at += 5 + chunk.length;
+  }
+  return out;
+}
 
 /** whether deflate would gain < 3% on `data`, judged from four samples (a function of the bytes alone) */
 async function incompressible(data: Buffer): Promise<boolean> {
@@ -67,7 +95,7 @@ async function incompressible(data: Buffer): Promise<boolean> {
 }
 
 async function gzipPiece(data: Buffer, level: number, last: boolean): Promise<Buffer> {
-  return deflate(data, (await incompressible(data)) ? 0 : level, last);
+  return (await incompressible(data)) ? storedPiece(data, last) : deflate(data, level, last);
 }
 
 function zstdPiece(data: Buffer, level: number): Promise<Buffer> {

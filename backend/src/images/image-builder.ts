@@ -37,6 +37,8 @@ export interface CodeFile {
   file: string;
   /** when given, the bytes are hashed as they are read and the build fails unless they match (files read in place) */
   sha256?: string;
+  /** the stat key the file had when it was hashed to sha256 (layer.ts FileSource) */
+  statKey?: string;
 }
 
 export interface BuildImageInput {
@@ -90,7 +92,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   baseLayers.forEach(ahead);
 
   const python = (await findInLayers(store, baseLayers, ['usr/local/bin/python3'])) ?? 'usr/bin/python3';
-  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256 } : { file: f.file } }));
+  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256, ...(f.statKey ? { statKey: f.statKey } : {}) } : { file: f.file } }));
   entries.push(
     { type: 'dir', path: 'app' },
     { type: 'file', path: 'opt/trainyard/python/trainyard/__init__.py', mode: 0o644, source: { data: await readPythonHelper() } },

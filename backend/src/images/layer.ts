@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { BlobUpload, ImageStore } from './image-store';
 import { recordStage, timeStage } from '@trainyard/shared/snapshot/stages';
+import { statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, type CompressStats } from './compression';
 
 export { MEDIA_LAYER_GZIP } from './compression';
@@ -30,8 +31,13 @@ export type LayerEntry =
   | { type: 'dir'; path: string; mode?: number }
   | { type: 'symlink'; path: string; target: string };
 
-/** a file on this machine; with sha256, its bytes are hashed as they are read and the layer fails unless they match */
-export type FileSource = { file: string; sha256?: string };
+/**
+ * A file on this machine; with sha256, its bytes are hashed as they are read and the layer fails
+ * unless they match. With statKey too (the file's stat key, hash-cache.ts, when those bytes were
+ * hashed to sha256 and the file had settled: local-files.ts), a file read whole that has that stat
+ * key before and after the read is taken without hashing it again, as the hash caches trust it.
+ */
+export type FileSource = { file: string; sha256?: string; statKey?: string };
 
 /** a file read in place no longer has the content the client hashed */
 export class SourceChangedError extends Error {}
@@ -105,7 +111,23 @@ const PERMISSIONS = 0o1777;
 const PREFETCH_MAX = 1 << 20;
 const PREFETCH_AHEAD = 16;
 
-async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Buffer | null>): Promise<void> {
+/** a small file read whole: its bytes, and whether its stat key was `statKey` before and after the read (then they are the ones hashed before) */
+type Prefetched = { data: Buffer; unchanged: boolean } | null;
+
+async function readWhole(src: FileSource): Promise<Prefetched> {
+  const fh = await open(src.file, 'r');
+  try {
+    const before = await fh.stat({ bigint: true });
+    if (before.size > BigInt(PREFETCH_MAX)) return null;
+    const data = await fh.readFile();
+    const unchanged = !!src.statKey && statKey(before) === src.statKey && statKey(await fh.stat({ bigint: true })) === src.statKey;
+    return { data, unchanged };
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Prefetched>): Promise<void> {
   const base = { name: e.path, mtime: EPOCH, uid: 0, gid: 0, uname: '', gname: '' };
   if (e.type === 'dir') {
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'directory', mode: (e.mode ?? 0o755) & PERMISSIONS }, (err) => (err ? rej(err) : res())));
@@ -122,9 +144,10 @@ async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Bu
     return;
   }
   const src = e.source;
-  const data = prefetched ? await prefetched : null;
-  if (data) {
-    if (src.sha256) checkSource(src, createHash('sha256').update(data).digest('hex'));
+  const got = prefetched ? await prefetched : null;
+  if (got) {
+    const { data } = got;
+    if (src.sha256 && !got.unchanged) checkSource(src, createHash('sha256').update(data).digest('hex'));
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', mode, size: data.length }, data, (err) => (err ? rej(err) : res())));
     return;
   }
@@ -167,12 +190,11 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     });
     const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), sendTo, createWriteStream(file));
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
-    const reads = new Map<number, Promise<Buffer | null>>();
+    const reads = new Map<number, Promise<Prefetched>>();
     const prefetch = (i: number) => {
       const e = plan[i];
       if (!e || e.type !== 'file' || !('file' in e.source) || reads.has(i)) return;
-      const path = e.source.file;
-      const p = stat(path).then((st) => (st.size <= PREFETCH_MAX ? readFile(path) : null));
+      const p = readWhole(e.source);
       p.catch(() => undefined); // awaited by writeEntry
       reads.set(i, p);
     };

@@ -9,8 +9,9 @@
  * exact content. A path that is missing, unreadable, not a regular file, too big or of
  * other content is answered the same way (the blob stays missing: upload it), so the
  * answer says nothing about the server's files. The layer writer hashes each file again
- * while it reads it (layer.ts) and fails the build if it changed. A file verified before and
- * unchanged since (same device, inode, size, mtime and ctime; remembered only when those
+ * while it reads it (layer.ts) and fails the build if it changed, unless the file still has
+ * the stat key it was verified under (LocalSources.source: then its bytes are the ones hashed).
+ * A file verified before and unchanged since (same device, inode, size, mtime and ctime; remembered only when those
  * were settled, as the client's hash cache does: hash-cache.ts) is not read again, so a
  * re-save verifies only what changed. The route exists only
  * when the server listens on a loopback address (server.host 127.0.0.1, ::1 or localhost):
@@ -88,6 +89,14 @@ export class LocalSources {
 
   get(id: string): Map<string, string> {
     return this.bySnapshot.get(id) ?? new Map();
+  }
+
+  /** where the build reads `sha256` in place, with the stat key it was verified under (layer.ts FileSource), or null */
+  source(id: string, sha256: string): { file: string; sha256: string; statKey?: string } | null {
+    const file = this.get(id).get(sha256);
+    if (!file) return null;
+    const known = this.verified.get(file);
+    return known && known[1] === sha256 ? { file, sha256, statKey: known[0] } : { file, sha256 };
   }
 
   add(id: string, sha256: string, path: string): void {

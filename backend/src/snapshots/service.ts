@@ -3,8 +3,10 @@
  *
  * create(): validate the manifest, ensure the model, pick the version label,
  * store the manifest, answer which file blobs are not staged yet.
- * putBlob(): stage one verified file. build(): with every blob staged, build
- * the image (base + code layer), tag it `<model>:<label>`, record the version.
+ * putBlob(): stage one verified file; useLocalFiles(): the local fast path
+ * (local-files.ts). build(): with every blob there, build the image (base +
+ * dependency + code layers), tag it `<model>:<label>`, record the version
+ * (build.ts, under the label's lock).
  *
  * Versions are immutable. The config digest identifies an image's content
  * (the manifest differs between builds by its `created` annotation only), so a
@@ -15,36 +17,28 @@
  * anything is tagged or recorded: a failure leaves no version and no tag.
  */
 import type { CreateSnapshot, Snapshot, SnapshotStatus, Version } from '@trainyard/shared';
+import { timeStage } from '@trainyard/shared/snapshot/stages';
+import type { Readable } from 'node:stream';
 import type { AppContext } from '../context';
 import { conflict, HttpError, invalid, notFound } from '../errors';
 import { newId, nowIso } from '../ids';
-import { ensureModel, getVersion, insertVersion } from '../models/store';
+import { ensureModel, getVersion } from '../models/store';
 import type { SnapshotsTable } from '../store/db';
-import { buildImage } from '../images/image-builder';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { BaseImageError, resolveBaseImage } from '../images/base-image';
-import { DependencyError, planDependencies, scanBasePython } from '../images/dependencies';
-import { imageRefFor } from '../images/open';
+import { cachedDependencyLayer, DependencyError, planDependencies, scanBasePython } from '../images/dependencies';
 import { imageSourcePolicy, imageSourceProblem, type ImageSourcePolicy } from '../images/image-sources';
-import { installUnavailable, type InstallOptions } from '../images/install';
+import { installUnavailable } from '../images/install';
+import { SourceChangedError, type FileSource } from '../images/layer';
 import { isValidRefName } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { tagFor } from '../images/registry/reference';
 import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
-import { defaultVersionLabel, manifestHash, validateManifest } from './validate';
-import { runSelfTest, SelfTestError, type SelfTestOptions } from './self-test';
-import { timeStage } from '@trainyard/shared/snapshot/stages';
+import { buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
 import { isLoopbackHost, LocalSources, verifyLocalFile } from './local-files';
-import { SourceChangedError, type FileSource } from '../images/layer';
-import { cachedDependencyLayer } from '../images/dependencies';
-import { dependencyLayersDir } from '../artifacts/retention';
+import { SelfTestError } from './self-test';
+import { defaultVersionLabel, validateManifest } from './validate';
 
-export interface SnapshotsOptions {
-  /** podman global flags for self-tests and install builds (default: what detectPodman picks) */
-  podmanArgs?: string[];
-  selfTestTimeoutMs?: number;
-}
+export type { SnapshotsOptions } from './build';
 
 export class SnapshotsService {
   private readonly builds = new Map<string, Promise<Version>>();
@@ -147,8 +141,7 @@ export class SnapshotsService {
 
   /** where the build reads a blob: in place (verified again as it is read) or staged */
   private source(id: string, sha256: string): FileSource {
-    const path = this.local.get(id).get(sha256);
-    return path ? { file: path, sha256 } : { file: stagedBlobPath(this.ctx.dirs.blobs, sha256) };
+    return this.local.source(id, sha256) ?? { file: stagedBlobPath(this.ctx.dirs.blobs, sha256) };
   }
 
   async get(id: string): Promise<Snapshot> {
@@ -226,7 +219,7 @@ export class SnapshotsService {
     }
     const manifest = await this.markBuilding(row);
     try {
-      const version = await this.withLabelLock(`${row.model}:${label}`, () => this.buildAndRecord(row, manifest, label));
+      const version = await this.withLabelLock(`${row.model}:${label}`, () => buildAndRecord({ ctx: this.ctx, opts: this.opts, source: (sha) => this.source(row.id, sha), progress: (step) => this.progress(row, step) }, row, manifest, label));
       await this.update(row, { status: 'built' });
       this.local.drop(id);
       return version;
@@ -244,66 +237,6 @@ export class SnapshotsService {
     }
   }
 
-  private async buildAndRecord(row: SnapshotsTable, manifest: CreateSnapshot, label: string): Promise<Version> {
-    const { ctx } = this;
-    // again at build: the snapshot may have been created under a wider policy
-    const sourceProblem = manifest.baseImage ? imageSourceProblem(manifest.baseImage, this.sourcePolicy()) : null;
-    if (sourceProblem) throw new BaseImageError(sourceProblem);
-    const createdAt = nowIso();
-    const git = manifest.git ?? { sha: null, dirty: false };
-    this.progress(row, manifest.environment ? 'writing the dependency and code layers' : 'writing the code layer');
-    const built = await timeStage('build image', () => buildImage(ctx.images, {
-      model: row.model,
-      version: label,
-      files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, ...this.source(row.id, f.sha256) })),
-      entrypoints: manifest.entrypoints,
-      baseImage: manifest.baseImage ?? null,
-      git: { sha: git.sha, dirty: git.dirty },
-      source: `trainyard://snapshots/${row.id}?manifest=sha256:${manifestHash(manifest)}`,
-      created: createdAt,
-      environment: manifest.environment ?? null,
-      compression: ctx.config.images.compression,
-      dependencies: { blobSource: (sha) => this.source(row.id, sha), cacheDir: this.dependencyCacheDir(), install: this.installOptions() },
-    }));
-    const existing = await getVersion(ctx.db, row.model, label);
-    if (existing) return this.sameOrConflict(existing, built.configDigest);
-
-    await this.assertTagFree(row.model, label);
-    if (manifest.selfTest) {
-      this.progress(row, `running the self-test: ${manifest.selfTest}`);
-      await runSelfTest(ctx, { podmanArgs: this.opts.podmanArgs, timeoutMs: this.opts.selfTestTimeoutMs }, {
-        command: manifest.selfTest,
-        model: row.model,
-        label,
-        snapshotId: row.id,
-        hasBase: built.baseDigest !== null,
-        manifest: { digest: built.manifestDigest, mediaType: built.mediaType, bytes: built.manifest },
-      });
-    }
-    this.progress(row, `storing the image in ${ctx.images.location}`);
-    await timeStage('push (blobs + manifest)', () => ctx.images.putManifest(row.model, label, built.manifest, built.mediaType));
-    const version: Version = {
-      model: row.model,
-      label,
-      imageRef: imageRefFor(ctx.images, row.model, label),
-      digest: built.manifestDigest,
-      baseImage: manifest.baseImage ?? null,
-      baseDigest: built.baseDigest,
-      entrypoints: manifest.entrypoints,
-      git: { sha: git.sha, dirty: git.dirty, ...(git.branch !== undefined ? { branch: git.branch } : {}) },
-      sizeBytes: built.sizeBytes,
-      fileCount: manifest.files.length,
-      createdBy: row.created_by,
-      createdAt,
-    };
-    if (!(await insertVersion(ctx.db, version))) {
-      const raced = await getVersion(ctx.db, row.model, label);
-      if (raced) return this.sameOrConflict(raced, built.configDigest);
-    }
-    ctx.bus.publish({ kind: 'version', data: version });
-    return version;
-  }
-
   /**
    * The sha256s of the environment files the dependency layer needs: the delta
    * against the base image (resolved and scanned now; both are cached for the build).
@@ -318,10 +251,10 @@ export class SnapshotsService {
       const plan = planDependencies(env, basePy, base.ref);
       if (plan.strategy === 'copy') {
         // a dependency layer already built for this lock needs none of its files (a re-save sends nothing for it)
-        if (await cachedDependencyLayer(this.ctx.images, this.dependencyCacheDir(), plan.lockHash, this.ctx.config.images.compression)) return [];
+        if (await cachedDependencyLayer(this.ctx.images, dependencyCacheDir(this.ctx), plan.lockHash, this.ctx.config.images.compression)) return [];
         return plan.delta.flatMap((d) => (d.files ?? []).map((f) => f.sha256));
       }
-      const why = plan.delta.length ? await installUnavailable(basePy, this.installOptions()) : null;
+      const why = plan.delta.length ? await installUnavailable(basePy, installOptions(this.ctx, this.opts)) : null;
       if (why) {
         throw new DependencyError(
           `cannot add the workspace's ${plan.delta.length} extra distributions to ${base.ref}: ${plan.notCopy}; and the install strategy (pip install inside the base image) cannot be used: ${why}. Save from a Linux Python matching the base image (--python), or make podman usable here`,
@@ -332,37 +265,6 @@ export class SnapshotsService {
       if (err instanceof BaseImageError || err instanceof DependencyError) throw invalid(err.message);
       throw err;
     }
-  }
-
-  private dependencyCacheDir(): string {
-    return dependencyLayersDir(this.ctx);
-  }
-
-  private installOptions(): InstallOptions {
-    const local = this.ctx.config.executor.local;
-    return { podmanArgs: this.opts.podmanArgs, podman: local.podman, hostPython: local.python, viewsDir: join(this.ctx.config.home, 'oci-views') };
-  }
-
-  /** a registry tag holds one label ("+" maps to "_"): refuse to move a tag that another label owns */
-  private async assertTagFree(model: string, label: string): Promise<void> {
-    if (!(this.ctx.images instanceof RegistryStore)) return;
-    const stored = await this.ctx.images.getManifest(model, label);
-    if (!stored) return;
-    const owner = (JSON.parse(stored.bytes.toString('utf8')) as { annotations?: Record<string, string> }).annotations?.['dev.trainyard.version'];
-    if (owner !== undefined && owner !== label) {
-      throw conflict(`version "${label}" would use registry tag "${tagFor(label)}", which version "${owner}" already has ("+" becomes "_" in tags); pick another label with --version`, { model, version: label, owner });
-    }
-  }
-
-  /** an existing version is returned when its image has the same config digest, else 409 */
-  private async sameOrConflict(existing: Version, configDigest: string): Promise<Version> {
-    const stored = await this.ctx.images.getManifest(existing.model, existing.digest);
-    const existingConfig = stored ? (JSON.parse(stored.bytes.toString('utf8')) as { config?: { digest?: string } }).config?.digest : null;
-    if (existingConfig === configDigest) return existing;
-    throw conflict(
-      `model "${existing.model}" already has a version "${existing.label}" with different content; versions are immutable: pick another label with --version (or commit your changes to get a new git SHA)`,
-      { model: existing.model, version: existing.label, digest: existing.digest },
-    );
   }
 
   private async withLabelLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { compressStream, DEFAULT_COMPRESSION, layerMediaType, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, parseCompression, PIECE, type Compression } from '../../src/images/compression';
+import { crc32, deflateRawSync, gunzipSync, inflateRawSync, zstdDecompressSync } from 'node:zlib';
+import { compressStream, DEFAULT_COMPRESSION, layerMediaType, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, parseCompression, PIECE, storedPiece, type Compression } from '../../src/images/compression';
 
 async function compress(pieces: Buffer[], c: Compression, parallel?: number): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -45,6 +45,33 @@ describe('images/compression', function () {
     assert.deepEqual(gunzipSync(blob), random);
     const t = await compress([text], { algorithm: 'gzip', level: 6 });
     assert.ok(t.length < text.length / 10, `text compressed to ${t.length} of ${text.length}`);
+  });
+
+  it('frames stored pieces as raw-deflate stored blocks at every block boundary, read by zlib and gzip(1)', () => {
+    for (const size of [0, 1, 65_534, 65_535, 65_536, 131_070, 131_071, PIECE]) {
+      const data = randomBytes(size);
+      const last = storedPiece(data, true);
+      assert.equal(last.length, size + Math.max(1, Math.ceil(size / 65_535)) * 5, `${size} bytes`);
+      assert.deepEqual(inflateRawSync(last), data, `${size} bytes as the last piece`);
+      // a stored piece that is not last, then a deflated one that is, as one stream
+      const tail = Buffer.from('the end\n');
+      const both = Buffer.concat([storedPiece(data, false), deflateRawSync(tail)]);
+      assert.deepEqual(inflateRawSync(both), Buffer.concat([data, tail]), `${size} bytes then a deflated piece`);
+      const member = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), both, Buffer.alloc(8)]);
+      const whole = Buffer.concat([data, tail]);
+      member.writeUInt32LE(crc32(whole) >>> 0, member.length - 8);
+      member.writeUInt32LE(whole.length, member.length - 4);
+      assert.deepEqual(execFileSync('gzip', ['-dc'], { input: member, maxBuffer: 64 << 20 }), whole);
+    }
+  });
+
+  it('stores incompressible pieces without zlib: the blob is the bytes plus 5 per 64 KiB block', async () => {
+    const random = randomBytes(3 * PIECE);
+    const blob = await compress([random], { algorithm: 'gzip', level: 6 });
+    const stored = 3 * (PIECE + Math.ceil(PIECE / 65_535) * 5);
+    // header (10), three stored pieces, the empty last piece (a few bytes), trailer (8)
+    assert.ok(blob.length >= 10 + stored + 8 && blob.length <= 10 + stored + 8 + 8, `${blob.length} bytes for ${random.length} random bytes`);
+    assert.deepEqual(gunzipSync(blob), random);
   });
 
   it('higher gzip levels do not grow compressible data', async () => {

@@ -6,7 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { OciLayoutStore } from '../../src/images/oci-layout';
-import { planLayer, writeLayer, type LayerEntry } from '../../src/images/layer';
+import { planLayer, SourceChangedError, writeLayer, type LayerEntry } from '../../src/images/layer';
+import { statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { readLayer } from '../../src/images/layer-read';
 import { listLayer, tempDir } from './helpers';
 
@@ -34,6 +35,26 @@ describe('images/layer', () => {
     const c = await writeLayer(new OciLayoutStore(join(t.dir, 's3')), entries(t.dir));
     assert.notEqual(c.digest, a.digest);
     assert.notEqual(c.diffId, a.diffId);
+  });
+
+  it('hashes a file read in place again unless it still has the stat key it was verified under', async () => {
+    const file = join(t.dir, 'dep.py');
+    writeFileSync(file, 'VERSION = 1\n');
+    const sha = createHash('sha256').update('VERSION = 1\n').digest('hex');
+    const entry = (source: { file: string; sha256: string; statKey?: string }): LayerEntry[] => [{ type: 'file', path: 'site/dep.py', mode: 0o644, source }];
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const verified = await writeLayer(store, entry({ file, sha256: sha }));
+    // same content, verified stat key: the same layer (the bytes are taken as hashed before)
+    const key = statKey(statSync(file, { bigint: true }));
+    assert.deepEqual(await writeLayer(store, entry({ file, sha256: sha, statKey: key })), verified);
+    // the stat key is what vouches: with it, the bytes are not hashed again (a wrong sha256 goes unnoticed, as in the hash caches)
+    assert.deepEqual(await writeLayer(store, entry({ file, sha256: 'f'.repeat(64), statKey: key })), verified);
+    await assert.rejects(writeLayer(store, entry({ file, sha256: 'f'.repeat(64) })), SourceChangedError);
+    // changed since it was verified (same size): the stat key differs, so the bytes are hashed and refused
+    writeFileSync(file, 'VERSION = 2\n');
+    await assert.rejects(writeLayer(store, entry({ file, sha256: sha, statKey: key })), SourceChangedError);
+    // and a stat key that is not the file's never vouches for its bytes
+    await assert.rejects(writeLayer(store, entry({ file, sha256: sha, statKey: '12:0:0:0:0' })), SourceChangedError);
   });
 
   it('returns digest, diffId and size that match the stored blob', async () => {

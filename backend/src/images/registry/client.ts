@@ -17,8 +17,7 @@
  *   is checked when the reference is one. PUT with the manifest's media type.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Readable } from 'node:stream';
 import { RegistryError, RegistryHttp, type HttpOptions } from './http';
 import type { RegistryEndpoint } from './reference';
 
@@ -86,9 +85,7 @@ export class RegistryClient {
 
   /** the blob as a stream (verified by whoever stores it) */
   async openBlob(repo: string, digest: string): Promise<Readable> {
-    const res = await this.http.request(`/v2/${repo}/blobs/${digest}`, { scopes: this.pull(repo) });
-    if (!res.body) throw new RegistryError(`registry ${this.endpoint.host}: blob ${digest} of ${repo} has no body`);
-    return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+    return this.http.openStream(`/v2/${repo}/blobs/${digest}`, { scopes: this.pull(repo) });
   }
 
   /**

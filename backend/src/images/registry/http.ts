@@ -14,10 +14,12 @@
  * backoff and jitter (Retry-After honoured, capped), up to `retries` times.
  * Only requests whose body can be sent again (Buffer, none, or a function that opens the
  * stream again) are retried here;
+ * requests with a body go out on node:http (fetch copies a Buffer body twice), and a blob is
+ * read as the socket's own stream (openStream: no web-stream conversion per chunk);
  * an upload that needs more than a replay (resuming a chunked upload) handles
  * it itself (client.ts).
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -173,8 +175,8 @@ export class RegistryHttp {
       this.stats.requests++;
       try {
         res =
-          typeof init.body === 'function'
-            ? await sendStreamed(url, init.method, init.headers, init.body(), this.opts.timeoutMs ?? 300_000)
+          init.body !== undefined
+            ? await bufferedAnswer(await nodeRequest(url, init.method, init.headers, typeof init.body === 'function' ? init.body() : init.body, this.opts.timeoutMs ?? 300_000))
             : await fetch(url, {
                 method: init.method,
                 headers: init.headers,
@@ -224,34 +226,98 @@ export class RegistryHttp {
       throw await errorOf(res, `${method} ${new URL(url).pathname}`, this.endpoint.host);
     }
   }
+
+  /**
+   * GET `path` and answer its body as the socket's stream (a blob), with request()'s auth and
+   * retries (until the body starts), following redirects (a registry may send blobs from
+   * storage elsewhere: the credentials go to the registry's own host only).
+   */
+  async openStream(path: string, req: { scopes: string[]; headers?: Record<string, string> }): Promise<Readable> {
+    let url = /^https?:\/\//.test(path) ? path : `${this.endpoint.baseUrl}${path}`;
+    const retries = this.opts.retries ?? 5;
+    let delay = this.opts.backoffMs ?? 200;
+    let challenged = false;
+    for (let attempt = 0, hops = 0; ; ) {
+      const headers: Record<string, string> = { ...(req.headers ?? {}) };
+      const auth = new URL(url).host === new URL(this.endpoint.baseUrl).host ? this.authFor(req.scopes) : null;
+      if (auth) headers.authorization = auth;
+      this.stats.requests++;
+      let res: IncomingMessage | null = null;
+      let error: unknown = null;
+      try {
+        res = await nodeRequest(url, 'GET', headers, undefined, this.opts.timeoutMs ?? 300_000);
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        error = err;
+      }
+      const status = res?.statusCode ?? 0;
+      if (res && status >= 200 && status < 300) return res;
+      if (res && [301, 302, 303, 307, 308].includes(status) && res.headers.location && hops < 5) {
+        res.resume();
+        url = new URL(res.headers.location, url).toString();
+        hops++;
+        continue;
+      }
+      if (res && status === 401 && !challenged) {
+        const challenge = res.headers['www-authenticate'] ?? null;
+        res.resume();
+        challenged = true;
+        const now = this.authFor(req.scopes);
+        if (!(now && now !== auth)) await this.answerChallenge(Array.isArray(challenge) ? challenge[0] : challenge, req.scopes);
+        continue;
+      }
+      const retryable = error !== null || status === 429 || status >= 500;
+      if (!retryable || attempt >= retries) {
+        if (res) throw await errorOf(await bufferedAnswer(res), `GET ${new URL(url).pathname}`, this.endpoint.host);
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new RegistryError(`GET ${url}: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''} after ${attempt + 1} attempts`, null, 'UNREACHABLE');
+      }
+      res?.resume();
+      this.stats.retries++;
+      attempt++;
+      await sleep(Math.min(delay * (0.5 + Math.random()), 5000));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
 }
 
 /**
- * A request whose body is streamed with backpressure, on node:http (Node's fetch keeps every chunk
- * of a streamed request body until the answer: a 500 MB upload would hold 500 MB). The answer (a
- * registry's is small) is read whole into a Response. No redirects.
+ * One request on node:http(s), answered with its head and its body as the socket's stream. A
+ * Buffer body is sent as is (fetch would copy it twice); a stream body with backpressure (fetch
+ * keeps every chunk of a streamed body until the answer: a 500 MB upload would hold 500 MB).
+ * No redirects (openStream follows them). `timeoutMs`: the socket's idle limit, also while the answer is read.
  */
-function sendStreamed(url: string, method: string, headers: Record<string, string>, body: Readable, timeoutMs: number): Promise<Response> {
+function nodeRequest(url: string, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined, timeoutMs: number): Promise<IncomingMessage> {
   const u = new URL(url);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const head = Buffer.isBuffer(body) && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length') ? { ...headers, 'content-length': String(body.length) } : headers;
   return new Promise((resolve, reject) => {
-    const req = send(u, { method, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) for (const x of v === undefined ? [] : [v].flat()) h.append(k, x);
-        const status = res.statusCode ?? 502;
-        resolve(new Response([101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: h }));
-      });
-    });
+    const req = send(u, { method, headers: head, timeout: timeoutMs }, resolve);
     req.on('timeout', () => req.destroy(Object.assign(new Error(`${method} ${u.pathname}: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
-    pipeline(body, req).catch((err: Error) => {
-      body.destroy();
-      req.destroy(err);
-      reject(err);
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else {
+      pipeline(body, req).catch((err: Error) => {
+        body.destroy();
+        req.destroy(err);
+        reject(err);
+      });
+    }
+  });
+}
+
+/** an answer read whole into a Response (a registry's answers to uploads and errors are small) */
+function bufferedAnswer(res: IncomingMessage): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const h = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) for (const x of v === undefined ? [] : [v].flat()) h.append(k, x);
+      const status = res.statusCode ?? 502;
+      resolve(new Response([101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: h }));
     });
   });
 }

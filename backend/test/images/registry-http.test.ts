@@ -1,0 +1,62 @@
+/** registry/http.ts openStream: a blob read as the socket's stream, with auth, redirects and retries. */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RegistryHttp } from '../../src/images/registry/http';
+import { parseRegistryUrl } from '../../src/images/registry/reference';
+
+async function serve(handle: (req: IncomingMessage, res: import('node:http').ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const read = async (s: AsyncIterable<Buffer>) => {
+  const out: Buffer[] = [];
+  for await (const c of s) out.push(c);
+  return Buffer.concat(out).toString();
+};
+
+describe('registry http: openStream', () => {
+  const servers: Server[] = [];
+  after(() => servers.forEach((s) => s.close()));
+
+  it('answers with basic credentials after the challenge, follows a redirect to storage without them, and retries a 500', async () => {
+    const seen: string[] = [];
+    const storage = await serve((req, res) => {
+      seen.push(`storage ${req.url} auth=${req.headers.authorization ?? 'none'}`);
+      res.end('the blob bytes');
+    });
+    let fails = 1;
+    const registry = await serve((req, res) => {
+      seen.push(`registry ${req.url} auth=${req.headers.authorization ? 'yes' : 'none'}`);
+      if (!req.headers.authorization) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end();
+        return;
+      }
+      if (fails-- > 0) {
+        res.writeHead(500).end('{"errors":[{"code":"UNKNOWN","message":"try again"}]}');
+        return;
+      }
+      res.writeHead(307, { location: `${storage.url}/bucket/blob?sig=1` }).end();
+    });
+    servers.push(storage.server, registry.server);
+    const http = new RegistryHttp({ ...parseRegistryUrl(registry.url), username: 'u', password: 'p' }, { backoffMs: 1 });
+    assert.equal(await read(await http.openStream('/v2/team/eta/blobs/sha256:ab', { scopes: ['repository:team/eta:pull'] })), 'the blob bytes');
+    assert.deepEqual(seen, [
+      'registry /v2/team/eta/blobs/sha256:ab auth=none',
+      'registry /v2/team/eta/blobs/sha256:ab auth=yes',
+      'registry /v2/team/eta/blobs/sha256:ab auth=yes',
+      'storage /bucket/blob?sig=1 auth=none',
+    ]);
+  });
+
+  it('says what the registry answered when the blob is not there', async () => {
+    const registry = await serve((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}');
+    });
+    servers.push(registry.server);
+    const http = new RegistryHttp(parseRegistryUrl(registry.url), { backoffMs: 1 });
+    await assert.rejects(http.openStream('/v2/team/eta/blobs/sha256:cd', { scopes: [] }), /GET \/v2\/team\/eta\/blobs\/sha256:cd answered 404 BLOB_UNKNOWN/);
+  });
+});
