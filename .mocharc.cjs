@@ -18,4 +18,7 @@ module.exports = {
   require: ['test/setup/global.ts'],
   reporter: 'test/setup/reporter.cjs',
   timeout: 120000,
+  // a failed test can leave what it started running (an executor's watches); the run still ends,
+  // after the global teardown, instead of waiting on them until CI's time limit
+  exit: true,
 };

@@ -121,7 +121,7 @@ export class Cluster {
       } catch {
         return false;
       }
-    }, 'the default ServiceAccount', 30_000);
+    }, 'the default ServiceAccount (the controller manager makes it; after an API server restart it may take a while to reconnect)', 120_000);
     return name;
   }
 

@@ -155,9 +155,13 @@ describe('kubernetes executor: faults (real control plane)', function () {
       await ex.start(sink, []);
       const s = kspec();
       e.outcomes.set(s.id, { runFor: '1s' });
-      await ex.submit([s]);
-      const fin = await sink.waitFinished(s.id, 30_000);
-      await ex.stop();
+      let fin;
+      try {
+        await ex.submit([s]);
+        fin = await sink.waitFinished(s.id, 90_000); // a loaded rig takes its time to schedule and end the pod
+      } finally {
+        await ex.stop();
+      }
       assert.equal(fin.status, 'Succeeded', JSON.stringify(fin));
       assert.equal(calls, 3);
       assert.ok(msgs.some((m) => /^API 429 .*slow down/.test(m)), msgs.join(' | '));

@@ -1,7 +1,7 @@
 // A hung API server, for real: the executor talks to the rig's API server through a TCP proxy
 // (test/k8s/tcp-proxy.ts) that, once frozen, accepts connections and never answers (or passes
-// requests on and drops the answers). A launch, a cancel and an availability read must then end
-// within their time bounds with a reason, a Job made by a create that got no answer is removed
+// requests on and drops the answers). A launch and a cancel must then end within their time bounds
+// with a reason (an availability read needs no request: it is answered from the caches at once), a Job made by a create that got no answer is removed
 // later; the informers must notice their silent watches, relist once the server answers again,
 // and go on.
 // Through the same proxy: a running pod's log is one stream, not a request per poll.
@@ -112,8 +112,9 @@ describe('kubernetes executor: a hung API server (real control plane behind a TC
     t0 = Date.now();
     const avail = (await ex.availability([CPU_SMALL])).get(CPU_SMALL.name);
     assert.ok(Date.now() - t0 < bound, `availability ended after ${Date.now() - t0} ms`);
-    assert.equal(avail?.status, 'will-queue');
-    assert.match(avail?.reason ?? '', /cannot read the cluster's capacity .*no answer from the Kubernetes API server/);
+    // availability is read from the informers' caches (cluster-capacity.ts): no request, so the hung
+    // server costs it nothing until the caches are older than capacityStaleAfterMs (faults.test.ts)
+    assert.equal(avail?.status, 'fits-now', avail?.reason ?? '');
 
     // the watches hear nothing, not even a close: past their own bound they count a stall and relist
     const stallMs = WATCH_SECONDS_MAX * 1000 + TIMEOUT_MS;
