@@ -63,6 +63,24 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     await page.locator('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current', { hasText: name }).waitFor({ timeout: 60000 });
     await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content');
   };
+  /**
+   * Waits until the main-area panel `panel` (its last match) shows `inner`, clicking its tab back
+   * when something took it: a notebook the tree URL already showed can still be activated again by
+   * that URL's late open (seen in CI, after the test had opened a Sweep panel).
+   */
+  const inFront = async (panel: string, inner: string) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const id = await page.locator(panel).last().getAttribute('id', { timeout: 1000 }).catch(() => null);
+      if (id) {
+        const tab = page.locator(`#jp-main-dock-panel .lm-TabBar-tab[data-id="${id}"]`);
+        if ((await tab.count()) && !/\blm-mod-current\b/.test((await tab.getAttribute('class')) ?? '')) await tab.click();
+        if (await page.locator(`#${id}:not(.lm-mod-hidden) ${inner}`).count()) return;
+      }
+      if (Date.now() > deadline) throw new Error(`${panel} never showed ${inner} in front`);
+      await page.waitForTimeout(250);
+    }
+  };
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)`);
@@ -338,12 +356,14 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     await page.waitForFunction((id) => /3 Succeeded/.test(document.querySelector(`#trainyard-runs [data-sweep="${id}"]`)?.textContent ?? ''), sweepId);
     await shot('sidebar-dark');
     await page.locator(`#trainyard-runs [data-sweep="${sweepId}"] a`).click();
+    await inFront(`#trainyard-sweep-${sweepId}`, '.ty-chart canvas');
     await page.waitForFunction((id) => document.querySelectorAll(`#trainyard-sweep-${id}:not(.lm-mod-hidden) .ty-chart canvas`).length >= 2, sweepId);
     await shot('sweep-dark');
     await page.locator(`#trainyard-sweep-${sweepId} [aria-label="Sweep runs"] tbody tr:first-child a`).first().click();
-    await page.waitForFunction(() => document.querySelectorAll('.ty-jp-run:not(.lm-mod-hidden) .ty-chart canvas').length >= 1);
+    await inFront('.ty-jp-run', '.ty-chart canvas');
     await shot('run-dark');
     await page.locator('#trainyard-runs button', { hasText: 'Launch…' }).click();
+    await inFront('.ty-jp-launch', '#ty-launch-version');
     await page.locator('.ty-jp-launch:visible #ty-launch-version').waitFor();
     await page.locator('.ty-jp-launch:visible >> text=Fits now').first().waitFor();
     await shot('launch-dark');
@@ -370,6 +390,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
       const only = page.locator('#trainyard-runs label:has-text("only") input');
       if (await only.count() && await only.isChecked()) await only.uncheck(); // a restored notebook of another model filters the list
       await page.locator(`#trainyard-runs [data-run-id="${r.id}"]`).click();
+      await inFront(`#trainyard-run-${r.id}`, '[data-testid=run-artifacts]');
       const details = page.locator(`#trainyard-run-${r.id}`);
       await details.locator('[data-testid=run-artifacts][data-state=stored] [data-artifact="same.txt"]').waitFor();
       const rows = await details.locator('[aria-label="Artifact files"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-artifact') ?? `${tr.getAttribute('data-artifact-dir')}/`));
