@@ -49,6 +49,9 @@ export const TOKEN_DIR = '/var/run/trainyard-token';
 /** run tokens per Secret: a Secret holds at most 1 MiB, and a token with its key is about 60 bytes */
 export const TOKENS_PER_SECRET = 4000;
 
+/** shell: sets $f to this pod's token file, token-<$indexVar> or else a schedule's `token` (TOKEN_DIR above) */
+const pickTokenFile = (indexVar: string) => `f="${TOKEN_DIR}/token-${'$'}{${indexVar}:-0}"; [ -r "$f" ] || f="${TOKEN_DIR}/token"; `;
+
 /**
  * The finish step (run after the command, whatever its exit code, and after a cancel's SIGTERM
  * within the grace period): the in-image trainyard module pushes TRAINYARD_OUTPUT_DIR to the
@@ -56,7 +59,7 @@ export const TOKENS_PER_SECRET = 4000;
  * never changes the run's exit code.
  */
 export const FINISH_STEP =
-  `f="${TOKEN_DIR}/token-${'$'}{TRAINYARD_INDEX:-0}"; [ -r "$f" ] || f="${TOKEN_DIR}/token"; if [ -r "$f" ]; then TRAINYARD_RUN_TOKEN="$(cat "$f")" ` +
+  `${pickTokenFile('TRAINYARD_INDEX')}if [ -r "$f" ]; then TRAINYARD_RUN_TOKEN="$(cat "$f")" ` +
   `python3 -c 'import sys, trainyard; sys.exit(trainyard.push_outputs_main())' || true; fi`;
 /**
  * How each line the finish step writes begins (python/trainyard FINISH_LOG_PREFIX, the same
@@ -136,7 +139,7 @@ function addInputs(pod: V1PodSpec, spec: RunSpec, o: ManifestOptions, fire?: { e
       'sh',
       '-c',
       `${fire ? `i="${'$'}{JOB_COMPLETION_INDEX:-}"; ${fire.derive}export TRAINYARD_RUN_ID; ` : ''}` +
-        `f="${TOKEN_DIR}/token-${'$'}{JOB_COMPLETION_INDEX:-0}"; [ -r "$f" ] || f="${TOKEN_DIR}/token"; ` +
+        pickTokenFile('JOB_COMPLETION_INDEX') +
         `TRAINYARD_RUN_TOKEN="$(cat "$f")" exec python3 -c 'import sys, trainyard; sys.exit(trainyard.fetch_inputs_main())'`,
     ],
     env: [{ name: 'TRAINYARD_BACKEND_URL', value: o.backendUrl }, ...(fire?.env ?? []), ...env],
