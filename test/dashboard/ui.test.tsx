@@ -315,6 +315,25 @@ describe('shared UI components (jsdom)', function () {
       assert.deepEqual(f.calls.cancelRun, [['run_aaaaaaaaaa1']]);
     });
 
+    it('keeps the Cancelled an event brought when the reload after the cancel answers an older Running', async () => {
+      // the cancel answers while the process is still stopping; its reload is read before the run ends
+      // but answered after the Cancelled event (seen under load in the dashboard e2e)
+      let gets = 0;
+      let answerReload!: (r: Run) => void;
+      const f = fakeClient({
+        getRun: (id: string) => (++gets === 1 ? run(id, { status: 'Running', reason: null, startedAt: T }) : new Promise<Run>((res) => (answerReload = res))),
+        cancelRun: (id: string) => run(id, { status: 'Running', reason: null, startedAt: T }),
+      });
+      const { container } = mount(f.client, <ui.RunDetails runId="run_aaaaaaaaaa1" />);
+      rtl.fireEvent.click(await rtl.screen.findByRole('button', { name: 'Cancel run…' }));
+      rtl.fireEvent.click(await rtl.screen.findByRole('button', { name: 'Cancel run' }));
+      await rtl.waitFor(() => assert.equal(gets, 2));
+      await rtl.act(async () => f.push({ kind: 'run', data: run('run_aaaaaaaaaa1', { status: 'Cancelled', reason: 'cancelled by me', startedAt: T, finishedAt: T }) }));
+      await rtl.waitFor(() => assert.equal(container.querySelector('[data-testid=run-details]')!.getAttribute('data-status'), 'Cancelled'));
+      await rtl.act(async () => answerReload(run('run_aaaaaaaaaa1', { status: 'Running', reason: null, startedAt: T })));
+      assert.equal(container.querySelector('[data-testid=run-details]')!.getAttribute('data-status'), 'Cancelled');
+    });
+
     it('says why a cancel failed', async () => {
       const f = fakeClient({ getRun: (id: string) => run(id, { status: 'Running', reason: null, startedAt: T }), cancelRun: () => { throw new ApiError(409, 'conflict', 'run run_aaaaaaaaaa1 is already Succeeded'); } });
       mount(f.client, <ui.RunDetails runId="run_aaaaaaaaaa1" />);

@@ -9,7 +9,7 @@ import type { Run, RunStatus } from '../schemas/runs';
 import { useUi } from './context';
 import { useEvents } from './hooks';
 import { useVirtual } from './virtual';
-import { buildRows, statusSummary, type RunFilter, type SortKey } from './run-list-model';
+import { buildRows, newerRun, statusSummary, type RunFilter, type SortKey } from './run-list-model';
 import { ago, duration, formatParams, money, runSeconds } from './format';
 import { Empty, ErrorState, Loading, StatusBadge } from './states';
 
@@ -65,9 +65,8 @@ export function RunList({ model, sweep, status, mine: mineAtStart = false, maxRu
         const page = await client.listRuns({ model: model || undefined, sweep: sweep || undefined, ...(createdBy ? { createdBy } : {}), limit: pageSize, ...(cursor ? { cursor } : {}) });
         if (!isLive()) return;
         for (const r of page.items) {
-          const have = store.current.get(r.id);
           // an event may already have brought a newer state
-          if (!have || statusRank(r) >= statusRank(have)) store.current.set(r.id, r);
+          store.current.set(r.id, newerRun(store.current.get(r.id), r));
         }
         loaded += page.items.length;
         cursor = page.nextCursor ?? undefined;
@@ -183,6 +182,3 @@ export function RunList({ model, sweep, status, mine: mineAtStart = false, maxRu
     </section>
   );
 }
-
-const RANK: Record<RunStatus, number> = { Pending: 0, Running: 1, Succeeded: 2, Failed: 2, Cancelled: 2 };
-function statusRank(r: Run): number { return RANK[r.status]; }

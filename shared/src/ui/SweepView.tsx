@@ -14,7 +14,7 @@ import { MetricChart } from './MetricChart';
 import { guessDirection, summarize, toPoints, type Direction } from './metrics-model';
 import { formatParams, money, num } from './format';
 import { Empty, ErrorState, Loading, StatusBadge } from './states';
-import { statusSummary } from './run-list-model';
+import { newerRun, statusSummary } from './run-list-model';
 
 export interface SweepViewProps { sweepId: string; maxOverlay?: number }
 
@@ -39,7 +39,8 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
   const load = useCallback(() => {
     client.listRuns({ sweep: sweepId, limit: 1000 }).then(
       (page) => {
-        setRuns(new Map(page.items.map((r) => [r.id, r])));
+        // an event that arrived while the page was read may be newer than the page
+        setRuns((prev) => new Map(page.items.map((r) => [r.id, newerRun(prev.get(r.id), r)])));
         setState({ phase: 'ok' });
         const members = [...page.items].sort((a, b) => (a.sweepIndex ?? 0) - (b.sweepIndex ?? 0)).slice(0, maxOverlay);
         for (const r of members) if ((FINAL_STATUSES as readonly string[]).includes(r.status)) loadedFinal.current.add(r.id);

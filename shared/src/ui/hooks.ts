@@ -4,6 +4,7 @@ import type { Run } from '../schemas/runs';
 import type { TrainyardEvent } from '../schemas/events';
 import type { UiClient } from './context';
 import { subscribeEvents, type StreamState } from './events';
+import { newerRun } from './run-list-model';
 
 export type Async<T> = { status: 'loading' } | { status: 'error'; error: unknown } | { status: 'ok'; value: T };
 
@@ -42,9 +43,18 @@ export function useEvents(client: UiClient, onEvent: (e: TrainyardEvent) => void
   return state;
 }
 
-/** Keeps one run fresh from events. */
+/**
+ * Keeps one run fresh from events. A reload's answer may have been read before an event that
+ * arrived first (a cancel's reload and the Cancelled event): it never takes the run back.
+ */
 export function useLiveRun(client: UiClient, id: string): [Async<Run>, () => void] {
-  const [state, reload, update] = useAsync(() => client.getRun(id), [client, id]);
-  useEvents(client, (e) => { if (e.kind === 'run' && e.data.id === id) update(() => e.data); }, reload);
+  const seen = useRef<Run | undefined>(undefined);
+  const keep = (r: Run) => (seen.current = newerRun(seen.current, r));
+  const [state, reload, update] = useAsync(() => client.getRun(id).then(keep), [client, id]);
+  useEvents(client, (e) => {
+    if (e.kind !== 'run' || e.data.id !== id) return;
+    const r = keep(e.data); // kept even while the first load is on its way, which then yields to it
+    update(() => r);
+  }, reload);
   return [state, reload];
 }

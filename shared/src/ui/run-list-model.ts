@@ -7,6 +7,17 @@ export type Row =
   | { kind: 'group'; sweepId: string; runs: Run[]; collapsed: boolean }
   | { kind: 'run'; run: Run; inGroup: boolean };
 
+const RANK: Record<RunStatus, number> = { Pending: 0, Running: 1, Succeeded: 2, Failed: 2, Cancelled: 2 };
+
+/**
+ * Of two snapshots of one run, the one to keep: a snapshot read by a reload (GET) may have been
+ * taken before an event that has already arrived, so it never takes a run back to an earlier
+ * status (a final one stays final); at the same status the one read later wins.
+ */
+export function newerRun(have: Run | undefined, got: Run): Run {
+  return !have || have.id !== got.id || RANK[got.status] >= RANK[have.status] ? got : have;
+}
+
 const STATUS_ORDER: Record<RunStatus, number> = { Running: 0, Pending: 1, Failed: 2, Cancelled: 3, Succeeded: 4 };
 
 function secs(r: Run, now: number): number {
