@@ -6,7 +6,7 @@
  * starts faster than Node's built-in fetch).
  */
 import type { CreateModel, Model, Version, VersionFile } from './schemas/models';
-import type { CreateSnapshot, LocalFiles, Snapshot } from './schemas/snapshots';
+import type { BaseImageInfo, CreateSnapshot, LocalFiles, Snapshot } from './schemas/snapshots';
 import type { HardwareWithAvailability } from './schemas/hardware';
 import type { LaunchRequest, Estimate } from './schemas/launch';
 import type { LaunchResult } from './schemas/launch-result';
@@ -125,6 +125,8 @@ export class TrainyardClient {
   }
 
   createSnapshot(body: CreateSnapshot) { return this.call<Snapshot>('post', '/v1/snapshots', body); }
+  /** resolves a base image and reads its Python (the backend remembers the answer by the base's layers) */
+  inspectBaseImage(baseImage: string) { return this.call<BaseImageInfo>('post', '/v1/base-images/inspect', { baseImage }); }
   getSnapshot(id: string) { return this.call<Snapshot>('get', `/v1/snapshots/${enc(id)}`); }
   /** the local fast path (Snapshot.localFiles): the backend reads these files in place, if they hash to their sha256 */
   useLocalFiles(id: string, files: LocalFiles['files']) { return this.call<Snapshot>('post', `/v1/snapshots/${enc(id)}/local-files`, { files }); }

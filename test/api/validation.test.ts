@@ -48,6 +48,21 @@ describe('API input validation', () => {
     await expectError(await raw('/v1/nowhere'), 404, 'not_found', /no route/);
   });
 
+  it('inspects a base image over HTTP, refusing a bad body or a source the server may not read', async () => {
+    const { ensureBaseImage } = await import('../components/base-image');
+    const base = `oci-layout:${await ensureBaseImage()}:latest`;
+    const res = await post('/v1/base-images/inspect', { baseImage: base });
+    assert.equal(res.status, 200);
+    const info = (await res.json()) as { ref: string; python: { version: string } | null };
+    assert.equal(info.ref, base);
+    assert.equal(info.python?.version, '3.11');
+    assert.equal((await b.client.inspectBaseImage(base)).python?.version, '3.11', 'the typed client');
+    await expectError(await post('/v1/base-images/inspect', {}), 400, 'invalid_request', /body.*baseImage/);
+    await expectError(await post('/v1/base-images/inspect', { baseImage: base, extra: 1 }), 400, 'invalid_request', /unknown field "extra"/);
+    await expectError(await post('/v1/base-images/inspect', { baseImage: 'elsewhere.example/team/python:3.11' }), 400, 'invalid_request', /registry elsewhere\.example is not allowed on this server/);
+    await expectError(await post('/v1/base-images/inspect', { baseImage: '/nonexistent-layout' }), 400, 'invalid_request', /not an OCI image layout/);
+  });
+
   const launchCases: Array<[string, Record<string, unknown>, number, RegExp]> = [
     ['unknown model', { model: 'nope' }, 404, /no model "nope"/],
     ['unknown version', { model: 'counter', version: 'v9' }, 404, /no version "v9"/],

@@ -9,13 +9,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { captureEnvironment } from '@trainyard/shared/snapshot/environment';
 import { ensureBaseImage } from '../components/base-image';
 import { loadLayout, podman, podmanRunArgs } from '../components/podman';
 import { harness, type Harness } from '../../backend/test/snapshots/helpers';
+import { OciLayoutStore } from '../../backend/src/images/oci-layout';
+import { SnapshotsService } from '../../backend/src/snapshots/service';
 import { listLayer, tempDir } from '../../backend/test/images/helpers';
 
 const b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64url');
@@ -75,7 +77,14 @@ describe('the dependency layer (copy strategy)', function () {
     mkdirSync(ws);
     writeFileSync(join(ws, 'train.py'), 'import tinydep\nprint(tinydep.hello())\n');
     const base = `oci-layout:${baseDir}:latest`;
-    const s1 = await saveWorkspace(h.client, { dir: ws, model: 'deps', version: 'd1', baseImage: base, python });
+    const calls: string[] = [];
+    const client = {
+      ...h.client,
+      inspectBaseImage: (ref: string) => (calls.push('inspectBaseImage'), h.client.inspectBaseImage!(ref)),
+      createSnapshot: (body: Parameters<typeof h.client.createSnapshot>[0]) => (calls.push('createSnapshot'), h.client.createSnapshot(body)),
+    };
+    const s1 = await saveWorkspace(client, { dir: ws, model: 'deps', version: 'd1', baseImage: base, python });
+    assert.deepEqual(calls, ['inspectBaseImage', 'createSnapshot'], 'the base is read while the workspace is hashed');
     assert.equal(s1.uploadedFiles, 1 + 6, 'train.py + the 6 files of tinydep');
     const manifest = JSON.parse((await h.ctx.images.getManifest('deps', 'd1'))!.bytes.toString()) as { layers: Array<{ digest: string }> };
     assert.equal(manifest.layers.length, 3);
@@ -93,6 +102,41 @@ describe('the dependency layer (copy strategy)', function () {
     const m2 = JSON.parse((await h.ctx.images.getManifest('deps', 'd2'))!.bytes.toString()) as { layers: Array<{ digest: string }> };
     assert.equal(m2.layers[1].digest, manifest.layers[1].digest, 'same lock, same dependency layer');
     assert.notEqual(m2.layers[2].digest, manifest.layers[2].digest);
+  });
+
+  it('inspects a base image before a save, remembers the answer by its layers on disk, and refuses what the server may not read', async () => {
+    const baseDir = await ensureBaseImage();
+    const base = `oci-layout:${baseDir}:latest`;
+    const info = await h.svc.inspectBase(base);
+    assert.deepEqual(info.python, { version: '3.11', abi: 'cpython-311-x86_64-linux-gnu', siteDir: '/usr/local/lib/python3.11/dist-packages' });
+    assert.equal(info.layers, 1);
+    assert.match(info.digest, /^sha256:[0-9a-f]{64}$/);
+    const scansDir = join(h.dir, 'blobs', '.base-scans');
+    const [file] = readdirSync(scansDir);
+    const remembered = JSON.parse(readFileSync(join(scansDir, file), 'utf8')) as { layers: string[]; distributions: Array<[string, string]> };
+    assert.equal(remembered.layers.length, 1);
+    assert.equal(remembered.distributions.length, info.distributions);
+
+    // a new backend (another store over the same data home) takes the remembered answer without reading the layer
+    const fresh = async () => new SnapshotsService({ ...h.ctx, images: new OciLayoutStore(join(h.dir, 'images')) }).inspectBase(base);
+    writeFileSync(join(scansDir, file), JSON.stringify({ ...remembered, distributions: [...remembered.distributions, ['only-in-the-file', '1.0']] }));
+    assert.equal((await fresh()).distributions, info.distributions + 1, 'the remembered scan was used');
+    // a torn or foreign file is scanned again and rewritten
+    writeFileSync(join(scansDir, file), '{"layers": [');
+    assert.equal((await fresh()).distributions, info.distributions);
+    assert.equal(JSON.parse(readFileSync(join(scansDir, file), 'utf8')).distributions.length, info.distributions);
+    writeFileSync(join(scansDir, file), JSON.stringify({ ...remembered, layers: ['sha256:other'] }));
+    assert.equal((await fresh()).distributions, info.distributions);
+
+    await assert.rejects(h.svc.inspectBase(`oci-layout:${join(tmp.dir, 'no-such-layout')}`), /is not an OCI image layout \(no index\.json\)/);
+    await assert.rejects(h.svc.inspectBase('evil.example:5000/x/y:1'), /registry evil\.example:5000 is not allowed on this server/);
+    const allowed = h.ctx.config.images.allowLayoutPaths;
+    h.ctx.config.images.allowLayoutPaths = false;
+    try {
+      await assert.rejects(h.svc.inspectBase(base), /OCI layout paths on the server are allowed only in the embedded mode/);
+    } finally {
+      h.ctx.config.images.allowLayoutPaths = allowed;
+    }
   });
 
   it('refuses what neither strategy can do, saying why', async () => {

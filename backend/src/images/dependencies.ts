@@ -2,7 +2,7 @@
  * The dependency layer: what the workspace's Python environment has that the
  * base image lacks.
  *
- * scanBasePython() reads the base image's layers once (cached per layer set):
+ * scanBasePython() reads the base image's layers once (cached per layer set, and on disk):
  * its Python (usr[/local]/lib/python3.X/os.py), ABI tag (lib-dynload/*.cpython-…so)
  * and installed distributions (`*.dist-info` / `*.egg-info` under site- or
  * dist-packages). planDependencies() computes the delta (names compared
@@ -20,8 +20,8 @@
  * is the site dir + the pins.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
 import type { ImageStore } from './image-store';
 import type { Descriptor } from './base-image';
@@ -45,16 +45,59 @@ export const normalizeName = (n: string) => n.toLowerCase().replace(/[-_.]+/g, '
 
 const scanCacheOf = perStore<Promise<BasePython>>();
 
-export function scanBasePython(store: ImageStore, layers: Descriptor[]): Promise<BasePython> {
+/**
+ * What Python the base has, read once per layer set: remembered per store (backend) and, with
+ * `cacheDir`, in a file named by the layers' digests, so a restarted backend does not inflate
+ * the base's layers again (a layer's content never changes under its digest).
+ */
+export function scanBasePython(store: ImageStore, layers: Descriptor[], cacheDir?: string): Promise<BasePython> {
   const key = layers.map((l) => l.digest).join(',');
   const scanCache = scanCacheOf(store);
   let p = scanCache.get(key);
   if (!p) {
-    p = doScan(store, layers);
+    p = cacheDir ? scanRemembered(store, layers, join(cacheDir, `${createHash('sha256').update(key).digest('hex')}.json`)) : doScan(store, layers);
     p.catch(() => scanCache.delete(key));
     scanCache.set(key, p);
   }
   return p;
+}
+
+/** the scan file's shape; anything else (a torn or foreign file) is scanned again */
+interface ScanFile { layers: string[]; version: string | null; abi: string | null; siteDir: string | null; distributions: Array<[string, string]> }
+const str = (x: unknown) => typeof x === 'string';
+const strOrNull = (x: unknown) => x === null || typeof x === 'string';
+
+function parseScanFile(text: string, layers: string[]): BasePython | null {
+  const f = JSON.parse(text) as Partial<ScanFile> | null;
+  const ok = !!f && typeof f === 'object' && Array.isArray(f.layers) && f.layers.join(',') === layers.join(',') && strOrNull(f.version) && strOrNull(f.abi) && strOrNull(f.siteDir) &&
+    Array.isArray(f.distributions) && f.distributions.every((d) => Array.isArray(d) && d.length === 2 && str(d[0]) && str(d[1]));
+  return ok ? { version: f.version!, abi: f.abi!, siteDir: f.siteDir!, distributions: new Map(f.distributions) } : null;
+}
+
+/** scan files kept: one per base image layer set seen, the oldest dropped beyond this */
+const MAX_SCAN_FILES = 256;
+
+async function scanRemembered(store: ImageStore, layers: Descriptor[], file: string): Promise<BasePython> {
+  const digests = layers.map((l) => l.digest);
+  const known = await readFile(file, 'utf8').then((t) => parseScanFile(t, digests), () => null).catch(() => null);
+  if (known) return known;
+  const scanned = await doScan(store, layers);
+  const body: ScanFile = { layers: digests, version: scanned.version, abi: scanned.abi, siteDir: scanned.siteDir, distributions: [...scanned.distributions] };
+  // remembering is an optimisation: a full disk or a read-only data home only costs a scan next time
+  await (async () => {
+    const dir = dirname(file);
+    await mkdir(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(body));
+    await rename(tmp, file);
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+    if (names.length > MAX_SCAN_FILES) {
+      const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
+      aged.sort((a, b) => a.t - b.t);
+      for (const { n } of aged.slice(0, names.length - MAX_SCAN_FILES)) await rm(join(dir, n), { force: true });
+    }
+  })().catch(() => undefined);
+  return scanned;
 }
 
 async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePython> {

@@ -53,7 +53,14 @@ export interface BuildImageInput {
   /** the workspace's Python environment: a dependency layer of what the base lacks (copy strategy) */
   environment?: SnapshotEnvironment | null;
   /** where the environment's uploaded files are, and where dependency layers are remembered by lock hash */
-  dependencies?: { blobSource: (sha256: string) => FileSource; cacheDir: string; /** the install strategy's podman and pip (none: install is refused) */ install?: InstallOptions };
+  dependencies?: {
+    blobSource: (sha256: string) => FileSource;
+    cacheDir: string;
+    /** where base image scans are remembered (none: per process only) */
+    scanCacheDir?: string;
+    /** the install strategy's podman and pip (none: install is refused) */
+    install?: InstallOptions;
+  };
   /** org.opencontainers.image.created; default now */
   created?: string;
   /** how the new layers are compressed (images.compression; default gzip:6) */
@@ -104,11 +111,11 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
 
   let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number; strategy: 'copy' | 'install' }) | null = null;
   if (input.environment && base) {
-    const basePy = await timeStage('scan base python', () => scanBasePython(store, baseLayers));
+    const basePy = await timeStage('scan base python', () => scanBasePython(store, baseLayers, input.dependencies?.scanCacheDir));
     const plan = planDependencies(input.environment, basePy, base.ref);
     if (plan.delta.length) {
       if (!input.dependencies) throw new DependencyError('the environment needs a dependency layer but the builder got no uploaded files');
-      const { install, ...copyOpts } = input.dependencies;
+      const { install, scanCacheDir: _, ...copyOpts } = input.dependencies;
       let written: WrittenLayer & { reused: boolean };
       if (plan.strategy === 'copy') written = await timeStage('layer: dependencies', () => writeDependencyLayer(store, plan, { ...copyOpts, tmpDir: input.tmpDir, compression: input.compression, upload: store.beginUpload ? () => store.beginUpload!(input.model) : undefined }), (l) => l.size);
       else if (!install) throw new DependencyError(`cannot add the workspace's ${plan.delta.length} extra distributions to ${base.ref}: ${plan.notCopy}; and this builder cannot run the install strategy`);

@@ -61,7 +61,7 @@ export async function buildAndRecord(b: BuildContext, row: SnapshotsTable, manif
     created: createdAt,
     environment: manifest.environment ?? null,
     compression: ctx.config.images.compression,
-    dependencies: { blobSource: b.source, cacheDir: dependencyCacheDir(ctx), install: installOptions(ctx, b.opts) },
+    dependencies: { blobSource: b.source, cacheDir: dependencyCacheDir(ctx), scanCacheDir: baseScansDir(ctx), install: installOptions(ctx, b.opts) },
   }));
   const existing = await getVersion(ctx.db, row.model, label);
   if (existing) return sameOrConflict(ctx, existing, built.configDigest);
@@ -105,6 +105,9 @@ export async function buildAndRecord(b: BuildContext, row: SnapshotsTable, manif
 
 /** where dependency layers are remembered by lock hash (one definition: the collector keeps what it names) */
 export const dependencyCacheDir = dependencyLayersDir;
+
+/** where what Python a base image has is remembered by its layers (dependencies.ts scanBasePython) */
+export const baseScansDir = (ctx: AppContext): string => join(ctx.dirs.blobs, '.base-scans');
 
 
 /** the install strategy's podman and pip */

@@ -1,7 +1,7 @@
-/** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build: thin HTTP over SnapshotsService. */
+/** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build, /v1/base-images/inspect: thin HTTP over SnapshotsService. */
 import { Readable } from 'node:stream';
 import Type from 'typebox';
-import { CreateSnapshot, ErrorBody, Id, LocalFiles, Sha256, Snapshot, Version } from '@trainyard/shared';
+import { BaseImageInfo, CreateSnapshot, ErrorBody, Id, InspectBaseImage, LocalFiles, Sha256, Snapshot, Version } from '@trainyard/shared';
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { HttpError } from '../errors';
@@ -19,6 +19,19 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
     '/v1/snapshots',
     { schema: { tags: ['snapshots'], body: CreateSnapshot, response: { 201: Snapshot, 400: ErrorBody } } },
     async (req, reply) => reply.status(201).send(await svc.create(req.body, req.caller.user)),
+  );
+
+  app.post(
+    '/v1/base-images/inspect',
+    {
+      schema: {
+        tags: ['snapshots'],
+        description: 'resolves a base image and reads what Python it has (remembered by its layers); a save asks this first so the base is read while the client hashes',
+        body: InspectBaseImage,
+        response: { 200: BaseImageInfo, 400: ErrorBody },
+      },
+    },
+    async (req) => svc.inspectBase(req.body.baseImage),
   );
 
   app.get('/v1/snapshots/:id', { schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Snapshot, 404: ErrorBody } } }, async (req) =>

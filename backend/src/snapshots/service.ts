@@ -16,7 +16,7 @@
  * With a `selfTest` command, the built image runs it (self-test.ts) before
  * anything is tagged or recorded: a failure leaves no version and no tag.
  */
-import type { CreateSnapshot, Snapshot, SnapshotStatus, Version } from '@trainyard/shared';
+import type { BaseImageInfo, CreateSnapshot, Snapshot, SnapshotStatus, Version } from '@trainyard/shared';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
 import type { Readable } from 'node:stream';
 import type { AppContext } from '../context';
@@ -33,7 +33,7 @@ import { isValidRefName } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { tagFor } from '../images/registry/reference';
 import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
-import { buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
+import { baseScansDir, buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
 import { isLoopbackHost, LocalSources, verifyLocalFile } from './local-files';
 import { SelfTestError } from './self-test';
 import { defaultVersionLabel, validateManifest } from './validate';
@@ -247,7 +247,7 @@ export class SnapshotsService {
     if (!env || !body.baseImage) return [];
     try {
       const base = await resolveBaseImage(body.baseImage, this.ctx.images);
-      const basePy = await scanBasePython(this.ctx.images, base.layers);
+      const basePy = await scanBasePython(this.ctx.images, base.layers, baseScansDir(this.ctx));
       const plan = planDependencies(env, basePy, base.ref);
       if (plan.strategy === 'copy') {
         // a dependency layer already built for this lock needs none of its files (a re-save sends nothing for it)
@@ -263,6 +263,30 @@ export class SnapshotsService {
       return [];
     } catch (err) {
       if (err instanceof BaseImageError || err instanceof DependencyError) throw invalid(err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * Resolves a base image and reads what Python it has. A save asks this first, so the base is
+   * read while the client is still hashing the workspace and its environment (the snapshot
+   * then finds the answer remembered).
+   */
+  async inspectBase(ref: string): Promise<BaseImageInfo> {
+    const sourceProblem = imageSourceProblem(ref, this.sourcePolicy());
+    if (sourceProblem) throw invalid(sourceProblem);
+    try {
+      const base = await resolveBaseImage(ref, this.ctx.images);
+      const py = await scanBasePython(this.ctx.images, base.layers, baseScansDir(this.ctx));
+      return {
+        ref: base.ref,
+        digest: base.digest,
+        layers: base.layers.length,
+        python: py.version && py.siteDir ? { version: py.version, abi: py.abi, siteDir: `/${py.siteDir}` } : null,
+        distributions: py.distributions.size,
+      };
+    } catch (err) {
+      if (err instanceof BaseImageError) throw invalid(err.message);
       throw err;
     }
   }

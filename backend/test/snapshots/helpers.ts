@@ -60,6 +60,7 @@ export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 
     createSnapshot: (body) => svc.create(body),
     putBlob: (sha, data) => svc.putBlob(sha, Buffer.from(data)),
     buildSnapshot: (id) => svc.build(id),
+    inspectBaseImage: (ref) => svc.inspectBase(ref),
     ...(opts.localFiles ? { useLocalFiles: (id: string, files: Array<{ sha256: string; path: string }>) => svc.useLocalFiles(id, files) } : {}),
   };
   return {

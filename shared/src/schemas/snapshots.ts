@@ -59,11 +59,14 @@ export const SnapshotEnvironment = Type.Object(
   { additionalProperties: false },
 );
 
+/** a base image reference: an OCI layout (oci-layout:<dir>[:<ref>]) or a registry image (host[:port]/repo[:tag|@digest]) */
+export const BaseImageRef = Type.String({ minLength: 1, maxLength: 512 });
+
 export const CreateSnapshot = Type.Object(
   {
     model: ModelName,
     version: Type.Optional(VersionLabel),
-    baseImage: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    baseImage: Type.Optional(BaseImageRef),
     files: Type.Array(SnapshotFile, { maxItems: 100000 }),
     entrypoints: Entrypoints,
     git: Type.Optional(GitState),
@@ -115,7 +118,29 @@ export const LocalFiles = Type.Object(
   { additionalProperties: false },
 );
 
+/** POST /v1/base-images/inspect: resolve a base image and read what Python it has (remembered by its layers) */
+export const InspectBaseImage = Type.Object({ baseImage: BaseImageRef }, { additionalProperties: false });
+export const BaseImageInfo = Type.Object({
+  ref: Type.String(),
+  /** the manifest digest the reference resolved to */
+  digest: Type.String(),
+  layers: Type.Integer({ minimum: 0 }),
+  /** the base's Python, or null when it has none (a dependency layer cannot be added then) */
+  python: Type.Union([
+    Type.Object({
+      version: Type.String({ description: 'e.g. 3.11' }),
+      abi: Type.Union([Type.String({ description: 'e.g. cpython-311-x86_64-linux-gnu' }), Type.Null()]),
+      siteDir: Type.String({ description: 'where a dependency layer puts the distributions, e.g. /usr/local/lib/python3.11/dist-packages' }),
+    }),
+    Type.Null(),
+  ]),
+  /** installed distributions found in the base (the dependency layer holds only what the environment adds) */
+  distributions: Type.Integer({ minimum: 0 }),
+});
+
 export type SnapshotFile = Type.Static<typeof SnapshotFile>;
+export type InspectBaseImage = Type.Static<typeof InspectBaseImage>;
+export type BaseImageInfo = Type.Static<typeof BaseImageInfo>;
 export type CreateSnapshot = Type.Static<typeof CreateSnapshot>;
 export type Snapshot = Type.Static<typeof Snapshot>;
 export type LocalFiles = Type.Static<typeof LocalFiles>;

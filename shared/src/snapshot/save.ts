@@ -56,7 +56,7 @@ export interface SaveResult {
   durationMs: number;
 }
 
-export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'> & Partial<Pick<TrainyardClient, 'events' | 'useLocalFiles'>>;
+export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'> & Partial<Pick<TrainyardClient, 'events' | 'useLocalFiles' | 'inspectBaseImage'>>;
 
 /** train = python train.py, predict = python predict.py when those files are saved; given ones win */
 export function defaultEntrypoints(files: SnapshotFile[], given: Entrypoints = {}): Entrypoints {
@@ -142,6 +142,11 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   const say = opts.onProgress ?? (() => undefined);
   say(`collecting files in ${opts.dir}`);
   const caches = opts.cacheDir === false ? { hashCache: false as const, cache: false as const } : opts.cacheDir ? { hashCache: join(opts.cacheDir, 'hash-cache'), cache: join(opts.cacheDir, 'env-cache') } : {};
+  // the backend reads the base image (what Python it has) while this side hashes; the snapshot then
+  // finds the answer remembered (a failure here is reported again, in words, by createSnapshot)
+  if (opts.baseImage && opts.python && client.inspectBaseImage) {
+    void timeStage('inspect base (overlapped)', () => client.inspectBaseImage!(absoluteBase(opts.baseImage!))).catch(() => undefined);
+  }
   // the interpreter runs while the workspace is walked (its errors are reported after the workspace's)
   const envP = opts.python ? captureEnvironment(opts.python, { strategy: opts.strategy, ...('cache' in caches ? { cache: caches.cache } : {}) }) : null;
   envP?.catch(() => undefined);
