@@ -21,6 +21,7 @@ import { createRunWidget, createSweepWidget } from './runs/results';
 import { artifactSavers } from './runs/artifacts';
 import type { ArtifactSaver } from '../../shared/src/ui/context';
 import { createRunsSidebar } from './runs/sidebar';
+import { followCurrentModel } from './runs/current-model';
 import { saveModel } from './save/command';
 import { openSource } from './source/open';
 import { createStatusItem } from './status';
@@ -81,14 +82,13 @@ const plugin: JupyterFrontEndPlugin<ITrainyard> = {
     const deps = { ty, docManager };
 
     // the sidebar follows the current notebook's remembered model
-    tracker.currentChanged.connect((_, panel) => {
-      if (!panel) return;
-      void panel.context.ready.then(() => ty.client.workspace(panel.context.path)).then((p) => {
-        // an answer for a notebook that is no longer current (it came late) is not the current model
-        if (!p.remembered || tracker.currentWidget !== panel) return;
-        ty.rememberFolder(p.remembered.model, PathExt.dirname(panel.context.path));
-        ty.setCurrentModel(p.remembered.model);
-      }, () => undefined);
+    followCurrentModel({
+      tracker,
+      workspace: (path) => ty.client.workspace(path),
+      found: (model, folder) => {
+        ty.rememberFolder(model, folder);
+        ty.setCurrentModel(model);
+      },
     });
 
     app.commands.addCommand(CommandIDs.save, {
