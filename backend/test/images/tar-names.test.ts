@@ -1,0 +1,111 @@
+/**
+ * tarNames (the header-only lister the base-image scan uses) against tar-stream, the reader the
+ * rest of the code uses, on real archives: the Debian base layer, a layer of our own writer (pax
+ * for long and non-ASCII names), GNU tar's long names and a base-256 size, and broken archives.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { tarNames } from '../../src/images/tar-names';
+import { OciLayoutStore } from '../../src/images/oci-layout';
+import { writeLayer } from '../../src/images/layer';
+import { listLayerEntries } from '../../src/images/layer-read';
+import { ensureBaseImage } from '../../../test/components/base-image';
+import { tempDir } from './helpers';
+
+async function viaTarStream(bytes: Buffer): Promise<string[]> {
+  const ex = tar.extract();
+  const out: string[] = [];
+  const fed = pipeline(Readable.from([bytes]), ex);
+  for await (const e of ex) {
+    out.push(`${e.header.type} ${e.header.name}`);
+    e.resume();
+  }
+  await fed;
+  return out;
+}
+/** a ustar archive of [name, content] files, by tar-stream */
+async function packed(files: Array<[string, string]>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, body] of files) pack.entry({ name, mtime: new Date(0) }, body);
+  pack.finalize();
+  const parts: Buffer[] = [];
+  for await (const c of pack) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+/** the bytes in uneven small pieces, as a download arrives */
+const trickle = (b: Buffer) => Readable.from((function* () { for (let i = 0, n = 1; i < b.length; i += n, n = (n * 7 + 3) % 4099 + 1) yield b.subarray(i, i + n); })());
+const names = async (b: Buffer) => (await tarNames(trickle(b))).map((e) => `${e.type} ${e.name}`);
+
+describe('images/tar-names: listing a tar from its headers', function () {
+  this.timeout(120_000);
+  let t: ReturnType<typeof tempDir>;
+  before(() => (t = tempDir('tar-names')));
+  after(() => t.cleanup());
+
+  it('lists the Debian base layer as tar-stream does, and listLayerEntries uses it', async () => {
+    const dir = await ensureBaseImage();
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+    const manifest = JSON.parse(readFileSync(join(dir, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8')) as { layers: Array<{ digest: string; mediaType: string }> };
+    const layer = manifest.layers[0];
+    const tarBytes = gunzipSync(readFileSync(join(dir, 'blobs/sha256', layer.digest.slice(7))));
+    const want = await viaTarStream(tarBytes);
+    assert.ok(want.length > 1000, `${want.length} entries`);
+    assert.deepEqual(await names(tarBytes), want);
+    const listed = await listLayerEntries(new OciLayoutStore(dir), layer);
+    assert.equal(listed.length, want.length);
+    assert.ok(listed.some((e) => e.name === 'usr/bin/python3' && e.type === 'symlink'), 'python3 is a symlink in Debian');
+  });
+
+  it('reads pax names (long, non-ASCII) of our own layers, and GNU long names and base-256 sizes', async () => {
+    const store = new OciLayoutStore(join(t.dir, 'store'));
+    const long = `app/${'ü'.repeat(20)}/${'x'.repeat(160)}.py`;
+    const layer = await writeLayer(store, [
+      { type: 'file', path: long, mode: 0o644, source: { data: Buffer.from('print(1)\n') } },
+      { type: 'symlink', path: 'opt/bin/python', target: '../../usr/bin/python3' },
+      { type: 'file', path: 'app/big.bin', mode: 0o644, source: { data: Buffer.alloc(70_000, 7) } },
+    ]);
+    const ours = gunzipSync(readFileSync(join(t.dir, 'store/blobs/sha256', layer.digest.slice(7))));
+    assert.deepEqual(await names(ours), await viaTarStream(ours));
+    assert.ok((await names(ours)).includes(`file ${long}`));
+
+    const src = join(t.dir, 'gnu');
+    mkdirSync(join(src, 'd'.repeat(120)), { recursive: true });
+    writeFileSync(join(src, 'd'.repeat(120), `${'f'.repeat(120)}.txt`), 'hello');
+    symlinkSync('target', join(src, 'link'));
+    const gnu = execFileSync('tar', ['--format=gnu', '-C', src, '-cf', '-', '.']);
+    assert.deepEqual(await names(gnu), await viaTarStream(gnu));
+    const pax = execFileSync('tar', ['--format=posix', '-C', src, '-cf', '-', '.']);
+    assert.deepEqual(await names(pax), await viaTarStream(pax));
+    // a base-256 size field (GNU, for bodies of 8 GiB and more), written by hand for a small body
+    const two = Buffer.concat([await packed([['a.txt', 'hello'], ['b.txt', 'world!']])]);
+    two.fill(0, 124, 136);
+    two[124] = 0x80;
+    two[135] = 5;
+    let sum = 8 * 32;
+    for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += two[i];
+    two.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    assert.deepEqual(await names(two), ['file a.txt', 'file b.txt']);
+  });
+
+  it('refuses a header whose checksum does not add up and an archive that ends inside an entry', async () => {
+    const store = new OciLayoutStore(join(t.dir, 'store2'));
+    const layer = await writeLayer(store, [{ type: 'file', path: 'a/b.bin', mode: 0o644, source: { data: Buffer.alloc(5000, 1) } }]);
+    const bytes = gunzipSync(readFileSync(join(t.dir, 'store2/blobs/sha256', layer.digest.slice(7))));
+    const bad = Buffer.from(bytes);
+    bad[512 + 10] ^= 0x20; // inside the second header's name (the first is the "a" directory)
+    await assert.rejects(tarNames(Readable.from([bad])), /checksum does not add up \(after 1 entries\)/);
+    await assert.rejects(tarNames(Readable.from([bytes.subarray(0, 512 * 3)])), /ends inside an entry/);
+    // a gzip stream cut short fails the listing (never a short list)
+    const gz = readFileSync(join(t.dir, 'store2/blobs/sha256', layer.digest.slice(7)));
+    const z = createGunzip();
+    const fed = pipeline(Readable.from([gz.subarray(0, gz.length - 20)]), z);
+    fed.catch(() => undefined);
+    await assert.rejects(tarNames(z));
+  });
+});
