@@ -22,6 +22,7 @@
  *       overlay (vfs fallback) on a store of its own, --cgroup-manager cgroupfs, runc);
  *     - skopeo + umoci: skopeo copy of the base into an OCI layout, `umoci insert` of the
  *       deps dir and the workspace, `skopeo copy` to the registry;
+ *     - skopeo and buildah each rep with a blob info cache of its own (withOwnBlobInfoCache);
  *     - floor, each part alone: read every byte; compress them at the configured setting on
  *       all cores; one monolithic upload of the result to the registry. The sum is printed.
  *     Trainyard's client caches (file hashes, the captured environment) start empty too.
@@ -156,6 +157,21 @@ async function floor(reg: RegistryHandle, roots: string[], repo: string): Promis
   if (put.status !== 201) throw new Error(`floor upload: ${put.status}`);
   const upload = performance.now() - t;
   return { read, compress, upload };
+}
+
+/**
+ * skopeo and buildah (containers/image) remember where they have seen each blob in a machine-wide
+ * blob info cache (/var/lib/containers/cache for root) and mount a layer from any repository that
+ * had it: a later cold rep would mount the dependency layer an earlier rep pushed, and not be cold.
+ * Their cold builds run with a cache of their own (a private mount namespace binds `dir` there),
+ * so a cold build learns only what it pulled itself (the base). skopeo's re-saves run as they are
+ * (the destination already has every old blob); buildah's keep the rep's cache.
+ */
+const BLOB_INFO_CACHE = '/var/lib/containers/cache';
+function withOwnBlobInfoCache(dir: string, cmd: string, args: string[]): [string, string[]] {
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(BLOB_INFO_CACHE, { recursive: true });
+  return ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" ${BLOB_INFO_CACHE} && exec "$@"`, dir, cmd, ...args]];
 }
 
 function buildahFlags(root: string, driver: string): string[] {
@@ -306,9 +322,10 @@ async function main(): Promise<void> {
         rmSync(join(ctxDir, 'app'), { recursive: true, force: true });
         cpSync(ws, join(ctxDir, 'app'), { recursive: true });
       };
+      const buildah = (args: string[], timeoutMs?: number) => sh(...withOwnBlobInfoCache(join(work, `buildah-blob-info${i}`), 'buildah', args), timeoutMs);
       const build = async (tag: string) => {
-        await sh('buildah', [...flags, 'bud', '-q', '--layers', '--isolation', 'chroot', '--runtime', 'runc', '--tls-verify=false', '-t', `bench:${tag}`, '-f', join(ctxDir, 'Containerfile'), ctxDir]);
-        await sh('buildah', [...flags, 'push', '-q', '--tls-verify=false', `bench:${tag}`, `docker://${reg.host}/buildah${i}/bench:${tag}`]);
+        await buildah([...flags, 'bud', '-q', '--layers', '--isolation', 'chroot', '--runtime', 'runc', '--tls-verify=false', '-t', `bench:${tag}`, '-f', join(ctxDir, 'Containerfile'), ctxDir]);
+        await buildah([...flags, 'push', '-q', '--tls-verify=false', `bench:${tag}`, `docker://${reg.host}/buildah${i}/bench:${tag}`]);
       };
       let t: number;
       prep();
@@ -330,18 +347,20 @@ async function main(): Promise<void> {
           rec(`buildah (${driver})`, 'resave', await timed(() => build(`r${r}`)));
         }
       }
-      await sh('buildah', [...flags, 'rmi', '-a', '-f']).catch(() => undefined);
+      await buildah([...flags, 'rmi', '-a', '-f']).catch(() => undefined);
       rmSync(root, { recursive: true, force: true });
     };
 
     // skopeo + umoci
     const umociRep = async (i: number) => {
       const layout = join(work, `umoci${i}`);
+      // cold: a blob info cache of its own; the re-saves run skopeo as is (its wrapper costs a few ms)
+      const skopeo = (args: string[]) => sh(...withOwnBlobInfoCache(join(work, `skopeo-blob-info${i}`), 'skopeo', args));
       rec('skopeo+umoci', 'cold', await timed(async () => {
-        await sh('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${base}`, `oci:${layout}:base`]);
+        await skopeo(['copy', '-q', '--src-tls-verify=false', `docker://${base}`, `oci:${layout}:base`]);
         await sh('umoci', ['insert', '--image', `${layout}:base`, '--tag', 'deps', depDir, '/usr/local/lib/python3.11/dist-packages']);
         await sh('umoci', ['insert', '--image', `${layout}:deps`, '--tag', 'app', ws, '/app']);
-        await sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:app`, `docker://${reg.host}/umoci${i}/bench:c`]);
+        await skopeo(['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:app`, `docker://${reg.host}/umoci${i}/bench:c`]);
       }));
       if (i === COLD_REPS - 1) {
         for (let r = 0; r < REPS; r++) {
