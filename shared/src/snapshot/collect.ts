@@ -97,8 +97,7 @@ async function readText(path: string): Promise<string | null> {
 }
 
 async function loadLevel(abs: string, base: string): Promise<Level | null> {
-  const gi = await readText(join(abs, '.gitignore'));
-  const ti = await readText(join(abs, '.trainyardignore'));
+  const [gi, ti] = await Promise.all([readText(join(abs, '.gitignore')), readText(join(abs, '.trainyardignore'))]);
   if (gi === null && ti === null) return null;
   const rules: Ignore[] = [];
   if (gi !== null) rules.push(ignore().add(gi));
@@ -209,15 +208,16 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   const secretHits: SecretHit[] = [];
 
   const walk = async (abs: string, rel: string, levels: Level[]): Promise<void> => {
-    const own = await loadLevel(abs, rel);
+    const [own, listed] = await Promise.all([loadLevel(abs, rel), readdir(abs)]);
     const here = own ? [...levels, own] : levels;
     const rules = [...here, ...extra];
-    const names = (await readdir(abs)).sort();
-    for (const name of names) {
+    const names = listed.filter((n) => !ALWAYS_EXCLUDED.includes(n)).sort();
+    // a folder's entries are stat'ed together (one at a time, each waited on a thread-pool trip)
+    const stats = await Promise.all(names.map((n) => lstat(join(abs, n), { bigint: true })));
+    for (const [i, name] of names.entries()) {
       const childRel = rel ? `${rel}/${name}` : name;
       const childAbs = join(abs, name);
-      const st = await lstat(childAbs, { bigint: true });
-      if (ALWAYS_EXCLUDED.includes(name)) continue;
+      const st = stats[i];
       let target = st;
       if (st.isSymbolicLink()) {
         let real: string;
