@@ -11,6 +11,7 @@ import type { AppContext } from '../context';
 import { HttpError } from '../errors';
 import { authenticate, type Caller } from './caller';
 import { tokenPath } from './token';
+import { isScheduledRunId } from '../executors/kubernetes/names';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -86,7 +87,7 @@ async function checkScheduleScope(ctx: AppContext, scheduleId: string, id: unkno
     const reader = await ctx.db.selectFrom('runs').select('id').where('schedule_id', '=', scheduleId).where('input_run_id', '=', id as string).limit(1).executeTakeFirst();
     if (reader) return;
   }
-  if (!run && typeof id === 'string' && /^run_[0-9a-f]{32}\d*$/.test(id)) {
+  if (!run && typeof id === 'string' && isScheduledRunId(id)) {
     throw new HttpError('unavailable', `run ${id} is not recorded yet (a fire of schedule ${scheduleId} the backend has not seen): retry shortly`);
   }
   throw new HttpError('forbidden', `this run token belongs to schedule ${scheduleId}, and ${String(id)} is not one of its runs`);

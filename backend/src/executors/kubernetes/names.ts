@@ -109,3 +109,8 @@ export function scheduledRunIds(jobUid: string, count: number, sweep: boolean): 
   if (!sweep) return { runIds: [`run_${hex}`], sweepId: null };
   return { runIds: Array.from({ length: count }, (_, i) => `run_${hex}${i}`), sweepId: `swp_${hex}` };
 }
+
+/** whether `id` has the shape scheduledRunIds gives (a fire's run a backend may not have recorded yet) */
+export function isScheduledRunId(id: string): boolean {
+  return /^run_[0-9a-f]{32}\d*$/.test(id);
+}
