@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { openImageStore } from '../../backend/src/images/open';
+import { parseRegistryUrl } from '../../backend/src/images/registry/reference';
 import { resolveBaseImage, type ImageConfig } from '../../backend/src/images/base-image';
 import { writeLayer, type LayerEntry } from '../../backend/src/images/layer';
 import { MEDIA_MANIFEST } from '../../backend/src/images/oci-layout';
@@ -176,6 +177,11 @@ async function main(): Promise<void> {
   const registry = values.registry ?? process.env.TRAINYARD_IMAGE_REGISTRY;
   if (!registry || !/^https?:\/\//.test(registry)) {
     throw new Error('give the registry to push to: --registry http(s)://host[:port][/namespace] (or TRAINYARD_IMAGE_REGISTRY), e.g. --registry https://registry.example.com/ml');
+  }
+  try {
+    parseRegistryUrl(registry); // before anything is built
+  } catch (err) {
+    throw new Error(`--registry: ${(err as Error).message.replace(/^images\.registry /, '')}`);
   }
   const image = await buildBackendImage({ registry, repo: values.repo, tag: values.tag });
   const out = resolve(values.out ?? join(REPO, 'backend/dist/deploy.yaml'));
