@@ -81,6 +81,23 @@ describe('snapshot routes over HTTP', () => {
     await apiError(saveWorkspace(client, { dir: ws, model: 'eta', version: 'v1' }), 409, /already has a version "v1" with different content/);
   });
 
+  it("ends the wait for the build on the build's event, not at the next status read", async () => {
+    const ws = join(h.dir, 'ws-wake');
+    mkdirSync(ws, { recursive: true });
+    writeFileSync(join(ws, 'train.py'), 'print(3)\n');
+    // the pauses between status reads stretched to 100 s and more: only the `snapshot` event can end them in time
+    const pauses: number[] = [];
+    const slow = Object.assign(Object.create(client) as TrainyardClient, {
+      buildSnapshot: (id: string, opts: { wait?: (ms: number) => Promise<void> } = {}) => {
+        assert.ok(opts.wait, 'saveWorkspace passes a wait the events can end');
+        return client.buildSnapshot(id, { ...opts, wait: (ms) => (pauses.push(ms), opts.wait!(ms * 1000)) });
+      },
+    });
+    const saved = await saveWorkspace(slow, { dir: ws, model: 'wake', version: 'v1' });
+    assert.equal(saved.version.label, 'v1');
+    assert.ok(pauses.length >= 1, 'the build was still going when it was started');
+  });
+
   it('rejects a blob whose bytes do not match its sha256 with 400 saying expected vs got', async () => {
     const err = await apiError(client.putBlob(hex('good'), Buffer.from('bad')), 400, /blob hash mismatch/);
     assert.equal(err.code, 'invalid_request');

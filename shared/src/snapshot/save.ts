@@ -105,32 +105,52 @@ async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, 
 const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 
 /**
- * Builds, and while the build runs relays its steps (the backend streams them
- * as `snapshot` events with `progress`) to `say`. Progress is best-effort: a
- * client without events, or a dropped stream, still gets the build's answer.
+ * Builds, and while the build runs relays its steps (the backend streams them as `snapshot`
+ * events with `progress`) to `say`. The same events end the wait between the build's status reads
+ * as soon as the build has ended (without them the client reads the status 100 ms to 1 s apart,
+ * which a short build spent mostly waiting). Both are best-effort: a client without events, or a
+ * dropped stream, still gets the build's answer by reading its status.
  */
 async function followBuild(client: SaveClient, id: string, say: ((msg: string) => void) | null): Promise<Version> {
-  if (!say || !client.events) return client.buildSnapshot(id);
+  if (!client.events) return client.buildSnapshot(id);
   const abort = new AbortController();
   let subscribed!: () => void;
   const ready = new Promise<void>((resolve) => (subscribed = resolve));
+  // the build's end as events tell it, and the pause to cut short then
+  const end: { seen: boolean; wake: (() => void) | null } = { seen: false, wake: null };
   const relay = (async () => {
     try {
       for await (const e of client.events!({ signal: abort.signal, onOpen: subscribed })) {
-        if (e.kind === 'snapshot' && e.data.id === id && e.data.progress) say(e.data.progress);
+        if (e.kind !== 'snapshot' || e.data.id !== id) continue;
+        if (e.data.progress) say?.(e.data.progress);
+        if (e.data.status === 'built' || e.data.status === 'failed') {
+          end.seen = true;
+          end.wake?.();
+        }
       }
     } catch {
-      /* aborted, or no event stream: progress is optional */
+      /* aborted, or no event stream: the status reads go on at their own pace */
     } finally {
       subscribed();
     }
   })();
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (end.seen) return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        end.wake = null;
+        resolve();
+      }
+      end.wake = done;
+    });
   // subscribed before the build starts (or 2 s passed); the timer is cleared so it cannot hold the process open
-  let wait: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([ready, new Promise((r) => (wait = setTimeout(r, 2000)))]);
-  clearTimeout(wait);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([ready, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
   try {
-    return await client.buildSnapshot(id);
+    return await client.buildSnapshot(id, { wait });
   } finally {
     abort.abort();
     await relay;
