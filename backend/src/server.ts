@@ -9,6 +9,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './context';
+import { VERSION } from './version';
 import { HttpError } from './errors';
 import { completeDocument } from './openapi';
 import { storeTimeout } from './store/db';
@@ -25,7 +26,6 @@ import { registerDashboardRoutes } from './dashboard/routes';
 import { registerCostRoutes } from './costs/routes';
 import type { Services, TypedApp } from './http-types';
 
-export const API_VERSION = '0.1.0';
 
 
 export async function buildServer(ctx: AppContext, services: Services): Promise<TypedApp> {
@@ -50,7 +50,7 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Trainyard API', version: API_VERSION, description: 'Save models, launch training runs, watch results.' },
+      info: { title: 'Trainyard API', version: VERSION, description: 'Save models, launch training runs, watch results.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -93,7 +93,7 @@ export async function buildServer(ctx: AppContext, services: Services): Promise<
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true, version: API_VERSION }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true, version: VERSION }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerModelRoutes(app, ctx);

@@ -4,6 +4,7 @@
  * a test checks every one is registered and has --json. runCli parses and
  * turns any failure into one stderr line and an exit code (see errors.ts).
  */
+import { VERSION } from '../version';
 import { Command, CommanderError } from 'commander';
 import type { CliDeps } from './deps';
 import { describeFailure } from './errors';
@@ -58,7 +59,10 @@ export function buildProgram(deps: CliDeps): Command {
       writeErr: (s) => deps.writeErr(s),
       outputError: () => {}, // runCli prints the one-line reason
     })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    // trainyard's own options come before the verb: `save --version LABEL` stays the verb's
+    .enablePositionalOptions()
+    .version(VERSION, '-V, --version', 'print the version');
   for (const m of MODULES) m.register(program, deps);
   return program;
 }

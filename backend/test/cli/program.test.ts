@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from '@trainyard/shared';
 import { buildProgram, COMMANDS, runCli } from '../../src/cli/program';
 import { fakeDeps } from './fake-deps';
+import { oldNodeMessage } from '../../src/cli/node-check';
 
 describe('cli program', () => {
   it('registers every command of the public surface, each with --json', () => {
@@ -26,6 +27,25 @@ describe('cli program', () => {
     for (const f of ['--model', '--status', '--sweep', '--limit']) assert.ok(flags('runs').includes(f), `runs ${f}`);
     assert.ok(flags('logs').includes('--follow'));
     assert.ok(flags('serve').includes('--config'));
+  });
+
+  it('prints its version with --version and -V; save --version is still the version label', async () => {
+    for (const flag of ['--version', '-V']) {
+      const deps = fakeDeps();
+      assert.equal(await runCli([flag], deps), 0);
+      assert.deepEqual(deps.stdout, ['0.1.0']);
+    }
+    const program = buildProgram(fakeDeps());
+    let label: unknown;
+    program.commands.find((c) => c.name() === 'save')!.action((_path: string, opts: { version?: string }) => { label = opts.version; });
+    await program.parseAsync(['save', '.', '--model', 'm', '--version', 'v7'], { from: 'user' });
+    assert.equal(label, 'v7', 'save --version LABEL is the version label, not the program version');
+  });
+
+  it('says which Node it needs on an older one, and nothing on 22 or newer', () => {
+    assert.equal(oldNodeMessage('v22.0.0', '/n'), null);
+    assert.equal(oldNodeMessage('v24.21.0', '/n'), null);
+    assert.match(oldNodeMessage('v20.20.2', '/usr/bin/node')!, /^trainyard: needs Node\.js 22 or newer; this is v20\.20\.2 \(\/usr\/bin\/node\)/);
   });
 
   const usage = async (argv: string[], pattern: RegExp) => {
