@@ -26,8 +26,6 @@ import { registerDashboardRoutes } from './dashboard/routes';
 import { registerCostRoutes } from './costs/routes';
 import type { Services, TypedApp } from './http-types';
 
-
-
 export async function buildServer(ctx: AppContext, services: Services): Promise<TypedApp> {
   // maxParamLength: a long path part (a version file's path) reaches the route's validator, not a bare 414
   const app = Fastify({ logger: false, bodyLimit: ctx.config.server.bodyLimitBytes, routerOptions: { maxParamLength: 4096 } }).withTypeProvider<TypeBoxTypeProvider>();
