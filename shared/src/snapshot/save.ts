@@ -136,7 +136,10 @@ async function followBuild(client: SaveClient, id: string, say: ((msg: string) =
   })();
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
-      if (end.seen) return resolve();
+      if (end.seen) {
+        end.seen = false; // one read at once per event: never a busy loop of reads
+        return resolve();
+      }
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
