@@ -30,6 +30,8 @@ export interface BlobUpload {
   write(chunk: Buffer): Promise<void>;
   /** ends the upload; false when it failed (the blob is then pushed whole as usual) */
   finish(digest: string): Promise<boolean>;
+  /** drops the upload: the blob will not be finished (writing it failed) */
+  abort(): void;
 }
 
 export interface ImageStore {

@@ -212,7 +212,10 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
         throw err;
       }
     })();
-    await Promise.all([written, fed]);
+    await Promise.all([written, fed]).catch((err: unknown) => {
+      upload?.abort(); // no half-sent blob left streaming
+      throw err;
+    });
     recordStage(`compress ${compression.algorithm}:${compression.level} (pieces' time from submit to done, summed)`, stats.pieceMs, stats.inputBytes);
     const layer: WrittenLayer = { digest: `sha256:${blobHash.digest('hex')}`, diffId: `sha256:${tarHash.digest('hex')}`, size: blobSize.n, mediaType: layerMediaType(compression) };
     // the upload's last bytes go out while the blob is made durable in the store

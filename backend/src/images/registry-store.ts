@@ -36,8 +36,6 @@ interface Desc {
   mediaType?: string;
 }
 
-/** the PATCH size of an upload made while its blob is written */
-const UPLOAD_CHUNK = 8 << 20;
 /** pushes ahead remembered at most (forgetting one only means pushBlobs checks that blob again) */
 const AHEAD_MAX = 4096;
 
@@ -190,46 +188,26 @@ export class RegistryStore implements ImageStore {
   }
 
   /**
-   * Uploads a blob while it is written (beginUpload in image-store.ts): its bytes go out in
-   * UPLOAD_CHUNK PATCHes, one at a time, at most one more waiting (bounded memory); any
-   * failure drops the upload and putManifest pushes the blob whole from the cache.
+   * Uploads a blob while it is written (beginUpload in image-store.ts): its bytes stream out in
+   * one request as they are made (RegistryClient.openUpload), the writer waiting while the socket
+   * is full (bounded memory); any failure drops the upload and putManifest pushes the blob whole
+   * from the cache.
    */
   beginUpload(repo: string): BlobUpload {
     const name = this.repoName(repo);
     const session = this.client.openUpload(name);
     let failed = false;
     session.catch(() => (failed = true));
-    let pending: Buffer[] = [];
-    let pendingLen = 0;
-    let chain: Promise<void> = Promise.resolve();
-    const send = (data: Buffer) => {
-      const prev = chain;
-      chain = prev.then(async () => {
-        if (failed) return;
-        try {
-          await (await session).append(data);
-        } catch {
-          failed = true;
-        }
-      });
-      return prev;
-    };
-    const flush = () => {
-      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
-      pending = [];
-      pendingLen = 0;
-      return send(data);
-    };
     return {
       write: async (chunk) => {
         if (failed) return;
-        pending.push(chunk);
-        pendingLen += chunk.length;
-        if (pendingLen >= UPLOAD_CHUNK) await flush();
+        try {
+          await (await session).write(chunk);
+        } catch {
+          failed = true;
+        }
       },
       finish: async (digest) => {
-        if (pendingLen) void flush();
-        await chain;
         if (failed) return false;
         try {
           await (await session).commit(digest);
@@ -241,6 +219,10 @@ export class RegistryStore implements ImageStore {
         known.add(digest);
         this.rememberAhead(`${name} ${digest}`, Promise.resolve('uploaded'));
         return true;
+      },
+      abort: () => {
+        failed = true;
+        session.then((s) => s.abort(), () => undefined);
       },
     };
   }

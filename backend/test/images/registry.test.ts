@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../../../test/components/registry';
 import { RegistryStore } from '../../src/images/registry-store';
@@ -17,7 +18,7 @@ import { RegistryClient } from '../../src/images/registry/client';
 import { BaseImageError, resolveBaseImage } from '../../src/images/base-image';
 import { buildImage } from '../../src/images/image-builder';
 import { OciLayoutStore } from '../../src/images/oci-layout';
-import { writeLayer, type LayerEntry } from '../../src/images/layer';
+import { SourceChangedError, writeLayer, type LayerEntry } from '../../src/images/layer';
 import { run, tempDir } from './helpers';
 import { pushRaw, sha, tinyImage } from './registry-helpers';
 
@@ -90,7 +91,7 @@ describe('RegistryStore against docker-registry', function () {
     assert.deepEqual(info.Layers, img.layers.map((l) => l.digest));
   });
 
-  it('uploads a layer while it is written (PATCH by PATCH), and falls back to a whole push when that upload fails', async () => {
+  it('uploads a layer while it is written (one streamed PATCH), drops it when the layer fails, and falls back to a whole push when that upload fails', async () => {
     const store = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/cache-stream` }) as RegistryStore;
     const client = new RegistryClient(parseRegistryUrl(reg.url));
     const src = `${tmp.dir}/stream-src.bin`;
@@ -102,6 +103,13 @@ describe('RegistryStore against docker-registry', function () {
     const back: Buffer[] = [];
     for await (const c of await client.openBlob('team/streamed', layer.digest)) back.push(c as Buffer);
     assert.equal(sha(Buffer.concat(back)), layer.digest);
+
+    // a layer that fails while it streams (a file read in place that no longer has its hash) drops its upload
+    const changed: LayerEntry[] = [{ type: 'file', path: 'data/big.bin', mode: 0o644, source: { file: src, sha256: '0'.repeat(64) } }];
+    const before = client.stats.uploaded;
+    await assert.rejects(writeLayer(store, changed, { upload: () => store.beginUpload('dropped') }), SourceChangedError);
+    assert.equal(client.stats.uploaded, before);
+    assert.equal(existsSync(join(reg.storageDir, 'docker/registry/v2/repositories/team/dropped/_layers')), false, 'no blob was committed');
 
     // an upload the registry refuses (an invalid repository name) leaves the layer intact; the push ahead sends it whole
     const refused = await writeLayer(store, entries, { upload: () => store.beginUpload('Not/Valid!') });

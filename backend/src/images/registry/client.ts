@@ -17,7 +17,7 @@
  *   is checked when the reference is one. PUT with the manifest's media type.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { RegistryError, RegistryHttp, type HttpOptions } from './http';
 import type { RegistryEndpoint } from './reference';
 
@@ -141,20 +141,51 @@ export class RegistryClient {
    * PATCHes the next bytes in order, commit() ends it with the digest, which the registry
    * verifies. No resume: on any failure the caller drops it and pushes the blob whole.
    */
-  async openUpload(repo: string): Promise<{ append(data: Buffer): Promise<void>; commit(digest: string): Promise<void> }> {
-    let location = await this.startUpload(repo);
-    let offset = 0;
-    return {
-      append: async (data: Buffer) => {
-        if (data.length === 0) return;
-        location = await this.patchChunk(repo, location, offset, data);
-        offset += data.length;
+  /**
+   * An upload whose bytes are sent as they are made, in one PATCH streaming them (chunked: the size
+   * is not known yet; one request, not one per chunk, which cost ~25% more on a local registry),
+   * then the PUT that names the digest. write() resolves once the chunk is taken (backpressure
+   * from the socket: at most ~2 MiB wait here). The stream cannot be sent again, so any failure
+   * fails the upload (callers push the blob whole instead).
+   */
+  async openUpload(repo: string): Promise<{ write(data: Buffer): Promise<void>; commit(digest: string): Promise<void>; abort(): void }> {
+    const location = await this.startUpload(repo);
+    const body = new PassThrough({ highWaterMark: 1 << 20 });
+    let used = false;
+    let sent = 0;
+    const patched = this.http.request(location, {
+      method: 'PATCH',
+      scopes: this.push(repo),
+      headers: { 'content-type': 'application/octet-stream' },
+      body: () => {
+        if (used) throw new RegistryError(`registry ${this.endpoint.host}: a streamed upload cannot be sent again`, null);
+        used = true;
+        return body;
       },
+      noRetry: true,
+    });
+    patched.catch(() => body.destroy());
+    return {
+      write: (data: Buffer) =>
+        new Promise<void>((resolve, reject) => {
+          if (body.destroyed || body.writableEnded) return reject(new RegistryError(`registry ${this.endpoint.host}: the upload stream is closed`, null));
+          sent += data.length;
+          body.write(data, (err) => (err ? reject(err) : resolve()));
+        }),
       commit: async (digest: string) => {
-        const res = await this.http.request(this.withDigest(location, digest), { method: 'PUT', scopes: this.push(repo), headers: { 'content-length': '0' }, noRetry: true });
+        body.end();
+        const res = await patched;
         await res.body?.cancel();
+        const put = await this.http.request(this.withDigest(this.location(res), digest), { method: 'PUT', scopes: this.push(repo), headers: { 'content-length': '0' }, noRetry: true });
+        await put.body?.cancel();
         this.stats.uploaded++;
-        this.stats.uploadedBytes += offset;
+        this.stats.uploadedBytes += sent;
+      },
+      abort: () => {
+        // ends the PATCH: nothing is committed. What the registry got stays in its upload folder
+        // until it purges stale uploads (a DELETE needs the upload's current state, which only the
+        // PATCH's answer would give)
+        if (!body.writableEnded) body.destroy();
       },
     };
   }
