@@ -20,6 +20,8 @@ const TYPES: Record<string, string> = {
   '0': 'file', '\0': 'file', '7': 'contiguous-file', '1': 'link', '2': 'symlink', '3': 'character-device', '4': 'block-device', '5': 'directory', '6': 'fifo',
 };
 const BLOCK = 512;
+/** the largest pax or GNU long-name header body read (they are held whole) */
+const MAX_META = 1 << 20;
 
 const text = (b: Buffer, at: number, len: number) => {
   const end = b.indexOf(0, at);
@@ -100,7 +102,12 @@ export async function tarNames(src: AsyncIterable<Buffer>): Promise<TarName[]> {
       if (!checksumOk(h)) throw new Error(`not a tar: a header's checksum does not add up (after ${out.length} entries)`);
       const flag = String.fromCharCode(h[156]);
       const bodySize = size(h);
-      if (flag === 'x' || flag === 'L') { pending = { want: bodySize, kind: flag === 'x' ? 'pax' : 'longname' }; continue; }
+      if (flag === 'x' || flag === 'L') {
+        // held whole until read: a name or a pax header is small, a huge one is not a real archive
+        if (bodySize > MAX_META) throw new Error(`not a tar we read: a ${flag === 'x' ? 'pax' : 'long name'} header of ${bodySize} bytes (after ${out.length} entries)`);
+        pending = { want: bodySize, kind: flag === 'x' ? 'pax' : 'longname' };
+        continue;
+      }
       if (flag === 'g' || flag === 'K') { skip = Math.ceil(bodySize / BLOCK) * BLOCK; } // global pax and long link names: not needed
       else {
         const magic = h.toString('ascii', 257, 262);

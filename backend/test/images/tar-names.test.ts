@@ -101,6 +101,17 @@ describe('images/tar-names: listing a tar from its headers', function () {
     bad[512 + 10] ^= 0x20; // inside the second header's name (the first is the "a" directory)
     await assert.rejects(tarNames(Readable.from([bad])), /checksum does not add up \(after 1 entries\)/);
     await assert.rejects(tarNames(Readable.from([bytes.subarray(0, 512 * 3)])), /ends inside an entry/);
+    // a pax header claiming 2 GiB is not buffered: refused at its header
+    const huge = Buffer.alloc(1024);
+    huge.write('PaxHeaders/x', 0, 'ascii');
+    huge.write('00000000644\0', 100, 'ascii');
+    huge.write('17777777777\0', 124, 'ascii'); // size: 2 GiB - 1, octal
+    huge[156] = 'x'.charCodeAt(0);
+    huge.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 8 * 32;
+    for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += huge[i];
+    huge.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    await assert.rejects(tarNames(Readable.from([huge])), /a pax header of 2147483647 bytes/);
     // a gzip stream cut short fails the listing (never a short list)
     const gz = readFileSync(join(t.dir, 'store2/blobs/sha256', layer.digest.slice(7)));
     const z = createGunzip();
