@@ -22,7 +22,7 @@
  *       overlay (vfs fallback) on a store of its own, --cgroup-manager cgroupfs, runc);
  *     - skopeo + umoci: skopeo copy of the base into an OCI layout, `umoci insert` of the
  *       deps dir and the workspace, `skopeo copy` to the registry;
- *     - skopeo and buildah each rep with a blob info cache of its own (withOwnBlobInfoCache);
+ *     - skopeo's and buildah's cold builds each with a blob info cache of their own (withOwnBlobInfoCache);
  *     - floor, each part alone: read every byte; compress them at the configured setting on
  *       all cores; one monolithic upload of the result to the registry. The sum is printed.
  *     Trainyard's client caches (file hashes, the captured environment) start empty too.
