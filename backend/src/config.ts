@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Compile } from 'typebox/compile';
 import { Config, type HardwareProfile } from '@trainyard/shared';
+import { isLoopbackHost } from '@trainyard/shared/loopback';
 import { DEFAULT_COMPRESSION, parseCompression, type Compression } from './images/compression';
 import { dataHome } from './data-home';
 import { profileProblems, profileSchemaHint } from './hardware/profile-checks';
@@ -86,15 +87,12 @@ function inClusterNamespace(file = '/var/run/secrets/kubernetes.io/serviceaccoun
   }
 }
 
-/** a server host only this machine can reach */
-const loopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
-
 /**
  * The embedded mode: the server is bound to a loopback address and its admin token is the data-home
  * token file (TRAINYARD_TOKEN unset), i.e. one person on their own machine. A team's server is not.
  */
 export function embeddedMode(serverHost: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  return loopback(serverHost) && !env.TRAINYARD_TOKEN?.trim();
+  return isLoopbackHost(serverHost) && !env.TRAINYARD_TOKEN?.trim();
 }
 
 export function resolveConfig(raw: unknown, baseDir: string, source = 'config', env: NodeJS.ProcessEnv = process.env): ResolvedConfig {

@@ -15,6 +15,7 @@
  *   tag; the service refuses the second one (the manifest carries the label in its
  *   `dev.trainyard.version` annotation and is checked before a tag is moved).
  */
+import { isLoopbackHost } from '@trainyard/shared/loopback';
 
 export interface RegistryEndpoint {
   /** e.g. http://127.0.0.1:5000 */
@@ -71,11 +72,6 @@ export function tagFor(label: string): string {
 
 export function isDigestRef(ref: string): boolean {
   return /^sha256:[a-f0-9]{64}$/.test(ref);
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
 /**
