@@ -12,7 +12,7 @@
  * moved in by rename: putBlobFile), else streamed to the store, which verifies it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,8 @@ const PREFETCH_AHEAD = 16;
 type Prefetched = { data: Buffer; unchanged: boolean } | null;
 
 async function readWhole(src: FileSource): Promise<Prefetched> {
+  const small = readSmallSync(src);
+  if (small !== undefined) return small;
   const fh = await open(src.file, 'r');
   try {
     const before = await fh.stat({ bigint: true });
@@ -124,6 +126,34 @@ async function readWhole(src: FileSource): Promise<Prefetched> {
     return { data, unchanged };
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * files up to this size are read with blocking calls: a few microseconds each, where the five
+ * thread-pool round trips of an async read cost more (a code layer of 200 small files: 40-47 ms
+ * async, 18-23 ms so)
+ */
+const SYNC_MAX = 64 << 10;
+
+function readSmallSync(src: FileSource): Prefetched | undefined {
+  // O_NONBLOCK: a FIFO put in a file's place must not stop the event loop (it is refused below)
+  const fd = openSync(src.file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile()) throw new SourceChangedError(`${src.file} is no longer a regular file; save again`);
+    if (before.size > BigInt(SYNC_MAX)) return undefined;
+    const data = Buffer.allocUnsafe(Number(before.size));
+    let n = 0;
+    while (n < data.length) {
+      const got = readSync(fd, data, n, data.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    const unchanged = !!src.statKey && statKey(before) === src.statKey && statKey(fstatSync(fd, { bigint: true })) === src.statKey;
+    return { data: n === data.length ? data : data.subarray(0, n), unchanged };
+  } finally {
+    closeSync(fd);
   }
 }
 

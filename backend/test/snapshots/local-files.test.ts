@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateSnapshot } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
@@ -116,6 +116,12 @@ describe('snapshots: the local fast path', function () {
       assert.equal(await h.ctx.images.getManifest('mm', `v-${changed.replace('.', '-')}`), null);
       writeFileSync(join(ws, changed), keep);
     }
+    // a FIFO put in a verified file's place fails the build at once (it would block the read forever)
+    const snap = await h.svc.create({ model: 'mm', version: 'v-fifo', files, entrypoints: { train: 'python train.py' } });
+    assert.deepEqual((await h.svc.useLocalFiles(snap.id, files.map((f) => ({ sha256: f.sha256, path: join(ws, f.path) })))).missing, []);
+    rmSync(join(ws, 'train.py'));
+    execFileSync('mkfifo', [join(ws, 'train.py')]);
+    await assert.rejects(h.svc.build(snap.id), (err: HttpError) => err.status === 400 && /no longer a regular file/.test(err.message));
   });
 
   it('is refused (403) by a backend that does not listen on loopback; the client then uploads', async () => {
