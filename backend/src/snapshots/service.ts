@@ -184,8 +184,10 @@ export class SnapshotsService {
   async startBuild(id: string): Promise<Snapshot> {
     const row = await this.row(id);
     if (row.status === 'built' || this.builds.has(id)) return toSnapshot(row);
-    await this.markBuilding(row);
-    this.build(id).catch(() => undefined); // the outcome is recorded on the snapshot
+    const marked = this.markBuilding(row);
+    const build = this.track(id, (async () => this.buildMarked(row, await marked))());
+    build.catch(() => undefined); // the outcome is recorded on the snapshot
+    await marked; // a 409 (files missing) is this request's answer
     return toSnapshot(row);
   }
 
@@ -202,22 +204,29 @@ export class SnapshotsService {
   }
 
   build(id: string): Promise<Version> {
-    let p = this.builds.get(id);
-    if (!p) {
-      p = this.doBuild(id).finally(() => this.builds.delete(id));
-      this.builds.set(id, p);
-    }
-    return p;
+    return this.builds.get(id) ?? this.track(id, this.doBuild(id));
+  }
+
+  /** the one build of snapshot `id` while it runs */
+  private track(id: string, p: Promise<Version>): Promise<Version> {
+    const tracked = p.finally(() => this.builds.delete(id));
+    this.builds.set(id, tracked);
+    return tracked;
   }
 
   private async doBuild(id: string): Promise<Version> {
     const row = await this.row(id);
-    const label = row.version!;
     if (row.status === 'built') {
-      const v = await getVersion(this.ctx.db, row.model, label);
+      const v = await getVersion(this.ctx.db, row.model, row.version!);
       if (v) return v;
     }
-    const manifest = await this.markBuilding(row);
+    return this.buildMarked(row, await this.markBuilding(row));
+  }
+
+  /** builds a snapshot marked building, and records the outcome on it */
+  private async buildMarked(row: SnapshotsTable, manifest: CreateSnapshot): Promise<Version> {
+    const id = row.id;
+    const label = row.version!;
     try {
       const version = await this.withLabelLock(`${row.model}:${label}`, () => buildAndRecord({ ctx: this.ctx, opts: this.opts, source: (sha) => this.source(row.id, sha), progress: (step) => this.progress(row, step) }, row, manifest, label));
       await this.update(row, { status: 'built' });
