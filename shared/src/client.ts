@@ -6,7 +6,8 @@
  * starts faster than Node's built-in fetch).
  */
 import type { CreateModel, Model, Version, VersionFile } from './schemas/models';
-import type { BaseImageInfo, CreateSnapshot, LocalFiles, Snapshot } from './schemas/snapshots';
+import type { BaseImageInfo, CreateSnapshotRequest, LocalFiles, Snapshot } from './schemas/snapshots';
+import { isLoopbackHost } from './loopback';
 import type { HardwareWithAvailability } from './schemas/hardware';
 import type { LaunchRequest, Estimate } from './schemas/launch';
 import type { LaunchResult } from './schemas/launch-result';
@@ -124,7 +125,19 @@ export class TrainyardClient {
     return this.request('get', url, async (res) => new Uint8Array(await res.arrayBuffer()));
   }
 
-  createSnapshot(body: CreateSnapshot) { return this.call<Snapshot>('post', '/v1/snapshots', body); }
+  /**
+   * whether the backend is on this machine, by its URL (a loopback host): a save then offers where
+   * its files are (CreateSnapshotRequest.localFiles) so the backend reads them in place
+   */
+  get onThisMachine(): boolean {
+    try {
+      return isLoopbackHost(new URL(this.baseUrl).hostname);
+    } catch {
+      return false;
+    }
+  }
+
+  createSnapshot(body: CreateSnapshotRequest) { return this.call<Snapshot>('post', '/v1/snapshots', body); }
   /** resolves a base image and reads its Python (the backend remembers the answer by the base's layers) */
   inspectBaseImage(baseImage: string) { return this.call<BaseImageInfo>('post', '/v1/base-images/inspect', { baseImage }); }
   getSnapshot(id: string) { return this.call<Snapshot>('get', `/v1/snapshots/${enc(id)}`); }

@@ -1,8 +1,9 @@
 /**
  * Save Model's local fast path: when the client and the backend share a file system
  * (the embedded default, `trainyard serve` on loopback), the client sends the absolute
- * paths of the files the backend lacks (POST /v1/snapshots/:id/local-files) instead of
- * their bytes, and the build reads them in place.
+ * paths of its files with the manifest (POST /v1/snapshots `localFiles`: verified while the
+ * base image is read) or later for the files the backend lacks (POST
+ * /v1/snapshots/:id/local-files) instead of their bytes, and the build reads them in place.
  *
  * Safety: the backend reads a path only for a sha256 the snapshot needs, and accepts it
  * only when the file's bytes hash to that sha256, i.e. when the caller already knows the
@@ -21,11 +22,13 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import type { CreateSnapshot } from '@trainyard/shared';
 import { isCacheable, nowNs, statKey } from '@trainyard/shared/snapshot/hash-cache';
+import { timeStage } from '@trainyard/shared/snapshot/stages';
+import { environmentShas } from '../images/dependencies';
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
+/** a file offered in place: its absolute path on this machine and the sha256 it should hash to */
+export type InPlaceFile = { sha256: string; path: string };
 
 /** path ⇒ [stat key, sha256] of files a service hashed (bounded; oldest dropped first) */
 export type VerifiedFiles = Map<string, [string, string]>;
@@ -110,6 +113,48 @@ export class LocalSources {
 
   drop(id: string): void {
     this.bySnapshot.delete(id);
+  }
+
+  /**
+   * For a new snapshot: the files verified before and unchanged since (by stat), then the
+   * `offered` ones that hash to their sha256, are read in place by its build. The offered paths
+   * are verified while `needs` (the environment files the build needs: known once the base image
+   * is read) is pending, the workspace's first; once it is known, an environment file the
+   * dependency layer does not need is skipped, and if it fails nothing more is read. Answers
+   * the sha256s verified now.
+   */
+  async takeOffered(id: string, manifest: CreateSnapshot, offered: InPlaceFile[], needs: Promise<string[]>, maxBytes: number): Promise<string[]> {
+    const workspace = new Set(manifest.files.map((f) => f.sha256));
+    const environment = new Set(environmentShas(manifest.environment));
+    await this.adoptKnown(id, [...workspace, ...environment]);
+    const taken = this.get(id);
+    const seen = new Set<string>();
+    const queue = [...offered.filter((f) => workspace.has(f.sha256)), ...offered.filter((f) => !workspace.has(f.sha256) && environment.has(f.sha256))].filter(
+      (f) => !taken.has(f.sha256) && !seen.has(f.sha256) && seen.add(f.sha256),
+    );
+    if (!queue.length) return [];
+    const base: { needs: Set<string> | null; failed: boolean } = { needs: null, failed: false };
+    needs.then((d) => (base.needs = new Set(d)), () => (base.failed = true));
+    return this.verifyAndTake(id, queue, maxBytes, (sha) => base.failed || (!!base.needs && !workspace.has(sha) && !base.needs.has(sha)));
+  }
+
+  /** takes for snapshot `id` each queued file that hashes to its sha256 (four at a time), skipping those `skip` names; answers the sha256s taken */
+  async verifyAndTake(id: string, queue: InPlaceFile[], maxBytes: number, skip: (sha256: string) => boolean = () => false): Promise<string[]> {
+    const taken: string[] = [];
+    let next = 0;
+    await timeStage('verify local files', () =>
+      Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let f = queue[next++]; f; f = queue[next++]) {
+            if (!skip(f.sha256) && (await verifyLocalFile(f.path, f.sha256, maxBytes, this.verified))) {
+              this.add(id, f.sha256, f.path);
+              taken.push(f.sha256);
+            }
+          }
+        }),
+      ),
+    );
+    return taken;
   }
 
   /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed) */

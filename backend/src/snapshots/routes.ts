@@ -1,7 +1,7 @@
 /** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build, /v1/base-images/inspect: thin HTTP over SnapshotsService. */
 import { Readable } from 'node:stream';
 import Type from 'typebox';
-import { BaseImageInfo, CreateSnapshot, ErrorBody, Id, InspectBaseImage, LocalFiles, Sha256, Snapshot, Version } from '@trainyard/shared';
+import { BaseImageInfo, CreateSnapshotRequest, ErrorBody, Id, InspectBaseImage, LocalFiles, Sha256, Snapshot, Version } from '@trainyard/shared';
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { HttpError } from '../errors';
@@ -17,7 +17,14 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
 
   app.post(
     '/v1/snapshots',
-    { schema: { tags: ['snapshots'], body: CreateSnapshot, response: { 201: Snapshot, 400: ErrorBody } } },
+    {
+      schema: {
+        tags: ['snapshots'],
+        description: 'stores a manifest and answers which file blobs to upload (`missing`); a backend on loopback verifies the files `localFiles` names in place (while it reads the base image) and leaves those out',
+        body: CreateSnapshotRequest,
+        response: { 201: Snapshot, 400: ErrorBody },
+      },
+    },
     async (req, reply) => reply.status(201).send(await svc.create(req.body, req.caller.user)),
   );
 

@@ -16,7 +16,7 @@
  * With a `selfTest` command, the built image runs it (self-test.ts) before
  * anything is tagged or recorded: a failure leaves no version and no tag.
  */
-import type { BaseImageInfo, CreateSnapshot, Snapshot, SnapshotStatus, Version } from '@trainyard/shared';
+import type { BaseImageInfo, CreateSnapshot, CreateSnapshotRequest, Snapshot, SnapshotStatus, Version } from '@trainyard/shared';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
 import type { Readable } from 'node:stream';
 import type { AppContext } from '../context';
@@ -34,7 +34,8 @@ import { RegistryStore } from '../images/registry-store';
 import { tagFor } from '../images/registry/reference';
 import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
 import { baseScansDir, buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
-import { isLoopbackHost, LocalSources, verifyLocalFile } from './local-files';
+import { isLoopbackHost } from '@trainyard/shared/loopback';
+import { LocalSources } from './local-files';
 import { SelfTestError } from './self-test';
 import { defaultVersionLabel, validateManifest } from './validate';
 
@@ -56,7 +57,8 @@ export class SnapshotsService {
     return imageSourcePolicy(this.ctx.config.images, this.ctx.images);
   }
 
-  async create(body: CreateSnapshot, createdBy = this.ctx.user): Promise<Snapshot> {
+  async create(request: CreateSnapshotRequest, createdBy = this.ctx.user): Promise<Snapshot> {
+    const { localFiles: offered, ...body } = request; // where the files are is not part of the manifest
     validateManifest(body, this.ctx.config.images.maxFileBytes);
     const label = defaultVersionLabel(body);
     if (!isValidRefName(`${body.model}:${label}`)) {
@@ -75,13 +77,25 @@ export class SnapshotsService {
     const files = [...body.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: CreateSnapshot = { ...body, files };
     const id = newId('snp');
-    let missing = await timeStage('missing blobs (create)', async () => missingStagedBlobs(this.ctx.dirs.blobs, [...files.map((f) => f.sha256), ...(await this.dependencyShas(body))]));
-    if (this.localFiles && missing.length) {
-      // files an earlier save had read in place, still unchanged, are read in place again: a re-save sends only what changed
-      await this.local.adoptKnown(id, missing);
-      const taken = this.local.get(id);
-      missing = missing.filter((sha) => !taken.has(sha));
+    // which environment files the build needs is known once the base image is read; meanwhile the
+    // files offered in place are verified (local-files.ts), the workspace's first
+    const depShas = this.dependencyShas(body);
+    depShas.catch(() => undefined); // awaited below
+    const inPlace = this.localFiles ? this.local.takeOffered(id, manifest, offered ?? [], depShas, this.ctx.config.images.maxFileBytes) : null;
+    let needed: Set<string>;
+    let missing: string[];
+    let fresh: string[];
+    try {
+      needed = new Set([...files.map((f) => f.sha256), ...(await depShas)]);
+      missing = await timeStage('missing blobs (create)', () => missingStagedBlobs(this.ctx.dirs.blobs, needed));
+      fresh = (await inPlace) ?? [];
+    } catch (err) {
+      await inPlace?.catch(() => undefined);
+      this.local.drop(id);
+      throw err;
     }
+    const taken = this.local.get(id);
+    missing = missing.filter((sha) => !taken.has(sha));
     const row: SnapshotsTable = {
       id,
       model: body.model,
@@ -96,7 +110,7 @@ export class SnapshotsService {
     await this.ctx.db.insertInto('snapshots').values(row).execute();
     const snap = toSnapshot(row);
     this.ctx.bus.publish({ kind: 'snapshot', data: snap });
-    return this.withLocal(snap);
+    return this.withLocal(snap, fresh.filter((sha) => needed.has(sha)).length);
   }
 
   /** whether this backend reads files in place (it listens on loopback: local-files.ts) */
@@ -104,8 +118,9 @@ export class SnapshotsService {
     return isLoopbackHost(this.ctx.config.server.host);
   }
 
-  private withLocal(snap: Snapshot): Snapshot {
-    return this.localFiles ? { ...snap, localFiles: true } : snap;
+  /** on a loopback backend, the snapshot says so, with how many blobs its build reads in place (when counted) */
+  private withLocal(snap: Snapshot, inPlace?: number): Snapshot {
+    return this.localFiles ? { ...snap, localFiles: true, ...(inPlace !== undefined ? { inPlace } : {}) } : snap;
   }
 
   /**
@@ -119,15 +134,7 @@ export class SnapshotsService {
     if (row.status !== 'uploading') throw conflict(`snapshot ${id} is ${row.status}; local files are taken only while it is uploading`);
     const manifest = JSON.parse(row.manifest) as CreateSnapshot;
     const need = new Set(await this.missing(id, manifest));
-    const queue = files.filter((f) => need.has(f.sha256));
-    const limit = this.ctx.config.images.maxFileBytes;
-    await timeStage('verify local files', () =>
-      Promise.all(
-        Array.from({ length: 4 }, async () => {
-          for (let f = queue.shift(); f; f = queue.shift()) if (await verifyLocalFile(f.path, f.sha256, limit, this.local.verified)) this.local.add(id, f.sha256, f.path);
-        }),
-      ),
-    );
+    await this.local.verifyAndTake(id, files.filter((f) => need.has(f.sha256)), this.ctx.config.images.maxFileBytes);
     row.missing = JSON.stringify(await this.missing(id, manifest));
     return this.withLocal(toSnapshot(row));
   }

@@ -29,7 +29,7 @@ export interface HarnessOptions {
   images?: (dir: string) => ImageStore;
   /** SnapshotsService options (e.g. the test podman flags) */
   snapshots?: SnapshotsOptions;
-  /** the client offers the local fast path (useLocalFiles) as the API client does; default false: uploads only */
+  /** the client offers the local fast path (file paths with the manifest, useLocalFiles) as the API client on loopback does; default false: uploads only */
   localFiles?: boolean;
 }
 
@@ -61,7 +61,7 @@ export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 
     putBlob: (sha, data) => svc.putBlob(sha, Buffer.from(data)),
     buildSnapshot: (id) => svc.build(id),
     inspectBaseImage: (ref) => svc.inspectBase(ref),
-    ...(opts.localFiles ? { useLocalFiles: (id: string, files: Array<{ sha256: string; path: string }>) => svc.useLocalFiles(id, files) } : {}),
+    ...(opts.localFiles ? { onThisMachine: true, useLocalFiles: (id: string, files: Array<{ sha256: string; path: string }>) => svc.useLocalFiles(id, files) } : {}),
   };
   return {
     dir,

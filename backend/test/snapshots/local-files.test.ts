@@ -99,6 +99,51 @@ describe('snapshots: the local fast path', function () {
     assert.equal(v.fileCount, 1);
   });
 
+  it('verifies the paths sent with the manifest while it is stored: missing leaves out only the files that hash right', async () => {
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'a.py': 'A\n', 'wrong.py': 'not b\n', 'extra.py': 'E\n' });
+    const files = [
+      { path: 'a.py', sha256: hex('A\n'), size: 2, mode: 0o644 },
+      { path: 'b.py', sha256: hex('B\n'), size: 2, mode: 0o644 },
+      { path: 'train.py', sha256: hex('print(1)\n'), size: 9, mode: 0o644 },
+    ];
+    const snap = await h.svc.create({
+      model: 'mm',
+      version: 'v1',
+      files,
+      entrypoints: { train: 'python train.py' },
+      localFiles: [
+        { sha256: hex('print(1)\n'), path: join(ws, 'train.py') },
+        { sha256: hex('A\n'), path: join(ws, 'a.py') },
+        { sha256: hex('B\n'), path: join(ws, 'wrong.py') }, // other bytes: stays missing
+        { sha256: hex('E\n'), path: join(ws, 'extra.py') }, // not in the manifest: not counted, not needed
+      ],
+    });
+    assert.deepEqual([snap.missing, snap.localFiles, snap.inPlace], [[hex('B\n')], true, 2]);
+    assert.equal(JSON.parse((await h.ctx.db.selectFrom('snapshots').select('manifest').where('id', '=', snap.id).executeTakeFirstOrThrow()).manifest).localFiles, undefined, 'paths are not stored with the manifest');
+    await h.svc.putBlob(hex('B\n'), Buffer.from('B\n'));
+    const v = await h.svc.build(snap.id);
+    assert.equal(v.fileCount, 3);
+  });
+
+  it('a backend not on loopback ignores the paths sent with the manifest (upload what missing lists)', async () => {
+    h.ctx.config.server.host = '0.0.0.0';
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n' });
+    const sha = hex('print(1)\n');
+    const snap = await h.svc.create({ model: 'mm', files: [{ path: 'train.py', sha256: sha, size: 9, mode: 0o644 }], entrypoints: { train: 'python train.py' }, localFiles: [{ sha256: sha, path: join(ws, 'train.py') }] });
+    assert.deepEqual([snap.missing, snap.localFiles, snap.inPlace], [[sha], undefined, undefined]);
+  });
+
+  it('refuses a manifest whose base image cannot be read (400) even with paths sent, keeping nothing', async () => {
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n' });
+    const sha = hex('print(1)\n');
+    const environment = { python: '3.11', implementation: 'cpython', platform: 'linux', machine: 'x86_64', abi: 'cpython-311-x86_64-linux-gnu', distributions: [] };
+    await assert.rejects(
+      h.svc.create({ model: 'mm', baseImage: `oci-layout:${join(h.dir, 'no-such-layout')}`, environment, files: [{ path: 'train.py', sha256: sha, size: 9, mode: 0o644 }], entrypoints: { train: 'python train.py' }, localFiles: [{ sha256: sha, path: join(ws, 'train.py') }] }),
+      (err: HttpError) => err.status === 400,
+    );
+    assert.equal((await h.ctx.db.selectFrom('snapshots').selectAll().execute()).length, 0);
+  });
+
   it('fails the build, recording nothing, when a file read in place changed after it was verified', async () => {
     const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'data.bin': 'y'.repeat(2 << 20) });
     const files = [
@@ -150,8 +195,10 @@ describe('snapshots: the local fast path over HTTP', function () {
       assert.equal(up.localFiles, 0);
       const manifests = await Promise.all(['l', 'u'].map((l) => b.client.getVersion('mm', l)));
       assert.equal(manifests[0].sizeBytes, manifests[1].sizeBytes);
-      // a relative path is refused by the schema
-      const snap = await b.client.createSnapshot({ model: 'mm', version: 'x', files: [{ path: 'train.py', sha256: hex('print("hi")\n'), size: 12, mode: 0o644 }], entrypoints: { train: 'python train.py' } });
+      // a relative path is refused by the schema, with the manifest or after it
+      const body = { model: 'mm', version: 'x', files: [{ path: 'train.py', sha256: hex('print("hi")\n'), size: 12, mode: 0o644 }], entrypoints: { train: 'python train.py' } };
+      await assert.rejects(b.client.createSnapshot({ ...body, localFiles: [{ sha256: hex('print("hi")\n'), path: 'train.py' }] }), (err: { status: number }) => err.status === 400);
+      const snap = await b.client.createSnapshot(body);
       await assert.rejects(b.client.useLocalFiles(snap.id, [{ sha256: hex('print("hi")\n'), path: 'train.py' }]), (err: { status: number }) => err.status === 400);
     } finally {
       await b.close();

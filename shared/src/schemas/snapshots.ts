@@ -105,15 +105,29 @@ export const Snapshot = Type.Object({
    * the missing files, send their absolute paths with POST /v1/snapshots/:id/local-files
    */
   localFiles: Type.Optional(Type.Boolean()),
+  /** with localFiles: how many of the blobs the build needs it reads in place (the rest are staged or missing) */
+  inPlace: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
+/** where files are on the backend's machine: each is taken only if it hashes to its sha256 */
+const InPlaceFiles = Type.Array(
+  Type.Object({ sha256: Sha256, path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$', description: 'absolute path' }) }, { additionalProperties: false }),
+  { maxItems: 200000 },
+);
+
 /** POST /v1/snapshots/:id/local-files: where missing files are on the backend's machine (each is taken only if it hashes to its sha256) */
-export const LocalFiles = Type.Object(
+export const LocalFiles = Type.Object({ files: InPlaceFiles }, { additionalProperties: false });
+
+/**
+ * POST /v1/snapshots: the manifest, and (optional) where its files are on this machine. A backend on
+ * loopback verifies those in place while it reads the base image, so its answer's `missing` already
+ * leaves them out; any other backend ignores them (upload what `missing` lists). The paths are not
+ * part of the stored manifest.
+ */
+export const CreateSnapshotRequest = Type.Object(
   {
-    files: Type.Array(
-      Type.Object({ sha256: Sha256, path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$', description: 'absolute path' }) }, { additionalProperties: false }),
-      { maxItems: 100000 },
-    ),
+    ...CreateSnapshot.properties,
+    localFiles: Type.Optional(InPlaceFiles),
   },
   { additionalProperties: false },
 );
@@ -144,6 +158,7 @@ export type BaseImageInfo = Type.Static<typeof BaseImageInfo>;
 export type CreateSnapshot = Type.Static<typeof CreateSnapshot>;
 export type Snapshot = Type.Static<typeof Snapshot>;
 export type LocalFiles = Type.Static<typeof LocalFiles>;
+export type CreateSnapshotRequest = Type.Static<typeof CreateSnapshotRequest>;
 export type SnapshotStatus = Type.Static<typeof SnapshotStatus>;
 export type SnapshotEnvironment = Type.Static<typeof SnapshotEnvironment>;
 export type Distribution = Type.Static<typeof Distribution>;

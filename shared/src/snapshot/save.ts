@@ -56,7 +56,12 @@ export interface SaveResult {
   durationMs: number;
 }
 
-export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'> & Partial<Pick<TrainyardClient, 'events' | 'useLocalFiles' | 'inspectBaseImage'>>;
+/**
+ * What a save needs of the API client. With `onThisMachine` (the backend's URL is a loopback host),
+ * the manifest goes with where each file is, and a backend on this machine reads them in place;
+ * `useLocalFiles` offers them after the fact to a backend that says it can (Snapshot.localFiles).
+ */
+export type SaveClient = Pick<TrainyardClient, 'createSnapshot' | 'putBlob' | 'buildSnapshot'> & Partial<Pick<TrainyardClient, 'events' | 'useLocalFiles' | 'inspectBaseImage' | 'onThisMachine'>>;
 
 /** train = python train.py, predict = python predict.py when those files are saved; given ones win */
 export function defaultEntrypoints(files: SnapshotFile[], given: Entrypoints = {}): Entrypoints {
@@ -189,6 +194,8 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
     for (const [sha, path] of env.sources) if (!m.sources.has(sha)) m.sources.set(sha, path);
   }
 
+  // the backend on this machine reads the files in place (verifying each hash) instead of receiving them
+  const offerPaths = opts.localFiles !== false && client.onThisMachine === true;
   const snap = await timeStage('create snapshot', () => client.createSnapshot({
     model: opts.model,
     ...(opts.version !== undefined ? { version: opts.version } : {}),
@@ -198,12 +205,14 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
     git: { sha: m.git.sha, dirty: m.git.dirty, ...(m.git.branch ? { branch: m.git.branch.slice(0, 255) } : {}) },
     ...(env ? { environment: env.environment } : {}),
     ...(opts.selfTest !== undefined ? { selfTest: opts.selfTest } : {}),
+    ...(offerPaths ? { localFiles: [...m.sources].map(([sha256, path]) => ({ sha256, path: resolve(path) })) } : {}),
   }));
 
   let missing = [...snap.missing];
-  let localFiles = 0;
-  if (missing.length && snap.localFiles && client.useLocalFiles && opts.localFiles !== false) {
-    // the local fast path: the backend is on this machine and reads the files in place (verifying each hash)
+  let localFiles = snap.localFiles && offerPaths ? (snap.inPlace ?? 0) : 0;
+  if (localFiles) say(`the backend reads ${localFiles} files in place`);
+  if (!offerPaths && missing.length && snap.localFiles && client.useLocalFiles && opts.localFiles !== false) {
+    // a backend on this machine under another name: it is told where the files are now
     const files = missing.flatMap((sha) => (m.sources.has(sha) ? [{ sha256: sha, path: resolve(m.sources.get(sha)!) }] : []));
     try {
       const after = await timeStage('local files (backend reads in place)', () => client.useLocalFiles!(snap.id, files));

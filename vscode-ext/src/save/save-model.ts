@@ -25,8 +25,12 @@ function cancellable(client: SaveClient, token: vscode.CancellationToken): SaveC
   return {
     createSnapshot: guard((b) => client.createSnapshot(b)),
     putBlob: guard((s, d) => client.putBlob(s, d)),
-    buildSnapshot: guard((id) => client.buildSnapshot(id)),
+    buildSnapshot: guard((id, o) => client.buildSnapshot(id, o)),
     ...(client.events ? { events: (o?: Parameters<NonNullable<SaveClient['events']>>[0]) => client.events!(o) } : {}),
+    // the fast paths: the base image read while the folder is hashed, the files read in place by a backend on this machine
+    ...(client.inspectBaseImage ? { inspectBaseImage: guard((ref: string) => client.inspectBaseImage!(ref)) } : {}),
+    ...(client.useLocalFiles ? { useLocalFiles: guard((id: string, files: Parameters<NonNullable<SaveClient['useLocalFiles']>>[1]) => client.useLocalFiles!(id, files)) } : {}),
+    onThisMachine: client.onThisMachine,
   };
 }
 
