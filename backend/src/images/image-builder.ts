@@ -153,7 +153,8 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   };
   const configBytes = Buffer.from(JSON.stringify(config));
   const configDigest = sha256(configBytes);
-  await store.putBlob(configDigest, configBytes);
+  const configStored = store.putBlob(configDigest, configBytes).then(() => ahead({ mediaType: MEDIA_CONFIG, digest: configDigest, size: configBytes.length }));
+  configStored.catch(() => undefined); // awaited below, with the manifest's
 
   const layers: Descriptor[] = [...baseLayers, ...ownLayers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }))];
   const annotations: Record<string, string> = {
@@ -176,7 +177,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = sha256(manifestBytes);
-  await store.putBlob(manifestDigest, manifestBytes);
+  await Promise.all([configStored, store.putBlob(manifestDigest, manifestBytes)]);
   return {
     manifest: manifestBytes,
     manifestDigest,
