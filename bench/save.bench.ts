@@ -252,6 +252,7 @@ async function main(): Promise<void> {
 
     // trainyard in-process, stage by stage
     const stages: { cold: Map<string, StageTiming[]>; resave: Map<string, StageTiming[]> } = { cold: new Map(), resave: new Map() };
+    let coldStart = 0; // performance.now() when the staged cold save began (the timeline's zero)
     let current: Map<string, StageTiming[]> | null = null;
     const stopWatching = watchStages((t) => {
       if (!current) return;
@@ -269,6 +270,7 @@ async function main(): Promise<void> {
         const save = (version: string) => saveWorkspace(h.client, { dir: ws, model: 'bench', version, baseImage: base, python, cacheDir });
         current = i === COLD_REPS - 1 ? stages.cold : null;
         if (current) current.clear();
+        coldStart = performance.now();
         rec('trainyard (in-process)', 'cold', await timed(() => save(`c${i}`)));
         if (i === COLD_REPS - 1) {
           for (let r = 0; r < REPS; r++) {
@@ -417,11 +419,14 @@ async function main(): Promise<void> {
       { part: 'upload to the registry', ms: ms(fl.upload) },
       { part: 'sum', ms: ms(floorMs) },
     ]);
-    const stageRows = [...new Set([...stages.cold.keys(), ...stages.resave.keys()])].map((k) => {
+    const firstStart = (k: string) => Math.min(1e12, ...(stages.cold.get(k) ?? []).map((x) => x.start ?? 1e12));
+    const stageRows = [...new Set([...stages.cold.keys(), ...stages.resave.keys()])].sort((a, b) => firstStart(a) - firstStart(b)).map((k) => {
       const sum = (xs: StageTiming[] | undefined) => (xs ?? []).reduce((n, x) => n + x.ms, 0);
       const bytes = (stages.cold.get(k) ?? []).reduce((n, x) => n + (x.bytes ?? 0), 0);
       const resaves = (stages.resave.get(k) ?? []).length / REPS;
-      return { stage: k, 'cold ms': stages.cold.has(k) ? ms(sum(stages.cold.get(k))) : '-', 'cold MiB': bytes ? (bytes / 1048576).toFixed(1) : '-', 're-save ms (mean)': resaves ? ms(sum(stages.resave.get(k)) / REPS) : '-' };
+      const cold = stages.cold.get(k) ?? [];
+      const span = cold.length ? `${ms(Math.min(...cold.map((x) => (x.start ?? 0) - coldStart)))} - ${ms(Math.max(...cold.map((x) => (x.start ?? 0) + x.ms - coldStart)))}` : '-';
+      return { stage: k, 'cold ms': stages.cold.has(k) ? ms(sum(stages.cold.get(k))) : '-', 'cold from - to (ms after the save began)': span, 'cold MiB': bytes ? (bytes / 1048576).toFixed(1) : '-', 're-save ms (mean)': resaves ? ms(sum(stages.resave.get(k)) / REPS) : '-' };
     });
     table('Trainyard in-process, stage by stage (stages nest and overlap: "build (backend)" holds the image build and push)', stageRows);
     table('Compression settings (images.compression), each alone on the same bytes', levelRows);

@@ -15,13 +15,15 @@ export interface StageTiming {
   ms: number;
   /** bytes the stage handled, when it knows */
   bytes?: number;
+  /** when it started (performance.now() of the process that ran it) */
+  start?: number;
 }
 
 export const SAVE_STAGE_CHANNEL = 'trainyard:save:stage';
 const stageChannel = channel(SAVE_STAGE_CHANNEL);
 
-export function recordStage(stage: string, ms: number, bytes?: number): void {
-  if (stageChannel.hasSubscribers) stageChannel.publish({ stage, ms, ...(bytes !== undefined ? { bytes } : {}) } satisfies StageTiming);
+export function recordStage(stage: string, ms: number, bytes?: number, start = performance.now() - ms): void {
+  if (stageChannel.hasSubscribers) stageChannel.publish({ stage, ms, start, ...(bytes !== undefined ? { bytes } : {}) } satisfies StageTiming);
 }
 
 /** runs fn and records its wall time as `stage` (also when it throws) */
@@ -33,7 +35,7 @@ export async function timeStage<T>(stage: string, fn: () => Promise<T>, bytes?: 
     out = await fn();
     return out;
   } finally {
-    recordStage(stage, performance.now() - t, out !== undefined && bytes ? bytes(out) : undefined);
+    recordStage(stage, performance.now() - t, out !== undefined && bytes ? bytes(out) : undefined, t);
   }
 }
 
