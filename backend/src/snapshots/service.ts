@@ -87,15 +87,15 @@ export class SnapshotsService {
     let fresh: string[];
     try {
       needed = new Set([...files.map((f) => f.sha256), ...(await depShas)]);
-      missing = await timeStage('missing blobs (create)', () => missingStagedBlobs(this.ctx.dirs.blobs, needed));
       fresh = (await inPlace) ?? [];
+      // what is read in place is not looked for in the staging dir
+      const taken = this.local.get(id);
+      missing = await timeStage('missing blobs (create)', () => missingStagedBlobs(this.ctx.dirs.blobs, [...needed].filter((sha) => !taken.has(sha))));
     } catch (err) {
       await inPlace?.catch(() => undefined);
       this.local.drop(id);
       throw err;
     }
-    const taken = this.local.get(id);
-    missing = missing.filter((sha) => !taken.has(sha));
     const row: SnapshotsTable = {
       id,
       model: body.model,
@@ -142,8 +142,8 @@ export class SnapshotsService {
   /** the blobs the build still lacks: neither staged nor taken in place */
   private async missing(id: string, manifest: CreateSnapshot): Promise<string[]> {
     const local = this.local.get(id);
-    const staged = await missingStagedBlobs(this.ctx.dirs.blobs, [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))]);
-    return staged.filter((sha) => !local.has(sha));
+    const needed = [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))];
+    return missingStagedBlobs(this.ctx.dirs.blobs, needed.filter((sha) => !local.has(sha)));
   }
 
   /** where the build reads a blob: in place (verified again as it is read) or staged */
