@@ -28,6 +28,7 @@ import type { Descriptor } from './base-image';
 import { listLayerEntries, perStore } from './layer-read';
 import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { DEFAULT_COMPRESSION, type Compression } from './compression';
+import { mapLimit } from '@trainyard/shared/map-limit';
 
 export interface BasePython {
   /** "3.11", or null when the base has no Python */
@@ -100,13 +101,27 @@ async function scanRemembered(store: ImageStore, layers: Descriptor[], file: str
   return scanned;
 }
 
+/** layers listed at once (each inflates on its own thread-pool thread); their facts are applied bottom up */
+const SCAN_PARALLEL = 3;
+
 async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePython> {
   let version: string | null = null;
   let local = false;
   let abi: string | null = null;
-  const distributions = new Map<string, string>();
-  for (const l of layers) {
-    for (const { name } of await listLayerEntries(store, l)) {
+  /** the .dist-info / .egg-info folder (or file) of each distribution the layers so far leave in place */
+  const installed = new Map<string, { name: string; version: string }>();
+  const listings = await mapLimit(layers, SCAN_PARALLEL, (l) => listLayerEntries(store, l));
+  for (const entries of listings) {
+    // a layer's whiteouts hide what the layers below it have (OCI image spec, "Whiteouts"); its own entries stay
+    for (const { name } of entries) {
+      const slash = name.lastIndexOf('/');
+      const base = name.slice(slash + 1);
+      if (!base.startsWith('.wh.')) continue;
+      const hidden = base === '.wh..wh..opq' ? name.slice(0, slash + 1) : `${name.slice(0, slash + 1)}${base.slice(4)}`;
+      for (const dir of [...installed.keys()]) if (dir === hidden || dir.startsWith(hidden.endsWith('/') ? hidden : `${hidden}/`)) installed.delete(dir);
+    }
+    for (const { name } of entries) {
+      if (name.slice(name.lastIndexOf('/') + 1).startsWith('.wh.')) continue;
       let m = /^usr\/(local\/)?lib\/python(3\.\d+)\/os\.py$/.exec(name);
       if (m) {
         version = m[2];
@@ -118,10 +133,12 @@ async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePyth
         abi = m[1];
         continue;
       }
-      m = /(?:^|\/)(?:site|dist)-packages\/([^/]+?)-([^-/]+?)\.(?:dist|egg)-info(?:\/|$)/.exec(name);
-      if (m) distributions.set(normalizeName(m[1]), m[2]);
+      m = /^(.*(?:^|\/)(?:site|dist)-packages\/([^/]+?)-([^-/]+?)\.(?:dist|egg)-info)(?:\/|$)/.exec(name);
+      if (m) installed.set(m[1], { name: m[2], version: m[3] });
     }
   }
+  const distributions = new Map<string, string>();
+  for (const d of installed.values()) distributions.set(normalizeName(d.name), d.version);
   const siteDir = version ? (local ? `usr/local/lib/python${version}/site-packages` : `usr/local/lib/python${version}/dist-packages`) : null;
   return { version, abi, siteDir, distributions };
 }

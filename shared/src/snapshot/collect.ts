@@ -22,6 +22,7 @@ import ignore, { type Ignore } from 'ignore';
 import type { GitState } from '../schemas/models';
 import type { SnapshotFile } from '../schemas/snapshots';
 import { gitState } from './git';
+import { mapLimit } from '../map-limit';
 import { CONTENT_RULES, MAX_SCAN_BYTES, scanContent } from './secrets';
 import { cacheFileName, defaultCacheDir, isCacheable, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
 
@@ -176,17 +177,6 @@ async function hashAndScan(path: string, scan: boolean, startedNs: bigint): Prom
   } finally {
     await fh.close();
   }
-}
-
-/** runs fn over items, `limit` at a time, results in order */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export async function collectManifest(dir: string, opts: CollectOptions = {}): Promise<CollectedManifest> {
