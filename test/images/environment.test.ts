@@ -127,6 +127,10 @@ describe('the dependency layer (copy strategy)', function () {
     assert.equal(JSON.parse(readFileSync(join(scansDir, file), 'utf8')).distributions.length, info.distributions);
     writeFileSync(join(scansDir, file), JSON.stringify({ ...remembered, layers: ['sha256:other'] }));
     assert.equal((await fresh()).distributions, info.distributions);
+    // one written under the scan's older rules (before whiteouts were applied) is scanned again
+    const { format: _, ...older } = { ...remembered, distributions: [...remembered.distributions, ['only-in-the-file', '1.0']] } as typeof remembered & { format?: number };
+    writeFileSync(join(scansDir, file), JSON.stringify(older));
+    assert.equal((await fresh()).distributions, info.distributions);
 
     await assert.rejects(h.svc.inspectBase(`oci-layout:${join(tmp.dir, 'no-such-layout')}`), /is not an OCI image layout \(no index\.json\)/);
     await assert.rejects(h.svc.inspectBase('evil.example:5000/x/y:1'), /registry evil\.example:5000 is not allowed on this server/);

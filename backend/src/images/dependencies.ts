@@ -64,13 +64,15 @@ export function scanBasePython(store: ImageStore, layers: Descriptor[], cacheDir
 }
 
 /** the scan file's shape; anything else (a torn or foreign file) is scanned again */
-interface ScanFile { layers: string[]; version: string | null; abi: string | null; siteDir: string | null; distributions: Array<[string, string]> }
+interface ScanFile { format: number; layers: string[]; version: string | null; abi: string | null; siteDir: string | null; distributions: Array<[string, string]> }
+/** the scan's rules: a file written under other rules is scanned again (2: whiteouts applied) */
+const SCAN_FORMAT = 2;
 const str = (x: unknown) => typeof x === 'string';
 const strOrNull = (x: unknown) => x === null || typeof x === 'string';
 
 function parseScanFile(text: string, layers: string[]): BasePython | null {
   const f = JSON.parse(text) as Partial<ScanFile> | null;
-  const ok = !!f && typeof f === 'object' && Array.isArray(f.layers) && f.layers.join(',') === layers.join(',') && strOrNull(f.version) && strOrNull(f.abi) && strOrNull(f.siteDir) &&
+  const ok = !!f && typeof f === 'object' && f.format === SCAN_FORMAT && Array.isArray(f.layers) && f.layers.join(',') === layers.join(',') && strOrNull(f.version) && strOrNull(f.abi) && strOrNull(f.siteDir) &&
     Array.isArray(f.distributions) && f.distributions.every((d) => Array.isArray(d) && d.length === 2 && str(d[0]) && str(d[1]));
   return ok ? { version: f.version!, abi: f.abi!, siteDir: f.siteDir!, distributions: new Map(f.distributions) } : null;
 }
@@ -83,7 +85,7 @@ async function scanRemembered(store: ImageStore, layers: Descriptor[], file: str
   const known = await readFile(file, 'utf8').then((t) => parseScanFile(t, digests), () => null).catch(() => null);
   if (known) return known;
   const scanned = await doScan(store, layers);
-  const body: ScanFile = { layers: digests, version: scanned.version, abi: scanned.abi, siteDir: scanned.siteDir, distributions: [...scanned.distributions] };
+  const body: ScanFile = { format: SCAN_FORMAT, layers: digests, version: scanned.version, abi: scanned.abi, siteDir: scanned.siteDir, distributions: [...scanned.distributions] };
   // remembering is an optimisation: a full disk or a read-only data home only costs a scan next time
   await (async () => {
     const dir = dirname(file);
