@@ -11,7 +11,8 @@
  * Snapshot rows are never deleted, so an upload a snapshot lists cannot become garbage without
  * a change in the staging folder.
  */
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeAtomic } from '@trainyard/shared/write-atomic';
 import { join } from 'node:path';
 import type { AppContext } from '../context';
 import { OciLayoutStore } from '../images/oci-layout';
@@ -37,9 +38,7 @@ export async function collectGarbageAtStart(ctx: AppContext, opts: { settleMs?: 
   const parts: GcParts = { layout: !same(before?.layout, now.layout), staging: !same(before?.staging, now.staging) };
   const removed = await collectGarbage(ctx, parts);
   const after = parts.layout || parts.staging ? await fingerprints(ctx, opts.settleMs ?? SETTLE_MS) : now;
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(after));
-  await rename(tmp, file);
+  await writeAtomic(file, JSON.stringify(after));
   return { collected: (Object.keys(parts) as Part[]).filter((p) => parts[p]), removed };
 }
 

@@ -20,7 +20,7 @@
  * is the site dir + the pins.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
 import type { ImageStore } from './image-store';
@@ -29,6 +29,7 @@ import { listLayerEntries, perStore } from './layer-read';
 import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { DEFAULT_COMPRESSION, type Compression } from './compression';
 import { mapLimit } from '@trainyard/shared/map-limit';
+import { writeAtomic } from '@trainyard/shared/write-atomic';
 
 export interface BasePython {
   /** "3.11", or null when the base has no Python */
@@ -90,9 +91,7 @@ async function scanRemembered(store: ImageStore, layers: Descriptor[], file: str
   await (async () => {
     const dir = dirname(file);
     await mkdir(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(body));
-    await rename(tmp, file);
+    await writeAtomic(file, JSON.stringify(body));
     const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
     if (names.length > MAX_SCAN_FILES) {
       const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
@@ -226,8 +225,6 @@ export async function writeDependencyLayer(
   }
   const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir, compression: opts.compression, upload: opts.upload });
   await mkdir(opts.cacheDir, { recursive: true });
-  const tmp = `${indexFile}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(layer));
-  await rename(tmp, indexFile);
+  await writeAtomic(indexFile, JSON.stringify(layer));
   return { ...layer, reused: false };
 }

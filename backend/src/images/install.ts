@@ -19,7 +19,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { writeAtomic } from '@trainyard/shared/write-atomic';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ImageStore } from './image-store';
@@ -224,9 +225,7 @@ export async function installDependencyLayer(
     }
     const layer = await writeLayer(store, await entriesOf(out, plan.siteDir), { tmpDir: opts.tmpDir, compression: opts.compression });
     await mkdir(dirname(indexFile), { recursive: true });
-    const tmp = `${indexFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(layer));
-    await rename(tmp, indexFile);
+    await writeAtomic(indexFile, JSON.stringify(layer));
     return { ...layer, reused: false };
   } finally {
     await rm(scratch, { recursive: true, force: true });

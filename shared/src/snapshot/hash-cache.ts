@@ -18,9 +18,10 @@
  * Cache files are written as temp + rename; an unreadable or foreign cache is
  * ignored (everything is hashed again), and failing to write one is not an error.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { writeAtomic } from '../write-atomic';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -77,12 +78,7 @@ export async function writeCacheFile(file: string, dir: string, version: string,
       isNew = true;
     }
     await mkdir(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify({ version, data }));
-    await rename(tmp, file).catch(async (err) => {
-      await rm(tmp, { force: true });
-      throw err;
-    });
+    await writeAtomic(file, JSON.stringify({ version, data }));
     if (isNew) await prune(dir);
   } catch {
     /* a cache that cannot be written is no error */

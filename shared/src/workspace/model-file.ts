@@ -4,7 +4,8 @@
  * schema is an error that names the file and the field to fix, never silently ignored.
  * Writes go to a temp file renamed into place, so a crash never leaves half a file.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeAtomic } from '../write-atomic';
 import { join } from 'node:path';
 import Value from 'typebox/value';
 import { WorkspaceModel } from '../schemas/workspace-model';
@@ -46,7 +47,5 @@ export async function writeWorkspaceModel(dir: string, model: WorkspaceModel): P
   const clean = parseWorkspaceModel(model);
   const file = modelFilePath(dir);
   await mkdir(join(dir, '.trainyard'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(clean, null, 2)}\n`);
-  await rename(tmp, file);
+  await writeAtomic(file, `${JSON.stringify(clean, null, 2)}\n`);
 }

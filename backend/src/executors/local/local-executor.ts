@@ -28,7 +28,8 @@ import { prepareProcessRun, resolvePython, type Prepared } from './process-sandb
 import { makeRef, type RunMode } from './ref';
 import { reattach } from './reattach';
 import { RunMonitor } from './run-monitor';
-import { spawnWrapper, writeAtomic, writeProcFile } from './wrapper';
+import { writeAtomic } from '@trainyard/shared/write-atomic';
+import { spawnWrapper, writeProcFile } from './wrapper';
 
 export interface LocalExecutorOptions {
   config: ResolvedConfig['executor']['local'];

@@ -23,7 +23,8 @@ import { podmanQuiet, podmanStop, type PodmanSetup } from '../../runtime/podman'
 import { isAlive, signalRun } from './proc';
 import { refIdentity, type LocalRunRef } from './ref';
 import { LogTailer, type Line, type Positions } from './tailer';
-import { KILL_AFTER_SECONDS, readExit, writeAtomic } from './wrapper';
+import { writeAtomic } from '@trainyard/shared/write-atomic';
+import { KILL_AFTER_SECONDS, readExit } from './wrapper';
 
 export const POLL_MS = 200;
 /** the backend's own backstop after the deadline or a cancel, beyond timeout's grace */

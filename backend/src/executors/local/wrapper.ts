@@ -21,7 +21,8 @@
  */
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeAtomic } from '@trainyard/shared/write-atomic';
 import { join } from 'node:path';
 import { identify, type ProcIdentity } from './proc';
 import type { RunMode } from './ref';
@@ -123,7 +124,3 @@ export async function readProcFile(runDir: string): Promise<ProcFile | null> {
   return null;
 }
 
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
-}
