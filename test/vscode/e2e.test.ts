@@ -11,7 +11,7 @@
  * Screenshots in dark and light themes go to test-artifacts/vscode/.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -103,6 +103,9 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     assert.equal(versions.length, 1);
     const remembered = JSON.parse(readFileSync(join(ws, '.trainyard/model.json'), 'utf8'));
     assert.deepEqual(remembered, { model: 'eta-correction', entrypoints: { train: 'python train.py' } });
+    // the backend is on this machine: it read the files in place, nothing was uploaded to its staging dir
+    const staged = existsSync(join(home, 'blobs')) ? readdirSync(join(home, 'blobs'), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : [];
+    assert.deepEqual(staged, [], 'no file uploaded');
 
     await viewRows(page, 'Models').filter({ hasText: 'eta-correction' }).first().click();
     await viewRows(page, 'Models').filter({ hasText: versions[0].label }).waitFor();
