@@ -5,7 +5,7 @@
  *   {type:'progress', message}                      a build step
  *   {type:'refused', message, secrets:[{file,line?,rule}]}  secrets found; nothing was sent
  *   {type:'error', message, code?, status?}         anything else that stopped the save
- *   {type:'result', version, uploadedFiles, totalFiles, durationMs, remembered}
+ *   {type:'result', version, uploadedFiles, localFiles, totalFiles, durationMs, remembered}
  *   {type:'workspace', ...}                         mode "inspect": remembered answers + preview
  * The save itself is shared/src/snapshot/save.ts, the code path of the CLI and VS Code.
  */
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     onProgress: (message) => emit({ type: 'progress', message }),
   });
   if (req.remember !== false) await writeWorkspaceModel(req.dir, answers);
-  emit({ type: 'result', version: res.version, uploadedFiles: res.uploadedFiles, totalFiles: res.totalFiles, durationMs: res.durationMs, remembered: answers });
+  emit({ type: 'result', version: res.version, uploadedFiles: res.uploadedFiles, localFiles: res.localFiles, totalFiles: res.totalFiles, durationMs: res.durationMs, remembered: answers });
 }
 
 main().catch((err: unknown) => {

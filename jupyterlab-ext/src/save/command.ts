@@ -9,6 +9,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { describeError } from '../../../shared/src/ui/states';
+import { transferSummary } from '../../../shared/src/snapshot/transfer-summary';
 import type { ITrainyard } from '../tokens';
 import { askSaveAnswers, type SaveAnswers } from './dialog';
 import { kernelPython } from './kernel';
@@ -98,7 +99,7 @@ async function runSave(request: SaveRequest, folder: string, deps: SaveDeps): Pr
         const v = e.version;
         ty.rememberFolder(v.model, folder);
         ty.setCurrentModel(v.model);
-        update(`Saved ${v.model}:${v.label} (${v.digest.slice(0, 19)}), ${e.uploadedFiles} of ${e.totalFiles} files uploaded`, 'success', [
+        update(`Saved ${v.model}:${v.label} (${v.digest.slice(0, 19)}), ${transferSummary(e)}`, 'success', [
           { label: 'Launch training…', callback: () => ty.openLaunch(v.model), displayType: 'accent' },
         ]);
         return;

@@ -30,5 +30,5 @@ export type SaveEvent =
   | { type: 'progress'; message: string }
   | { type: 'refused'; message: string; secrets: SecretHit[] }
   | { type: 'error'; message: string; code?: string; status?: number }
-  | { type: 'result'; version: Version; uploadedFiles: number; totalFiles: number; durationMs: number; remembered: WorkspaceModel }
+  | { type: 'result'; version: Version; uploadedFiles: number; localFiles: number; totalFiles: number; durationMs: number; remembered: WorkspaceModel }
   | WorkspacePreview;

@@ -10,6 +10,7 @@ import { relative } from 'node:path';
 import type { SaveClient } from '@trainyard/shared/snapshot/save';
 import type { SecretHit } from '@trainyard/shared/snapshot/collect';
 import { heavy } from '../lazy';
+import { transferSummary } from '@trainyard/shared/snapshot/transfer-summary';
 import type { WorkspaceModel } from '@trainyard/shared/schemas/workspace-model';
 import { Commands } from '../commands';
 import type { Deps } from '../deps';
@@ -115,7 +116,7 @@ export async function saveModel(deps: Deps, opts: { notebook?: vscode.Uri } = {}
     }).catch((err) => deps.output.appendLine(`could not write ${MODEL_FILE}: ${(err as Error).message}`));
     deps.output.appendLine(`saved ${v.model}:${v.label} ${v.digest} in ${Date.now() - started} ms`);
     const pick = await vscode.window.showInformationMessage(
-      `Saved ${v.model}:${v.label} (${v.digest.slice(0, 19)}…) — ${result.uploadedFiles} of ${result.totalFiles} files uploaded.`, 'Launch Training…');
+      `Saved ${v.model}:${v.label} (${v.digest.slice(0, 19)}…) — ${transferSummary(result)}.`, 'Launch Training…');
     if (pick) deps.openPanel({ kind: 'launch', model: v.model, version: v.label });
   } catch (err) {
     if (err instanceof Cancelled) { void vscode.window.showInformationMessage(`Trainyard: Save Model cancelled; no version of ${model} was recorded.`); return; }

@@ -11,6 +11,7 @@ import { CliError, UsageError } from '../errors';
 import { collect, parseEntrypoints, parseModelName } from '../args';
 import { isJson, printJson, withJson } from '../kit';
 import { bytes, details, duration } from '../output';
+import { transferSummary } from '@trainyard/shared/snapshot/transfer-summary';
 
 interface SaveOpts {
   model?: string;
@@ -86,7 +87,7 @@ export function register(program: Command, deps: CliDeps): void {
       ['digest', v.digest],
       ['image', v.imageRef],
       ['entrypoints', Object.entries(v.entrypoints).map(([k, c]) => `${k}="${c}"`).join(' ')],
-      ['files', `${res.uploadedFiles} uploaded (${bytes(res.uploadedBytes)}) of ${res.totalFiles}`],
+      ['files', `${transferSummary(res)}${res.uploadedFiles ? ` (${bytes(res.uploadedBytes)})` : ''}`],
       ['time', duration(res.durationMs)],
     ], deps.st)) deps.out(`  ${l}`);
     deps.out(deps.st.dim(`next: trainyard train ${v.model}:${v.label}`));
