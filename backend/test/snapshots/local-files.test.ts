@@ -99,6 +99,14 @@ describe('snapshots: the local fast path', function () {
     assert.equal(v.fileCount, 1);
   });
 
+  it('a client that does not know the backend is on this machine offers the paths after the manifest (POST local-files)', async () => {
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print("train")\n', 'lib/a.py': 'A = 1\n' });
+    const client = { ...h.client, onThisMachine: undefined };
+    const offered: number[] = [];
+    const saved = await saveWorkspace({ ...client, useLocalFiles: (id, files) => (offered.push(files.length), h.svc.useLocalFiles(id, files)) }, { dir: ws, model: 'mm', version: 'later', cacheDir: false });
+    assert.deepEqual([saved.localFiles, saved.uploadedFiles, offered], [2, 0, [2]]);
+  });
+
   it('verifies the paths sent with the manifest while it is stored: missing leaves out only the files that hash right', async () => {
     const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'a.py': 'A\n', 'wrong.py': 'not b\n', 'extra.py': 'E\n' });
     const files = [

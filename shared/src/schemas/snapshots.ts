@@ -5,6 +5,7 @@
 import Type from 'typebox';
 import { Entrypoints, GitState } from './models';
 import { Id, ModelName, Sha256, Timestamp, VersionLabel, ErrorCode } from './common';
+import { MAX_IN_PLACE_FILES } from '../snapshot/in-place';
 
 export const SnapshotFile = Type.Object(
   {
@@ -112,7 +113,7 @@ export const Snapshot = Type.Object({
 /** where files are on the backend's machine: each is taken only if it hashes to its sha256 */
 const InPlaceFiles = Type.Array(
   Type.Object({ sha256: Sha256, path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$', description: 'absolute path' }) }, { additionalProperties: false }),
-  { maxItems: 200000 },
+  { maxItems: MAX_IN_PLACE_FILES },
 );
 
 /** POST /v1/snapshots/:id/local-files: where missing files are on the backend's machine (each is taken only if it hashes to its sha256) */

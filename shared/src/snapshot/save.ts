@@ -11,6 +11,7 @@ import { join, relative, resolve } from 'node:path';
 import type { TrainyardClient } from '../client';
 import type { Entrypoints, Version } from '../schemas/models';
 import type { SnapshotFile } from '../schemas/snapshots';
+import { MAX_IN_PLACE_FILES } from './in-place';
 import { collectManifest, WorkspaceError, type CollectedManifest, type CollectOptions } from './collect';
 import { NOTEBOOK_SCRIPT_DIR, notebookOf, notebookToScript } from './notebook';
 import { captureEnvironment, type CapturedEnvironment } from './environment';
@@ -195,7 +196,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   }
 
   // the backend on this machine reads the files in place (verifying each hash) instead of receiving them
-  const offerPaths = opts.localFiles !== false && client.onThisMachine === true;
+  const offerPaths = opts.localFiles !== false && client.onThisMachine === true && m.sources.size <= MAX_IN_PLACE_FILES;
   const snap = await timeStage('create snapshot', () => client.createSnapshot({
     model: opts.model,
     ...(opts.version !== undefined ? { version: opts.version } : {}),
@@ -212,10 +213,13 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   let localFiles = snap.localFiles && offerPaths ? (snap.inPlace ?? 0) : 0;
   if (localFiles) say(`the backend reads ${localFiles} files in place`);
   if (!offerPaths && missing.length && snap.localFiles && client.useLocalFiles && opts.localFiles !== false) {
-    // a backend on this machine under another name: it is told where the files are now
+    // a backend on this machine under another name (or more files than one request may name): it is told where they are now, in parts
     const files = missing.flatMap((sha) => (m.sources.has(sha) ? [{ sha256: sha, path: resolve(m.sources.get(sha)!) }] : []));
     try {
-      const after = await timeStage('local files (backend reads in place)', () => client.useLocalFiles!(snap.id, files));
+      let after = snap;
+      for (let i = 0; i < files.length; i += MAX_IN_PLACE_FILES) {
+        after = await timeStage('local files (backend reads in place)', () => client.useLocalFiles!(snap.id, files.slice(i, i + MAX_IN_PLACE_FILES)));
+      }
       localFiles = missing.length - after.missing.length;
       missing = [...after.missing];
       if (localFiles) say(`the backend reads ${localFiles} files in place`);
