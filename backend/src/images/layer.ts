@@ -200,6 +200,7 @@ export interface WriteLayerOptions {
 }
 
 export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts: WriteLayerOptions = {}): Promise<WrittenLayer> {
+  const started = performance.now();
   const compression = opts.compression ?? DEFAULT_COMPRESSION;
   const plan = planLayer(entries);
   const staging = opts.tmpDir ?? (store.stagingDir ? await store.stagingDir() : tmpdir());
@@ -246,7 +247,8 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
       upload?.abort(); // no half-sent blob left streaming
       throw err;
     });
-    recordStage(`compress ${compression.algorithm}:${compression.level} (pieces' time from submit to done, summed)`, stats.pieceMs, stats.inputBytes);
+    // the pieces overlap: their summed time is not a span, so the stage starts with the layer
+    recordStage(`compress ${compression.algorithm}:${compression.level} (pieces' time from submit to done, summed)`, stats.pieceMs, stats.inputBytes, started);
     const layer: WrittenLayer = { digest: `sha256:${blobHash.digest('hex')}`, diffId: `sha256:${tarHash.digest('hex')}`, size: blobSize.n, mediaType: layerMediaType(compression) };
     // the upload's last bytes go out while the blob is made durable in the store
     const sent = upload ? upload.finish(layer.digest).catch(() => false) : null;
