@@ -425,7 +425,8 @@ async function main(): Promise<void> {
       const bytes = (stages.cold.get(k) ?? []).reduce((n, x) => n + (x.bytes ?? 0), 0);
       const resaves = (stages.resave.get(k) ?? []).length / REPS;
       const cold = stages.cold.get(k) ?? [];
-      const span = cold.length ? `${ms(Math.min(...cold.map((x) => (x.start ?? 0) - coldStart)))} - ${ms(Math.max(...cold.map((x) => (x.start ?? 0) + x.ms - coldStart)))}` : '-';
+      // a summed stage (compress: pieces that overlap) has no span: only its start, with its layer's
+      const span = k.includes('summed') && cold.length ? `${ms(Math.min(...cold.map((x) => (x.start ?? 0) - coldStart)))} -` : cold.length ? `${ms(Math.min(...cold.map((x) => (x.start ?? 0) - coldStart)))} - ${ms(Math.max(...cold.map((x) => (x.start ?? 0) + x.ms - coldStart)))}` : '-';
       return { stage: k, 'cold ms': stages.cold.has(k) ? ms(sum(stages.cold.get(k))) : '-', 'cold from - to (ms after the save began)': span, 'cold MiB': bytes ? (bytes / 1048576).toFixed(1) : '-', 're-save ms (mean)': resaves ? ms(sum(stages.resave.get(k)) / REPS) : '-' };
     });
     table('Trainyard in-process, stage by stage (stages nest and overlap: "build (backend)" holds the image build and push)', stageRows);
