@@ -42,6 +42,8 @@ export type FileSource = { file: string; sha256?: string; statKey?: string };
 /** a file read in place no longer has the content the client hashed */
 export class SourceChangedError extends Error {}
 
+const notRegular = (src: FileSource) => new SourceChangedError(`${src.file} is no longer a regular file; save again`);
+
 const checkSource = (src: FileSource, got: string) => {
   if (src.sha256 && got !== src.sha256) throw new SourceChangedError(`${src.file} changed while saving (it no longer hashes to the sha256 the client sent); save again`);
 };
@@ -114,12 +116,16 @@ const PREFETCH_AHEAD = 16;
 /** a small file read whole: its bytes, and whether its stat key was `statKey` before and after the read (then they are the ones hashed before) */
 type Prefetched = { data: Buffer; unchanged: boolean } | null;
 
-async function readWhole(src: FileSource): Promise<Prefetched> {
-  const small = readSmallSync(src);
+/** per layer: whether small files are still read with blocking calls (a slow file system, e.g. NFS, turns it off) */
+type ReadMode = { blocking: boolean };
+
+async function readWhole(src: FileSource, mode: ReadMode): Promise<Prefetched> {
+  const small = mode.blocking ? readSmallSync(src, mode) : undefined;
   if (small !== undefined) return small;
-  const fh = await open(src.file, 'r');
+  const fh = await open(src.file, constants.O_RDONLY | constants.O_NONBLOCK); // as readSmallSync
   try {
     const before = await fh.stat({ bigint: true });
+    if (!before.isFile()) throw notRegular(src);
     if (before.size > BigInt(PREFETCH_MAX)) return null;
     const data = await fh.readFile();
     const unchanged = !!src.statKey && statKey(before) === src.statKey && statKey(await fh.stat({ bigint: true })) === src.statKey;
@@ -132,16 +138,19 @@ async function readWhole(src: FileSource): Promise<Prefetched> {
 /**
  * files up to this size are read with blocking calls: a few microseconds each, where the five
  * thread-pool round trips of an async read cost more (a code layer of 200 small files: 40-47 ms
- * async, 18-23 ms so)
+ * async, 18-23 ms so). One that takes longer than SYNC_SLOW_MS (a network file system) stops
+ * it for the rest of the layer, so the event loop is never held long.
  */
 const SYNC_MAX = 64 << 10;
+const SYNC_SLOW_MS = 2;
 
-function readSmallSync(src: FileSource): Prefetched | undefined {
+function readSmallSync(src: FileSource, mode: ReadMode): Prefetched | undefined {
+  const t = performance.now();
   // O_NONBLOCK: a FIFO put in a file's place must not stop the event loop (it is refused below)
   const fd = openSync(src.file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const before = fstatSync(fd, { bigint: true });
-    if (!before.isFile()) throw new SourceChangedError(`${src.file} is no longer a regular file; save again`);
+    if (!before.isFile()) throw notRegular(src);
     if (before.size > BigInt(SYNC_MAX)) return undefined;
     const data = Buffer.allocUnsafe(Number(before.size));
     let n = 0;
@@ -154,6 +163,7 @@ function readSmallSync(src: FileSource): Prefetched | undefined {
     return { data: n === data.length ? data : data.subarray(0, n), unchanged };
   } finally {
     closeSync(fd);
+    if (performance.now() - t > SYNC_SLOW_MS) mode.blocking = false;
   }
 }
 
@@ -222,10 +232,11 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), sendTo, createWriteStream(file));
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
     const reads = new Map<number, Promise<Prefetched>>();
+    const mode: ReadMode = { blocking: true };
     const prefetch = (i: number) => {
       const e = plan[i];
       if (!e || e.type !== 'file' || !('file' in e.source) || reads.has(i)) return;
-      const p = readWhole(e.source);
+      const p = readWhole(e.source, mode);
       p.catch(() => undefined); // awaited by writeEntry
       reads.set(i, p);
     };
