@@ -99,8 +99,10 @@ describe('cli start-up: what a client verb loads', function () {
       setInterval(() => console.log(JSON.stringify({ holding: process.getActiveResourcesInfo() })), 100).unref();
     `);
     try {
-      // not execFileSync: the backend answers from this process's event loop
-      const { stdout: out } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { env, cwd: REPO, encoding: 'utf8' });
+      // not execFileSync: the backend answers from this process's event loop. TSX_DISABLE_CACHE: tsx writes
+      // the modules it compiled to its cache in the background (fs callbacks), and on a loaded machine one
+      // still pending after the answer was taken for the save's (CI, 2026-12-01: FSReqCallback)
+      const { stdout: out } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { env: { ...env, TSX_DISABLE_CACHE: '1' }, cwd: REPO, encoding: 'utf8' });
       const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { label?: string; holding?: string[] });
       assert.ok(lines[0].label);
       // the process ended with its work: nothing (a timer, a socket) kept it running after the answer
