@@ -137,14 +137,10 @@ export class RegistryClient {
   }
 
   /**
-   * An upload whose bytes are not all known yet (a layer still being compressed): append()
-   * PATCHes the next bytes in order, commit() ends it with the digest, which the registry
-   * verifies. No resume: on any failure the caller drops it and pushes the blob whole.
-   */
-  /**
-   * An upload whose bytes are sent as they are made, in one PATCH streaming them (chunked: the size
-   * is not known yet; one request, not one per chunk, which cost ~25% more on a local registry),
-   * then the PUT that names the digest. write() resolves once the chunk is taken (backpressure
+   * An upload whose bytes are not all known yet (a layer still being compressed): they are sent
+   * as they are made, in one PATCH streaming them (chunked: the size is not known yet; one
+   * request, not one per chunk, which cost ~25% more on a local registry), then the PUT that
+   * names the digest. write() resolves once the chunk is taken (backpressure
    * from the socket: at most ~2 MiB wait here). The stream cannot be sent again, so any failure
    * fails the upload (callers push the blob whole instead).
    */
