@@ -25,6 +25,7 @@ import { open, stat } from 'node:fs/promises';
 import type { CreateSnapshot } from '@trainyard/shared';
 import { isCacheable, nowNs, statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
+import { mapLimit } from '@trainyard/shared/map-limit';
 import { environmentShas } from '../images/dependencies';
 
 /** a file offered in place: its absolute path on this machine and the sha256 it should hash to */
@@ -140,21 +141,14 @@ export class LocalSources {
 
   /** takes for snapshot `id` each queued file that hashes to its sha256 (four at a time), skipping those `skip` names; answers the sha256s taken */
   async verifyAndTake(id: string, queue: InPlaceFile[], maxBytes: number, skip: (sha256: string) => boolean = () => false): Promise<string[]> {
-    const taken: string[] = [];
-    let next = 0;
-    await timeStage('verify local files', () =>
-      Promise.all(
-        Array.from({ length: 4 }, async () => {
-          for (let f = queue[next++]; f; f = queue[next++]) {
-            if (!skip(f.sha256) && (await verifyLocalFile(f.path, f.sha256, maxBytes, this.verified))) {
-              this.add(id, f.sha256, f.path);
-              taken.push(f.sha256);
-            }
-          }
-        }),
-      ),
+    const taken = await timeStage('verify local files', () =>
+      mapLimit(queue, 4, async (f) => {
+        if (skip(f.sha256) || !(await verifyLocalFile(f.path, f.sha256, maxBytes, this.verified))) return null;
+        this.add(id, f.sha256, f.path);
+        return f.sha256;
+      }),
     );
-    return taken;
+    return taken.filter((sha) => sha !== null);
   }
 
   /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed) */
