@@ -211,7 +211,6 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
 
   let missing = [...snap.missing];
   let localFiles = snap.localFiles && offerPaths ? (snap.inPlace ?? 0) : 0;
-  if (localFiles) say(`the backend reads ${localFiles} files in place`);
   if (!offerPaths && missing.length && snap.localFiles && client.useLocalFiles && opts.localFiles !== false) {
     // a backend on this machine under another name (or more files than one request may name): it is told where they are now, in parts
     const files = missing.flatMap((sha) => (m.sources.has(sha) ? [{ sha256: sha, path: resolve(m.sources.get(sha)!) }] : []));
@@ -222,11 +221,11 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
       }
       localFiles = missing.length - after.missing.length;
       missing = [...after.missing];
-      if (localFiles) say(`the backend reads ${localFiles} files in place`);
     } catch {
       /* an older or remote backend: upload them all */
     }
   }
+  if (localFiles) say(`the backend reads ${localFiles} files in place`);
   let uploadedBytes = 0;
   let uploadedFiles = 0;
   if (missing.length) say(`uploading ${missing.length} of ${m.sources.size} files`);
