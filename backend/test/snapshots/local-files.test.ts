@@ -13,6 +13,7 @@ import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { HttpError } from '../../src/errors';
 import { verifyLocalFile } from '../../src/snapshots/local-files';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
+import { MAX_IN_PLACE_FILES } from '@trainyard/shared/snapshot/in-place';
 import { startTestBackend, removeHome } from '../../../test/helpers/backend';
 import { harness, type Harness } from './helpers';
 
@@ -208,6 +209,11 @@ describe('snapshots: the local fast path over HTTP', function () {
       await assert.rejects(b.client.createSnapshot({ ...body, localFiles: [{ sha256: hex('print("hi")\n'), path: 'train.py' }] }), (err: { status: number }) => err.status === 400);
       const snap = await b.client.createSnapshot(body);
       await assert.rejects(b.client.useLocalFiles(snap.id, [{ sha256: hex('print("hi")\n'), path: 'train.py' }]), (err: { status: number }) => err.status === 400);
+      // more paths than one request may name: refused, saying which field (saveWorkspace sends them in parts)
+      const tooMany = Array.from({ length: MAX_IN_PLACE_FILES + 1 }, () => ({ sha256: hex('print("hi")\n'), path: '/x' }));
+      for (const call of [() => b.client.createSnapshot({ ...body, localFiles: tooMany }), () => b.client.useLocalFiles(snap.id, tooMany)]) {
+        await assert.rejects(call(), (err: { status: number; message: string }) => err.status === 400 && /(localFiles|files).*100000 items/.test(err.message));
+      }
     } finally {
       await b.close();
       removeHome(b.home);
