@@ -22,6 +22,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { constants as zc, crc32, deflateRaw, zstdCompress } from 'node:zlib';
+import { BufferPool } from '@trainyard/shared/buffer-pool';
 
 export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
@@ -65,42 +66,86 @@ const deflate = (data: Buffer, level: number, last: boolean) =>
 /** the largest stored deflate block (RFC 1951 §3.2.4: LEN is 16 bits) */
 const STORED_BLOCK = 65_535;
 
+/** a piece as it arrived: the tar's chunks (or views of them), in order */
+type Parts = Buffer[];
+
+const lengthOf = (parts: Parts) => parts.reduce((n, p) => n + p.length, 0);
+
+/** copies `n` bytes of `parts` from offset `from` into `target` at `at` */
+function gather(parts: Parts, from: number, n: number, target: Buffer, at: number): void {
+  for (const p of parts) {
+    if (n === 0) return;
+    if (from >= p.length) {
+      from -= p.length;
+      continue;
+    }
+    const take = Math.min(n, p.length - from);
+    p.copy(target, at, from, from + take);
+    at += take;
+    n -= take;
+    from = 0;
+  }
+}
+
 /**
  * `data` as raw-deflate stored blocks, starting and ending on a byte boundary (as every piece
  * does): per block a header byte (BFINAL, BTYPE 00, padding), LEN and NLEN (little-endian), the
  * bytes. Only the last block of the last piece is final; an empty last piece is one empty final block.
+ * The bytes are copied from the parts straight into the output (no joined copy of the piece first).
  */
-export function storedPiece(data: Buffer, last: boolean): Buffer {
-  const blocks = Math.max(1, Math.ceil(data.length / STORED_BLOCK));
-  const out = Buffer.allocUnsafe(data.length + blocks * 5);
+export function storedPiece(data: Buffer | Parts, last: boolean): Buffer {
+  const parts = Array.isArray(data) ? data : [data];
+  const len = lengthOf(parts);
+  const blocks = Math.max(1, Math.ceil(len / STORED_BLOCK));
+  const out = Buffer.allocUnsafe(len + blocks * 5);
   let at = 0;
   for (let i = 0; i < blocks; i++) {
-    const chunk = data.subarray(i * STORED_BLOCK, (i + 1) * STORED_BLOCK);
+    const n = Math.min(STORED_BLOCK, len - i * STORED_BLOCK);
     out[at] = last && i === blocks - 1 ? 1 : 0;
-    out.writeUInt16LE(chunk.length, at + 1);
-    out.writeUInt16LE(~chunk.length & 0xffff, at + 3);
-    chunk.copy(out, at + 5);
-    at += 5 + chunk.length;
+    out.writeUInt16LE(n, at + 1);
+    out.writeUInt16LE(~n & 0xffff, at + 3);
+    gather(parts, i * STORED_BLOCK, n, out, at + 5);
+    at += 5 + n;
   }
   return out;
 }
 
-/** whether deflate would gain < 3% on `data`, judged from four samples (a function of the bytes alone) */
-async function incompressible(data: Buffer): Promise<boolean> {
-  if (data.length < 8 * SAMPLE) return false;
-  const step = Math.floor((data.length - SAMPLE) / 3);
-  const sample = Buffer.concat([0, 1, 2, 3].map((i) => data.subarray(i * step, i * step + SAMPLE)));
+/** whether deflate would gain < 3% on the piece, judged from four samples (a function of the bytes alone) */
+async function incompressible(parts: Parts, len: number): Promise<boolean> {
+  if (len < 8 * SAMPLE) return false;
+  const step = Math.floor((len - SAMPLE) / 3);
+  const sample = Buffer.allocUnsafe(4 * SAMPLE);
+  for (let i = 0; i < 4; i++) gather(parts, i * step, SAMPLE, sample, i * SAMPLE);
   const out = await deflate(sample, 1, true);
   return out.length >= sample.length * 0.97;
 }
 
-async function gzipPiece(data: Buffer, level: number, last: boolean): Promise<Buffer> {
-  return (await incompressible(data)) ? storedPiece(data, last) : deflate(data, level, last);
+/**
+ * The piece joined into one buffer for zlib, lent by `pool` when it has to be joined; the
+ * buffer goes back when `use` settles (zlib holds its input only until its callback).
+ */
+async function joined<T>(parts: Parts, len: number, pool: BufferPool, use: (data: Buffer) => Promise<T>): Promise<T> {
+  if (parts.length === 1) return use(parts[0]);
+  if (len > pool.size) return use(Buffer.concat(parts, len));
+  const buf = pool.take();
+  try {
+    gather(parts, 0, len, buf, 0);
+    return await use(buf.subarray(0, len));
+  } finally {
+    pool.give(buf);
+  }
 }
 
-function zstdPiece(data: Buffer, level: number): Promise<Buffer> {
-  return new Promise((res, rej) =>
-    zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
+async function gzipPiece(parts: Parts, level: number, last: boolean, pool: BufferPool): Promise<Buffer> {
+  const len = lengthOf(parts);
+  return (await incompressible(parts, len)) ? storedPiece(parts, last) : joined(parts, len, pool, (data) => deflate(data, level, last));
+}
+
+function zstdPiece(parts: Parts, level: number, pool: BufferPool): Promise<Buffer> {
+  return joined(parts, lengthOf(parts), pool, (data) =>
+    new Promise((res, rej) =>
+      zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
+    ),
   );
 }
 
@@ -122,12 +167,14 @@ export async function* compressStream(
   let crc = 0;
   let total = 0;
   let pieceMs = 0;
-  let pending: Buffer[] = [];
+  let pending: Parts = [];
   let pendingLen = 0;
   const inflight: Array<Promise<Buffer>> = [];
-  const submit = (data: Buffer, last: boolean) => {
+  // the joined pieces on their way through zlib (one per piece in flight, one being filled)
+  const pool = new BufferPool(PIECE, parallel + 1);
+  const submit = (parts: Parts, last: boolean) => {
     const t = performance.now();
-    const p = (gzip ? gzipPiece(data, c.level, last) : zstdPiece(data, c.level)).then((out) => ((pieceMs += performance.now() - t), out));
+    const p = (gzip ? gzipPiece(parts, c.level, last, pool) : zstdPiece(parts, c.level, pool)).then((out) => ((pieceMs += performance.now() - t), out));
     p.catch(() => undefined); // awaited in order below
     inflight.push(p);
   };
@@ -138,15 +185,29 @@ export async function* compressStream(
     pending.push(b);
     pendingLen += b.length;
     while (pendingLen >= PIECE) {
-      const all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
-      submit(all.subarray(0, PIECE), false);
-      const rest = all.subarray(PIECE);
-      pending = rest.length ? [rest] : [];
-      pendingLen = rest.length;
+      // the first PIECE bytes as views of the chunks (the chunk across the boundary split in two)
+      const piece: Parts = [];
+      let n = 0;
+      let used = 0;
+      while (n < PIECE) {
+        const head = pending[used];
+        const take = Math.min(head.length, PIECE - n);
+        if (take === head.length) {
+          piece.push(head);
+          used++;
+        } else {
+          piece.push(head.subarray(0, take));
+          pending[used] = head.subarray(take);
+        }
+        n += take;
+      }
+      pending = pending.slice(used);
+      pendingLen -= PIECE;
+      submit(piece, false);
       while (inflight.length >= parallel) yield await inflight.shift()!;
     }
   }
-  if (gzip || pendingLen > 0 || total === 0) submit(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen), true);
+  if (gzip || pendingLen > 0 || total === 0) submit(pending, true);
   while (inflight.length) yield await inflight.shift()!;
   if (stats) Object.assign(stats, { pieceMs, inputBytes: total });
   if (!gzip) return;

@@ -26,6 +26,7 @@ import type { CreateSnapshot } from '@trainyard/shared';
 import { isCacheable, nowNs, statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
 import { mapLimit } from '@trainyard/shared/map-limit';
+import { BufferPool } from '@trainyard/shared/buffer-pool';
 import { environmentShas } from '../images/dependencies';
 
 /** a file offered in place: its absolute path on this machine and the sha256 it should hash to */
@@ -34,6 +35,9 @@ export type InPlaceFile = { sha256: string; path: string };
 /** path ⇒ [stat key, sha256] of files a service hashed (bounded; oldest dropped first) */
 export type VerifiedFiles = Map<string, [string, string]>;
 const VERIFIED_MAX = 200_000;
+
+/** the read buffers of verifyLocalFile (four verify at once: LocalSources) */
+const readBuffers = new BufferPool(1 << 20, 4);
 
 /**
  * whether `path` is a regular file of at most `maxBytes` whose bytes hash to `sha256` (false for
@@ -58,16 +62,17 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
     const st = await fh.stat({ bigint: true });
     if (!st.isFile() || st.size > BigInt(maxBytes)) return false;
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, Number(st.size))));
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > maxBytes) return false;
-      hash.update(buf.subarray(0, bytesRead));
-    }
-    if (hash.digest('hex') !== sha256) return false;
+    const ok = await readBuffers.with(async (buf) => {
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) return true;
+        total += bytesRead;
+        if (total > maxBytes) return false;
+        hash.update(buf.subarray(0, bytesRead));
+      }
+    });
+    if (!ok || hash.digest('hex') !== sha256) return false;
     // remembered only when the file did not change while it was read and was not written just before
     const after = await fh.stat({ bigint: true });
     if (isCacheable(statKey(st), statKey(after), startedNs)) {
