@@ -15,7 +15,8 @@ const external = [...new Set([...deps('package.json'), ...deps('../shared/packag
 // client, the API client) becomes a chunk under dist/chunks, loaded only by the
 // verbs that use it. A client verb must not pay for the server's start-up.
 const cli = await build({
-  entryPoints: { trainyard: join(here, 'src/cli/main.ts') },
+  // the layer listing thread's module (images/layer-read.ts starts it): dist/layer-list-worker.mjs
+  entryPoints: { trainyard: join(here, 'src/cli/main.ts'), 'layer-list-worker': join(here, 'src/images/layer-list-worker.ts') },
   outdir: join(here, 'dist'),
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',

@@ -3,13 +3,17 @@
  * says gzip or zstd). Each yielded entry must be consumed (read or resume()) before
  * the next is produced; leaving the loop early destroys the streams.
  */
-import { Readable } from 'node:stream';
+import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import tar, { type ExtractEvents } from 'tar-stream';
 
 import type { ImageStore } from './image-store';
-import { tarNames } from './tar-names';
+import { tarNames, type TarName } from './tar-names';
+import type { ListAnswer, ListRequest } from './layer-list-worker';
 
 export type LayerEntryStream = ExtractEvents['entry'][1];
 
@@ -57,20 +61,60 @@ export function perStore<V>(): (store: ImageStore) => Map<string, V> {
 
 const listingsOf = perStore<Promise<ListedEntry[]>>();
 
-/** `src`'s bytes in pieces of at least `min` bytes (the last may be smaller) */
-async function* inPieces(src: AsyncIterable<Buffer>, min: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of src) {
-    parts.push(c);
-    n += c.length;
-    if (n >= min) {
-      yield parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
-      parts = [];
-      n = 0;
-    }
+/** the listing thread's module: beside this one in the source tree, beside the CLI in the bundle (backend/build.mjs) */
+let workerFile: URL | undefined;
+function listingWorkerFile(): URL {
+  workerFile ??= [new URL('./layer-list-worker.ts', import.meta.url), new URL('./layer-list-worker.mjs', import.meta.url), new URL('../layer-list-worker.mjs', import.meta.url)].find(
+    (u) => existsSync(fileURLToPath(u)),
+  );
+  if (!workerFile) throw new Error(`the layer listing thread's module is missing beside ${fileURLToPath(import.meta.url)} (rebuild: npm run build)`);
+  return workerFile;
+}
+
+/** bytes sent to the listing thread and not yet inflated, at most (the download waits beyond) */
+const LISTING_WINDOW = 8 << 20;
+
+/**
+ * The entry names of a compressed layer, listed on a thread of its own (layer-list-worker.ts says
+ * why) as its bytes arrive. The chunks are taken as they come ('data': an async iterator would
+ * join whatever is buffered into a fresh buffer), and one that is a whole ArrayBuffer (a socket
+ * read) moves to the thread instead of being copied; a view into a larger one is copied.
+ */
+async function listOnThread(blob: Readable, mediaType: string): Promise<TarName[]> {
+  const worker = new Worker(listingWorkerFile(), { workerData: { mediaType } });
+  let inFlight = 0;
+  const answer = new Promise<TarName[]>((resolve, reject) => {
+    worker.on('message', (m: ListAnswer) => {
+      if ('taken' in m) {
+        inFlight -= m.taken;
+        if (blob.isPaused() && inFlight <= LISTING_WINDOW / 2) blob.resume();
+      } else if ('names' in m) resolve(m.names);
+      else reject(new Error(m.error));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`the layer listing thread stopped (exit code ${code})`)));
+  });
+  const sent = new Promise<void>((resolve, reject) => {
+    blob.on('data', (chunk: Buffer) => {
+      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+      inFlight += chunk.length;
+      worker.postMessage({ bytes: chunk } satisfies ListRequest, whole ? [chunk.buffer as ArrayBuffer] : []);
+      if (inFlight > LISTING_WINDOW) blob.pause();
+    });
+    blob.once('end', () => {
+      worker.postMessage({ end: true } satisfies ListRequest);
+      resolve();
+    });
+    blob.once('error', reject);
+  });
+  answer.catch(() => undefined); // raced, then awaited
+  sent.catch(() => undefined);
+  try {
+    await Promise.race([sent, answer]); // a listing that fails early (a broken stream) does not wait for the download
+    return await answer;
+  } finally {
+    void worker.terminate();
   }
-  if (n) yield Buffer.concat(parts, n);
 }
 
 /**
@@ -85,16 +129,10 @@ export function listLayerEntries(store: ImageStore, layer: { digest: string; med
   if (!p) {
     const list = async (once: boolean) => {
       const blob = once && store.streamBlob ? await store.streamBlob(layer.digest) : await store.openBlob(layer.digest);
-      const unzip = /gzip/.test(layer.mediaType) ? createGunzip({ chunkSize: 1 << 20 }) : /zstd/.test(layer.mediaType) ? createZstdDecompress({ chunkSize: 1 << 20 }) : null;
-      // the download's small chunks fed to the decompressor in MiB pieces: one thread-pool trip each
-      const fed = unzip ? pipeline(Readable.from(inPieces(blob, 1 << 20)), unzip) : null;
-      fed?.catch(() => undefined); // a failure destroys unzip, which ends tarNames with it
       try {
-        const names = await tarNames(unzip ?? blob);
-        await fed;
+        const names = /gzip|zstd/.test(layer.mediaType) ? await listOnThread(blob, layer.mediaType) : await tarNames(blob);
         return names.map((e) => ({ name: entryPath(e.name), type: e.type }));
       } finally {
-        unzip?.destroy();
         blob.destroy();
       }
     };

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,7 +14,7 @@ import { createGunzip, gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { tarNames } from '../../src/images/tar-names';
 import { OciLayoutStore } from '../../src/images/oci-layout';
-import { writeLayer } from '../../src/images/layer';
+import { MEDIA_LAYER_GZIP, writeLayer } from '../../src/images/layer';
 import { listLayerEntries } from '../../src/images/layer-read';
 import { ensureBaseImage } from '../../../test/components/base-image';
 import { tempDir } from './helpers';
@@ -120,5 +121,31 @@ describe('images/tar-names: listing a tar from its headers', function () {
     const fed = pipeline(Readable.from([gz.subarray(0, gz.length - 20)]), z);
     fed.catch(() => undefined);
     await assert.rejects(tarNames(z));
+  });
+
+  it('listLayerEntries lists gzip and zstd layers on its thread, and a broken or cut blob fails the listing', async () => {
+    const store = new OciLayoutStore(join(t.dir, 'store3'));
+    const entries = [
+      { type: 'file' as const, path: 'usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA', mode: 0o644, source: { data: Buffer.from('Name: x\n') } },
+      { type: 'file' as const, path: 'opt/blob.bin', mode: 0o644, source: { data: randomBytes(3 << 20) } },
+    ];
+    const want = ['directory opt', 'file opt/blob.bin', 'directory usr', 'directory usr/lib', 'directory usr/lib/python3', 'directory usr/lib/python3/dist-packages',
+      'directory usr/lib/python3/dist-packages/x-1.0.dist-info', 'file usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA'];
+    for (const compression of [{ algorithm: 'gzip', level: 6 }, { algorithm: 'zstd', level: 3 }] as const) {
+      const layer = await writeLayer(store, entries, { compression });
+      assert.deepEqual((await listLayerEntries(store, layer)).map((e) => `${e.type} ${e.name}`), want, compression.algorithm);
+    }
+    // a blob whose deflate stream is damaged in the middle, and one cut short: stored under their own digests
+    const good = readFileSync(join(t.dir, 'store3/blobs/sha256', (await writeLayer(store, entries)).digest.slice(7)));
+    const damaged = Buffer.from(good);
+    damaged.fill(0xff, 4000, 4100);
+    for (const [what, bytes] of [['damaged', damaged], ['cut short', good.subarray(0, good.length >> 1)]] as const) {
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      await store.putBlob(digest, bytes);
+      await assert.rejects(listLayerEntries(store, { digest, mediaType: MEDIA_LAYER_GZIP }), (err: Error) => {
+        assert.match(err.message, /invalid|unexpected end|ends inside|checksum/i, `${what}: ${err.message}`);
+        return true;
+      });
+    }
   });
 });
