@@ -92,8 +92,14 @@ export function planLayer(entries: LayerEntry[]): LayerEntry[] {
   return [...byPath.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 }
 
+/**
+ * Passes chunks on, hashing them. Its readable side hands them out one by one (object mode): read
+ * as an async iterable (compressStream), a byte-mode stream would join all it holds into a fresh
+ * buffer on every read.
+ */
 function hashing(hash: ReturnType<typeof createHash>, count?: { n: number }): Transform {
   return new Transform({
+    readableObjectMode: true,
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       if (count) count.n += chunk.length;
