@@ -64,7 +64,12 @@ describe('kubernetes executor: faults (real control plane)', function () {
     const s = kspec();
     e.outcomes.set(s.id, { runFor: '12s' });
     await ex.submit([s]);
-    await sink.waitFor(() => !!sink.startedEvent(s.id), 'started', 30_000);
+    // the test before restarted the API server for 8 s: kube-scheduler's watches come back on
+    // client-go's backoff (up to 30 s), and until then the pod waits for the scheduler
+    await sink.waitFor(() => !!sink.startedEvent(s.id), 'started', 90_000).catch((err: Error) => {
+      const tail = (name: string) => readFileSync(join(cluster.info.state, 'logs', `${name}.log`), 'utf8').trim().split('\n').slice(-8).join('\n');
+      throw new Error(`${err.message}\nkube-scheduler's log ends:\n${tail('kube-scheduler')}\nkwok's log ends:\n${tail('kwok')}`);
+    });
     const lists = ex.pods.stats.lists;
     // without the watch cache the API server watches etcd directly; etcd compacted past the
     // informers' resourceVersion, so resuming from it gets 410 Expired
