@@ -15,8 +15,8 @@ const external = [...new Set([...deps('package.json'), ...deps('../shared/packag
 // client, the API client) becomes a chunk under dist/chunks, loaded only by the
 // verbs that use it. A client verb must not pay for the server's start-up.
 const cli = await build({
-  // the layer listing thread's module (images/layer-read.ts starts it): dist/layer-list-worker.mjs
-  entryPoints: { trainyard: join(here, 'src/cli/main.ts'), 'layer-list-worker': join(here, 'src/images/layer-list-worker.ts') },
+  // the CLI, and the modules it starts threads on (dist/<name>.mjs: bundle-entries.json, shared with deploy/image/build.ts)
+  entryPoints: Object.fromEntries(Object.entries(JSON.parse(readFileSync(join(here, 'bundle-entries.json'), 'utf8'))).map(([name, src]) => [name, join(here, src)])),
   outdir: join(here, 'dist'),
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',

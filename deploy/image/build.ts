@@ -14,7 +14,7 @@
  * /opt/trainyard/python (the backend ships it into every model image it builds).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +41,11 @@ export interface BackendImage {
   layers: number;
 }
 
-/** the standalone bundle: backend/src/cli/main.ts with every dependency, into dir */
+/** the standalone bundle: the CLI (backend/src/cli/main.ts) and its threads' modules (backend/bundle-entries.json, as backend/build.mjs) with every dependency, into dir */
 async function bundle(dir: string): Promise<void> {
+  const entries = JSON.parse(readFileSync(join(REPO, 'backend/bundle-entries.json'), 'utf8')) as Record<string, string>;
   await build({
-    entryPoints: { trainyard: join(REPO, 'backend/src/cli/main.ts') },
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, src]) => [name, join(REPO, 'backend', src)])),
     outdir: dir,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',

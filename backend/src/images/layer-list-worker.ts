@@ -3,8 +3,8 @@
  * blob's bytes as they arrive and answers the tar's entry names (tar-names.ts).
  *
  * Why a thread: inflating a layer makes about three times its size in fresh buffers, and V8
- * answers every ~20 MB of them with a full mark-compact of the heap they are made in. On the
- * server's heap (tens of MB live) a 38 MB base layer cost nine of those, ~0.5 s of CPU; on this
+ * answers about every 20 MB of them with a full mark-compact of the heap they are made in. On the
+ * server's heap (tens of MB live) listing the 38 MB Debian base layer cost nine of those; on this
  * thread's heap of a few MB the same collections cost next to nothing.
  *
  * In: workerData `{ mediaType }`; messages `{ bytes }` (a piece of the blob), then `{ end: true }`.

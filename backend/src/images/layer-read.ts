@@ -61,7 +61,7 @@ export function perStore<V>(): (store: ImageStore) => Map<string, V> {
 
 const listingsOf = perStore<Promise<ListedEntry[]>>();
 
-/** the listing thread's module: beside this one in the source tree, beside the CLI in the bundle (backend/build.mjs) */
+/** the listing thread's module: beside this one in the source tree, beside the CLI in a bundle (backend/bundle-entries.json) */
 let workerFile: URL | undefined;
 function listingWorkerFile(): URL {
   workerFile ??= [new URL('./layer-list-worker.ts', import.meta.url), new URL('./layer-list-worker.mjs', import.meta.url), new URL('../layer-list-worker.mjs', import.meta.url)].find(
