@@ -16,7 +16,8 @@
  *   stored blocks of STORED_BLOCK bytes, the last piece's last one final), so storing
  *   costs a copy, not a trip through the thread pool per 16 KiB.
  * - zstd: one zstd frame per piece (with its checksum), concatenated: a valid zstd
- *   stream (RFC 8878 §3.1) that every zstd decoder reads.
+ *   stream (RFC 8878 §3.1) that every zstd decoder reads. A piece that does not compress
+ *   (the same test) is one frame of raw blocks, framed here (rawZstdFrame).
  * The output depends only on the tar bytes, the piece size and the setting: same tar
  * ⇒ same blob, at every level, however the input arrives and however many run at once.
  */
@@ -141,8 +142,38 @@ async function gzipPiece(parts: Parts, level: number, last: boolean, pool: Buffe
   return (await incompressible(parts, len)) ? storedPiece(parts, last) : joined(parts, len, pool, (data) => deflate(data, level, last));
 }
 
-function zstdPiece(parts: Parts, level: number, pool: BufferPool): Promise<Buffer> {
-  return joined(parts, lengthOf(parts), pool, (data) =>
+/** the largest zstd block (RFC 8878 §3.1.1.2.4: Block_Maximum_Size is at most 128 KiB) */
+const ZSTD_BLOCK = 128 << 10;
+
+/**
+ * The piece as one zstd frame of raw blocks (RFC 8878 §3.1.1): the magic number, a frame header
+ * saying single segment with a 4-byte content size and no checksum (the layer's digest covers
+ * the bytes), then per 128 KiB a 3-byte block header (Last_Block, Block_Type 0 = raw, Block_Size)
+ * and the bytes, copied from the parts. What zstd itself makes of data it cannot compress, for
+ * the cost of a copy.
+ */
+export function rawZstdFrame(data: Buffer | Parts): Buffer {
+  const parts = Array.isArray(data) ? data : [data];
+  const len = lengthOf(parts);
+  const blocks = Math.max(1, Math.ceil(len / ZSTD_BLOCK));
+  const out = Buffer.allocUnsafe(9 + len + blocks * 3);
+  out.writeUInt32LE(0xfd2fb528, 0);
+  out[4] = 0xa0; // Frame_Content_Size_flag 2 (4 bytes), Single_Segment_flag; no checksum, no dictionary
+  out.writeUInt32LE(len, 5);
+  let at = 9;
+  for (let i = 0; i < blocks; i++) {
+    const n = Math.min(ZSTD_BLOCK, len - i * ZSTD_BLOCK);
+    out.writeUIntLE(n * 8 + (i === blocks - 1 ? 1 : 0), at, 3);
+    gather(parts, i * ZSTD_BLOCK, n, out, at + 3);
+    at += 3 + n;
+  }
+  return out;
+}
+
+async function zstdPiece(parts: Parts, level: number, pool: BufferPool): Promise<Buffer> {
+  const len = lengthOf(parts);
+  if (await incompressible(parts, len)) return rawZstdFrame(parts);
+  return joined(parts, len, pool, (data) =>
     new Promise((res, rej) =>
       zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
     ),

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { crc32, deflateRawSync, gunzipSync, inflateRawSync, zstdDecompressSync } from 'node:zlib';
-import { compressStream, DEFAULT_COMPRESSION, layerMediaType, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, parseCompression, PIECE, storedPiece, type Compression } from '../../src/images/compression';
+import { crc32, deflateRawSync, gunzipSync, inflateRawSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { compressStream, DEFAULT_COMPRESSION, layerMediaType, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, parseCompression, PIECE, rawZstdFrame, storedPiece, type Compression } from '../../src/images/compression';
 
 async function compress(pieces: Buffer[], c: Compression, parallel?: number): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -72,6 +72,22 @@ describe('images/compression', function () {
     // header (10), three stored pieces, the empty last piece (a few bytes), trailer (8)
     assert.ok(blob.length >= 10 + stored + 8 && blob.length <= 10 + stored + 8 + 8, `${blob.length} bytes for ${random.length} random bytes`);
     assert.deepEqual(gunzipSync(blob), random);
+  });
+
+  it('frames incompressible zstd pieces as raw blocks at every block boundary, read by zlib and zstd(1)', async () => {
+    for (const size of [1, 131_071, 131_072, 131_073, 3 * 131_072, PIECE]) {
+      const data = randomBytes(size);
+      const frame = rawZstdFrame([data.subarray(0, size >> 1), data.subarray(size >> 1)]);
+      assert.equal(frame.length, 9 + size + Math.ceil(size / 131_072) * 3, `${size} bytes`);
+      assert.deepEqual(zstdDecompressSync(frame), data, `${size} bytes by zlib`);
+      // next to a compressed frame, as pieces are concatenated
+      const both = Buffer.concat([frame, zstdCompressSync(Buffer.from('the end\n'))]);
+      assert.deepEqual(execFileSync('zstd', ['-dc'], { input: both, maxBuffer: 64 << 20 }), Buffer.concat([data, Buffer.from('the end\n')]), `${size} bytes by zstd(1)`);
+    }
+    const random = randomBytes(3 * PIECE);
+    const blob = await compress([random], { algorithm: 'zstd', level: 19 });
+    assert.equal(blob.length, 3 * (9 + PIECE + (PIECE / 131_072) * 3), 'three raw frames, whatever the level');
+    assert.deepEqual(zstdDecompressSync(blob), random);
   });
 
   it('higher gzip levels do not grow compressible data', async () => {
