@@ -292,6 +292,10 @@ describe('dashboard end to end (Chromium)', function () {
   it('maps the editor themes: VS Code (--vscode-*) and JupyterLab (--jp-*) variables', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, bypassCSP: true });
     const page = await ctx.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
     await page.goto(`${b.url}/#token=${encodeURIComponent(b.token)}`);
     // a sweep whose members have all finished with metrics (other tests may have one still running)
     let sweepRun: Run | undefined;
@@ -312,7 +316,12 @@ describe('dashboard end to end (Chromium)', function () {
       await page.addStyleTag({ content: `:root { ${vars} }` });
       await page.evaluate((t) => { document.querySelector('.ty-root')!.className = `ty-root ty-theme-${t} ty-app`; }, theme);
       await page.evaluate((id) => { location.hash = `#/sweeps/${id}`; }, sweepRun!.sweepId!);
-      await page.waitForFunction(() => document.querySelectorAll('.ty-chart canvas').length >= 2);
+      await page.waitForFunction(() => document.querySelectorAll('.ty-chart canvas').length >= 2).catch(async (err: Error) => {
+        // what the page shows instead, for the next reader of a CI log
+        await shot(page, `FAILED-theme-${theme}`).catch(() => undefined);
+        const seen = await page.evaluate(() => `${location.hash}: ${(document.querySelector('.ty-root') as HTMLElement | null)?.innerText.replace(/\s+/g, ' ').slice(0, 600)}`).catch((e: Error) => e.message);
+        throw new Error(`${err.message}\nthe page shows ${seen}\n${problems.slice(-10).join('\n')}`);
+      });
       const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.ty-root')!).backgroundColor);
       assert.equal(bg, theme === 'vscode' ? 'rgb(30, 30, 30)' : 'rgb(255, 255, 255)');
       await shot(page, name);

@@ -376,6 +376,47 @@ describe('shared UI components (jsdom)', function () {
     });
   });
 
+  describe('SweepView metrics that cannot be read', () => {
+    const members = [run('run_bbbbbbbbbb1', { sweepId: 'swp_bbbbbbbbbb', sweepIndex: 0, status: 'Succeeded' }), run('run_bbbbbbbbbb2', { sweepId: 'swp_bbbbbbbbbb', sweepIndex: 1, status: 'Succeeded', params: { region: 'nyc' } })];
+    const series = (id: string) => ({ runId: id, series: [{ name: 'loss', points: [{ step: 1, value: id.endsWith('1') ? 7 : 9, time: T }] }] });
+
+    it("reads a run's metrics again after a failed read, and charts them", async () => {
+      let failures = 1;
+      const f = fakeClient({
+        listRuns: () => ({ items: members, nextCursor: null }),
+        getMetrics: (id: string) => {
+          if (id.endsWith('2') && failures-- > 0) throw new ApiError(0, 'unavailable', 'the connection dropped');
+          return series(id);
+        },
+      });
+      mount(f.client, <ui.SweepView sweepId="swp_bbbbbbbbbb" />);
+      await rtl.screen.findByLabelText('Best loss');
+      const best = () => [...document.querySelectorAll('[aria-label="Sweep runs"] tbody tr')].map((tr) => tr.querySelectorAll('td')[5].textContent);
+      await rtl.waitFor(() => assert.deepEqual(best(), ['7', '9']), { timeout: 3000 });
+      assert.equal(f.calls.getMetrics.filter(([id]) => id === 'run_bbbbbbbbbb2').length, 2, 'read twice');
+      assert.equal(rtl.screen.queryByRole('alert'), null);
+    });
+
+    it('says why, with a retry, when a run\'s metrics still cannot be read, instead of "No metrics yet"', async () => {
+      let down = true;
+      const f = fakeClient({
+        listRuns: () => ({ items: members, nextCursor: null }),
+        getMetrics: (id: string) => {
+          if (down) throw new ApiError(0, 'unavailable', 'cannot reach the backend');
+          return series(id);
+        },
+      });
+      mount(f.client, <ui.SweepView sweepId="swp_bbbbbbbbbb" />);
+      const alert = await rtl.screen.findByRole('alert', undefined, { timeout: 5000 });
+      assert.equal(rtl.screen.queryByText('No metrics yet'), null);
+      assert.equal(f.calls.getMetrics.filter(([id]) => id === 'run_bbbbbbbbbb1').length, 3, 'three reads before giving up');
+      down = false;
+      rtl.fireEvent.click(rtl.within(alert).getByRole('button'));
+      await rtl.screen.findByLabelText('Best loss');
+      assert.equal(rtl.screen.queryByRole('alert'), null);
+    });
+  });
+
   describe('ScheduleList', () => {
     const schedule = (id: string, patch: Partial<Schedule> = {}): Schedule => ({
       id, model: 'eta-correction', cron: '0 3 * * 1', timezone: 'UTC', enabled: true, createdBy: 'me', createdAt: T,

@@ -20,6 +20,10 @@ export interface SweepViewProps { sweepId: string; maxOverlay?: number }
 
 type SortBy = { col: string; dir: 1 | -1 };
 
+/** reads of one run's metrics before a failure is shown, and the wait before the second (doubling) */
+const METRIC_TRIES = 3;
+const METRIC_RETRY_MS = 500;
+
 export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
   const { client, links } = useUi();
   const [runs, setRuns] = useState<Map<string, Run>>(new Map());
@@ -29,10 +33,23 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
   const [chosen, setChosen] = useState<Record<string, Direction>>({});
   const dirOf = useCallback((name: string): Direction => chosen[name] ?? guessDirection(name), [chosen]);
   const loadedFinal = useRef(new Set<string>());
+  // a run's metrics that could not be read after METRIC_TRIES tries: the reason, shown where the charts go
+  const [metricsError, setMetricsError] = useState<unknown>(null);
+  const mounted = useRef(true);
+  useEffect(() => { mounted.current = true; return () => { mounted.current = false; }; }, []);
 
   const loadMetrics = useCallback((ids: string[]) => {
     for (const id of ids) {
-      client.getMetrics(id).then((m) => setMetrics((prev) => new Map(prev).set(id, m.series)), () => {});
+      // a failed read (a dropped connection, a backend restarting) is tried again before the sweep says so
+      const attempt = (n: number) => client.getMetrics(id).then(
+        (m) => { if (mounted.current) setMetrics((prev) => new Map(prev).set(id, m.series)); },
+        (error: unknown) => {
+          if (!mounted.current) return;
+          if (n + 1 < METRIC_TRIES) setTimeout(() => attempt(n + 1), METRIC_RETRY_MS * 2 ** n);
+          else setMetricsError(error);
+        },
+      );
+      void attempt(0);
     }
   }, [client]);
 
@@ -115,7 +132,9 @@ export function SweepView({ sweepId, maxOverlay = 40 }: SweepViewProps) {
       <div className="ty-muted">
         <a href={links.model(first.model)}>{first.model}</a>:<span className="ty-mono">{first.version}</span> · {first.entrypoint} · {first.hardware} · {members.length} runs
       </div>
-      {charts.length ? <div className="ty-charts">{charts.map((c) => <MetricChart key={c.name} title={c.name} series={c.series} />)}</div> : <Empty title="No metrics yet" icon="∿">Charts appear as the runs log metrics.</Empty>}
+      {charts.length ? <div className="ty-charts">{charts.map((c) => <MetricChart key={c.name} title={c.name} series={c.series} />)}</div>
+        : metricsError ? <ErrorState error={metricsError} what={`the metrics of sweep ${sweepId}`} onRetry={() => { setMetricsError(null); loadMetrics(members.slice(0, maxOverlay).map((r) => r.id)); }} />
+        : <Empty title="No metrics yet" icon="∿">Charts appear as the runs log metrics.</Empty>}
       {names.length ? (
         <div className="ty-row ty-small" data-testid="best-directions">
           <span className="ty-muted">Best means:</span>
