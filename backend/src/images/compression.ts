@@ -95,18 +95,29 @@ function gather(parts: Parts, from: number, n: number, target: Buffer, at: numbe
  * The bytes are copied from the parts straight into the output (no joined copy of the piece first).
  */
 export function storedPiece(data: Buffer | Parts, last: boolean): Buffer {
-  const parts = Array.isArray(data) ? data : [data];
-  const len = lengthOf(parts);
-  const blocks = Math.max(1, Math.ceil(len / STORED_BLOCK));
-  const out = Buffer.allocUnsafe(len + blocks * 5);
-  let at = 0;
-  for (let i = 0; i < blocks; i++) {
-    const n = Math.min(STORED_BLOCK, len - i * STORED_BLOCK);
-    out[at] = last && i === blocks - 1 ? 1 : 0;
+  return inBlocks(data, STORED_BLOCK, 5, 0, (out, at, n, lastBlock) => {
+    out[at] = last && lastBlock ? 1 : 0;
     out.writeUInt16LE(n, at + 1);
     out.writeUInt16LE(~n & 0xffff, at + 3);
-    gather(parts, i * STORED_BLOCK, n, out, at + 5);
-    at += 5 + n;
+  });
+}
+
+/**
+ * The bytes of `data` cut into blocks of at most `block` bytes (at least one block, empty for no
+ * bytes), each after a header of `header` bytes that `head` writes (n: the block's bytes), copied
+ * from the parts straight into one buffer that starts with `lead` bytes left for the caller.
+ */
+function inBlocks(data: Buffer | Parts, block: number, header: number, lead: number, head: (out: Buffer, at: number, n: number, lastBlock: boolean) => void): Buffer {
+  const parts = Array.isArray(data) ? data : [data];
+  const len = lengthOf(parts);
+  const blocks = Math.max(1, Math.ceil(len / block));
+  const out = Buffer.allocUnsafe(lead + len + blocks * header);
+  let at = lead;
+  for (let i = 0; i < blocks; i++) {
+    const n = Math.min(block, len - i * block);
+    head(out, at, n, i === blocks - 1);
+    gather(parts, i * block, n, out, at + header);
+    at += header + n;
   }
   return out;
 }
@@ -154,19 +165,10 @@ const ZSTD_BLOCK = 128 << 10;
  */
 export function rawZstdFrame(data: Buffer | Parts): Buffer {
   const parts = Array.isArray(data) ? data : [data];
-  const len = lengthOf(parts);
-  const blocks = Math.max(1, Math.ceil(len / ZSTD_BLOCK));
-  const out = Buffer.allocUnsafe(9 + len + blocks * 3);
+  const out = inBlocks(parts, ZSTD_BLOCK, 3, 9, (o, at, n, lastBlock) => o.writeUIntLE(n * 8 + (lastBlock ? 1 : 0), at, 3));
   out.writeUInt32LE(0xfd2fb528, 0);
   out[4] = 0xa0; // Frame_Content_Size_flag 2 (4 bytes), Single_Segment_flag; no checksum, no dictionary
-  out.writeUInt32LE(len, 5);
-  let at = 9;
-  for (let i = 0; i < blocks; i++) {
-    const n = Math.min(ZSTD_BLOCK, len - i * ZSTD_BLOCK);
-    out.writeUIntLE(n * 8 + (i === blocks - 1 ? 1 : 0), at, 3);
-    gather(parts, i * ZSTD_BLOCK, n, out, at + 3);
-    at += 3 + n;
-  }
+  out.writeUInt32LE(lengthOf(parts), 5);
   return out;
 }
 
