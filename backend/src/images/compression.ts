@@ -132,25 +132,28 @@ async function incompressible(parts: Parts, len: number): Promise<boolean> {
   return out.length >= sample.length * 0.97;
 }
 
+/** the buffers pieces are joined in for zlib, shared by every layer and save (idle, at most as many as one layer has pieces in flight) */
+const pieceBuffers = new BufferPool(PIECE, 4);
+
 /**
- * The piece joined into one buffer for zlib, lent by `pool` when it has to be joined; the
+ * The piece joined into one buffer for zlib, lent by pieceBuffers when it has to be joined; the
  * buffer goes back when `use` settles (zlib holds its input only until its callback).
  */
-async function joined<T>(parts: Parts, len: number, pool: BufferPool, use: (data: Buffer) => Promise<T>): Promise<T> {
+async function joined<T>(parts: Parts, len: number, use: (data: Buffer) => Promise<T>): Promise<T> {
   if (parts.length === 1) return use(parts[0]);
-  if (len > pool.size) return use(Buffer.concat(parts, len));
-  const buf = pool.take();
+  if (len > pieceBuffers.size) return use(Buffer.concat(parts, len));
+  const buf = pieceBuffers.take();
   try {
     gather(parts, 0, len, buf, 0);
     return await use(buf.subarray(0, len));
   } finally {
-    pool.give(buf);
+    pieceBuffers.give(buf);
   }
 }
 
-async function gzipPiece(parts: Parts, level: number, last: boolean, pool: BufferPool): Promise<Buffer> {
+async function gzipPiece(parts: Parts, level: number, last: boolean): Promise<Buffer> {
   const len = lengthOf(parts);
-  return (await incompressible(parts, len)) ? storedPiece(parts, last) : joined(parts, len, pool, (data) => deflate(data, level, last));
+  return (await incompressible(parts, len)) ? storedPiece(parts, last) : joined(parts, len, (data) => deflate(data, level, last));
 }
 
 /** the largest zstd block (RFC 8878 §3.1.1.2.4: Block_Maximum_Size is at most 128 KiB) */
@@ -172,10 +175,10 @@ export function rawZstdFrame(data: Buffer | Parts): Buffer {
   return out;
 }
 
-async function zstdPiece(parts: Parts, level: number, pool: BufferPool): Promise<Buffer> {
+async function zstdPiece(parts: Parts, level: number): Promise<Buffer> {
   const len = lengthOf(parts);
   if (await incompressible(parts, len)) return rawZstdFrame(parts);
-  return joined(parts, len, pool, (data) =>
+  return joined(parts, len, (data) =>
     new Promise((res, rej) =>
       zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
     ),
@@ -203,11 +206,9 @@ export async function* compressStream(
   let pending: Parts = [];
   let pendingLen = 0;
   const inflight: Array<Promise<Buffer>> = [];
-  // the joined pieces on their way through zlib (one per piece in flight, one being filled)
-  const pool = new BufferPool(PIECE, parallel + 1);
   const submit = (parts: Parts, last: boolean) => {
     const t = performance.now();
-    const p = (gzip ? gzipPiece(parts, c.level, last, pool) : zstdPiece(parts, c.level, pool)).then((out) => ((pieceMs += performance.now() - t), out));
+    const p = (gzip ? gzipPiece(parts, c.level, last) : zstdPiece(parts, c.level)).then((out) => ((pieceMs += performance.now() - t), out));
     p.catch(() => undefined); // awaited in order below
     inflight.push(p);
   };
