@@ -132,6 +132,19 @@ describe('the dependency layer (copy strategy)', function () {
     writeFileSync(join(scansDir, file), JSON.stringify(older));
     assert.equal((await fresh()).distributions, info.distributions);
 
+    // it also says which python3 a version links to, so a new backend builds without listing the base's layers
+    const scanned = JSON.parse(readFileSync(join(scansDir, file), 'utf8')) as { format: number; interpreter: string };
+    assert.equal(scanned.interpreter, 'usr/bin/python3', 'the Debian base has no /usr/local/bin/python3');
+    writeFileSync(join(scansDir, file), JSON.stringify({ ...scanned, interpreter: 'usr/local/bin/python3' }));
+    const svc = new SnapshotsService({ ...h.ctx, images: new OciLayoutStore(join(h.dir, 'images')) });
+    const ws = join(tmp.dir, 'ws-interp');
+    mkdirSync(ws);
+    writeFileSync(join(ws, 'train.py'), 'print(1)\n');
+    const saved = await saveWorkspace({ createSnapshot: (b) => svc.create(b), putBlob: (sha, d) => svc.putBlob(sha, Buffer.from(d)), buildSnapshot: (id) => svc.build(id) }, { dir: ws, model: 'interp', version: 'i1', baseImage: base, cacheDir: false });
+    const layers = (JSON.parse((await h.ctx.images.getManifest('interp', saved.version.digest))!.bytes.toString()) as { layers: Array<{ digest: string }> }).layers;
+    const link = (await listLayer(h.ctx.images, layers.at(-1)!.digest)).find((e) => e[0] === 'opt/trainyard/bin/python');
+    assert.equal(link?.[3], '../../../usr/local/bin/python3', 'the remembered scan was used, not a listing of the layers');
+
     await assert.rejects(h.svc.inspectBase(`oci-layout:${join(tmp.dir, 'no-such-layout')}`), /is not an OCI image layout \(no index\.json\)/);
     await assert.rejects(h.svc.inspectBase('evil.example:5000/x/y:1'), /registry evil\.example:5000 is not allowed on this server/);
     const allowed = h.ctx.config.images.allowLayoutPaths;

@@ -20,7 +20,6 @@ import { RegistryStore } from './registry-store';
 import { RegistryClient } from './registry/client';
 import { parseRegistryRef, type RegistryRef } from './registry/reference';
 import { MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD } from './compression';
-import { listLayerEntries, perStore } from './layer-read';
 
 export interface Descriptor {
   mediaType: string;
@@ -182,25 +181,4 @@ export async function resolveBaseImage(ref: string, into: ImageStore): Promise<R
     layers.push({ mediaType, digest: l.digest, size: l.size });
   }
   return { ref, digest, layers, config };
-}
-
-const findCacheOf = perStore<string | null>();
-
-/**
- * The first of `candidates` (image paths without a leading "/") present in the
- * layers, or null. Reads the layers' tar listings; remembered per layer set.
- */
-export async function findInLayers(store: ImageStore, layers: Descriptor[], candidates: string[]): Promise<string | null> {
-  const key = `${layers.map((l) => l.digest).join(',')}|${candidates.join(',')}`;
-  const findCache = findCacheOf(store);
-  if (findCache.has(key)) return findCache.get(key)!;
-  const found = new Set<string>();
-  for (const l of layers) {
-    for (const { name, type } of await listLayerEntries(store, l)) {
-      if (candidates.includes(name) && type !== 'directory') found.add(name);
-    }
-  }
-  const hit = candidates.find((c) => found.has(c)) ?? null;
-  findCache.set(key, hit);
-  return hit;
 }

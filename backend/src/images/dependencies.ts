@@ -3,8 +3,8 @@
  * base image lacks.
  *
  * scanBasePython() reads the base image's layers once (cached per layer set, and on disk):
- * its Python (usr[/local]/lib/python3.X/os.py), ABI tag (lib-dynload/*.cpython-…so)
- * and installed distributions (`*.dist-info` / `*.egg-info` under site- or
+ * its Python (usr[/local]/lib/python3.X/os.py), ABI tag (lib-dynload/*.cpython-…so),
+ * whether it has usr/local/bin/python3 (what a version's python links to) and installed distributions (`*.dist-info` / `*.egg-info` under site- or
  * dist-packages). planDependencies() computes the delta (names compared
  * PEP 503-normalized, a different version counts) and picks the strategy:
  * `copy` when the workspace runs on Linux with the base's ABI tag (its files go
@@ -37,6 +37,8 @@ export interface BasePython {
   abi: string | null;
   /** image path of the site directory the dependency layer uses, without a leading "/" */
   siteDir: string | null;
+  /** the python3 a version's /opt/trainyard/bin/python links to: usr/local/bin/python3 when the base has it, else usr/bin/python3 */
+  interpreter: string;
   /** normalized name → version */
   distributions: Map<string, string>;
 }
@@ -65,17 +67,17 @@ export function scanBasePython(store: ImageStore, layers: Descriptor[], cacheDir
 }
 
 /** the scan file's shape; anything else (a torn or foreign file) is scanned again */
-interface ScanFile { format: number; layers: string[]; version: string | null; abi: string | null; siteDir: string | null; distributions: Array<[string, string]> }
-/** the scan's rules: a file written under other rules is scanned again (2: whiteouts applied) */
-const SCAN_FORMAT = 2;
+interface ScanFile { format: number; layers: string[]; version: string | null; abi: string | null; siteDir: string | null; interpreter: string; distributions: Array<[string, string]> }
+/** the scan's rules: a file written under other rules is scanned again (2: whiteouts applied; 3: the interpreter) */
+const SCAN_FORMAT = 3;
 const str = (x: unknown) => typeof x === 'string';
 const strOrNull = (x: unknown) => x === null || typeof x === 'string';
 
 function parseScanFile(text: string, layers: string[]): BasePython | null {
   const f = JSON.parse(text) as Partial<ScanFile> | null;
-  const ok = !!f && typeof f === 'object' && f.format === SCAN_FORMAT && Array.isArray(f.layers) && f.layers.join(',') === layers.join(',') && strOrNull(f.version) && strOrNull(f.abi) && strOrNull(f.siteDir) &&
+  const ok = !!f && typeof f === 'object' && f.format === SCAN_FORMAT && Array.isArray(f.layers) && f.layers.join(',') === layers.join(',') && strOrNull(f.version) && strOrNull(f.abi) && strOrNull(f.siteDir) && INTERPRETERS.includes(f.interpreter!) &&
     Array.isArray(f.distributions) && f.distributions.every((d) => Array.isArray(d) && d.length === 2 && str(d[0]) && str(d[1]));
-  return ok ? { version: f.version!, abi: f.abi!, siteDir: f.siteDir!, distributions: new Map(f.distributions) } : null;
+  return ok ? { version: f.version!, abi: f.abi!, siteDir: f.siteDir!, interpreter: f.interpreter!, distributions: new Map(f.distributions) } : null;
 }
 
 /** scan files kept: one per base image layer set seen, the oldest dropped beyond this */
@@ -86,7 +88,7 @@ async function scanRemembered(store: ImageStore, layers: Descriptor[], file: str
   const known = await readFile(file, 'utf8').then((t) => parseScanFile(t, digests), () => null).catch(() => null);
   if (known) return known;
   const scanned = await doScan(store, layers);
-  const body: ScanFile = { format: SCAN_FORMAT, layers: digests, version: scanned.version, abi: scanned.abi, siteDir: scanned.siteDir, distributions: [...scanned.distributions] };
+  const body: ScanFile = { format: SCAN_FORMAT, layers: digests, version: scanned.version, abi: scanned.abi, siteDir: scanned.siteDir, interpreter: scanned.interpreter, distributions: [...scanned.distributions] };
   // remembering is an optimisation: a full disk or a read-only data home only costs a scan next time
   await (async () => {
     const dir = dirname(file);
@@ -102,6 +104,12 @@ async function scanRemembered(store: ImageStore, layers: Descriptor[], file: str
   return scanned;
 }
 
+const LOCAL_PYTHON = 'usr/local/bin/python3';
+const INTERPRETERS = [LOCAL_PYTHON, 'usr/bin/python3'];
+
+/** whether a whiteout hiding `hidden` (a path, or a folder ending in "/" for an opaque one) hides `path` */
+const hides = (hidden: string, path: string) => path === hidden || path.startsWith(hidden.endsWith('/') ? hidden : `${hidden}/`);
+
 /** layers listed at once (each inflates on its own thread-pool thread); their facts are applied bottom up */
 const SCAN_PARALLEL = 3;
 
@@ -109,6 +117,7 @@ async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePyth
   let version: string | null = null;
   let local = false;
   let abi: string | null = null;
+  let localPython = false;
   /** the .dist-info / .egg-info folder (or file) of each distribution the layers so far leave in place */
   const installed = new Map<string, { name: string; version: string }>();
   const listings = await mapLimit(layers, SCAN_PARALLEL, (l) => listLayerEntries(store, l));
@@ -119,10 +128,15 @@ async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePyth
       const base = name.slice(slash + 1);
       if (!base.startsWith('.wh.')) continue;
       const hidden = base === '.wh..wh..opq' ? name.slice(0, slash + 1) : `${name.slice(0, slash + 1)}${base.slice(4)}`;
-      for (const dir of [...installed.keys()]) if (dir === hidden || dir.startsWith(hidden.endsWith('/') ? hidden : `${hidden}/`)) installed.delete(dir);
+      for (const dir of [...installed.keys()]) if (hides(hidden, dir)) installed.delete(dir);
+      if (hides(hidden, LOCAL_PYTHON)) localPython = false;
     }
-    for (const { name } of entries) {
+    for (const { name, type } of entries) {
       if (name.slice(name.lastIndexOf('/') + 1).startsWith('.wh.')) continue;
+      if (name === LOCAL_PYTHON) {
+        localPython = type !== 'directory';
+        continue;
+      }
       let m = /^usr\/(local\/)?lib\/python(3\.\d+)\/os\.py$/.exec(name);
       if (m) {
         version = m[2];
@@ -141,7 +155,7 @@ async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePyth
   const distributions = new Map<string, string>();
   for (const d of installed.values()) distributions.set(normalizeName(d.name), d.version);
   const siteDir = version ? (local ? `usr/local/lib/python${version}/site-packages` : `usr/local/lib/python${version}/dist-packages`) : null;
-  return { version, abi, siteDir, distributions };
+  return { version, abi, siteDir, interpreter: localPython ? LOCAL_PYTHON : 'usr/bin/python3', distributions };
 }
 
 export interface DependencyPlan {

@@ -19,7 +19,7 @@ import type { SnapshotEnvironment } from '@trainyard/shared';
 import { writeLayer, type FileSource, type LayerEntry, type WrittenLayer } from './layer';
 import type { Compression } from './compression';
 import { DependencyError, planDependencies, scanBasePython, writeDependencyLayer } from './dependencies';
-import { findInLayers, resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
+import { resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
 import { readPythonHelper } from './python-helper';
 import { installDependencyLayer, type InstallOptions } from './install';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
@@ -98,7 +98,9 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   const ahead = (d: Descriptor) => store.pushAhead?.(input.model, d);
   baseLayers.forEach(ahead);
 
-  const python = (await findInLayers(store, baseLayers, ['usr/local/bin/python3'])) ?? 'usr/bin/python3';
+  // what Python the base has (remembered on disk by its layers: a restarted backend does not read them again)
+  const basePy = base ? await timeStage('scan base python', () => scanBasePython(store, baseLayers, input.dependencies?.scanCacheDir)) : null;
+  const python = basePy?.interpreter ?? 'usr/bin/python3';
   const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256, ...(f.statKey ? { statKey: f.statKey } : {}) } : { file: f.file } }));
   entries.push(
     { type: 'dir', path: 'app' },
@@ -110,8 +112,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   codeP.catch(() => undefined); // awaited below
 
   let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number; strategy: 'copy' | 'install' }) | null = null;
-  if (input.environment && base) {
-    const basePy = await timeStage('scan base python', () => scanBasePython(store, baseLayers, input.dependencies?.scanCacheDir));
+  if (input.environment && base && basePy) {
     const plan = planDependencies(input.environment, basePy, base.ref);
     if (plan.delta.length) {
       if (!input.dependencies) throw new DependencyError('the environment needs a dependency layer but the builder got no uploaded files');

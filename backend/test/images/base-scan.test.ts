@@ -1,7 +1,8 @@
 /**
  * What Python a base image has (dependencies.ts scanBasePython), read from real layer blobs:
  * a later layer's whiteouts (one name, or a whole folder made opaque) hide the distributions
- * the layers below it installed, as a container runtime would; the layers are listed at once.
+ * the layers below it installed (and its /usr/local/bin/python3), as a container runtime would; the layers are
+ * listed at once.
  */
 import assert from 'node:assert/strict';
 import { OciLayoutStore } from '../../src/images/oci-layout';
@@ -26,6 +27,7 @@ describe('images/base scan', () => {
           file(`${DIST}/gone/__init__.py`),
           file(`${DIST}/old_egg-0.1.egg-info`),
           file('opt/venv/lib/python3.11/site-packages/wiped-3.0.dist-info/METADATA'),
+          { type: 'symlink' as const, path: 'usr/local/bin/python3', target: 'python3.11' },
         ],
         [
           // `pip uninstall gone` and a removed egg-info file, as a builder records them
@@ -38,6 +40,8 @@ describe('images/base scan', () => {
           // a distribution hidden and installed again in the same layer stays
           file(`${DIST}/.wh.again-1.0.dist-info`),
           file(`${DIST}/again-1.0.dist-info/METADATA`),
+          // /usr/local/bin made opaque: its python3 is gone
+          file('usr/local/bin/.wh..wh..opq'),
         ],
       ];
       const descs = [];
@@ -54,6 +58,8 @@ describe('images/base scan', () => {
       // the lower layer alone still has them (the scan is per layer set)
       const lower = await scanBasePython(store, descs.slice(0, 1));
       assert.deepEqual([...lower.distributions.keys()].sort(), ['gone', 'keep', 'old-egg', 'wiped']);
+      assert.equal(lower.interpreter, 'usr/local/bin/python3', 'a version links to the python3 the lower layer has');
+      assert.equal(py.interpreter, 'usr/bin/python3', 'the opaque folder above hides it');
     } finally {
       t.cleanup();
     }

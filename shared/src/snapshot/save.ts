@@ -171,9 +171,10 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   const say = opts.onProgress ?? (() => undefined);
   say(`collecting files in ${opts.dir}`);
   const caches = opts.cacheDir === false ? { hashCache: false as const, cache: false as const } : opts.cacheDir ? { hashCache: join(opts.cacheDir, 'hash-cache'), cache: join(opts.cacheDir, 'env-cache') } : {};
-  // the backend reads the base image (what Python it has) while this side hashes; the snapshot then
-  // finds the answer remembered (a failure here is reported again, in words, by createSnapshot)
-  if (opts.baseImage && opts.python && client.inspectBaseImage) {
+  // the backend reads the base image (what Python it has, which python3 the version links to) while
+  // this side hashes; the snapshot and its build then find the answer remembered (a failure here is
+  // reported again, in words, by createSnapshot or the build)
+  if (opts.baseImage && client.inspectBaseImage) {
     void timeStage('inspect base (overlapped)', () => client.inspectBaseImage!(absoluteBase(opts.baseImage!))).catch(() => undefined);
   }
   // the interpreter runs while the workspace is walked (its errors are reported after the workspace's)
