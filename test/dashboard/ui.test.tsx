@@ -415,6 +415,23 @@ describe('shared UI components (jsdom)', function () {
       await rtl.screen.findByLabelText('Best loss');
       assert.equal(rtl.screen.queryByRole('alert'), null);
     });
+
+    it('reads the metrics again by itself once the event stream reconnects, as its error says', async () => {
+      let down = true;
+      const f = fakeClient({
+        listRuns: () => ({ items: members, nextCursor: null }),
+        getMetrics: (id: string) => {
+          if (down) throw new ApiError(0, 'unavailable', 'cannot reach the backend');
+          return series(id);
+        },
+      });
+      mount(f.client, <ui.SweepView sweepId="swp_bbbbbbbbbb" />);
+      await rtl.screen.findByRole('alert', undefined, { timeout: 5000 });
+      down = false;
+      f.drop(); // the backend comes back: the stream reconnects (after its backoff) and the sweep reloads
+      await rtl.screen.findByLabelText('Best loss', undefined, { timeout: 5000 });
+      assert.equal(rtl.screen.queryByRole('alert'), null);
+    });
   });
 
   describe('ScheduleList', () => {

@@ -3,7 +3,7 @@
  * object with the UiClient methods, and these tests check what the components do with answers
  * they choose, so no backend runs. Each method answers from the test's `answers`, else from the
  * file's defaults, and records its arguments in `calls`; `events()` yields what `push()` is given
- * until its signal aborts; `followLogs()` yields `logLines()`. The real client against the real
+ * until its signal aborts (or throws once after `drop()`); `followLogs()` yields `logLines()`. The real client against the real
  * API is covered by test/api and the dashboard, VS Code and JupyterLab e2e suites.
  */
 import type { LogLine, TrainyardEvent } from '@trainyard/shared';
@@ -27,12 +27,15 @@ export interface FakeClient {
   calls: Record<string, unknown[][]>;
   /** hands an event to the open events() streams */
   push(e: TrainyardEvent): void;
+  /** ends the open events() stream with an error, as a dropped connection does (the UI reconnects) */
+  drop(): void;
 }
 
 export function createFakeClient(defaults: FakeDefaults, answers: FakeAnswers = {}): FakeClient {
   const calls: Record<string, unknown[][]> = {};
   const queue: TrainyardEvent[] = [];
   let wake: (() => void) | null = null;
+  let dropped = false;
   const record = (name: string, args: unknown[]) => (calls[name] ??= []).push(args);
   const answer = (name: keyof FakeAnswers) => answers[name] ?? defaults[name];
   const client: Record<string, unknown> = {
@@ -43,6 +46,10 @@ export function createFakeClient(defaults: FakeDefaults, answers: FakeAnswers = 
     async *events(opts: { signal?: AbortSignal } = {}): AsyncGenerator<TrainyardEvent> {
       record('events', []);
       while (!opts.signal?.aborted) {
+        if (dropped) {
+          dropped = false;
+          throw new Error('the event stream dropped');
+        }
         while (queue.length) yield queue.shift()!;
         await new Promise<void>((r) => { wake = r; opts.signal?.addEventListener('abort', () => r(), { once: true }); });
       }
@@ -55,5 +62,10 @@ export function createFakeClient(defaults: FakeDefaults, answers: FakeAnswers = 
       return answer(name)!(...args);
     };
   }
-  return { client: client as unknown as UiClient, calls, push(e) { queue.push(e); wake?.(); } };
+  return {
+    client: client as unknown as UiClient,
+    calls,
+    push(e) { queue.push(e); wake?.(); },
+    drop() { dropped = true; wake?.(); },
+  };
 }
