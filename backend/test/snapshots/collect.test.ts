@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectManifest, WorkspaceError } from '@trainyard/shared/snapshot/collect';
@@ -108,6 +108,7 @@ describe('snapshot/collect', () => {
     write(ws, { 'train.py': 'x' });
     assert.deepEqual((await collectManifest(ws)).git, { sha: null, dirty: false, branch: null });
     git(root, 'init', '-q', '-b', 'main');
+    assert.deepEqual((await collectManifest(ws)).git, { sha: null, dirty: true, branch: 'main' }, 'no commit yet');
     write(root, { 'other/file.txt': 'o' });
     git(root, 'add', 'ws');
     git(root, 'commit', '-q', '-m', 'first');
@@ -118,6 +119,13 @@ describe('snapshot/collect', () => {
     git(root, 'checkout', '-q', '--', 'ws');
     writeFileSync(join(ws, 'new.py'), 'n');
     assert.equal((await collectManifest(ws)).git.dirty, true, 'untracked files make it dirty');
+    git(root, 'checkout', '-q', '--detach');
+    assert.deepEqual((await collectManifest(ws)).git, { sha, dirty: true, branch: null }, 'a detached HEAD has no branch');
+    // a damaged index: the sha is still read, and the folder counts as changed
+    const index = readFileSync(join(root, '.git', 'index'));
+    writeFileSync(join(root, '.git', 'index'), 'DIRC damaged');
+    assert.deepEqual((await collectManifest(ws)).git, { sha, dirty: true, branch: null });
+    writeFileSync(join(root, '.git', 'index'), index);
     const saved = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
