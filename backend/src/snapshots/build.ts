@@ -42,7 +42,7 @@ export interface BuildContext {
   progress: (step: string) => void;
 }
 
-export async function buildAndRecord(b: BuildContext, row: SnapshotsTable, manifest: CreateSnapshot, label: string): Promise<Version> {
+export async function buildAndRecord(b: BuildContext, row: Pick<SnapshotsTable, 'id' | 'model' | 'created_by'>, manifest: CreateSnapshot, label: string): Promise<Version> {
   const { ctx } = b;
   // again at build: the snapshot may have been created under a wider policy
   const sourceProblem = manifest.baseImage ? imageSourceProblem(manifest.baseImage, imageSourcePolicy(ctx.config.images, ctx.images)) : null;

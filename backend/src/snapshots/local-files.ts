@@ -126,22 +126,30 @@ export class LocalSources {
    * `offered` ones that hash to their sha256, are read in place by its build. The offered paths
    * are verified while `needs` (the environment files the build needs: known once the base image
    * is read) is pending, the workspace's first; once it is known, an environment file the
-   * dependency layer does not need is skipped, and if it fails nothing more is read. Answers
-   * the sha256s verified now.
+   * dependency layer does not need is skipped, and if it fails nothing more is read. Environment
+   * files verified before wait for `needs` (a re-save usually needs none of them, and an
+   * environment can have tens of thousands). Answers the sha256s verified now.
    */
   async takeOffered(id: string, manifest: CreateSnapshot, offered: InPlaceFile[], needs: Promise<string[]>, maxBytes: number): Promise<string[]> {
     const workspace = new Set(manifest.files.map((f) => f.sha256));
     const environment = new Set(environmentShas(manifest.environment));
-    await this.adoptKnown(id, [...workspace, ...environment]);
-    const taken = this.get(id);
+    await this.adoptKnown(id, [...workspace]);
     const seen = new Set<string>();
-    const queue = [...offered.filter((f) => workspace.has(f.sha256)), ...offered.filter((f) => !workspace.has(f.sha256) && environment.has(f.sha256))].filter(
-      (f) => !taken.has(f.sha256) && !seen.has(f.sha256) && seen.add(f.sha256),
-    );
-    if (!queue.length) return [];
+    const fresh = (f: InPlaceFile) => !this.get(id).has(f.sha256) && !seen.has(f.sha256) && !!seen.add(f.sha256);
+    const known = new Set<string>();
+    for (const [, [, sha]] of this.verified) if (environment.has(sha) && !workspace.has(sha)) known.add(sha);
+    const queue = [...offered.filter((f) => workspace.has(f.sha256)), ...offered.filter((f) => !workspace.has(f.sha256) && environment.has(f.sha256) && !known.has(f.sha256))].filter(fresh);
     const base: { needs: Set<string> | null; failed: boolean } = { needs: null, failed: false };
     needs.then((d) => (base.needs = new Set(d)), () => (base.failed = true));
-    return this.verifyAndTake(id, queue, maxBytes, (sha) => base.failed || (!!base.needs && !workspace.has(sha) && !base.needs.has(sha)));
+    const now = queue.length ? await this.verifyAndTake(id, queue, maxBytes, (sha) => base.failed || (!!base.needs && !workspace.has(sha) && !base.needs.has(sha))) : [];
+    if (!known.size) return now;
+    // the environment files verified before: only those the build needs, unchanged since or verified again
+    const needed = await needs.then((d) => d.filter((sha) => known.has(sha)), () => []);
+    if (!needed.length) return now;
+    await this.adoptKnown(id, needed);
+    const wanted = new Set(needed.filter((sha) => !this.get(id).has(sha)));
+    const later = wanted.size ? await this.verifyAndTake(id, offered.filter((f) => wanted.has(f.sha256) && fresh(f)), maxBytes) : [];
+    return [...now, ...later];
   }
 
   /** takes for snapshot `id` each queued file that hashes to its sha256 (four at a time), skipping those `skip` names; answers the sha256s taken */

@@ -41,11 +41,22 @@ import { defaultVersionLabel, validateManifest } from './validate';
 
 export type { SnapshotsOptions } from './build';
 
+/** a snapshot's row as the service reads it: every column but the manifest */
+type SnapshotRow = Omit<SnapshotsTable, 'manifest'>;
+const ROW_COLUMNS = ['id', 'model', 'version', 'status', 'missing', 'error', 'error_code', 'created_by', 'created_at'] as const;
+/** parsed manifests kept (SnapshotsService.manifests) */
+const KEEP_MANIFESTS = 16;
+
 export class SnapshotsService {
   private readonly builds = new Map<string, Promise<Version>>();
   private readonly labelLocks = new Map<string, Promise<unknown>>();
   /** files the build reads in place (local-files.ts), per snapshot */
   private readonly local = new LocalSources();
+  /**
+   * the manifests of recent snapshots, parsed: one with an environment of 20,000 files is megabytes
+   * of JSON, and a save reads it at create, build and status (its row is read without it)
+   */
+  private readonly manifests = new Map<string, CreateSnapshot>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -108,6 +119,7 @@ export class SnapshotsService {
       created_at: nowIso(),
     };
     await this.ctx.db.insertInto('snapshots').values(row).execute();
+    this.remember(id, manifest);
     const snap = toSnapshot(row);
     this.ctx.bus.publish({ kind: 'snapshot', data: snap });
     return this.withLocal(snap, fresh.filter((sha) => needed.has(sha)).length);
@@ -132,7 +144,7 @@ export class SnapshotsService {
     if (!this.localFiles) throw new HttpError('forbidden', `this backend listens on ${this.ctx.config.server.host}, not on loopback, so it does not read files in place: upload them with PUT /v1/blobs/:sha256`);
     const row = await this.row(id);
     if (row.status !== 'uploading') throw conflict(`snapshot ${id} is ${row.status}; local files are taken only while it is uploading`);
-    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+    const manifest = await this.manifestOf(id);
     const need = new Set(await this.missing(id, manifest));
     await this.local.verifyAndTake(id, files.filter((f) => need.has(f.sha256)), this.ctx.config.images.maxFileBytes);
     row.missing = JSON.stringify(await this.missing(id, manifest));
@@ -154,7 +166,7 @@ export class SnapshotsService {
   async get(id: string): Promise<Snapshot> {
     const row = await this.row(id);
     if (row.status === 'uploading') {
-      const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+      const manifest = await this.manifestOf(id);
       row.missing = JSON.stringify(await this.missing(id, manifest));
     }
     return this.withLocal(toSnapshot(row));
@@ -199,8 +211,8 @@ export class SnapshotsService {
   }
 
   /** every file of the snapshot is there (else a 409 lists the missing ones): it is marked building */
-  private async markBuilding(row: SnapshotsTable): Promise<CreateSnapshot> {
-    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+  private async markBuilding(row: SnapshotRow): Promise<CreateSnapshot> {
+    const manifest = await this.manifestOf(row.id);
     const missing = await this.missing(row.id, manifest);
     if (missing.length) {
       await this.update(row, { missing: JSON.stringify(missing) });
@@ -231,13 +243,14 @@ export class SnapshotsService {
   }
 
   /** builds a snapshot marked building, and records the outcome on it */
-  private async buildMarked(row: SnapshotsTable, manifest: CreateSnapshot): Promise<Version> {
+  private async buildMarked(row: SnapshotRow, manifest: CreateSnapshot): Promise<Version> {
     const id = row.id;
     const label = row.version!;
     try {
       const version = await this.withLabelLock(`${row.model}:${label}`, () => buildAndRecord({ ctx: this.ctx, opts: this.opts, source: (sha) => this.source(row.id, sha), progress: (step) => this.progress(row, step) }, row, manifest, label));
       await this.update(row, { status: 'built' });
       this.local.drop(id);
+      this.manifests.delete(id);
       return version;
     } catch (err) {
       const e =
@@ -319,25 +332,43 @@ export class SnapshotsService {
     }
   }
 
-  private async row(id: string): Promise<SnapshotsTable> {
-    const row = await this.ctx.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
+  /** the snapshot's row without its manifest (manifestOf reads that) */
+  private async row(id: string): Promise<SnapshotRow> {
+    const row = await this.ctx.db.selectFrom('snapshots').select(ROW_COLUMNS).where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound(`no snapshot "${id}"; create one with POST /v1/snapshots (trainyard save)`);
     return row;
   }
 
+  /** the snapshot's manifest, parsed once while it is recent */
+  private async manifestOf(id: string): Promise<CreateSnapshot> {
+    const known = this.manifests.get(id);
+    if (known) return known;
+    const row = await this.ctx.db.selectFrom('snapshots').select('manifest').where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`no snapshot "${id}"; create one with POST /v1/snapshots (trainyard save)`);
+    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+    this.remember(id, manifest);
+    return manifest;
+  }
+
+  private remember(id: string, manifest: CreateSnapshot): void {
+    this.manifests.delete(id);
+    if (this.manifests.size >= KEEP_MANIFESTS) this.manifests.delete(this.manifests.keys().next().value!);
+    this.manifests.set(id, manifest);
+  }
+
   /** a build step, streamed as a `snapshot` event with `progress` (not stored) */
-  private progress(row: SnapshotsTable, step: string): void {
+  private progress(row: SnapshotRow, step: string): void {
     this.ctx.bus.publish({ kind: 'snapshot', data: { ...toSnapshot(row), progress: step } });
   }
 
-  private async update(row: SnapshotsTable, patch: Partial<Pick<SnapshotsTable, 'status' | 'missing' | 'error' | 'error_code'>>): Promise<void> {
+  private async update(row: SnapshotRow, patch: Partial<Pick<SnapshotsTable, 'status' | 'missing' | 'error' | 'error_code'>>): Promise<void> {
     await this.ctx.db.updateTable('snapshots').set(patch).where('id', '=', row.id).execute();
     Object.assign(row, patch);
     if (patch.status) this.ctx.bus.publish({ kind: 'snapshot', data: toSnapshot(row) });
   }
 }
 
-export function toSnapshot(r: SnapshotsTable): Snapshot {
+export function toSnapshot(r: SnapshotRow): Snapshot {
   return {
     id: r.id,
     model: r.model,

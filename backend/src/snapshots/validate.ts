@@ -71,19 +71,28 @@ export function validateManifest(body: CreateSnapshot, maxFileBytes: number): vo
 
 const byPath = (a: SnapshotFile, b: SnapshotFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
+/** the canonical JSON of an environment's part of the manifest hash, made once per environment object (one of 20,000 files is megabytes) */
+const environmentJson = new WeakMap<NonNullable<CreateSnapshot['environment']>, string>();
+
 /** sha256 hex of the canonical manifest: files (sorted), entrypoints (sorted), base image, environment */
 export function manifestHash(body: Pick<CreateSnapshot, 'files' | 'entrypoints' | 'baseImage' | 'environment'>): string {
-  const canonical = {
+  const canonical = JSON.stringify({
     files: [...body.files].sort(byPath).map((f) => [f.path, f.sha256, f.size, f.mode]),
     entrypoints: Object.entries(body.entrypoints).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     baseImage: body.baseImage ?? null,
-    // only when present, so manifests without an environment keep their hash (and default label)
-    ...(body.environment ? { environment: body.environment.distributions.map((d) => [d.name, d.version, (d.files ?? []).map((f) => [f.path, f.sha256, f.mode])]) } : {}),
-  };
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+  });
+  const env = body.environment;
+  const hash = createHash('sha256');
+  // only when present, so manifests without an environment keep their hash (and default label)
+  if (!env) return hash.update(canonical).digest('hex');
+  let envJson = environmentJson.get(env);
+  if (envJson === undefined) {
+    envJson = JSON.stringify(env.distributions.map((d) => [d.name, d.version, (d.files ?? []).map((f) => [f.path, f.sha256, f.mode])]));
+    environmentJson.set(env, envJson);
+  }
+  return hash.update(canonical.slice(0, -1)).update(',"environment":').update(envJson).update('}').digest('hex');
 }
 
-/** the user's label, else git sha (+dirty.<hash8>), else snap-<hash12> */
 export function defaultVersionLabel(body: CreateSnapshot): string {
   if (body.version) return body.version;
   const hash = manifestHash(body);

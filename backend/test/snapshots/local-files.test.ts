@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { CreateSnapshot } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { HttpError } from '../../src/errors';
-import { verifyLocalFile } from '../../src/snapshots/local-files';
+import { LocalSources, verifyLocalFile } from '../../src/snapshots/local-files';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
 import { MAX_IN_PLACE_FILES } from '@trainyard/shared/snapshot/in-place';
 import { startTestBackend, removeHome } from '../../../test/helpers/backend';
@@ -65,6 +65,27 @@ describe('snapshots: the local fast path', function () {
     assert.deepEqual([third.localFiles, third.uploadedFiles], [0, 0], 'nothing sent');
     assert.equal(third.version.fileCount, 3);
     assert.equal(await configDigest(h, 'mm', 'v3'), await configDigest(h, 'mm', 'v2'), 'same files, same image');
+  });
+
+  it('takes environment files it verified before only once the build needs them (a re-save whose dependency layer is remembered: none)', async () => {
+    const file = join(h.dir, 'site', 'dep', 'core.py');
+    workspace(join(h.dir, 'site'), { 'dep/core.py': 'CORE = 1\n' });
+    const sha = hex('CORE = 1\n');
+    await new Promise((r) => setTimeout(r, RACY_MS + 100)); // settled: remembered by its stat
+    const sources = new LocalSources();
+    assert.deepEqual(await sources.verifyAndTake('first', [{ sha256: sha, path: file }], 1 << 20), [sha]);
+    const manifest = {
+      model: 'mm', files: [], entrypoints: { train: 'true' },
+      environment: { python: '3.11.2', implementation: 'cpython', platform: 'linux', machine: 'x86_64', abi: 'cpython-311-x86_64-linux-gnu', distributions: [{ name: 'dep', version: '1', files: [{ path: 'dep/core.py', sha256: sha, size: 9, mode: 0o644 }] }] },
+    } as CreateSnapshot;
+    const offered = [{ sha256: sha, path: file }];
+    assert.deepEqual(await sources.takeOffered('none-needed', manifest, offered, Promise.resolve([]), 1 << 20), []);
+    assert.equal(sources.get('none-needed').has(sha), false, 'not looked at: the build does not need it');
+    assert.deepEqual(await sources.takeOffered('needed', manifest, offered, Promise.resolve([sha]), 1 << 20), []);
+    assert.equal(sources.get('needed').has(sha), true, 'needed: taken by its unchanged stat, without reading it');
+    writeFileSync(file, 'CORE = 2\n');
+    assert.deepEqual(await sources.takeOffered('changed', manifest, offered, Promise.resolve([sha]), 1 << 20), []);
+    assert.equal(sources.get('changed').has(sha), false, 'changed since: read again, and refused');
   });
 
   it('takes a path only when its bytes hash to the sha256, and answers the same for a wrong, missing, special or outside file', async () => {

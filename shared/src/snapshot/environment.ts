@@ -24,6 +24,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { SnapshotEnvironment } from '../schemas/snapshots';
 import { cacheFileName, defaultCacheDir, isSettled, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
+import { statMany } from './stat-many';
 
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
@@ -135,14 +136,12 @@ async function keyOf(path: string): Promise<string | null> {
   }
 }
 
-/** every path of the entry still has the stat key it had when the environment was read */
+/** every path of the entry still has the stat key it had when the environment was read (stat-many.ts: blocking calls in slices) */
 async function stillValid(entry: EnvCacheEntry): Promise<boolean> {
   const paths = Object.entries(entry.watch);
-  for (let i = 0; i < paths.length; i += 256) {
-    const keys = await Promise.all(paths.slice(i, i + 256).map(([p]) => keyOf(p)));
-    if (keys.some((k, j) => k !== paths[i + j][1])) return false;
-  }
-  return true;
+  let changed = false;
+  await statMany(paths.map(([p]) => p), { stop: (st, i) => (changed = (st ? statKey(st) : null) !== paths[i][1]) });
+  return !changed;
 }
 
 /** the paths and keys a result depends on, or null when it must not be cached */
