@@ -9,7 +9,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { SnapshotEnvironment } from '@trainyard/shared';
+import { collectGarbage } from '../../backend/src/artifacts/retention';
 import { join } from 'node:path';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { captureEnvironment } from '@trainyard/shared/snapshot/environment';
@@ -154,6 +156,37 @@ describe('the dependency layer (copy strategy)', function () {
     } finally {
       h.ctx.config.images.allowLayoutPaths = allowed;
     }
+  });
+
+  it('stores an environment once, named by digest from its snapshots; the collector keeps the uploads it lists; a restarted backend builds from it', async () => {
+    const baseDir = await ensureBaseImage();
+    const base = `oci-layout:${baseDir}:latest`;
+    const python = makeVenv(join(tmp.dir, 'venv-store'));
+    const ws = join(tmp.dir, 'ws-store');
+    mkdirSync(ws);
+    writeFileSync(join(ws, 'train.py'), 'import tinydep\n');
+    // saves that stop after their uploads: the snapshots wait, unbuilt, with their files staged
+    const stopped = { ...h.client, buildSnapshot: async () => { throw new Error('not built'); } };
+    await assert.rejects(saveWorkspace(stopped, { dir: ws, model: 'envstore', version: 'e1', baseImage: base, python, cacheDir: false }), /not built/);
+    await assert.rejects(saveWorkspace(stopped, { dir: ws, model: 'envstore', version: 'e2', baseImage: base, python, cacheDir: false }), /not built/);
+    const rows = await h.ctx.db.selectFrom('snapshots').select(['id', 'manifest']).where('model', '=', 'envstore').execute();
+    assert.equal(rows.length, 2);
+    const stored = rows.map((r) => JSON.parse(r.manifest) as { environment?: unknown; environmentDigest?: string });
+    assert.ok(stored.every((m) => m.environment === undefined && /^[0-9a-f]{64}$/.test(m.environmentDigest ?? '')), 'the rows name the environment');
+    assert.equal(stored[0].environmentDigest, stored[1].environmentDigest);
+    const envFiles = readdirSync(join(h.ctx.dirs.blobs, '.environments'));
+    assert.ok(envFiles.includes(`${stored[0].environmentDigest}.json`), envFiles.join(','));
+    const env = JSON.parse(readFileSync(join(h.ctx.dirs.blobs, '.environments', `${stored[0].environmentDigest}.json`), 'utf8')) as SnapshotEnvironment;
+    const dataSha = env.distributions[0].files!.find((f) => f.path === 'tinydep/data.bin')!.sha256;
+    assert.ok(existsSync(join(h.ctx.dirs.blobs, dataSha)), 'uploaded');
+    await collectGarbage(h.ctx, { layout: false, staging: true });
+    assert.ok(existsSync(join(h.ctx.dirs.blobs, dataSha)), 'listed only by the stored environment, and kept');
+    // a new backend over the same data home reads the environment back and builds
+    const restarted = new SnapshotsService({ ...h.ctx, images: new OciLayoutStore(join(h.dir, 'images')) });
+    const v = await restarted.build(rows[0].id);
+    const layers = (JSON.parse((await h.ctx.images.getManifest('envstore', v.digest))!.bytes.toString()) as { layers: Array<{ digest: string }> }).layers;
+    assert.equal(layers.length, 3, 'base, dependencies, code');
+    assert.ok((await listLayer(h.ctx.images, layers[1].digest)).some((e) => e[0].endsWith('tinydep/data.bin')));
   });
 
   it('refuses what neither strategy can do, saying why', async () => {

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { AppContext } from '../context';
 import { OciLayoutStore } from '../images/oci-layout';
 import { artifactTag } from './oci-artifact';
+import { environmentsDir } from '../snapshots/environments';
 
 const HEX = /^[a-f0-9]{64}$/;
 const DAY_MS = 86_400_000;
@@ -109,7 +110,15 @@ export async function collectGarbage(ctx: AppContext, parts: GcParts = { layout:
   }
   if (!parts.staging) return out;
   const listed = new Set<string>();
-  for (const s of await ctx.db.selectFrom('snapshots').select('manifest').execute()) collectShas(safeJson(s.manifest), listed);
+  const environments = new Set<string>();
+  for (const s of await ctx.db.selectFrom('snapshots').select('manifest').execute()) {
+    const m = safeJson(s.manifest);
+    collectShas(m, listed);
+    const digest = (m as { environmentDigest?: unknown } | null)?.environmentDigest;
+    if (typeof digest === 'string' && HEX.test(digest)) environments.add(digest);
+  }
+  // a row names its environment by digest (snapshots/environments.ts): the files that one lists count too
+  for (const digest of environments) collectShas(safeJson(await readFile(join(environmentsDir(ctx), `${digest}.json`), 'utf8').catch(() => 'null')), listed);
   for (const name of await names(ctx.dirs.blobs)) {
     if (!HEX.test(name) || listed.has(name)) continue;
     out.stagedBytes += await remove(join(ctx.dirs.blobs, name));

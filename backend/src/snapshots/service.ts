@@ -36,6 +36,7 @@ import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, st
 import { baseScansDir, buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
 import { isLoopbackHost } from '@trainyard/shared/loopback';
 import { LocalSources } from './local-files';
+import { EnvironmentStore, environmentsDir, type StoredManifest } from './environments';
 import { SelfTestError } from './self-test';
 import { defaultVersionLabel, validateManifest } from './validate';
 
@@ -52,6 +53,8 @@ export class SnapshotsService {
   private readonly labelLocks = new Map<string, Promise<unknown>>();
   /** files the build reads in place (local-files.ts), per snapshot */
   private readonly local = new LocalSources();
+  /** the environments snapshot rows name by digest */
+  private readonly environments: EnvironmentStore;
   /**
    * the manifests of recent snapshots, parsed: one with an environment of 20,000 files is megabytes
    * of JSON, and a save reads it at create, build and status (its row is read without it)
@@ -61,7 +64,9 @@ export class SnapshotsService {
   constructor(
     private readonly ctx: AppContext,
     private readonly opts: SnapshotsOptions = {},
-  ) {}
+  ) {
+    this.environments = new EnvironmentStore(environmentsDir(ctx));
+  }
 
   /** the image sources a caller may name (images.allowedRegistries, images.allowLayoutPaths) */
   private sourcePolicy(): ImageSourcePolicy {
@@ -69,8 +74,10 @@ export class SnapshotsService {
   }
 
   async create(request: CreateSnapshotRequest, createdBy = this.ctx.user): Promise<Snapshot> {
-    const { localFiles: offered, ...body } = request; // where the files are is not part of the manifest
-    validateManifest(body, this.ctx.config.images.maxFileBytes);
+    const { localFiles: offered, ...asked } = request; // where the files are is not part of the manifest
+    validateManifest(asked, this.ctx.config.images.maxFileBytes);
+    // a known environment becomes the object seen before (its plan and hashes are made already); the row names it by digest
+    const { stored, manifest: body, digest: envDigest } = this.environments.toStored(asked);
     const label = defaultVersionLabel(body);
     if (!isValidRefName(`${body.model}:${label}`)) {
       throw invalid(`version label "${label}" cannot tag an image: use letters and digits separated by single ".", "_", "-" or "+", ending with a letter or digit`);
@@ -107,11 +114,12 @@ export class SnapshotsService {
       this.local.drop(id);
       throw err;
     }
+    if (envDigest) await this.environments.persist(envDigest, body.environment!);
     const row: SnapshotsTable = {
       id,
       model: body.model,
       version: label,
-      manifest: JSON.stringify(manifest),
+      manifest: JSON.stringify({ ...stored, files }),
       status: 'uploading',
       missing: JSON.stringify(missing),
       error: null,
@@ -345,7 +353,7 @@ export class SnapshotsService {
     if (known) return known;
     const row = await this.ctx.db.selectFrom('snapshots').select('manifest').where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound(`no snapshot "${id}"; create one with POST /v1/snapshots (trainyard save)`);
-    const manifest = JSON.parse(row.manifest) as CreateSnapshot;
+    const manifest = await this.environments.fromStored(JSON.parse(row.manifest) as StoredManifest);
     this.remember(id, manifest);
     return manifest;
   }

@@ -1,0 +1,102 @@
+/**
+ * Snapshot environments stored once, by content. An environment lists every installed file with
+ * its sha256: one of 20,000 files is megabytes of JSON. Kept inline in each snapshot row, every
+ * save of the same environment inserted it again and each status update rewrote it (~100 ms of
+ * a re-save's server time). A row now names its environment by digest (sha256 of its JSON), and
+ * the file `<blobs>/.environments/<hex>.json` holds it, written (and synced) before the row that
+ * names it. A save of a known environment also gets the object planned before (dependencies.ts
+ * memoizes plans per environment object).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CreateSnapshot, SnapshotEnvironment } from '@trainyard/shared';
+import type { AppContext } from '../context';
+
+/** where a backend keeps them */
+export const environmentsDir = (ctx: Pick<AppContext, 'dirs'>): string => join(ctx.dirs.blobs, '.environments');
+
+/** a snapshot's manifest as its row stores it: the environment by digest (rows written before hold it inline) */
+export type StoredManifest = Omit<CreateSnapshot, 'environment'> & { environment?: SnapshotEnvironment; environmentDigest?: string };
+
+/** environments kept parsed */
+const KEEP = 8;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export class EnvironmentStore {
+  private readonly known = new Map<string, SnapshotEnvironment>();
+  /** digests whose file this store wrote or found */
+  private readonly persisted = new Set<string>();
+
+  constructor(readonly dir: string) {}
+
+  private file(digest: string): string {
+    if (!HEX64.test(digest)) throw new Error(`environment digest "${digest}" is not a sha256 hex`);
+    return join(this.dir, `${digest}.json`);
+  }
+
+  private remember(digest: string, env: SnapshotEnvironment): SnapshotEnvironment {
+    this.known.delete(digest);
+    if (this.known.size >= KEEP) this.known.delete(this.known.keys().next().value!);
+    this.known.set(digest, env);
+    return env;
+  }
+
+  /** `env`'s digest, and the object to use for it from now on (the first one seen: plans made for it are reused) */
+  intern(env: SnapshotEnvironment): { digest: string; environment: SnapshotEnvironment } {
+    const digest = createHash('sha256').update(JSON.stringify(env)).digest('hex');
+    return { digest, environment: this.remember(digest, this.known.get(digest) ?? env) };
+  }
+
+  /** stores the environment under its digest, unless it is there (call before storing a row that names it) */
+  async persist(digest: string, env: SnapshotEnvironment): Promise<void> {
+    if (this.persisted.has(digest)) return;
+    const file = this.file(digest);
+    if (!(await stat(file).then((s) => s.isFile(), () => false))) {
+      await mkdir(this.dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        const fh = await open(tmp, 'w');
+        try {
+          await fh.writeFile(JSON.stringify(env));
+          await fh.datasync(); // named by a row from now on: never torn, not lost once the row is stored
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, file);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    }
+    this.persisted.add(digest);
+  }
+
+  /** the environment stored under `digest` (an error saying so when it is gone) */
+  async get(digest: string): Promise<SnapshotEnvironment> {
+    const seen = this.known.get(digest);
+    if (seen) return seen;
+    let text: string;
+    try {
+      text = await readFile(this.file(digest), 'utf8');
+    } catch {
+      throw new Error(`the snapshot's environment (sha256 ${digest}) is no longer stored on this backend; save again`);
+    }
+    return this.remember(digest, JSON.parse(text) as SnapshotEnvironment);
+  }
+
+  /** the manifest with its environment interned, and the row's form of it (the environment by digest: persist it first) */
+  toStored(manifest: CreateSnapshot): { stored: StoredManifest; manifest: CreateSnapshot; digest: string | null } {
+    if (!manifest.environment) return { stored: manifest, manifest, digest: null };
+    const { digest, environment } = this.intern(manifest.environment);
+    const { environment: _, ...rest } = manifest;
+    return { stored: { ...rest, environmentDigest: digest }, manifest: { ...manifest, environment }, digest };
+  }
+
+  /** a row's manifest with its environment in place */
+  async fromStored(stored: StoredManifest): Promise<CreateSnapshot> {
+    if (!stored.environmentDigest) return stored as CreateSnapshot;
+    const { environmentDigest, ...rest } = stored;
+    return { ...rest, environment: await this.get(environmentDigest) };
+  }
+}
