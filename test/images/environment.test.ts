@@ -9,8 +9,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { SnapshotEnvironment } from '@trainyard/shared';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { CreateSnapshotRequest, SnapshotEnvironment } from '@trainyard/shared';
+import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
+import { dependencyLayersDir } from '../../backend/src/artifacts/retention';
+import type { HttpError } from '../../backend/src/errors';
 import { collectGarbage } from '../../backend/src/artifacts/retention';
 import { join } from 'node:path';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
@@ -187,6 +190,85 @@ describe('the dependency layer (copy strategy)', function () {
     const layers = (JSON.parse((await h.ctx.images.getManifest('envstore', v.digest))!.bytes.toString()) as { layers: Array<{ digest: string }> }).layers;
     assert.equal(layers.length, 3, 'base, dependencies, code');
     assert.ok((await listLayer(h.ctx.images, layers[1].digest)).some((e) => e[0].endsWith('tinydep/data.bin')));
+  });
+
+  it('sends an environment unchanged since the last save by its digest, with no paths for its files; a backend without it gets it whole', async () => {
+    const baseDir = await ensureBaseImage();
+    const base = `oci-layout:${baseDir}:latest`;
+    const python = makeVenv(join(tmp.dir, 'venv-digest'));
+    const ws = join(tmp.dir, 'ws-digest');
+    mkdirSync(ws);
+    writeFileSync(join(ws, 'train.py'), 'import tinydep\n');
+    await new Promise((r) => setTimeout(r, RACY_MS + 100)); // the venv settles, so its capture is remembered
+    const cacheDir = join(tmp.dir, 'client-cache-digest');
+    const local = await harness('sqlite', 64 << 20, { localFiles: true });
+    const other = await harness('sqlite', 64 << 20, { localFiles: true });
+    try {
+      const sentTo = (target: Harness) => {
+        const bodies: CreateSnapshotRequest[] = [];
+        const calls: string[] = [];
+        const client = {
+          ...target.client,
+          createSnapshot: async (body: CreateSnapshotRequest) => {
+            bodies.push(body);
+            try {
+              return await target.client.createSnapshot(body);
+            } catch (err) {
+              calls.push(`${(err as { status?: number }).status}`);
+              throw err;
+            }
+          },
+          useLocalFiles: async (id: string, files: Array<{ sha256: string; path: string }>) => (calls.push(`useLocalFiles ${files.length}`), target.client.useLocalFiles!(id, files)),
+        };
+        return { client, bodies, calls };
+      };
+      const save = (c: ReturnType<typeof sentTo>, version: string) => saveWorkspace(c.client, { dir: ws, model: 'bydigest', version, baseImage: base, python, cacheDir });
+
+      const first = sentTo(local);
+      await save(first, 'd1');
+      assert.ok(first.bodies[0].environment && !first.bodies[0].environmentDigest, 'a first capture goes whole');
+      assert.equal(first.bodies[0].localFiles!.length, 1 + 6, 'with the paths of its files');
+
+      appendFileSync(join(ws, 'train.py'), '# edit\n');
+      const second = sentTo(local);
+      const r2 = await save(second, 'd2');
+      assert.equal(second.bodies.length, 1, 'one create: the backend had it');
+      const b2 = second.bodies[0];
+      assert.equal(b2.environment, undefined);
+      assert.match(b2.environmentDigest ?? '', /^[0-9a-f]{64}$/);
+      const [stored] = readdirSync(join(local.ctx.dirs.blobs, '.environments'));
+      assert.equal(stored, `${b2.environmentDigest}.json`, 'the client and the backend hash it alike');
+      assert.deepEqual(b2.localFiles!.map((f) => f.path), [join(ws, 'train.py')], 'no paths for the environment');
+      assert.deepEqual(second.calls, [], 'nothing offered after: the dependency layer is remembered');
+      assert.equal(r2.version.fileCount, 1);
+
+      // restarted, with the dependency layer forgotten: the build needs the environment's files, whose paths go after the manifest
+      rmSync(dependencyLayersDir(local.ctx), { recursive: true, force: true });
+      appendFileSync(join(ws, 'train.py'), '# edit 2\n');
+      const svc = new SnapshotsService(local.ctx);
+      const restarted = { ...local, client: { createSnapshot: (b: CreateSnapshotRequest) => svc.create(b), putBlob: (sha: string, d: Uint8Array) => svc.putBlob(sha, Buffer.from(d)), buildSnapshot: (id: string) => svc.build(id), onThisMachine: true, useLocalFiles: (id: string, f: Array<{ sha256: string; path: string }>) => svc.useLocalFiles(id, f) } } as unknown as Harness;
+      const third = sentTo(restarted);
+      const r3 = await save(third, 'd3');
+      assert.deepEqual(third.calls, ['useLocalFiles 6']);
+      assert.deepEqual([r3.localFiles, r3.uploadedFiles], [7, 0]);
+
+      // another backend has never seen it: 409, then the environment itself
+      const fresh = sentTo(other);
+      const r4 = await save(fresh, 'd4');
+      assert.deepEqual(fresh.calls, ['409']);
+      assert.ok(fresh.bodies[1].environment && fresh.bodies[1].localFiles!.length === 7);
+      const m3 = JSON.parse((await local.ctx.images.getManifest('bydigest', 'd3'))!.bytes.toString()) as { layers: Array<{ digest: string }> };
+      const m4 = JSON.parse((await other.ctx.images.getManifest('bydigest', 'd4'))!.bytes.toString()) as { layers: Array<{ digest: string }> };
+      assert.equal(m4.layers[1].digest, m3.layers[1].digest, 'the same dependency layer either way');
+      assert.equal(r4.version.fileCount, 1);
+
+      const body = { model: 'bydigest', files: [], entrypoints: { train: 'true' }, baseImage: base };
+      await assert.rejects(other.svc.create({ ...body, environmentDigest: 'f'.repeat(64) }), (err: HttpError) => err.status === 409 && (err.details as { environmentUnknown?: boolean }).environmentUnknown === true && /does not have the environment sha256 f{64}: send the environment itself/.test(err.message));
+      await assert.rejects(other.svc.create({ ...body, environmentDigest: b2.environmentDigest, environment: first.bodies[0].environment }), /send the environment or its digest \(environmentDigest\), not both/);
+    } finally {
+      await local.close();
+      await other.close();
+    }
   });
 
   it('refuses what neither strategy can do, saying why', async () => {

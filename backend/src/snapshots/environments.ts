@@ -7,11 +7,12 @@
  * names it. A save of a known environment also gets the object planned before (dependencies.ts
  * memoizes plans per environment object).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CreateSnapshot, SnapshotEnvironment } from '@trainyard/shared';
 import type { AppContext } from '../context';
+import { environmentDigest } from '@trainyard/shared/snapshot/environment-digest';
 
 /** where a backend keeps them */
 export const environmentsDir = (ctx: Pick<AppContext, 'dirs'>): string => join(ctx.dirs.blobs, '.environments');
@@ -43,8 +44,8 @@ export class EnvironmentStore {
   }
 
   /** `env`'s digest, and the object to use for it from now on (the first one seen: plans made for it are reused) */
-  intern(env: SnapshotEnvironment): { digest: string; environment: SnapshotEnvironment } {
-    const digest = createHash('sha256').update(JSON.stringify(env)).digest('hex');
+  intern(env: SnapshotEnvironment, known?: string): { digest: string; environment: SnapshotEnvironment } {
+    const digest = known ?? environmentDigest(env);
     return { digest, environment: this.remember(digest, this.known.get(digest) ?? env) };
   }
 
@@ -72,6 +73,12 @@ export class EnvironmentStore {
     this.persisted.add(digest);
   }
 
+  /** the environment stored under `digest`, or null when this backend does not have it */
+  async find(digest: string): Promise<SnapshotEnvironment | null> {
+    if (this.known.has(digest)) return this.remember(digest, this.known.get(digest)!);
+    return this.get(digest).catch(() => null);
+  }
+
   /** the environment stored under `digest` (an error saying so when it is gone) */
   async get(digest: string): Promise<SnapshotEnvironment> {
     const seen = this.known.get(digest);
@@ -86,9 +93,9 @@ export class EnvironmentStore {
   }
 
   /** the manifest with its environment interned, and the row's form of it (the environment by digest: persist it first) */
-  toStored(manifest: CreateSnapshot): { stored: StoredManifest; manifest: CreateSnapshot; digest: string | null } {
+  toStored(manifest: CreateSnapshot, knownDigest?: string): { stored: StoredManifest; manifest: CreateSnapshot; digest: string | null } {
     if (!manifest.environment) return { stored: manifest, manifest, digest: null };
-    const { digest, environment } = this.intern(manifest.environment);
+    const { digest, environment } = this.intern(manifest.environment, knownDigest);
     const { environment: _, ...rest } = manifest;
     return { stored: { ...rest, environmentDigest: digest }, manifest: { ...manifest, environment }, digest };
   }

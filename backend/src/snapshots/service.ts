@@ -74,10 +74,16 @@ export class SnapshotsService {
   }
 
   async create(request: CreateSnapshotRequest, createdBy = this.ctx.user): Promise<Snapshot> {
-    const { localFiles: offered, ...asked } = request; // where the files are is not part of the manifest
+    const { localFiles: offered, environmentDigest, ...asked } = request; // where the files are is not part of the manifest
+    if (environmentDigest !== undefined) {
+      if (asked.environment) throw invalid('send the environment or its digest (environmentDigest), not both');
+      const known = await this.environments.find(environmentDigest);
+      if (!known) throw conflict(`this backend does not have the environment sha256 ${environmentDigest}: send the environment itself`, { environmentUnknown: true, environmentDigest });
+      asked.environment = known;
+    }
     validateManifest(asked, this.ctx.config.images.maxFileBytes);
     // a known environment becomes the object seen before (its plan and hashes are made already); the row names it by digest
-    const { stored, manifest: body, digest: envDigest } = this.environments.toStored(asked);
+    const { stored, manifest: body, digest: envDigest } = this.environments.toStored(asked, environmentDigest);
     const label = defaultVersionLabel(body);
     if (!isValidRefName(`${body.model}:${label}`)) {
       throw invalid(`version label "${label}" cannot tag an image: use letters and digits separated by single ".", "_", "-" or "+", ending with a letter or digit`);

@@ -54,7 +54,10 @@ export function validateManifest(body: CreateSnapshot, maxFileBytes: number): vo
       if (seen.has(parent)) problems.push(`"${parent}" is listed as a file but "${path}" is inside it`);
     }
   }
-  for (const d of body.environment?.distributions ?? []) {
+  // an environment object checked before under the same limit (a known environment: environments.ts) is not checked again
+  const env = body.environment;
+  const checked = env && validEnvironments.get(env) === maxFileBytes;
+  for (const d of checked ? [] : (env?.distributions ?? [])) {
     const bad = distributionProblem(d.name, d.version);
     if (bad) problems.push(`environment ${bad}`);
     for (const f of d.files ?? []) {
@@ -67,7 +70,11 @@ export function validateManifest(body: CreateSnapshot, maxFileBytes: number): vo
     problems.push(`no "train" entrypoint (got ${Object.keys(body.entrypoints).join(', ') || 'none'}); pass --entrypoint train='python my_script.py'`);
   }
   if (problems.length) throw invalid(problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more problems)`, { problems: problems.slice(0, 50) });
+  if (env) validEnvironments.set(env, maxFileBytes);
 }
+
+/** environments that passed validateManifest, with the file size limit they passed under */
+const validEnvironments = new WeakMap<NonNullable<CreateSnapshot['environment']>, number>();
 
 const byPath = (a: SnapshotFile, b: SnapshotFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 

@@ -120,7 +120,7 @@ const InPlaceFiles = Type.Array(
 export const LocalFiles = Type.Object({ files: InPlaceFiles }, { additionalProperties: false });
 
 /**
- * POST /v1/snapshots: the manifest, and (optional) where its files are on this machine. A backend on
+ * POST /v1/snapshots: the manifest (its environment itself, or the digest of one sent before), and (optional) where its files are on this machine. A backend on
  * loopback verifies those in place while it reads the base image, so its answer's `missing` already
  * leaves them out; any other backend ignores them (upload what `missing` lists). The paths are not
  * part of the stored manifest.
@@ -129,6 +129,13 @@ export const CreateSnapshotRequest = Type.Object(
   {
     ...CreateSnapshot.properties,
     localFiles: Type.Optional(InPlaceFiles),
+    environmentDigest: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{64}$',
+        description:
+          'instead of `environment`: the sha256 hex of the JSON of an environment sent before (an environment lists every installed file, megabytes for a large one); 409 with details.environmentUnknown when this backend does not have it: send `environment` itself',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

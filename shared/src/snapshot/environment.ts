@@ -111,6 +111,8 @@ export interface CapturedEnvironment {
   /** sha256 → absolute path, for the uploads */
   sources: Map<string, string>;
   totalBytes: number;
+  /** unchanged since it was last captured (taken from the cache): a backend saved with it before likely has it */
+  cached?: boolean;
 }
 
 type RawFile = { abs?: string; key?: string | null; sha256: string; size: number };
@@ -213,7 +215,7 @@ export async function captureEnvironment(
   const cacheFile = cacheDir ? join(cacheDir, cacheFileName(who, withFiles ? 'files' : 'names')) : null;
   if (cacheFile) {
     const entry = await readCacheFile<EnvCacheEntry>(cacheFile, ENV_CACHE_VERSION);
-    if (entry && (await stillValid(entry))) return toCaptured(entry.raw, opts.strategy);
+    if (entry && (await stillValid(entry))) return { ...toCaptured(entry.raw, opts.strategy), cached: true };
   }
   const startedNs = nowNs();
   const pythonKeys: Record<string, string | null> = python.includes('/') ? { [resolve(python)]: await keyOf(resolve(python)) } : {};

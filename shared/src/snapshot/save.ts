@@ -16,6 +16,7 @@ import { collectManifest, WorkspaceError, type CollectedManifest, type CollectOp
 import { NOTEBOOK_SCRIPT_DIR, notebookOf, notebookToScript } from './notebook';
 import { captureEnvironment, type CapturedEnvironment } from './environment';
 import { timeStage } from './stages';
+import { environmentDigest } from './environment-digest';
 
 export interface SaveOptions {
   dir: string;
@@ -108,6 +109,15 @@ async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, 
   }
 }
 
+/**
+ * the backend lacks the environment named by digest (409 environmentUnknown), or refused the request
+ * (400: an older backend does not know the field; anything else wrong is said again by the retry)
+ */
+function isUnknownEnvironment(err: unknown): boolean {
+  const e = err as { status?: number; details?: { environmentUnknown?: unknown } } | null;
+  return !!e && ((e.status === 409 && e.details?.environmentUnknown === true) || e.status === 400);
+}
+
 const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 
 /**
@@ -188,39 +198,65 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   say(`${m.files.length} files, ${fmtBytes(m.totalBytes)}, ${gitNote}`);
 
   let env: CapturedEnvironment | null = null;
+  /** the environment's own files (not also workspace files) */
+  const envOnly = new Set<string>();
   if (opts.python) {
     say(`reading the Python environment of ${opts.python}`);
     env = await timeStage('environment', () => envP!);
     const e = env.environment;
     say(`Python ${e.python} (${e.abi || e.platform}), ${e.distributions.length} distributions`);
-    for (const [sha, path] of env.sources) if (!m.sources.has(sha)) m.sources.set(sha, path);
+    for (const [sha, path] of env.sources) {
+      if (m.sources.has(sha)) continue;
+      m.sources.set(sha, path);
+      envOnly.add(sha);
+    }
   }
 
+  // an environment unchanged since the last save goes by its digest (it lists every installed file:
+  // megabytes for a large one), with no paths for its files; a backend that lacks it says so, and gets it whole
+  let byDigest = !!env?.cached;
   // the backend on this machine reads the files in place (verifying each hash) instead of receiving them
-  const offerPaths = opts.localFiles !== false && client.onThisMachine === true && m.sources.size <= MAX_IN_PLACE_FILES;
-  const snap = await timeStage('create snapshot', () => client.createSnapshot({
+  const onThisMachine = opts.localFiles !== false && client.onThisMachine === true;
+  const offered = () => (onThisMachine ? [...m.sources].filter(([sha]) => !(byDigest && envOnly.has(sha))) : []);
+  let sent = offered();
+  if (sent.length > MAX_IN_PLACE_FILES) sent = []; // too many for one request: offered after the manifest, in parts
+  const create = () => client.createSnapshot({
     model: opts.model,
     ...(opts.version !== undefined ? { version: opts.version } : {}),
     ...(opts.baseImage !== undefined ? { baseImage: absoluteBase(opts.baseImage) } : {}),
     files: m.files,
     entrypoints,
     git: { sha: m.git.sha, dirty: m.git.dirty, ...(m.git.branch ? { branch: m.git.branch.slice(0, 255) } : {}) },
-    ...(env ? { environment: env.environment } : {}),
+    ...(env ? (byDigest ? { environmentDigest: environmentDigest(env.environment) } : { environment: env.environment }) : {}),
     ...(opts.selfTest !== undefined ? { selfTest: opts.selfTest } : {}),
-    ...(offerPaths ? { localFiles: [...m.sources].map(([sha256, path]) => ({ sha256, path: resolve(path) })) } : {}),
-  }));
+    ...(sent.length ? { localFiles: sent.map(([sha256, path]) => ({ sha256, path: resolve(path) })) } : {}),
+  });
+  const snap = await timeStage('create snapshot', async () => {
+    try {
+      return await create();
+    } catch (err) {
+      if (!byDigest || !isUnknownEnvironment(err)) throw err;
+      byDigest = false; // a backend that has not seen it (or an older one): the environment itself, with its files' paths
+      sent = offered();
+      if (sent.length > MAX_IN_PLACE_FILES) sent = [];
+      return create();
+    }
+  });
 
   let missing = [...snap.missing];
-  let localFiles = snap.localFiles && offerPaths ? (snap.inPlace ?? 0) : 0;
-  if (!offerPaths && missing.length && snap.localFiles && client.useLocalFiles && opts.localFiles !== false) {
-    // a backend on this machine under another name (or more files than one request may name): it is told where they are now, in parts
-    const files = missing.flatMap((sha) => (m.sources.has(sha) ? [{ sha256: sha, path: resolve(m.sources.get(sha)!) }] : []));
+  let localFiles = snap.localFiles && sent.length ? (snap.inPlace ?? 0) : 0;
+  // files whose paths the manifest did not carry (a backend on this machine under another name, more
+  // files than one request may name, an environment sent by digest): the backend is told where they are now, in parts
+  const sentShas = new Set(sent.map(([sha]) => sha));
+  const unsent = missing.filter((sha) => m.sources.has(sha) && !sentShas.has(sha));
+  if (unsent.length && snap.localFiles && client.useLocalFiles && opts.localFiles !== false) {
+    const files = unsent.map((sha) => ({ sha256: sha, path: resolve(m.sources.get(sha)!) }));
     try {
       let after = snap;
       for (let i = 0; i < files.length; i += MAX_IN_PLACE_FILES) {
         after = await timeStage('local files (backend reads in place)', () => client.useLocalFiles!(snap.id, files.slice(i, i + MAX_IN_PLACE_FILES)));
       }
-      localFiles = missing.length - after.missing.length;
+      localFiles += missing.length - after.missing.length;
       missing = [...after.missing];
     } catch {
       /* an older or remote backend: upload them all */
