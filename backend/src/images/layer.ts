@@ -12,7 +12,7 @@
  * moved in by rename: putBlobFile), else streamed to the store, which verifies it.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import tar from 'tar-stream';
 import type { BlobUpload, ImageStore } from './image-store';
 import { recordStage, timeStage } from '@trainyard/shared/snapshot/stages';
 import { statKey } from '@trainyard/shared/snapshot/hash-cache';
+import { NotRegularFile, readSmallSync, SyncReads } from '@trainyard/shared/snapshot/small-read';
 import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, type CompressStats } from './compression';
 
 export { MEDIA_LAYER_GZIP } from './compression';
@@ -122,12 +123,16 @@ const PREFETCH_AHEAD = 16;
 /** a small file read whole: its bytes, and whether its stat key was `statKey` before and after the read (then they are the ones hashed before) */
 type Prefetched = { data: Buffer; unchanged: boolean } | null;
 
-/** per layer: whether small files are still read with blocking calls (a slow file system, e.g. NFS, turns it off) */
-type ReadMode = { blocking: boolean };
-
-async function readWhole(src: FileSource, mode: ReadMode): Promise<Prefetched> {
-  const small = mode.blocking ? readSmallSync(src, mode) : undefined;
-  if (small !== undefined) return small;
+async function readWhole(src: FileSource, reads: SyncReads): Promise<Prefetched> {
+  if (reads.blocking) {
+    let small;
+    try {
+      small = readSmallSync(src.file, reads);
+    } catch (err) {
+      throw err instanceof NotRegularFile ? notRegular(src) : err;
+    }
+    if (small) return { data: small.data, unchanged: !!src.statKey && statKey(small.before) === src.statKey && statKey(small.after) === src.statKey };
+  }
   const fh = await open(src.file, constants.O_RDONLY | constants.O_NONBLOCK); // as readSmallSync
   try {
     const before = await fh.stat({ bigint: true });
@@ -138,38 +143,6 @@ async function readWhole(src: FileSource, mode: ReadMode): Promise<Prefetched> {
     return { data, unchanged };
   } finally {
     await fh.close();
-  }
-}
-
-/**
- * files up to this size are read with blocking calls: a few microseconds each, where the five
- * thread-pool round trips of an async read cost more (a code layer of 200 small files: 40-47 ms
- * async, 18-23 ms so). One that takes longer than SYNC_SLOW_MS (a network file system) stops
- * it for the rest of the layer, so the event loop is never held long.
- */
-const SYNC_MAX = 64 << 10;
-const SYNC_SLOW_MS = 2;
-
-function readSmallSync(src: FileSource, mode: ReadMode): Prefetched | undefined {
-  const t = performance.now();
-  // O_NONBLOCK: a FIFO put in a file's place must not stop the event loop (it is refused below)
-  const fd = openSync(src.file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const before = fstatSync(fd, { bigint: true });
-    if (!before.isFile()) throw notRegular(src);
-    if (before.size > BigInt(SYNC_MAX)) return undefined;
-    const data = Buffer.allocUnsafe(Number(before.size));
-    let n = 0;
-    while (n < data.length) {
-      const got = readSync(fd, data, n, data.length - n, n);
-      if (got === 0) break;
-      n += got;
-    }
-    const unchanged = !!src.statKey && statKey(before) === src.statKey && statKey(fstatSync(fd, { bigint: true })) === src.statKey;
-    return { data: n === data.length ? data : data.subarray(0, n), unchanged };
-  } finally {
-    closeSync(fd);
-    if (performance.now() - t > SYNC_SLOW_MS) mode.blocking = false;
   }
 }
 
@@ -238,11 +211,11 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), sendTo, createWriteStream(file));
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
     const reads = new Map<number, Promise<Prefetched>>();
-    const mode: ReadMode = { blocking: true };
+    const blocking = new SyncReads(); // small files: blocking reads (small-read.ts)
     const prefetch = (i: number) => {
       const e = plan[i];
       if (!e || e.type !== 'file' || !('file' in e.source) || reads.has(i)) return;
-      const p = readWhole(e.source, mode);
+      const p = readWhole(e.source, blocking);
       p.catch(() => undefined); // awaited by writeEntry
       reads.set(i, p);
     };

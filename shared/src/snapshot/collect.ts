@@ -23,6 +23,7 @@ import type { GitState } from '../schemas/models';
 import type { SnapshotFile } from '../schemas/snapshots';
 import { gitState } from './git';
 import { mapLimit } from '../map-limit';
+import { readSmallSync, SyncReads } from './small-read';
 import { CONTENT_RULES, MAX_SCAN_BYTES, scanContent } from './secrets';
 import { cacheFileName, defaultCacheDir, isCacheable, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
 
@@ -146,7 +147,23 @@ interface Hashed {
  * Reads a file once: sha256 and, when `scan`, the secret scan (files up to MAX_SCAN_BYTES are
  * read whole, larger ones streamed). The fd's stat before and after says whether it may be cached.
  */
-async function hashAndScan(path: string, scan: boolean, startedNs: bigint): Promise<Hashed> {
+async function hashAndScan(path: string, scan: boolean, startedNs: bigint, reads: SyncReads): Promise<Hashed> {
+  if (reads.blocking) {
+    // a small file: blocking calls (small-read.ts: far cheaper than five thread-pool round trips)
+    const small = readSmallSync(path, reads); // throws as open does (ENOENT, EACCES), or NotRegularFile
+    if (small) {
+      const { data } = small;
+      const scanned = scan && data.length <= MAX_SCAN_BYTES;
+      const before = statKey(small.before);
+      return {
+        sha256: createHash('sha256').update(data).digest('hex'),
+        size: data.length,
+        secret: scanned ? scanContent(data) : null,
+        scanned,
+        cacheKey: isCacheable(before, statKey(small.after), startedNs) && Number(small.before.size) === data.length ? before : null,
+      };
+    }
+  }
   const fh = await open(path, 'r');
   try {
     const before = statKey(await fh.stat({ bigint: true }));
@@ -264,7 +281,11 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   const nextCache: Record<string, HashCacheEntry> = {};
   let changed = false;
   found.sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
+  const reads = new SyncReads();
+  let done = 0;
   const hashed = await mapLimit(found, 8, async (f): Promise<{ sha256: string; size: number; secret?: string }> => {
+    // small files are read with blocking calls: the event loop gets a turn every 128 files
+    if (++done % 128 === 0) await new Promise<void>((r) => setImmediate(r));
     const scan = !f.allowed && f.size <= MAX_SCAN_BYTES;
     const hit = cached[f.abs];
     if (hit && hit[0] === f.key && (hit[3] || !scan)) {
@@ -274,7 +295,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
     changed = true;
     let r: Hashed;
     try {
-      r = await hashAndScan(f.abs, scan, startedNs);
+      r = await hashAndScan(f.abs, scan, startedNs, reads);
     } catch (err) {
       throw new WorkspaceError(`cannot read ${f.rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
