@@ -31,7 +31,8 @@
  * rep (in-process, skopeo + umoci, CLI, buildah), so load from other work on the machine falls on
  * all of them alike; the workspace and the venv are left to settle (RACY_MS) before the first save. Peak RSS: this process
  * (in-process saves), and the CLI and server processes. BENCH_COMPRESSION=gzip:1|zstd|…
- * sets images.compression for Trainyard and the floor.
+ * sets images.compression for Trainyard and the floor. BENCH_ENV_FILES=20000 adds a distribution of
+ * that many small files to the environment (a real one's shape: numpy, pandas, torch have tens of thousands).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -55,6 +56,8 @@ import { median, ms, printRatios, prng, ratio, step, table } from './lib';
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const COLD_REPS = Number(process.env.BENCH_COLD_REPS ?? 2);
 const DEP_MB = Number(process.env.BENCH_DEP_MB ?? 50);
+/** BENCH_ENV_FILES=20000: the environment also holds a distribution of that many small files */
+const ENV_FILES = Number(process.env.BENCH_ENV_FILES ?? 0);
 const COMPRESSION = process.env.BENCH_COMPRESSION ? parseCompression(process.env.BENCH_COMPRESSION) : DEFAULT_COMPRESSION;
 
 function sh(cmd: string, args: string[], timeoutMs = 300_000): Promise<string> {
@@ -83,7 +86,7 @@ function makeWorkspace(dir: string): void {
   }
 }
 
-/** a venv of /usr/bin/python3 with benchdep 1.0.0 (DEP_MB x 1 MiB random files), installed as a wheel would */
+/** a venv of /usr/bin/python3 with benchdep 1.0.0 (DEP_MB x 1 MiB random files), installed as a wheel would (and manydep 2.0 of ENV_FILES small files) */
 function makeVenv(dir: string): { python: string; site: string } {
   execFileSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', dir]);
   const site = join(dir, 'lib', 'python3.11', 'site-packages');
@@ -104,6 +107,21 @@ function makeVenv(dir: string): { python: string; site: string } {
   put('benchdep-1.0.0.dist-info/WHEEL', Buffer.from('Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n'));
   record.push('benchdep-1.0.0.dist-info/RECORD,,');
   writeFileSync(join(site, 'benchdep-1.0.0.dist-info', 'RECORD'), `${record.join('\n')}\n`);
+  if (ENV_FILES > 0) {
+    // a second distribution of many small source files: the shape of a real environment (numpy, pandas, torch: tens of thousands)
+    const many: string[] = [];
+    for (let i = 0; i < ENV_FILES; i++) {
+      const p = `manydep/m${i % 100}/f${i}.py`;
+      mkdirSync(join(site, 'manydep', `m${i % 100}`), { recursive: true });
+      const data = Buffer.from(`def f${i}(x):\n    return x * ${Math.floor(rnd() * 1e6)}\n`.repeat(1 + (i % 12)));
+      writeFileSync(join(site, p), data);
+      many.push(`${p},sha256=${createHash('sha256').update(data).digest('base64url')},${data.length}`);
+    }
+    mkdirSync(join(site, 'manydep-2.0.dist-info'));
+    writeFileSync(join(site, 'manydep-2.0.dist-info', 'METADATA'), 'Metadata-Version: 2.1\nName: manydep\nVersion: 2.0\n');
+    many.push('manydep-2.0.dist-info/METADATA,,', 'manydep-2.0.dist-info/RECORD,,');
+    writeFileSync(join(site, 'manydep-2.0.dist-info', 'RECORD'), `${many.join('\n')}\n`);
+  }
   return { python: join(dir, 'bin', 'python'), site };
 }
 
@@ -237,7 +255,7 @@ async function main(): Promise<void> {
     await step('push the base to the registry (skopeo)', () => sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${baseDir}:latest`, `docker://${base}`]));
     const ws = join(work, 'ws');
     makeWorkspace(ws);
-    const { python, site } = await step(`generate the workspace (200 files) and a ${DEP_MB} MB dependency venv`, async () => makeVenv(join(work, 'venv')));
+    const { python, site } = await step(`generate the workspace (200 files) and a ${DEP_MB} MB dependency venv${ENV_FILES ? ` with ${ENV_FILES} more small files` : ''}`, async () => makeVenv(join(work, 'venv')));
     const depDir = join(site); // what buildah/umoci copy: the distribution's files
     // a user's workspace and environment were written a while before they save: their files have
     // settled (hash-cache.ts RACY_MS), so stat keys may vouch for them as they do in real use
@@ -412,7 +430,7 @@ async function main(): Promise<void> {
       're-save ms (median)': r.resave.length ? ms(median(r.resave)) : '-',
       're-save runs': r.resave.map(ms).join(' '),
     }));
-    table(`Save: 200 source files + ${DEP_MB} MB dependency delta, to a local registry (${COLD_REPS} cold, ${REPS} re-saves; layers ${compressionName(COMPRESSION)})`, rows);
+    table(`Save: 200 source files + ${DEP_MB} MB dependency delta${ENV_FILES ? ` + ${ENV_FILES} small environment files` : ''}, to a local registry (${COLD_REPS} cold, ${REPS} re-saves; layers ${compressionName(COMPRESSION)})`, rows);
     table(`Floor parts, each alone (median of ${COLD_REPS}; compress on ${availableParallelism()} cores)`, [
       { part: 'read every byte', ms: ms(fl.read) },
       { part: `compress (${compressionName(COMPRESSION)})`, ms: ms(fl.compress) },
