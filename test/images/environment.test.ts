@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { CreateSnapshotRequest, SnapshotEnvironment } from '@trainyard/shared';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
 import { dependencyLayersDir } from '../../backend/src/artifacts/retention';
@@ -64,6 +64,12 @@ describe('the dependency layer (copy strategy)', function () {
 
   it('captures the environment of a chosen interpreter', async () => {
     const python = makeVenv(join(tmp.dir, 'venv0'));
+    // installed files that are links: one out of site-packages (left out), one to a file inside it (taken, as that file's bytes)
+    const site = join(tmp.dir, 'venv0', 'lib', 'python3.11', 'site-packages');
+    writeFileSync(join(tmp.dir, 'outside.py'), 'SECRET = 1\n');
+    symlinkSync(join(tmp.dir, 'outside.py'), join(site, 'tinydep', 'escape.py'));
+    symlinkSync('__init__.py', join(site, 'tinydep', 'alias.py'));
+    appendFileSync(join(site, 'tinydep-1.2.3.dist-info', 'RECORD'), 'tinydep/escape.py,,\ntinydep/alias.py,,\n');
     const env = await captureEnvironment(python);
     assert.equal(env.environment.platform, 'linux');
     assert.equal(env.environment.abi, 'cpython-311-x86_64-linux-gnu');
@@ -72,6 +78,8 @@ describe('the dependency layer (copy strategy)', function () {
     const paths = env.environment.distributions[0].files!.map((f) => f.path);
     assert.ok(paths.includes('tinydep/__init__.py') && paths.includes('tinydep-1.2.3.dist-info/RECORD'), paths.join(','));
     assert.ok(!paths.some((p) => p.includes('..')), 'files outside site-packages are left out');
+    assert.ok(!paths.includes('tinydep/escape.py'), 'a link out of site-packages is left out');
+    assert.ok(!paths.includes('tinydep/alias.py') && paths.includes('tinydep/__init__.py'), 'a link inside is the file it names');
     await assert.rejects(captureEnvironment('/nonexistent/python'), /cannot read the Python environment of \/nonexistent\/python: not found/);
   });
 

@@ -81,10 +81,19 @@ for d in md.distributions():
     seen.add(key)
     entry = {"name": name, "version": d.version}
     if with_files:
-        base = os.path.realpath(str(d.locate_file("")))
+        root = str(d.locate_file(""))
+        base = os.path.realpath(root)
         files = []
+        real_dirs = {}
         for p in d.files or []:
-            full = os.path.realpath(str(d.locate_file(p)))
+            # realpath of the folder once per folder (it lstats every part of the path), then the file's own link if any
+            joined = os.path.join(root, str(p))
+            folder, leaf = os.path.split(joined)
+            if folder not in real_dirs:
+                real_dirs[folder] = os.path.realpath(folder)
+            full = os.path.join(real_dirs[folder], leaf)
+            if os.path.islink(full):
+                full = os.path.realpath(full)
             rel = os.path.relpath(full, base)
             if rel.startswith("..") or os.path.isabs(rel) or rel.endswith(".pyc") or not os.path.isfile(full):
                 continue
