@@ -198,6 +198,13 @@ describe('the dependency layer (copy strategy)', function () {
     const layers = (JSON.parse((await h.ctx.images.getManifest('envstore', v.digest))!.bytes.toString()) as { layers: Array<{ digest: string }> }).layers;
     assert.equal(layers.length, 3, 'base, dependencies, code');
     assert.ok((await listLayer(h.ctx.images, layers[1].digest)).some((e) => e[0].endsWith('tinydep/data.bin')));
+
+    // a stored environment damaged on disk is not used: dropped, and asked for again
+    const envFile = join(h.ctx.dirs.blobs, '.environments', `${stored[0].environmentDigest}.json`);
+    writeFileSync(envFile, '{"python": "3.11.2", "distributions": []}');
+    const again = new SnapshotsService({ ...h.ctx, images: new OciLayoutStore(join(h.dir, 'images')) });
+    await assert.rejects(again.create({ model: 'envstore', files: [], entrypoints: { train: 'true' }, baseImage: base, environmentDigest: stored[0].environmentDigest }), /does not have the environment/);
+    assert.ok(!existsSync(envFile));
   });
 
   it('sends an environment unchanged since the last save by its digest, with no paths for its files; a backend without it gets it whole', async () => {

@@ -83,13 +83,22 @@ export class EnvironmentStore {
   async get(digest: string): Promise<SnapshotEnvironment> {
     const seen = this.known.get(digest);
     if (seen) return seen;
-    let text: string;
+    const gone = () => new Error(`the snapshot's environment (sha256 ${digest}) is no longer stored on this backend; save again`);
+    const file = this.file(digest);
+    let env: SnapshotEnvironment;
     try {
-      text = await readFile(this.file(digest), 'utf8');
-    } catch {
-      throw new Error(`the snapshot's environment (sha256 ${digest}) is no longer stored on this backend; save again`);
+      env = JSON.parse(await readFile(file, 'utf8')) as SnapshotEnvironment;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw gone();
+      env = null as never; // not JSON: checked below
     }
-    return this.remember(digest, JSON.parse(text) as SnapshotEnvironment);
+    // a file that does not hold what its name says (damaged on disk) is dropped, so the next save stores it again
+    if (!env || typeof env !== 'object' || environmentDigest(env) !== digest) {
+      await rm(file, { force: true });
+      this.persisted.delete(digest);
+      throw gone();
+    }
+    return this.remember(digest, env);
   }
 
   /** the manifest with its environment interned, and the row's form of it (the environment by digest: persist it first) */
