@@ -397,37 +397,36 @@ describe('shared UI components (jsdom)', function () {
       assert.equal(rtl.screen.queryByRole('alert'), null);
     });
 
-    it('says why, with a retry, when a run\'s metrics still cannot be read, instead of "No metrics yet"', async () => {
-      let down = true;
+    /** a sweep whose metric reads fail until up() */
+    const unreachable = () => {
+      const state = { down: true };
       const f = fakeClient({
         listRuns: () => ({ items: members, nextCursor: null }),
         getMetrics: (id: string) => {
-          if (down) throw new ApiError(0, 'unavailable', 'cannot reach the backend');
+          if (state.down) throw new ApiError(0, 'unavailable', 'cannot reach the backend');
           return series(id);
         },
       });
+      return { f, up: () => (state.down = false) };
+    };
+
+    it('says why, with a retry, when a run\'s metrics still cannot be read, instead of "No metrics yet"', async () => {
+      const { f, up } = unreachable();
       mount(f.client, <ui.SweepView sweepId="swp_bbbbbbbbbb" />);
       const alert = await rtl.screen.findByRole('alert', undefined, { timeout: 5000 });
       assert.equal(rtl.screen.queryByText('No metrics yet'), null);
       assert.equal(f.calls.getMetrics.filter(([id]) => id === 'run_bbbbbbbbbb1').length, 3, 'three reads before giving up');
-      down = false;
+      up();
       rtl.fireEvent.click(rtl.within(alert).getByRole('button'));
       await rtl.screen.findByLabelText('Best loss');
       assert.equal(rtl.screen.queryByRole('alert'), null);
     });
 
     it('reads the metrics again by itself once the event stream reconnects, as its error says', async () => {
-      let down = true;
-      const f = fakeClient({
-        listRuns: () => ({ items: members, nextCursor: null }),
-        getMetrics: (id: string) => {
-          if (down) throw new ApiError(0, 'unavailable', 'cannot reach the backend');
-          return series(id);
-        },
-      });
+      const { f, up } = unreachable();
       mount(f.client, <ui.SweepView sweepId="swp_bbbbbbbbbb" />);
       await rtl.screen.findByRole('alert', undefined, { timeout: 5000 });
-      down = false;
+      up();
       f.drop(); // the backend comes back: the stream reconnects (after its backoff) and the sweep reloads
       await rtl.screen.findByLabelText('Best loss', undefined, { timeout: 5000 });
       assert.equal(rtl.screen.queryByRole('alert'), null);

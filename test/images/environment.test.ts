@@ -169,13 +169,18 @@ describe('the dependency layer (copy strategy)', function () {
     }
   });
 
-  it('stores an environment once, named by digest from its snapshots; the collector keeps the uploads it lists; a restarted backend builds from it', async () => {
-    const baseDir = await ensureBaseImage();
-    const base = `oci-layout:${baseDir}:latest`;
-    const python = makeVenv(join(tmp.dir, 'venv-store'));
-    const ws = join(tmp.dir, 'ws-store');
+  /** the Debian base, a venv holding tinydep, and a workspace that imports it */
+  const depWorkspace = async (name: string) => {
+    const base = `oci-layout:${await ensureBaseImage()}:latest`;
+    const python = makeVenv(join(tmp.dir, `venv-${name}`));
+    const ws = join(tmp.dir, `ws-${name}`);
     mkdirSync(ws);
     writeFileSync(join(ws, 'train.py'), 'import tinydep\n');
+    return { base, python, ws };
+  };
+
+  it('stores an environment once, named by digest from its snapshots; the collector keeps the uploads it lists; a restarted backend builds from it', async () => {
+    const { base, python, ws } = await depWorkspace('store');
     // saves that stop after their uploads: the snapshots wait, unbuilt, with their files staged
     const stopped = { ...h.client, buildSnapshot: async () => { throw new Error('not built'); } };
     await assert.rejects(saveWorkspace(stopped, { dir: ws, model: 'envstore', version: 'e1', baseImage: base, python, cacheDir: false }), /not built/);
@@ -208,12 +213,7 @@ describe('the dependency layer (copy strategy)', function () {
   });
 
   it('sends an environment unchanged since the last save by its digest, with no paths for its files; a backend without it gets it whole', async () => {
-    const baseDir = await ensureBaseImage();
-    const base = `oci-layout:${baseDir}:latest`;
-    const python = makeVenv(join(tmp.dir, 'venv-digest'));
-    const ws = join(tmp.dir, 'ws-digest');
-    mkdirSync(ws);
-    writeFileSync(join(ws, 'train.py'), 'import tinydep\n');
+    const { base, python, ws } = await depWorkspace('digest');
     await new Promise((r) => setTimeout(r, RACY_MS + 100)); // the venv settles, so its capture is remembered
     const cacheDir = join(tmp.dir, 'client-cache-digest');
     const local = await harness('sqlite', 64 << 20, { localFiles: true });
