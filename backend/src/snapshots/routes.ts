@@ -20,9 +20,10 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
     {
       schema: {
         tags: ['snapshots'],
-        description: 'stores a manifest and answers which file blobs to upload (`missing`); a backend on loopback verifies the files `localFiles` names in place (while it reads the base image) and leaves those out',
+        description:
+          'stores a manifest and answers which file blobs to upload (`missing`); a backend on loopback verifies the files `localFiles` names in place (while it reads the base image) and leaves those out. 409 with details.environmentUnknown: this backend does not have the environment `environmentDigest` names (send `environment` itself)',
         body: CreateSnapshotRequest,
-        response: { 201: Snapshot, 400: ErrorBody },
+        response: { 201: Snapshot, 400: ErrorBody, 409: ErrorBody },
       },
     },
     async (req, reply) => reply.status(201).send(await svc.create(req.body, req.caller.user)),
