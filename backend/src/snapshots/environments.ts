@@ -7,12 +7,12 @@
  * names it. A save of a known environment also gets the object planned before (dependencies.ts
  * memoizes plans per environment object).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CreateSnapshot, SnapshotEnvironment } from '@trainyard/shared';
 import type { AppContext } from '../context';
 import { environmentDigest } from '@trainyard/shared/snapshot/environment-digest';
+import { writeAtomic } from '@trainyard/shared/write-atomic';
 
 /** where a backend keeps them */
 export const environmentsDir = (ctx: Pick<AppContext, 'dirs'>): string => join(ctx.dirs.blobs, '.environments');
@@ -55,20 +55,8 @@ export class EnvironmentStore {
     const file = this.file(digest);
     if (!(await stat(file).then((s) => s.isFile(), () => false))) {
       await mkdir(this.dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        const fh = await open(tmp, 'w');
-        try {
-          await fh.writeFile(JSON.stringify(env));
-          await fh.datasync(); // named by a row from now on: never torn, not lost once the row is stored
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, file);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
+      // named by a row from now on: never torn, not lost once the row is stored
+      await writeAtomic(file, JSON.stringify(env), { sync: true });
     }
     this.persisted.add(digest);
   }
