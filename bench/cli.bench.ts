@@ -2,7 +2,7 @@
  * CLI start-up and exit: the built CLI (backend/dist/trainyard.mjs, what `./trainyard` and the
  * npm bin run) against bare Node start-up, `node -e ''`, in the same run, interleaved.
  *
- * - `trainyard --help` (no backend) and `trainyard runs` (a backend as its own process,
+ * - `trainyard --help` (no backend), also through the checkout's `./trainyard` wrapper, and `trainyard runs` (a backend as its own process,
  *   `trainyard serve`, holding a finished run of the example): wall time of the child process.
  * - `trainyard save` of the example workspace after a one-line edit: the child's wall time
  *   against the work it does, measured in this process as saveWorkspace with the same client
@@ -24,16 +24,16 @@ import { median, ms, percentile, printRatios, ratio, step, table } from './lib';
 
 const REPS = Number(process.env.BENCH_REPS ?? 15);
 
-function wall(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function wall(args: string[], env: NodeJS.ProcessEnv, command = process.execPath): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
       const took = performance.now() - t;
-      if (code !== 0) reject(new Error(`node ${args.join(' ')} exited with ${code}: ${stderr}`));
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`));
       else resolve(took);
     });
   });
@@ -61,6 +61,8 @@ async function main() {
     const contenders: Record<string, () => Promise<number>> = {
       "node -e ''": () => wall(['-e', ''], env),
       'trainyard --help': () => wall([CLI, '--help'], env),
+      // what a user of the checkout types: the bash wrapper finds a Node >= 22 (scripts/node-env.sh), then execs the bundle
+      './trainyard --help': () => wall(['--help'], env, join(REPO, 'trainyard')),
       'trainyard runs': () => wall([CLI, 'runs'], env),
       'trainyard save (wall)': () => {
         edit();
@@ -91,6 +93,7 @@ async function main() {
       const work = t('saveWorkspace (work, in-process)');
       console.log(`save ${stat}: wall ${ms(save)} ms = work ${ms(work)} ms + ${ms(save - work)} ms of CLI (start-up, exit); target: CLI part <= 3x bare = ${ms(3 * bare)} ms`);
       ratio(`cli-help-${stat}`, "trainyard --help/node -e ''", t('trainyard --help') / bare);
+      ratio(`cli-wrapper-help-${stat}`, "./trainyard --help/node -e ''", t('./trainyard --help') / bare);
       ratio(`cli-runs-${stat}`, "trainyard runs/node -e ''", t('trainyard runs') / bare);
       ratio(`cli-save-${stat}`, "(save wall - work)/node -e ''", (save - work) / bare);
       ratio(`cli-save-wall-${stat}`, 'save wall/work', save / work);

@@ -4,7 +4,9 @@
 TRAINYARD_NODE_VERSION="${TRAINYARD_NODE_VERSION:-24.21.0}"
 TRAINYARD_CACHE="${TRAINYARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trainyard}"
 
-_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# `node --version` prints without starting V8's script machinery: ~5 ms against ~50 ms for `node -p`,
+# which every `./trainyard` paid before its own start
+_node_major() { local v; v="$(node --version 2>/dev/null)" || v=v0; v="${v#v}"; v="${v%%.*}"; [[ "$v" =~ ^[0-9]+$ ]] && echo "$v" || echo 0; }
 
 if [ "$(_node_major)" -lt 22 ]; then
   _nodedir="$TRAINYARD_CACHE/node-$TRAINYARD_NODE_VERSION"
