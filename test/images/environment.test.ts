@@ -7,8 +7,6 @@
  * refused with the reasons (install itself: install.test.ts).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { CreateSnapshotRequest, SnapshotEnvironment } from '@trainyard/shared';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
@@ -24,30 +22,7 @@ import { harness, type Harness } from '../../backend/test/snapshots/helpers';
 import { OciLayoutStore } from '../../backend/src/images/oci-layout';
 import { SnapshotsService } from '../../backend/src/snapshots/service';
 import { listLayer, tempDir } from '../../backend/test/images/helpers';
-
-const b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64url');
-
-/** a venv (no pip) with `tinydep 1.2.3` installed as a wheel would install it */
-export function makeVenv(dir: string, dataBytes = 4096): string {
-  execFileSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', dir]);
-  const site = join(dir, 'lib', 'python3.11', 'site-packages');
-  const files: Array<[string, Buffer]> = [
-    ['tinydep/__init__.py', Buffer.from('def hello():\n    return "tinydep says hi"\n')],
-    ['tinydep/data.bin', randomBytes(dataBytes)],
-    ['tinydep-1.2.3.dist-info/METADATA', Buffer.from('Metadata-Version: 2.1\nName: tinydep\nVersion: 1.2.3\n')],
-    ['tinydep-1.2.3.dist-info/WHEEL', Buffer.from('Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n')],
-    ['tinydep-1.2.3.dist-info/INSTALLER', Buffer.from('test\n')],
-  ];
-  const record: string[] = [];
-  for (const [p, data] of files) {
-    mkdirSync(join(site, p, '..'), { recursive: true });
-    writeFileSync(join(site, p), data);
-    record.push(`${p},sha256=${b64(data)},${data.length}`);
-  }
-  record.push('tinydep-1.2.3.dist-info/RECORD,,', '../../../bin/tinydep,,');
-  writeFileSync(join(site, 'tinydep-1.2.3.dist-info', 'RECORD'), `${record.join('\n')}\n`);
-  return join(dir, 'bin', 'python');
-}
+import { makeVenv } from '../helpers/venv';
 
 describe('the dependency layer (copy strategy)', function () {
   this.timeout(15 * 60_000);

@@ -24,7 +24,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Distribution, SnapshotEnvironment } from '@trainyard/shared';
 import type { ImageStore } from './image-store';
-import type { Descriptor } from './base-image';
+import type { Descriptor, ImageConfig } from './base-image';
 import { listLayerEntries, perStore } from './layer-read';
 import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { DEFAULT_COMPRESSION, type Compression } from './compression';
@@ -158,6 +158,33 @@ async function doScan(store: ImageStore, layers: Descriptor[]): Promise<BasePyth
   return { version, abi, siteDir, interpreter: localPython ? LOCAL_PYTHON : 'usr/bin/python3', distributions };
 }
 
+/**
+ * What the base's scan will most likely answer, from the environment and the base's config alone
+ * (no layer is read), for writing the dependency layer while the scan runs: the environment's
+ * Python version and ABI tag; the site directory of a Python built into /usr/local when the config
+ * sets PYTHON_VERSION (the python:3.x images do), else Debian's; and as installed, only the
+ * distributions the config's text pins (those images pip-install pip and setuptools in a RUN
+ * line, "pip==24.0", or set PYTHON_PIP_VERSION). A guess: a plan made from it is used only when
+ * the scan's plan has the same lock hash. Null when the environment's Python has no X.Y version.
+ */
+export function guessBasePython(env: SnapshotEnvironment, config: ImageConfig): BasePython | null {
+  const version = /^(3\.\d+)(?:\.|$)/.exec(env.python)?.[1];
+  if (!version) return null;
+  const vars = config.config?.Env ?? [];
+  const local = vars.some((e) => e.startsWith('PYTHON_VERSION='));
+  const text = [...vars, ...(config.history ?? []).map((h) => (typeof h.created_by === 'string' ? h.created_by : ''))].join('\n');
+  const distributions = new Map<string, string>();
+  for (const m of text.matchAll(/([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9][A-Za-z0-9.+!_-]*)/g)) distributions.set(normalizeName(m[1]), m[2]);
+  for (const m of text.matchAll(/PYTHON_([A-Z0-9]+)_VERSION=([A-Za-z0-9][A-Za-z0-9.+!_-]*)/g)) distributions.set(normalizeName(m[1]), m[2]);
+  return {
+    version,
+    abi: env.abi || null,
+    siteDir: local ? `usr/local/lib/python${version}/site-packages` : `usr/local/lib/python${version}/dist-packages`,
+    interpreter: local ? LOCAL_PYTHON : 'usr/bin/python3',
+    distributions,
+  };
+}
+
 export interface DependencyPlan {
   strategy: 'copy' | 'install';
   siteDir: string;
@@ -236,14 +263,37 @@ export async function cachedDependencyLayer(store: ImageStore, cacheDir: string,
   return null;
 }
 
+/** dependency layers being written, by their index file: a second writer of the same lock waits for the first (e.g. the build for one written ahead) */
+const writing = new Map<string, Promise<WrittenLayer>>();
+
+/**
+ * The copy strategy's layer for `plan`: the one remembered for its lock, else the one being written
+ * for it now, else written. `signal` stops a write of this call's own; one that waits for another's
+ * write is not stopped by it, and writes the layer itself when that one fails or is stopped.
+ */
 export async function writeDependencyLayer(
   store: ImageStore,
   plan: DependencyPlan,
-  opts: { blobSource: (sha256: string) => FileSource; cacheDir: string; tmpDir?: string; compression?: Compression; upload?: WriteLayerOptions['upload'] },
+  opts: { blobSource: (sha256: string) => FileSource; cacheDir: string; tmpDir?: string; compression?: Compression; upload?: WriteLayerOptions['upload']; signal?: AbortSignal },
 ): Promise<WrittenLayer & { reused: boolean }> {
   const indexFile = join(opts.cacheDir, dependencyIndexName(plan.lockHash, opts.compression));
+  for (let other = writing.get(indexFile); other; other = writing.get(indexFile)) {
+    const got = await other.catch(() => null);
+    if (got) return { ...got, reused: false };
+  }
   const known = await cachedDependencyLayer(store, opts.cacheDir, plan.lockHash, opts.compression);
   if (known) return { ...known, reused: true };
+  if (writing.has(indexFile)) return writeDependencyLayer(store, plan, opts); // another began while this one looked
+  const mine = writeCopyLayer(store, plan, indexFile, opts);
+  writing.set(indexFile, mine);
+  try {
+    return { ...(await mine), reused: false };
+  } finally {
+    if (writing.get(indexFile) === mine) writing.delete(indexFile);
+  }
+}
+
+async function writeCopyLayer(store: ImageStore, plan: DependencyPlan, indexFile: string, opts: Parameters<typeof writeDependencyLayer>[2]): Promise<WrittenLayer> {
   const entries: LayerEntry[] = [{ type: 'dir', path: plan.siteDir }];
   const seen = new Set<string>();
   for (const d of plan.delta) {
@@ -253,8 +303,8 @@ export async function writeDependencyLayer(
       entries.push({ type: 'file', path: `${plan.siteDir}/${f.path}`, mode: f.mode, source: opts.blobSource(f.sha256) });
     }
   }
-  const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir, compression: opts.compression, upload: opts.upload });
+  const layer = await writeLayer(store, entries, { tmpDir: opts.tmpDir, compression: opts.compression, upload: opts.upload, signal: opts.signal });
   await mkdir(opts.cacheDir, { recursive: true });
   await writeAtomic(indexFile, JSON.stringify(layer));
-  return { ...layer, reused: false };
+  return layer;
 }

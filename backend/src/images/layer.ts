@@ -186,6 +186,8 @@ export interface WriteLayerOptions {
   compression?: Compression;
   /** an upload the compressed bytes are also sent to as they are made (ImageStore.beginUpload); its failure does not fail the layer */
   upload?: () => BlobUpload | undefined;
+  /** stops the write: it rejects with the signal's reason, and leaves no blob and no upload behind */
+  signal?: AbortSignal;
 }
 
 export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts: WriteLayerOptions = {}): Promise<WrittenLayer> {
@@ -219,9 +221,12 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
       p.catch(() => undefined); // awaited by writeEntry
       reads.set(i, p);
     };
+    const stop = () => pack.destroy(opts.signal!.reason as Error);
+    opts.signal?.addEventListener('abort', stop, { once: true });
     const fed = (async () => {
       try {
         for (let i = 0; i < plan.length; i++) {
+          opts.signal?.throwIfAborted();
           for (let j = i; j < Math.min(plan.length, i + PREFETCH_AHEAD); j++) prefetch(j);
           const p = reads.get(i);
           reads.delete(i);
@@ -233,10 +238,16 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
         throw err;
       }
     })();
-    await Promise.all([written, fed]).catch((err: unknown) => {
-      upload?.abort(); // no half-sent blob left streaming
-      throw err;
-    });
+    await Promise.all([written, fed])
+      .catch((err: unknown) => {
+        upload?.abort(); // no half-sent blob left streaming
+        throw err;
+      })
+      .finally(() => opts.signal?.removeEventListener('abort', stop));
+    if (opts.signal?.aborted) {
+      upload?.abort();
+      throw opts.signal.reason;
+    }
     // the pieces overlap: their summed time is not a span, so the stage starts with the layer
     recordStage(`compress ${compression.algorithm}:${compression.level} (pieces' time from submit to done, summed)`, stats.pieceMs, stats.inputBytes, started);
     const layer: WrittenLayer = { digest: `sha256:${blobHash.digest('hex')}`, diffId: `sha256:${tarHash.digest('hex')}`, size: blobSize.n, mediaType: layerMediaType(compression) };

@@ -24,7 +24,7 @@ import { conflict, HttpError, invalid, notFound } from '../errors';
 import { newId, nowIso } from '../ids';
 import { ensureModel, getVersion } from '../models/store';
 import type { SnapshotsTable } from '../store/db';
-import { BaseImageError, resolveBaseImage } from '../images/base-image';
+import { BaseImageError, resolveBaseImage, type ResolvedBase } from '../images/base-image';
 import { cachedDependencyLayer, DependencyError, planDependencies, scanBasePython } from '../images/dependencies';
 import { imageSourcePolicy, imageSourceProblem, type ImageSourcePolicy } from '../images/image-sources';
 import { installUnavailable } from '../images/install';
@@ -36,6 +36,7 @@ import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, st
 import { baseScansDir, buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
 import { isLoopbackHost } from '@trainyard/shared/loopback';
 import { LocalSources } from './local-files';
+import { writeDependencyLayerAhead } from './dependency-ahead';
 import { EnvironmentStore, environmentsDir, type StoredManifest } from './environments';
 import { SelfTestError } from './self-test';
 import { defaultVersionLabel, validateManifest } from './validate';
@@ -103,9 +104,26 @@ export class SnapshotsService {
     const id = newId('snp');
     // which environment files the build needs is known once the base image is read; meanwhile the
     // files offered in place are verified (local-files.ts), the workspace's first
-    const depShas = this.dependencyShas(body);
+    const base = body.environment && body.baseImage ? resolveBaseImage(body.baseImage, this.ctx.images) : null;
+    base?.catch(() => undefined); // awaited by dependencyShas
+    const depShas = this.dependencyShas(body, base);
     depShas.catch(() => undefined); // awaited below
     const inPlace = this.localFiles ? this.local.takeOffered(id, manifest, offered ?? [], depShas, this.ctx.config.images.maxFileBytes) : null;
+    if (inPlace && base) {
+      // while the base is scanned, the dependency layer of a guessed plan is written from the files read in place
+      writeDependencyLayerAhead({
+        store: this.ctx.images,
+        env: body.environment!,
+        model: body.model,
+        base,
+        scan: (b) => scanBasePython(this.ctx.images, b.layers, baseScansDir(this.ctx)),
+        verified: inPlace.catch(() => undefined),
+        inPlace: (sha) => this.local.get(id).has(sha),
+        source: (sha) => this.source(id, sha),
+        cacheDir: dependencyCacheDir(this.ctx),
+        compression: this.ctx.config.images.compression,
+      });
+    }
     let needed: Set<string>;
     let missing: string[];
     let fresh: string[];
@@ -282,14 +300,15 @@ export class SnapshotsService {
 
   /**
    * The sha256s of the environment files the dependency layer needs: the delta
-   * against the base image (resolved and scanned now; both are cached for the build).
+   * against the base image (resolved, unless `resolved` is given, and scanned now; the scan is
+   * cached for the build).
    * Refuses, with the reason, an environment neither strategy can handle.
    */
-  private async dependencyShas(body: CreateSnapshot): Promise<string[]> {
+  private async dependencyShas(body: CreateSnapshot, resolved?: Promise<ResolvedBase> | null): Promise<string[]> {
     const env = body.environment;
     if (!env || !body.baseImage) return [];
     try {
-      const base = await resolveBaseImage(body.baseImage, this.ctx.images);
+      const base = await (resolved ?? resolveBaseImage(body.baseImage, this.ctx.images));
       const basePy = await scanBasePython(this.ctx.images, base.layers, baseScansDir(this.ctx));
       const plan = planDependencies(env, basePy, base.ref);
       if (plan.strategy === 'copy') {

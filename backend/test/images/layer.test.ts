@@ -1,10 +1,10 @@
 /** The deterministic layer writer: same entries ⇒ same digests; tar details fixed. */
 import assert from 'node:assert/strict';
-import { writeFileSync, utimesSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync, utimesSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { OciLayoutStore } from '../../src/images/oci-layout';
 import { planLayer, SourceChangedError, writeLayer, type LayerEntry } from '../../src/images/layer';
 import { statKey } from '@trainyard/shared/snapshot/hash-cache';
@@ -55,6 +55,29 @@ describe('images/layer', () => {
     await assert.rejects(writeLayer(store, entry({ file, sha256: sha, statKey: key })), SourceChangedError);
     // and a stat key that is not the file's never vouches for its bytes
     await assert.rejects(writeLayer(store, entry({ file, sha256: sha, statKey: '12:0:0:0:0' })), SourceChangedError);
+  });
+
+  it('stops when its signal aborts: rejects with the reason, stores no blob, drops its upload, leaves no temp file', async () => {
+    const big = join(t.dir, 'big.bin');
+    writeFileSync(big, randomBytes(16 << 20));
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const tmp = join(t.dir, 'tmp');
+    mkdirSync(tmp);
+    const many: LayerEntry[] = [{ type: 'file', path: 'big.bin', mode: 0o644, source: { file: big } }, ...Array.from({ length: 200 }, (_, i) => ({ type: 'file' as const, path: `f${i}`, mode: 0o644, source: { data: Buffer.from(`${i}`) } }))];
+    for (const when of ['before', 'during'] as const) {
+      const stop = new AbortController();
+      let dropped = 0;
+      // during: once the first compressed bytes go out, with the big file's bytes still being read
+      const upload = () => ({ write: async () => void (when === 'during' && stop.abort(new Error('stopped during'))), finish: async () => true, abort: () => void dropped++ });
+      if (when === 'before') stop.abort(new Error('stopped before'));
+      const writing = writeLayer(store, many, { tmpDir: tmp, upload, signal: stop.signal });
+      await assert.rejects(writing, new RegExp(`stopped ${when}`));
+      assert.equal(dropped, 1, `${when}: the upload is dropped`);
+      assert.deepEqual(readdirSync(tmp), [], `${when}: no temp file left`);
+      assert.ok(!existsSync(join(t.dir, 's', 'blobs')) || readdirSync(join(t.dir, 's', 'blobs', 'sha256')).length === 0, `${when}: no blob stored`);
+    }
+    // the same entries without a signal make a layer
+    assert.ok(await store.hasBlob((await writeLayer(store, many, { tmpDir: tmp })).digest));
   });
 
   it('returns digest, diffId and size that match the stored blob', async () => {
