@@ -4,8 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { collectManifest, WorkspaceError } from '@trainyard/shared/snapshot/collect';
+import { mayBeInRepo } from '@trainyard/shared/snapshot/git';
 import { absoluteBase, defaultEntrypoints } from '@trainyard/shared/snapshot/save';
 
 function write(root: string, files: Record<string, string>): void {
@@ -126,6 +127,20 @@ describe('snapshot/collect', () => {
     writeFileSync(join(root, '.git', 'index'), 'DIRC damaged');
     assert.deepEqual((await collectManifest(ws)).git, { sha, dirty: true, branch: null });
     writeFileSync(join(root, '.git', 'index'), index);
+    // git is started only where it could find a repository: a .git above (a folder, or the file of a worktree), or GIT_DIR
+    const wt = join(root, '..', `${basename(root)}-wt`);
+    git(root, 'worktree', 'add', '-q', '--detach', wt, sha);
+    try {
+      assert.equal((await collectManifest(join(wt, 'ws'))).git.sha, sha, 'a worktree (its .git is a file)');
+      const outside = join(root, '..', `${basename(root)}-plain`);
+      write(outside, { 'train.py': 'x' });
+      assert.equal(mayBeInRepo(outside), false);
+      assert.equal(mayBeInRepo(outside, { GIT_DIR: join(root, '.git') }), true);
+      assert.equal(mayBeInRepo(join(ws, 'deeper', 'still')), true);
+      rmSync(outside, { recursive: true, force: true });
+    } finally {
+      git(root, 'worktree', 'remove', '--force', wt);
+    }
     const saved = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
