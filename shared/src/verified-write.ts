@@ -26,7 +26,9 @@ export async function writeVerified(body: ReadableStream<Uint8Array>, file: Arti
     },
   });
   try {
-    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), count, createWriteStream(tmp), { signal });
+    // read as an async iterable where it is one (Node's web streams, and the CLI's httpFetch body, which is no web stream)
+    const source = Symbol.asyncIterator in body ? (body as AsyncIterable<Uint8Array>) : Readable.fromWeb(body as import('node:stream/web').ReadableStream);
+    await pipeline(source, count, createWriteStream(tmp), { signal });
     const got = hash.digest('hex');
     if (size !== file.size || got !== file.sha256) {
       throw new Error(`${file.path}: downloaded ${size} bytes with sha256 ${got}, but the run kept ${file.size} bytes with sha256 ${file.sha256}; nothing was written, try again`);

@@ -3,10 +3,10 @@
  * ~45 ms to load, more than the rest of a client verb's start-up (bench/cli.bench.ts), while
  * node:http is already in the binary's snapshot. It covers what TrainyardClient asks of fetch:
  * a method, headers, a string or byte body and a signal; the answer's status, headers, json(),
- * text(), arrayBuffer() and a streaming body. Sockets are kept alive by Node's global agent,
+ * text(), arrayBuffer() and a streaming body (webBody). Sockets are kept alive by Node's global agent,
  * which does not hold the process open once they are idle.
  *
- * node:http(s) and node:stream are taken with process.getBuiltinModule, not `import`: the ESM
+ * node:http(s) is taken with process.getBuiltinModule, not `import`: the ESM
  * view of node:http reads all its exports, and some of them load undici, which is what this
  * file avoids.
  */
@@ -48,9 +48,38 @@ export const httpFetch = (async (input: string | URL, init: RequestInit = {}): P
   });
 }) as typeof fetch;
 
+/**
+ * The body as the part of a web ReadableStream its readers use: getReader() (read, releaseLock,
+ * cancel: streams.ts) and async iteration (verified-write.ts). Node's Readable.toWeb would load
+ * the web streams, ~10 ms of a streaming verb's start-up. One reader at a time, as a web stream has.
+ */
+function webBody(res: IncomingMessage) {
+  let locked = false;
+  const chunks = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return {
+    get locked() {
+      return locked;
+    },
+    getReader() {
+      if (locked) throw new TypeError('the body is locked to a reader already');
+      locked = true;
+      return {
+        read: async (): Promise<{ done: true; value: undefined } | { done: false; value: Uint8Array }> => {
+          const r = await chunks.next();
+          return r.done ? { done: true, value: undefined } : { done: false, value: new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.length) };
+        },
+        releaseLock: () => void (locked = false),
+        cancel: async () => void res.destroy(),
+      };
+    },
+    cancel: async () => void res.destroy(),
+    [Symbol.asyncIterator]: () => res[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
+  };
+}
+
 function answer(res: IncomingMessage): Response {
   const status = res.statusCode ?? 0;
-  let body: ReadableStream<Uint8Array> | undefined;
+  let body: ReturnType<typeof webBody> | undefined;
   const bytes = async (): Promise<Buffer> => {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
@@ -67,7 +96,7 @@ function answer(res: IncomingMessage): Response {
       },
     },
     get body() {
-      return (body ??= process.getBuiltinModule('node:stream').Readable.toWeb(res) as ReadableStream<Uint8Array>);
+      return (body ??= webBody(res));
     },
     text: async () => (await bytes()).toString('utf8'),
     json: async () => JSON.parse((await bytes()).toString('utf8')) as unknown,

@@ -66,6 +66,20 @@ describe('cli http-fetch under the API client', () => {
     assert.deepEqual([...(await client().readVersionFile('m', 'v', 'src/a.bin'))], [0, 1, 2, 255]);
   });
 
+  it('hands the body out to one reader at a time, or as an async iterable (what streams.ts and verified-write.ts read)', async () => {
+    const res = await httpFetch(`${url}/v1/models/m/versions/v/files/src/a.bin`, { headers: { authorization: 'Bearer t' } });
+    const reader = res.body!.getReader();
+    assert.throws(() => res.body!.getReader(), /locked/);
+    const first = await reader.read();
+    assert.deepEqual([...first.value!], [0, 1, 2, 255]);
+    assert.equal((await reader.read()).done, true);
+    reader.releaseLock();
+    const again = await httpFetch(`${url}/v1/models/m/versions/v/files/src/a.bin`, { headers: { authorization: 'Bearer t' } });
+    const got: number[] = [];
+    for await (const c of again.body as unknown as AsyncIterable<Uint8Array>) got.push(...c);
+    assert.deepEqual(got, [0, 1, 2, 255]);
+  });
+
   it('streams server-sent events and, aborted, ends the stream with an AbortError (as fetch does)', async () => {
     const abort = new AbortController();
     const got: string[] = [];
