@@ -20,7 +20,7 @@
  * (Kubernetes, a team server) takes uploads only.
  */
 import { createHash } from 'node:crypto';
-import { constants, statSync, type BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { CreateSnapshot } from '@trainyard/shared';
 import { isCacheable, nowNs, statKey } from '@trainyard/shared/snapshot/hash-cache';
@@ -53,7 +53,7 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
   if (!path.startsWith('/') || path.includes('\0')) return false;
   const known = verified.get(path);
   if (known && known[1] === sha256) {
-    const st = reads?.blocking ? statOrNull(path) : await stat(path, { bigint: true }).catch(() => null);
+    const st = reads?.blocking ? (await statMany([path]))[0] : await stat(path, { bigint: true }).catch(() => null);
     if (st?.isFile() && st.size <= BigInt(maxBytes) && statKey(st) === known[0]) return true;
   }
   const startedNs = nowNs();
@@ -108,14 +108,6 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
   }
 }
 
-function statOrNull(path: string): BigIntStats | null {
-  try {
-    return statSync(path, { bigint: true, throwIfNoEntry: false }) ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** per snapshot: the verified in-place sources (sha256 ⇒ absolute path), for the build */
 export class LocalSources {
   private readonly bySnapshot = new Map<string, Map<string, string>>();
@@ -160,12 +152,13 @@ export class LocalSources {
    */
   async takeOffered(id: string, manifest: CreateSnapshot, offered: InPlaceFile[], needs: Promise<string[]>, maxBytes: number): Promise<string[]> {
     const workspace = new Set(manifest.files.map((f) => f.sha256));
-    const environment = new Set(environmentShas(manifest.environment));
-    await this.adoptKnown(id, [...workspace]);
+    const verifiedBefore = this.verifiedBySha();
+    await this.adoptKnown(id, [...workspace], verifiedBefore);
     const seen = new Set<string>();
     const fresh = (f: InPlaceFile) => !this.get(id).has(f.sha256) && !seen.has(f.sha256) && !!seen.add(f.sha256);
-    const known = new Set<string>();
-    for (const [, [, sha]] of this.verified) if (environment.has(sha) && !workspace.has(sha)) known.add(sha);
+    const envShas = environmentShas(manifest.environment);
+    const environment = new Set(envShas);
+    const known = new Set(envShas.filter((sha) => !workspace.has(sha) && verifiedBefore.has(sha)));
     const queue = [...offered.filter((f) => workspace.has(f.sha256)), ...offered.filter((f) => !workspace.has(f.sha256) && environment.has(f.sha256) && !known.has(f.sha256))].filter(fresh);
     const base: { needs: Set<string> | null; failed: boolean } = { needs: null, failed: false };
     needs.then((d) => (base.needs = new Set(d)), () => (base.failed = true));
@@ -174,7 +167,7 @@ export class LocalSources {
     // the environment files verified before: only those the build needs, unchanged since or verified again
     const needed = await needs.then((d) => d.filter((sha) => known.has(sha)), () => []);
     if (!needed.length) return now;
-    await this.adoptKnown(id, needed);
+    await this.adoptKnown(id, needed, this.verifiedBySha()); // as verified now (the files verified above are in it)
     const wanted = new Set(needed.filter((sha) => !this.get(id).has(sha)));
     const later = wanted.size ? await this.verifyAndTake(id, offered.filter((f) => wanted.has(f.sha256) && fresh(f)), maxBytes) : [];
     return [...now, ...later];
@@ -183,24 +176,32 @@ export class LocalSources {
   /** takes for snapshot `id` each queued file that hashes to its sha256 (four at a time), skipping those `skip` names; answers the sha256s taken */
   async verifyAndTake(id: string, queue: InPlaceFile[], maxBytes: number, skip: (sha256: string) => boolean = () => false): Promise<string[]> {
     const reads = new SyncReads();
-    let done = 0;
+    // small files are read with blocking calls: the event loop gets a turn every YIELD_EVERY files
     const taken = await timeStage('verify local files', () =>
-      mapLimit(queue, 4, async (f) => {
-        // small files are read with blocking calls: the event loop gets a turn every YIELD_EVERY files
-        if (++done % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
-        if (skip(f.sha256) || !(await verifyLocalFile(f.path, f.sha256, maxBytes, this.verified, reads))) return null;
-        this.add(id, f.sha256, f.path);
-        return f.sha256;
-      }),
+      mapLimit(
+        queue,
+        4,
+        async (f) => {
+          if (skip(f.sha256) || !(await verifyLocalFile(f.path, f.sha256, maxBytes, this.verified, reads))) return null;
+          this.add(id, f.sha256, f.path);
+          return f.sha256;
+        },
+        { yieldEvery: YIELD_EVERY },
+      ),
     );
     return taken.filter((sha) => sha !== null);
   }
 
-  /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed) */
-  async adoptKnown(id: string, shas: string[]): Promise<void> {
-    if (this.verified.size === 0) return;
+  /** sha256 ⇒ a path verified to hold it */
+  private verifiedBySha(): Map<string, string> {
     const bySha = new Map<string, string>();
     for (const [path, [, sha]] of this.verified) bySha.set(sha, path);
+    return bySha;
+  }
+
+  /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed; `bySha`: verifiedBySha()) */
+  async adoptKnown(id: string, shas: string[], bySha = this.verifiedBySha()): Promise<void> {
+    if (bySha.size === 0) return;
     const candidates = shas.flatMap((sha) => (bySha.has(sha) ? [[sha, bySha.get(sha)!] as const] : []));
     const stats = await statMany(candidates.map(([, path]) => path));
     candidates.forEach(([sha, path], i) => {

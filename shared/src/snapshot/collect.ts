@@ -282,10 +282,8 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   let changed = false;
   found.sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
   const reads = new SyncReads();
-  let done = 0;
+  // small files are read with blocking calls: the event loop gets a turn every 128 files
   const hashed = await mapLimit(found, 8, async (f): Promise<{ sha256: string; size: number; secret?: string }> => {
-    // small files are read with blocking calls: the event loop gets a turn every 128 files
-    if (++done % 128 === 0) await new Promise<void>((r) => setImmediate(r));
     const scan = !f.allowed && f.size <= MAX_SCAN_BYTES;
     const hit = cached[f.abs];
     if (hit && hit[0] === f.key && (hit[3] || !scan)) {
@@ -305,7 +303,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
     }
     if (r.cacheKey) nextCache[f.abs] = [r.cacheKey, r.sha256, r.size, r.scanned];
     return { sha256: r.sha256, size: r.size };
-  });
+  }, { yieldEvery: 128 });
   for (const h of hashed) if (h.secret) secrets.push(h.secret);
   if (secrets.length) {
     throw new WorkspaceError(
