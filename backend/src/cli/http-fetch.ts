@@ -55,7 +55,7 @@ export const httpFetch = (async (input: string | URL, init: RequestInit = {}): P
  */
 function webBody(res: IncomingMessage) {
   let locked = false;
-  const chunks = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let chunks: AsyncIterator<Buffer> | undefined; // one iterator for all readers, made by the first
   return {
     get locked() {
       return locked;
@@ -63,9 +63,10 @@ function webBody(res: IncomingMessage) {
     getReader() {
       if (locked) throw new TypeError('the body is locked to a reader already');
       locked = true;
+      chunks ??= res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
       return {
         read: async (): Promise<{ done: true; value: undefined } | { done: false; value: Uint8Array }> => {
-          const r = await chunks.next();
+          const r = await chunks!.next();
           return r.done ? { done: true, value: undefined } : { done: false, value: new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.length) };
         },
         releaseLock: () => void (locked = false),
