@@ -23,6 +23,7 @@ import type { BlobUpload, ImageStore } from './image-store';
 import { recordStage, timeStage } from '@trainyard/shared/snapshot/stages';
 import { statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { NotRegularFile, readSmallSync, SyncReads } from '@trainyard/shared/snapshot/small-read';
+import { sortByUtf8 } from '@trainyard/shared/utf8-sort';
 import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, type CompressStats } from './compression';
 
 export { MEDIA_LAYER_GZIP } from './compression';
@@ -90,7 +91,7 @@ export function planLayer(entries: LayerEntry[]): LayerEntry[] {
       else if (existing.type !== 'dir') throw new Error(`layer entry "${path}" is inside "${parent}", which is not a directory`);
     }
   }
-  return [...byPath.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  return sortByUtf8([...byPath.values()], (e) => e.path);
 }
 
 /**

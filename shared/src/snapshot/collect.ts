@@ -23,6 +23,7 @@ import type { GitState } from '../schemas/models';
 import type { SnapshotFile } from '../schemas/snapshots';
 import { gitState } from './git';
 import { mapLimit } from '../map-limit';
+import { sortByUtf8 } from '../utf8-sort';
 import { readSmallSync, SyncReads } from './small-read';
 import { CONTENT_RULES, MAX_SCAN_BYTES, scanContent } from './secrets';
 import { cacheFileName, defaultCacheDir, isCacheable, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
@@ -208,7 +209,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   const startedNs = nowNs();
   const gitP = opts.git === false ? Promise.resolve({ sha: null, dirty: false, branch: null }) : gitState(root);
   gitP.catch(() => undefined);
-  const found: Array<{ rel: string; abs: string; size: number; mode: number; allowed: boolean; key: string }> = [];
+  let found: Array<{ rel: string; abs: string; size: number; mode: number; allowed: boolean; key: string }> = [];
   const warnings: string[] = [];
   const refused: string[] = [];
   const secrets: string[] = [];
@@ -280,7 +281,7 @@ export async function collectManifest(dir: string, opts: CollectOptions = {}): P
   const cached = cacheFile ? ((await readCacheFile<Record<string, HashCacheEntry>>(cacheFile, HASH_CACHE_VERSION)) ?? {}) : {};
   const nextCache: Record<string, HashCacheEntry> = {};
   let changed = false;
-  found.sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
+  found = sortByUtf8(found, (f) => f.rel);
   const reads = new SyncReads();
   // small files are read with blocking calls: the event loop gets a turn every 128 files
   const hashed = await mapLimit(found, 8, async (f): Promise<{ sha256: string; size: number; secret?: string }> => {

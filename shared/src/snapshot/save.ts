@@ -16,6 +16,7 @@ import { collectManifest, WorkspaceError, type CollectedManifest, type CollectOp
 import { NOTEBOOK_SCRIPT_DIR, notebookOf, notebookToScript } from './notebook';
 import { captureEnvironment, type CapturedEnvironment } from './environment';
 import { timeStage } from './stages';
+import { sortByUtf8 } from '../utf8-sort';
 import { environmentDigest } from './environment-digest';
 
 export interface SaveOptions {
@@ -102,7 +103,7 @@ async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, 
     const sha256 = createHash('sha256').update(script).digest('hex');
     m.files = m.files.filter((f) => f.path !== path);
     m.files.push({ path, sha256, size: script.length, mode: 0o644 });
-    m.files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+    m.files = sortByUtf8(m.files, (f) => f.path);
     if (!m.sources.has(sha256)) m.sources.set(sha256, file);
     entrypoints[name] = `python ${path}`;
     say(`entrypoint ${name}: ${nb} becomes ${path}`);
