@@ -4,7 +4,7 @@
  * n-th item: for callbacks that mostly block (small files read with blocking calls), so timers
  * and sockets are still served while thousands of them run.
  */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>, opts: { yieldEvery?: number } = {}): Promise<R[]> {
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>, opts: { yieldEvery?: number } = {}): Promise<R[]> {
   const out = new Array<R>(items.length);
   const every = opts.yieldEvery ?? 0;
   let next = 0;
@@ -12,7 +12,7 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
   const worker = async () => {
     for (let i = next++; i < items.length; i = next++) {
       if (every && ++started % every === 0) await new Promise<void>((r) => setImmediate(r));
-      out[i] = await fn(items[i]);
+      out[i] = await fn(items[i], i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

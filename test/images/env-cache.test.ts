@@ -2,7 +2,8 @@
  * The environment cache (shared/src/snapshot/environment.ts): a second capture of an unchanged
  * interpreter reuses the first without running Python; a distribution file edited in place
  * (same size, mtime put back with utimes), a distribution installed next to it, or its
- * METADATA edited, makes the next capture run Python again.
+ * METADATA edited, makes the next capture run Python again; that capture reads again only the
+ * files whose stat changed.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -111,5 +112,20 @@ describe('the environment cache', function () {
     env = await captureEnvironment(python, { cache });
     assert.notEqual(env.environment.machine, 'from-the-cache');
     assert.equal(env.environment.distributions.find((d) => d.name === 'otherdep')!.version, '0.2');
+  });
+
+  it('reads again only the files whose stat changed since the last capture', async () => {
+    const init = join(site, 'tinydep', '__init__.py');
+    await settle([join(site, 'tinydep', 'data.bin'), init]);
+    await captureEnvironment(python, { cache });
+    // the remembered capture says data.bin hashes to a made-up sha256: taken as is while its stat key is the same
+    const doc = JSON.parse(readFileSync(cacheFile(), 'utf8'));
+    for (const d of doc.data.raw.distributions) for (const f of d.files ?? []) if (f.path === 'tinydep/data.bin') f.sha256 = 'f'.repeat(64);
+    writeFileSync(cacheFile(), JSON.stringify(doc));
+    const edited = 'def hello():\n    return "hello again"\n';
+    writeFileSync(init, edited); // a change: Python runs again
+    const files = (await captureEnvironment(python, { cache })).environment.distributions.find((d) => d.name === 'tinydep')!.files!;
+    assert.equal(files.find((f) => f.path === 'tinydep/data.bin')!.sha256, 'f'.repeat(64), 'unchanged since: not read again');
+    assert.equal(files.find((f) => f.path === 'tinydep/__init__.py')!.sha256, sha(edited), 'changed: read and hashed again');
   });
 });

@@ -161,6 +161,7 @@ export const BaseImageInfo = Type.Object({
 });
 
 export type SnapshotFile = Type.Static<typeof SnapshotFile>;
+export type EnvironmentFile = Type.Static<typeof EnvironmentFile>;
 export type InspectBaseImage = Type.Static<typeof InspectBaseImage>;
 export type BaseImageInfo = Type.Static<typeof BaseImageInfo>;
 export type CreateSnapshot = Type.Static<typeof CreateSnapshot>;

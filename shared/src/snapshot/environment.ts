@@ -5,9 +5,9 @@
  * cpython-311-x86_64-linux-gnu) and the installed distributions
  * (importlib.metadata) with versions and, for the `copy` strategy, the files
  * their RECORD lists that lie inside their site directory (no scripts in
- * ../../bin, no *.pyc: they are rebuilt), each with sha256, size and mode.
- * Those files are uploaded like workspace files; `sources` maps their sha256 to
- * the absolute path. Node-only.
+ * ../../bin, no *.pyc: they are rebuilt), each with size and mode; they are
+ * hashed here, as workspace files are (hashListed). Those files are uploaded like
+ * workspace files; `sources` maps their sha256 to the absolute path. Node-only.
  *
  * The result is cached (`${XDG_CACHE_HOME:-~/.cache}/trainyard/env-cache`, per
  * interpreter and mode) with the stat keys (hash-cache.ts) of everything it was
@@ -22,16 +22,19 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { SnapshotEnvironment } from '../schemas/snapshots';
+import type { EnvironmentFile, SnapshotEnvironment } from '../schemas/snapshots';
 import { cacheFileName, defaultCacheDir, isSettled, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
 import { statMany } from './stat-many';
+import { hashFile } from './collect';
+import { SyncReads } from './small-read';
+import { mapLimit } from '../map-limit';
 
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
 }
 
 const SCRIPT = String.raw`
-import hashlib, importlib.metadata as md, json, os, platform, stat, sys, sysconfig, time
+import importlib.metadata as md, json, os, platform, stat, sys, sysconfig, time
 started_ns = time.time_ns()
 with_files = sys.argv[1] == "1"
 def stat_key(p):
@@ -95,18 +98,16 @@ for d in md.distributions():
             if os.path.islink(full):
                 full = os.path.realpath(full)
             rel = os.path.relpath(full, base)
-            if rel.startswith("..") or os.path.isabs(rel) or rel.endswith(".pyc") or not os.path.isfile(full):
+            if rel.startswith("..") or os.path.isabs(rel) or rel.endswith(".pyc"):
                 continue
-            h = hashlib.sha256()
-            before = stat_key(full)
-            with open(full, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            st = os.stat(full)
-            after = stat_key(full)
-            files.append({"path": rel.replace(os.sep, "/"), "sha256": h.hexdigest(), "size": st.st_size,
-                          "mode": 0o755 if st.st_mode & 0o111 else 0o644, "abs": full,
-                          "key": before if before == after else None})
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            # hashed by the caller (blocking reads in Node: far cheaper than here)
+            files.append({"path": rel.replace(os.sep, "/"), "size": st.st_size, "mode": 0o755 if st.st_mode & 0o111 else 0o644, "abs": full})
         entry["files"] = sorted(files, key=lambda f: f["path"])
     out["distributions"].append(entry)
 out["distributions"].sort(key=lambda d: d["name"].lower())
@@ -124,7 +125,8 @@ export interface CapturedEnvironment {
   cached?: boolean;
 }
 
-type RawFile = { abs?: string; key?: string | null; sha256: string; size: number };
+/** a file as the script lists it (path, size, mode, abs), then hashed here (sha256, and the stat key it had when hashed) */
+type RawFile = EnvironmentFile & { abs?: string; key?: string | null };
 type RawEnvironment = SnapshotEnvironment & {
   distributions: Array<{ files?: RawFile[] }>;
   watch?: Record<string, string | null>;
@@ -196,6 +198,42 @@ function toCaptured(raw: RawEnvironment, strategy: 'copy' | 'install' | undefine
   return { environment: { ...env, distributions, ...(strategy ? { strategy } : {}) } as SnapshotEnvironment, sources, totalBytes };
 }
 
+/**
+ * Hashes the files the script listed, as the workspace's are (collect.ts hashFile: small files with
+ * blocking reads), each with the stat key it had while read when that was stable and settled. A
+ * file gone or changed into something else since it was listed is left out (and the result is not
+ * cached: its key is null).
+ */
+async function hashListed(raw: RawEnvironment, startedNs: bigint, previous?: RawEnvironment): Promise<void> {
+  const reads = new SyncReads();
+  // what the last capture hashed, by path: a file with the stat key it had then is not read again (pip installed one more package)
+  const before = new Map<string, RawFile>();
+  for (const d of previous?.distributions ?? []) for (const f of (d.files ?? []) as RawFile[]) if (f.abs && f.key) before.set(f.abs, f);
+  for (const d of raw.distributions) {
+    if (!d.files) continue;
+    const files = d.files as RawFile[];
+    const known = before.size ? await statMany(files.map((f) => f.abs ?? '')) : [];
+    const hashed = await mapLimit(
+      files,
+      8,
+      (f, i) => {
+        const old = f.abs ? before.get(f.abs) : undefined;
+        const st = known[i];
+        if (old && st && statKey(st) === old.key) return Promise.resolve({ sha256: old.sha256, size: old.size, cacheKey: old.key });
+        return f.abs ? hashFile(f.abs, startedNs, reads).catch(() => null) : Promise.resolve(null);
+      },
+      { yieldEvery: 128 },
+    );
+    let gone = false;
+    d.files = files.flatMap((f, i) => {
+      const h = hashed[i];
+      if (!h) return (gone = true), [];
+      return [{ ...f, sha256: h.sha256, size: h.size, key: h.cacheKey }];
+    });
+    if (gone) raw.watch = { ...raw.watch, '?': null }; // uncacheable: the environment was changing
+  }
+}
+
 function runScript(python: string, withFiles: boolean): Promise<RawEnvironment> {
   return new Promise((resolve, reject) => {
     execFile(python, ['-I', '-B', '-c', SCRIPT, withFiles ? '1' : '0'], { maxBuffer: 256 << 20, timeout: 120_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } }, (err, stdout, stderr) => {
@@ -222,13 +260,16 @@ export async function captureEnvironment(
   // a bare name is looked up on PATH: the PATH is part of what picks the interpreter
   const who = python.includes('/') ? resolve(python) : `${python}\0${process.env.PATH ?? ''}`;
   const cacheFile = cacheDir ? join(cacheDir, cacheFileName(who, withFiles ? 'files' : 'names')) : null;
+  let previous: RawEnvironment | undefined;
   if (cacheFile) {
     const entry = await readCacheFile<EnvCacheEntry>(cacheFile, ENV_CACHE_VERSION);
     if (entry && (await stillValid(entry))) return { ...toCaptured(entry.raw, opts.strategy), cached: true };
+    previous = entry?.raw;
   }
   const startedNs = nowNs();
   const pythonKeys: Record<string, string | null> = python.includes('/') ? { [resolve(python)]: await keyOf(resolve(python)) } : {};
   const raw = await runScript(python, withFiles);
+  if (withFiles) await hashListed(raw, startedNs, previous);
   if (cacheFile && cacheDir) {
     const watch = watchList(raw, pythonKeys, startedNs);
     if (watch) await writeCacheFile(cacheFile, cacheDir, ENV_CACHE_VERSION, { watch, raw } satisfies EnvCacheEntry);
