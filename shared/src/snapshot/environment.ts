@@ -5,8 +5,8 @@
  * cpython-311-x86_64-linux-gnu) and the installed distributions
  * (importlib.metadata) with versions and, for the `copy` strategy, the files
  * their RECORD lists that lie inside their site directory (no scripts in
- * ../../bin, no *.pyc: they are rebuilt), each with size and mode; they are
- * hashed here, as workspace files are (hashListed). Those files are uploaded like
+ * ../../bin, no *.pyc: they are rebuilt), each with size and mode, and the sha256
+ * of those over SYNC_MAX; the small ones are hashed here, as workspace files are (hashListed). Those files are uploaded like
  * workspace files; `sources` maps their sha256 to the absolute path. Node-only.
  *
  * The result is cached (`${XDG_CACHE_HOME:-~/.cache}/trainyard/env-cache`, per
@@ -26,7 +26,7 @@ import type { EnvironmentFile, SnapshotEnvironment } from '../schemas/snapshots'
 import { cacheFileName, defaultCacheDir, isSettled, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
 import { statMany } from './stat-many';
 import { hashFile } from './collect';
-import { SyncReads } from './small-read';
+import { SYNC_MAX, SyncReads } from './small-read';
 import { mapLimit } from '../map-limit';
 
 export class EnvironmentError extends Error {
@@ -34,9 +34,10 @@ export class EnvironmentError extends Error {
 }
 
 const SCRIPT = String.raw`
-import importlib.metadata as md, json, os, platform, stat, sys, sysconfig, time
+import hashlib, importlib.metadata as md, json, os, platform, stat, sys, sysconfig, time
 started_ns = time.time_ns()
 with_files = sys.argv[1] == "1"
+big = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 def stat_key(p):
     try:
         st = os.stat(p)
@@ -106,8 +107,17 @@ for d in md.distributions():
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
-            # hashed by the caller (blocking reads in Node: far cheaper than here)
-            files.append({"path": rel.replace(os.sep, "/"), "size": st.st_size, "mode": 0o755 if st.st_mode & 0o111 else 0o644, "abs": full})
+            f = {"path": rel.replace(os.sep, "/"), "size": st.st_size, "mode": 0o755 if st.st_mode & 0o111 else 0o644, "abs": full}
+            if st.st_size > big:
+                # a big file is hashed here, beside the caller's work; small ones by the caller (blocking reads: far cheaper than here)
+                h = hashlib.sha256()
+                before = stat_key(full)
+                with open(full, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+                after = stat_key(full)
+                f.update({"sha256": h.hexdigest(), "size": os.stat(full).st_size, "key": before if before == after else None})
+            files.append(f)
         entry["files"] = sorted(files, key=lambda f: f["path"])
     out["distributions"].append(entry)
 out["distributions"].sort(key=lambda d: d["name"].lower())
@@ -199,10 +209,10 @@ function toCaptured(raw: RawEnvironment, strategy: 'copy' | 'install' | undefine
 }
 
 /**
- * Hashes the files the script listed, as the workspace's are (collect.ts hashFile: small files with
- * blocking reads), each with the stat key it had while read when that was stable and settled. A
- * file gone or changed into something else since it was listed is left out (and the result is not
- * cached: its key is null).
+ * Hashes the small files the script listed (it hashes those over SYNC_MAX itself, in its own
+ * process, beside this one's work), as the workspace's are (collect.ts hashFile: blocking reads),
+ * each with the stat key it had while read when that was stable and settled. A file gone or
+ * changed into something else since it was listed is left out (and the result is not cached).
  */
 async function hashListed(raw: RawEnvironment, startedNs: bigint, previous?: RawEnvironment): Promise<void> {
   const reads = new SyncReads();
@@ -217,6 +227,7 @@ async function hashListed(raw: RawEnvironment, startedNs: bigint, previous?: Raw
       files,
       8,
       (f, i) => {
+        if (f.sha256) return Promise.resolve({ sha256: f.sha256, size: f.size, cacheKey: f.key ?? null }); // hashed by the script
         const old = f.abs ? before.get(f.abs) : undefined;
         const st = known[i];
         if (old && st && statKey(st) === old.key) return Promise.resolve({ sha256: old.sha256, size: old.size, cacheKey: old.key });
@@ -236,7 +247,7 @@ async function hashListed(raw: RawEnvironment, startedNs: bigint, previous?: Raw
 
 function runScript(python: string, withFiles: boolean): Promise<RawEnvironment> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-I', '-B', '-c', SCRIPT, withFiles ? '1' : '0'], { maxBuffer: 256 << 20, timeout: 120_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } }, (err, stdout, stderr) => {
+    execFile(python, ['-I', '-B', '-c', SCRIPT, withFiles ? '1' : '0', String(SYNC_MAX)], { maxBuffer: 256 << 20, timeout: 120_000, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } }, (err, stdout, stderr) => {
       if (err) {
         const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (stderr.trim().split('\n').pop() ?? err.message);
         reject(new EnvironmentError(`cannot read the Python environment of ${python}: ${why}; pass --python with the interpreter your code runs with`));
