@@ -41,7 +41,7 @@ export interface ImageStore {
   /** verifies that data hashes to digest before it becomes visible */
   putBlob(digest: string, data: Buffer | Readable): Promise<void>;
   openBlob(digest: string): Promise<Readable>;
-  /** optional: the blob's bytes for one read, verified as they pass but not kept (a base layer to list); on failure, use openBlob */
+  /** optional: the blob's bytes for one read, not kept (a base layer to list) and NOT verified: the reader hashes them (layer-read.ts does, on its listing thread); on failure, use openBlob */
   streamBlob?(digest: string): Promise<Readable>;
   /** tags a manifest in repository `repo` as `tag`; returns its digest. Every blob it names is stored before the tag moves. */
   putManifest(repo: string, tag: string, manifest: Buffer, mediaType: string): Promise<string>;

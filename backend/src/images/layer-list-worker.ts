@@ -7,16 +7,20 @@
  * server's heap (tens of MB live) listing the 38 MB Debian base layer cost nine of those; on this
  * thread's heap of a few MB the same collections cost next to nothing.
  *
+ * It also hashes the blob's bytes as they come (sha256), so the sender's thread (the server's
+ * main thread) does not: the sender compares the digest with the blob's and fails on a mismatch.
+ *
  * In: workerData `{ mediaType }`; messages `{ bytes }` (a piece of the blob), then `{ end: true }`.
  * Out: `{ taken: n }` once a piece of n bytes is inflated (the sender keeps a bounded amount in
- * flight), then `{ names }` or `{ error }`.
+ * flight), then `{ names, sha256 }` (the names, and the sha256 hex of every byte sent) or `{ error }`.
  */
+import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { tarNames, type TarName } from './tar-names';
 
 export type ListRequest = { bytes: Uint8Array } | { end: true };
-export type ListAnswer = { taken: number } | { names: TarName[] } | { error: string };
+export type ListAnswer = { taken: number } | { names: TarName[]; sha256: string } | { error: string };
 
 const port = parentPort!;
 const post = (m: ListAnswer) => port.postMessage(m);
@@ -37,20 +41,27 @@ const flush = () => {
   });
 };
 
+const hash = createHash('sha256');
+let ended!: () => void;
+const allSent = new Promise<void>((r) => (ended = r));
+
 port.on('message', (m: ListRequest) => {
   if ('end' in m) {
     flush();
     unzip.end();
+    ended();
     return;
   }
   const b = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  hash.update(b);
   parts.push(b);
   held += b.length;
   if (held >= PIECE) flush();
 });
 
-tarNames(unzip).then(
-  (names) => post({ names }),
+// the names once the tar ends and every byte has come (the digest covers them all)
+Promise.all([tarNames(unzip), allSent]).then(
+  ([names]) => post({ names, sha256: hash.digest('hex') }),
   (err: unknown) => post({ error: (err as Error).message }),
 );
 unzip.on('error', () => undefined); // tarNames rejects with it

@@ -4,7 +4,8 @@
  * the next is produced; leaving the loop early destroys the streams.
  */
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { pipeline } from 'node:stream/promises';
@@ -76,11 +77,11 @@ const LISTING_WINDOW = 8 << 20;
 
 /**
  * The entry names of a compressed layer, listed on a thread of its own (layer-list-worker.ts says
- * why) as its bytes arrive. The chunks are taken as they come ('data': an async iterator would
+ * why) as its bytes arrive, and verified there: the thread's sha256 of the bytes must be `digest`. The chunks are taken as they come ('data': an async iterator would
  * join whatever is buffered into a fresh buffer), and one that is a whole ArrayBuffer (a socket
  * read) moves to the thread instead of being copied; a view into a larger one is copied.
  */
-async function listOnThread(blob: Readable, mediaType: string): Promise<TarName[]> {
+async function listOnThread(blob: Readable, mediaType: string, digest: string): Promise<TarName[]> {
   const worker = new Worker(listingWorkerFile(), { workerData: { mediaType } });
   let inFlight = 0;
   const answer = new Promise<TarName[]>((resolve, reject) => {
@@ -88,7 +89,10 @@ async function listOnThread(blob: Readable, mediaType: string): Promise<TarName[
       if ('taken' in m) {
         inFlight -= m.taken;
         if (blob.isPaused() && inFlight <= LISTING_WINDOW / 2) blob.resume();
-      } else if ('names' in m) resolve(m.names);
+      } else if ('names' in m) {
+        if (`sha256:${m.sha256}` === digest) resolve(m.names);
+        else reject(new Error(`blob digest mismatch: expected ${digest}, got sha256:${m.sha256}`));
+      }
       else reject(new Error(m.error));
     });
     worker.on('error', reject);
@@ -117,6 +121,22 @@ async function listOnThread(blob: Readable, mediaType: string): Promise<TarName[
   }
 }
 
+/** the blob's bytes passed on as they come, hashed: the stream fails at its end unless they hash to `digest` */
+function verifying(blob: Readable, digest: string): Readable {
+  const hash = createHash('sha256');
+  return Readable.from(
+    (async function* () {
+      for await (const chunk of blob) {
+        hash.update(chunk as Buffer);
+        yield chunk as Buffer;
+      }
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== digest) throw new Error(`blob digest mismatch: expected ${digest}, got ${got}`);
+    })(),
+    { objectMode: false },
+  );
+}
+
 /**
  * The names and types of a layer's entries, read once per blob digest and store (a blob
  * is immutable): the base-image scans (python3 lookup, installed distributions) share it.
@@ -130,7 +150,7 @@ export function listLayerEntries(store: ImageStore, layer: { digest: string; med
     const list = async (once: boolean) => {
       const blob = once && store.streamBlob ? await store.streamBlob(layer.digest) : await store.openBlob(layer.digest);
       try {
-        const names = /gzip|zstd/.test(layer.mediaType) ? await listOnThread(blob, layer.mediaType) : await tarNames(blob);
+        const names = /gzip|zstd/.test(layer.mediaType) ? await listOnThread(blob, layer.mediaType, layer.digest) : await tarNames(verifying(blob, layer.digest));
         return names.map((e) => ({ name: entryPath(e.name), type: e.type }));
       } finally {
         blob.destroy();

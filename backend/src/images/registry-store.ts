@@ -97,28 +97,15 @@ export class RegistryStore implements ImageStore {
 
   /**
    * The blob's bytes as they download, not kept (a base layer is only listed: its blobs are
-   * mounted, never read again), verified as they pass: the stream fails at its end if they do
-   * not hash to `digest`. Cached blobs are read from the cache. No retry: on failure use openBlob.
+   * mounted, never read again), NOT verified here: the reader hashes them where it has them
+   * (layer-read.ts, on the listing thread, so the server's main thread does not) and fails on a
+   * mismatch. Cached blobs are read from the cache. No retry: on failure use openBlob.
    */
   async streamBlob(digest: string): Promise<Readable> {
     if (await this.cache.hasBlob(digest)) return this.cache.openBlob(digest);
     const origin = this.origins.get(digest);
     if (!origin) return this.openBlob(digest); // says where it is not
-    const src = await origin.open();
-    const hash = createHash('sha256');
-    async function* verified(): AsyncGenerator<Buffer> {
-      try {
-        for await (const chunk of src) {
-          hash.update(chunk as Buffer);
-          yield chunk as Buffer;
-        }
-      } finally {
-        src.destroy();
-      }
-      const got = `sha256:${hash.digest('hex')}`;
-      if (got !== digest) throw new Error(`blob digest mismatch: expected ${digest}, got ${got}`);
-    }
-    return Readable.from(verified(), { objectMode: false });
+    return origin.open();
   }
 
   /** the blob's file in the local cache, downloaded (and verified) first when missing */

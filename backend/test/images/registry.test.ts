@@ -19,6 +19,7 @@ import { BaseImageError, resolveBaseImage } from '../../src/images/base-image';
 import { buildImage } from '../../src/images/image-builder';
 import { OciLayoutStore } from '../../src/images/oci-layout';
 import { SourceChangedError, writeLayer, type LayerEntry } from '../../src/images/layer';
+import { listLayerEntries } from '../../src/images/layer-read';
 import { run, tempDir } from './helpers';
 import { pushRaw, sha, tinyImage } from './registry-helpers';
 
@@ -124,21 +125,27 @@ describe('RegistryStore against docker-registry', function () {
     assert.equal(await client.hasBlob('team/whole', layer.digest), true);
   });
 
-  it('streams a blob once, verified as it passes and not kept: a mismatch fails the read', async () => {
+  it('streams a blob once, not kept; a listing of it verifies its bytes on the listing thread: a mismatch fails it', async () => {
     const store = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/cache-stream-once` }) as RegistryStore;
-    const good = randomBytes(3 << 20);
-    const origin = (bytes: Buffer) => ({ host: 'elsewhere:1', repo: 'x', open: async () => Readable.from([bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20)]) });
-    store.adoptBlob(sha(good), origin(good));
+    const seed = new OciLayoutStore(`${tmp.dir}/seed-stream`);
+    const layer = await writeLayer(seed, [{ type: 'file', path: 'usr/lib/python3.11/os.py', mode: 0o644, source: { data: randomBytes(3 << 20) } }]);
+    const bytes = await (async () => {
+      const parts: Buffer[] = [];
+      for await (const c of await seed.openBlob(layer.digest)) parts.push(c as Buffer);
+      return Buffer.concat(parts);
+    })();
+    const origin = { host: 'elsewhere:1', repo: 'x', open: async () => Readable.from([bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20)]) };
+    store.adoptBlob(layer.digest, origin);
     const read: Buffer[] = [];
-    for await (const c of await store.streamBlob(sha(good))) read.push(c as Buffer);
-    assert.deepEqual(Buffer.concat(read), good);
-    assert.equal(await store.hasBlob(sha(good)), false, 'not kept');
+    for await (const c of await store.streamBlob(layer.digest)) read.push(c as Buffer);
+    assert.deepEqual(Buffer.concat(read), bytes);
+    assert.equal(await store.hasBlob(layer.digest), false, 'not kept');
+    assert.deepEqual((await listLayerEntries(store, { digest: layer.digest, mediaType: layer.mediaType })).map((e) => e.name), ['usr', 'usr/lib', 'usr/lib/python3.11', 'usr/lib/python3.11/os.py']);
 
+    // the same bytes under another digest: the listing thread's hash says so (and the careful read after it too)
     const claimed = sha(Buffer.from('something else'));
-    store.adoptBlob(claimed, origin(good));
-    await assert.rejects(async () => {
-      for await (const _ of await store.streamBlob(claimed)) void _;
-    }, /digest mismatch/);
+    store.adoptBlob(claimed, origin);
+    await assert.rejects(listLayerEntries(store, { digest: claimed, mediaType: layer.mediaType }), /digest mismatch/);
   });
 
   it('resolves registry base images (Docker v2 and OCI without mediaType, multi-arch index) and mounts their layers', async () => {
