@@ -77,9 +77,10 @@ const LISTING_WINDOW = 8 << 20;
 
 /**
  * The entry names of a compressed layer, listed on a thread of its own (layer-list-worker.ts says
- * why) as its bytes arrive, and verified there: the thread's sha256 of the bytes must be `digest`. The chunks are taken as they come ('data': an async iterator would
- * join whatever is buffered into a fresh buffer), and one that is a whole ArrayBuffer (a socket
- * read) moves to the thread instead of being copied; a view into a larger one is copied.
+ * why) as its bytes arrive, and verified there: the thread's sha256 of the bytes must be `digest`.
+ * The chunks are taken as they come ('data': an async iterator would join whatever is buffered
+ * into a fresh buffer), and one that is a whole ArrayBuffer (a socket read) moves to the thread
+ * instead of being copied; a view into a larger one is copied.
  */
 async function listOnThread(blob: Readable, mediaType: string, digest: string): Promise<TarName[]> {
   const worker = new Worker(listingWorkerFile(), { workerData: { mediaType } });

@@ -6,8 +6,9 @@
  * (importlib.metadata) with versions and, for the `copy` strategy, the files
  * their RECORD lists that lie inside their site directory (no scripts in
  * ../../bin, no *.pyc: they are rebuilt), each with size and mode, and the sha256
- * of those over SYNC_MAX; the small ones are hashed here, as workspace files are (hashListed). Those files are uploaded like
- * workspace files; `sources` maps their sha256 to the absolute path. Node-only.
+ * of those over SYNC_MAX; the small ones are hashed here, as workspace files are
+ * (hashListed). Those files are uploaded like workspace files; `sources` maps
+ * their sha256 to the absolute path. Node-only.
  *
  * The result is cached (`${XDG_CACHE_HOME:-~/.cache}/trainyard/env-cache`, per
  * interpreter and mode) with the stat keys (hash-cache.ts) of everything it was
