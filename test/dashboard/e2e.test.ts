@@ -75,8 +75,17 @@ describe('dashboard end to end (Chromium)', function () {
     const page = await ctx.newPage();
     page.on('pageerror', (e) => console.error('page error:', e.message));
     page.on('console', (m) => { if (m.type() === 'error' && !/401|Unauthorized/.test(m.text())) console.error('console:', m.text()); });
-    if (token) await page.goto(`${b.url}/#token=${encodeURIComponent(token)}`);
+    if (token) await signIn(page, token);
     return page;
+  }
+  /**
+   * Opens the #token= link and waits until the app took the token (it stores it and puts #/ in the
+   * address bar when it first renders, which can come after the load event the goto waits for: a
+   * hash changed before that would lose the token)
+   */
+  async function signIn(page: Page, token = b.token): Promise<void> {
+    await page.goto(`${b.url}/#token=${encodeURIComponent(token)}`);
+    await page.waitForFunction(() => !location.hash.includes('token='));
   }
   // the counter fixture, saved by the first test that needs it (the launch-form test expects eta-correction to be the only model)
   let counter: Promise<unknown> | null = null;
@@ -296,7 +305,7 @@ describe('dashboard end to end (Chromium)', function () {
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
-    await page.goto(`${b.url}/#token=${encodeURIComponent(b.token)}`);
+    await signIn(page);
     // a sweep whose members have all finished with metrics (other tests may have one still running)
     let sweepRun: Run | undefined;
     for (const r of (await b.client.listRuns({ model: 'eta-correction', status: 'Succeeded', limit: 1000 })).items) {
