@@ -2,8 +2,9 @@
  * CLI start-up and exit: the built CLI (backend/dist/trainyard.mjs, what `./trainyard` and the
  * npm bin run) against bare Node start-up, `node -e ''`, in the same run, interleaved.
  *
- * - `trainyard --help` (no backend), also through the checkout's `./trainyard` wrapper, and `trainyard runs` (a backend as its own process,
- *   `trainyard serve`, holding a finished run of the example): wall time of the child process.
+ * - `trainyard --help` (no backend; also through the checkout's `./trainyard` wrapper) and
+ *   `trainyard runs` (a backend as its own process, `trainyard serve`, holding a finished run of
+ *   the example): wall time of the child process.
  * - `trainyard save` of the example workspace after a one-line edit: the child's wall time
  *   against the work it does, measured in this process as saveWorkspace with the same client
  *   (TrainyardClient over the CLI's httpFetch) on the same kind of edit. What the CLI adds is

@@ -144,15 +144,15 @@ interface Hashed {
   scanned: boolean;
 }
 
-/**
- * Reads a file once: sha256 and, when `scan`, the secret scan (files up to MAX_SCAN_BYTES are
- * read whole, larger ones streamed). The fd's stat before and after says whether it may be cached.
- */
 /** a file's sha256 and size, and the stat key to cache them under (null when it was not stable and settled) */
 export function hashFile(path: string, startedNs: bigint, reads: SyncReads): Promise<Pick<Hashed, 'sha256' | 'size' | 'cacheKey'>> {
   return hashAndScan(path, false, startedNs, reads);
 }
 
+/**
+ * Reads a file once: sha256 and, when `scan`, the secret scan (files up to MAX_SCAN_BYTES are
+ * read whole, larger ones streamed). The fd's stat before and after says whether it may be cached.
+ */
 async function hashAndScan(path: string, scan: boolean, startedNs: bigint, reads: SyncReads): Promise<Hashed> {
   if (reads.blocking) {
     // a small file: blocking calls (small-read.ts: far cheaper than five thread-pool round trips)
