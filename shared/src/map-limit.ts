@@ -8,10 +8,9 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
   const out = new Array<R>(items.length);
   const every = opts.yieldEvery ?? 0;
   let next = 0;
-  let started = 0;
   const worker = async () => {
     for (let i = next++; i < items.length; i = next++) {
-      if (every && ++started % every === 0) await new Promise<void>((r) => setImmediate(r));
+      if (every && (i + 1) % every === 0) await new Promise<void>((r) => setImmediate(r)); // items start in index order
       out[i] = await fn(items[i], i);
     }
   };

@@ -11,13 +11,14 @@
  *
  * Nothing is written ahead when the scan has answered already (a base seen before), when the
  * guess's plan is not a copy, or when any file it needs is not read in place (a remote client's
- * files arrive after the snapshot is created).
+ * files arrive after the snapshot is created); a layer remembered for the guessed lock is taken
+ * as it is (writeDependencyLayer looks first).
  */
 import type { SnapshotEnvironment } from '@trainyard/shared';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
 import type { ResolvedBase } from '../images/base-image';
 import type { BasePython } from '../images/dependencies';
-import { cachedDependencyLayer, guessBasePython, planDependencies, writeDependencyLayer } from '../images/dependencies';
+import { guessBasePython, planDependencies, writeDependencyLayer } from '../images/dependencies';
 import type { ImageStore } from '../images/image-store';
 import type { FileSource } from '../images/layer';
 import type { Compression } from '../images/compression';
@@ -56,7 +57,6 @@ export function writeDependencyLayerAhead(a: AheadInput): void {
     const plan = planDependencies(a.env, guess, base.ref);
     if (plan.strategy !== 'copy' || !plan.delta.length) return;
     if (!plan.delta.every((d) => (d.files ?? []).every((f) => a.inPlace(f.sha256)))) return;
-    if (await cachedDependencyLayer(a.store, a.cacheDir, plan.lockHash, a.compression)) return;
     const stop = new AbortController();
     scan.then(
       (real) => {
