@@ -240,7 +240,7 @@ describe('the dependency layer (copy strategy)', function () {
       const third = sentTo(restarted);
       const r3 = await save(third, 'd3');
       assert.deepEqual(third.calls, ['useLocalFiles 6']);
-      assert.deepEqual([r3.localFiles, r3.uploadedFiles], [7, 0]);
+      assert.deepEqual([r3.localFiles, r3.uploadedFiles, r3.totalFiles], [7, 0, 7], 'the environment\'s files count among the files');
 
       // another backend has never seen it: 409, then the environment itself
       const fresh = sentTo(other);

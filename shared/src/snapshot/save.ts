@@ -55,6 +55,7 @@ export interface SaveResult {
   uploadedBytes: number;
   /** files the backend read in place instead (the local fast path) */
   localFiles: number;
+  /** distinct files (by content) the save offered from this machine: the workspace's and the environment's */
   totalFiles: number;
   durationMs: number;
 }
@@ -292,5 +293,5 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   say(opts.selfTest ? 'building the image and running its self-test' : 'building the image');
   const version = await timeStage('build (backend)', () => followBuild(client, snap.id, opts.onProgress ? say : null));
   say(`saved ${version.model}:${version.label} (${version.digest.slice(0, 19)})`);
-  return { version, uploadedFiles, uploadedBytes, localFiles, totalFiles: m.files.length, durationMs: Date.now() - started };
+  return { version, uploadedFiles, uploadedBytes, localFiles, totalFiles: m.sources.size, durationMs: Date.now() - started };
 }
