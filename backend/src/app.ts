@@ -20,6 +20,7 @@ import { ArtifactsService } from './artifacts/service';
 import { expireArtifacts } from './artifacts/retention';
 import { collectGarbageAtStart } from './artifacts/gc-state';
 import { openImageStore } from './images/open';
+import { prestartListingThread, stopSpareListingThread } from './images/layer-read';
 import { createExecutor } from './executors/create';
 
 export interface RunningServer {
@@ -66,6 +67,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     await ctx.executor.start(runs, await runs.activeRuns());
     schedules.start();
     await app.listen({ host: config.server.host, port: config.server.port });
+    prestartListingThread(); // a first save on a new base lists its layers without waiting for a thread to start
   } catch (err) {
     if (retention) clearInterval(retention);
     schedules.stop();
@@ -87,6 +89,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       closed = true;
       if (retention) clearInterval(retention);
       schedules.stop();
+      stopSpareListingThread();
       await ctx.executor.stop();
       await app.close();
       await conn.close();

@@ -10,22 +10,23 @@
  * It also hashes the blob's bytes as they come (sha256), so the sender's thread (the server's
  * main thread) does not: the sender compares the digest with the blob's and fails on a mismatch.
  *
- * In: workerData `{ mediaType }`; messages `{ bytes }` (a piece of the blob), then `{ end: true }`.
+ * In: `{ mediaType }` (the layer's: gzip or zstd; the thread may have been started before the
+ * layer was known, layer-read.ts prestartListingThread), then `{ bytes }` (a piece of the blob),
+ * then `{ end: true }`.
  * Out: `{ taken: n }` once a piece of n bytes is inflated (the sender keeps a bounded amount in
  * flight), then `{ names, sha256 }` (the names, and the sha256 hex of every byte sent) or `{ error }`.
  */
 import { createHash } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { parentPort } from 'node:worker_threads';
+import { createGunzip, createZstdDecompress, type Gunzip, type ZstdDecompress } from 'node:zlib';
 import { tarNames, type TarName } from './tar-names';
 
-export type ListRequest = { bytes: Uint8Array } | { end: true };
+export type ListRequest = { mediaType: string } | { bytes: Uint8Array } | { end: true };
 export type ListAnswer = { taken: number } | { names: TarName[]; sha256: string } | { error: string };
 
 const port = parentPort!;
 const post = (m: ListAnswer) => port.postMessage(m);
-const { mediaType } = workerData as { mediaType: string };
-const unzip = /zstd/.test(mediaType) ? createZstdDecompress({ chunkSize: 1 << 20 }) : createGunzip({ chunkSize: 1 << 20 });
+let unzip!: Gunzip | ZstdDecompress;
 
 // pieces of ~1 MiB go to zlib: one thread-pool trip each, not one per network chunk
 const PIECE = 1 << 20;
@@ -45,7 +46,21 @@ const hash = createHash('sha256');
 let ended!: () => void;
 const allSent = new Promise<void>((r) => (ended = r));
 
+/** the names once the tar ends and every byte has come (the digest covers them all) */
+function listing(mediaType: string): void {
+  unzip = /zstd/.test(mediaType) ? createZstdDecompress({ chunkSize: 1 << 20 }) : createGunzip({ chunkSize: 1 << 20 });
+  Promise.all([tarNames(unzip), allSent]).then(
+    ([names]) => post({ names, sha256: hash.digest('hex') }),
+    (err: unknown) => post({ error: (err as Error).message }),
+  );
+  unzip.on('error', () => undefined); // tarNames rejects with it
+}
+
 port.on('message', (m: ListRequest) => {
+  if ('mediaType' in m) {
+    listing(m.mediaType);
+    return;
+  }
   if ('end' in m) {
     flush();
     unzip.end();
@@ -58,10 +73,3 @@ port.on('message', (m: ListRequest) => {
   held += b.length;
   if (held >= PIECE) flush();
 });
-
-// the names once the tar ends and every byte has come (the digest covers them all)
-Promise.all([tarNames(unzip), allSent]).then(
-  ([names]) => post({ names, sha256: hash.digest('hex') }),
-  (err: unknown) => post({ error: (err as Error).message }),
-);
-unzip.on('error', () => undefined); // tarNames rejects with it

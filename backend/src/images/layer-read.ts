@@ -72,6 +72,50 @@ function listingWorkerFile(): URL {
   return workerFile;
 }
 
+/**
+ * A listing thread started ahead of need: one takes 30-50 ms to start here, on the path of a
+ * first save on a new base. A server keeps one spare (prestartListingThread); it holds no
+ * process open (unref) and is replaced a while after a listing takes it.
+ */
+let spare: Worker | undefined;
+let keepSpare = false;
+const SPARE_AGAIN_MS = 2000;
+
+function startListingThread(): Worker {
+  const worker = new Worker(listingWorkerFile());
+  worker.unref();
+  const forget = () => {
+    if (spare === worker) spare = undefined;
+  };
+  worker.once('error', forget).once('exit', forget);
+  return worker;
+}
+
+/** keeps a listing thread started and idle from now on, for the next listing (the server calls it when it starts) */
+export function prestartListingThread(): void {
+  keepSpare = true;
+  spare ??= startListingThread();
+}
+
+/** the spare's thread id, if one is started (for tests) */
+export const spareListingThreadId = (): number | undefined => spare?.threadId;
+
+/** no spare thread from now on (a server that closes) */
+export function stopSpareListingThread(): void {
+  keepSpare = false;
+  void spare?.terminate();
+  spare = undefined;
+}
+
+function takeListingThread(): Worker {
+  const worker = spare ?? startListingThread();
+  spare = undefined;
+  worker.removeAllListeners();
+  worker.ref();
+  if (keepSpare) setTimeout(() => keepSpare && (spare ??= startListingThread()), SPARE_AGAIN_MS).unref();
+  return worker;
+}
+
 /** bytes sent to the listing thread and not yet inflated, at most (the download waits beyond) */
 const LISTING_WINDOW = 8 << 20;
 
@@ -83,7 +127,8 @@ const LISTING_WINDOW = 8 << 20;
  * instead of being copied; a view into a larger one is copied.
  */
 async function listOnThread(blob: Readable, mediaType: string, digest: string): Promise<TarName[]> {
-  const worker = new Worker(listingWorkerFile(), { workerData: { mediaType } });
+  const worker = takeListingThread();
+  worker.postMessage({ mediaType } satisfies ListRequest);
   let inFlight = 0;
   const answer = new Promise<TarName[]>((resolve, reject) => {
     worker.on('message', (m: ListAnswer) => {

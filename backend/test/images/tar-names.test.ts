@@ -15,7 +15,7 @@ import tar from 'tar-stream';
 import { tarNames } from '../../src/images/tar-names';
 import { OciLayoutStore } from '../../src/images/oci-layout';
 import { MEDIA_LAYER_GZIP, writeLayer } from '../../src/images/layer';
-import { listLayerEntries } from '../../src/images/layer-read';
+import { listLayerEntries, prestartListingThread, spareListingThreadId, stopSpareListingThread } from '../../src/images/layer-read';
 import { ensureBaseImage } from '../../../test/components/base-image';
 import { tempDir } from './helpers';
 
@@ -147,5 +147,26 @@ describe('images/tar-names: listing a tar from its headers', function () {
         return true;
       });
     }
+  });
+
+  it('a server\'s spare listing thread, started before the layer is known, lists it; another is started after', async () => {
+    const store = new OciLayoutStore(join(t.dir, 'store4'));
+    const entries = [{ type: 'file' as const, path: 'usr/bin/x', mode: 0o755, source: { data: randomBytes(2 << 20) } }];
+    const zstd = await writeLayer(store, entries, { compression: { algorithm: 'zstd', level: 3 } });
+    const gzip = await writeLayer(store, entries);
+    prestartListingThread();
+    try {
+      const first = spareListingThreadId();
+      assert.ok(first !== undefined, 'a spare is started');
+      assert.deepEqual((await listLayerEntries(store, zstd)).map((e) => `${e.type} ${e.name}`), ['directory usr', 'directory usr/bin', 'file usr/bin/x']);
+      const deadline = Date.now() + 5000;
+      while ([undefined, first].includes(spareListingThreadId()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const second = spareListingThreadId();
+      assert.ok(second !== undefined && second !== first, 'the listing took the spare, and a new one is started a while after');
+      assert.equal((await listLayerEntries(store, gzip)).length, 3);
+    } finally {
+      stopSpareListingThread();
+    }
+    assert.equal(spareListingThreadId(), undefined);
   });
 });
