@@ -33,6 +33,7 @@
  * (in-process saves), and the CLI and server processes. BENCH_COMPRESSION=gzip:1|zstd|…
  * sets images.compression for Trainyard and the floor. BENCH_ENV_FILES=20000 adds a distribution of
  * that many small files to the environment (a real one's shape: numpy, pandas, torch have tens of thousands).
+ * BENCH_CLI_NODE_ARGS (space-separated) go to the CLI's and the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -59,6 +60,7 @@ const DEP_MB = Number(process.env.BENCH_DEP_MB ?? 50);
 /** BENCH_ENV_FILES=20000: the environment also holds a distribution of that many small files */
 const ENV_FILES = Number(process.env.BENCH_ENV_FILES ?? 0);
 const COMPRESSION = process.env.BENCH_COMPRESSION ? parseCompression(process.env.BENCH_COMPRESSION) : DEFAULT_COMPRESSION;
+const NODE_ARGS = (process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function sh(cmd: string, args: string[], timeoutMs = 300_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -208,7 +210,7 @@ async function startServe(home: string, registry: string): Promise<{ url: string
   const port = await freePort();
   const file = join(home, 'trainyard.yaml');
   writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, images: { registry, compression: compressionName(COMPRESSION) } }));
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { env: { ...process.env, TRAINYARD_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'serve', '--config', file], { env: { ...process.env, TRAINYARD_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d) => (log = (log + d).slice(-2000)));
   const url = `http://127.0.0.1:${port}`;
@@ -235,7 +237,7 @@ async function cliSave(env: NodeJS.ProcessEnv, args: string[]): Promise<[number,
   const rssFile = join(env.TRAINYARD_HOME!, `rss-${Date.now()}`);
   const t = performance.now();
   await new Promise<void>((resolve, reject) =>
-    execFile('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, CLI, 'save', ...args, '--json'], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, _out, stderr) =>
+    execFile('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...NODE_ARGS, CLI, 'save', ...args, '--json'], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, _out, stderr) =>
       err ? reject(new Error(`trainyard save: ${stderr.trim().split('\n').slice(-3).join(' | ') || err.message}`)) : resolve(),
     ),
   );
