@@ -44,12 +44,14 @@ describe('the environment cache', function () {
   let site: string;
   let cache: string;
   const cacheFile = () => join(cache, readdirSync(cache).find((n) => n.endsWith('.json'))!);
-  /** marks the cached result: a capture that returns the mark came from the cache */
+  const headFile = () => cacheFile().replace(/\.json$/, '.watch');
+  /** marks the remembered summary: a capture that returns the mark came from the cache, without running Python */
   const mark = () => {
-    const doc = JSON.parse(readFileSync(cacheFile(), 'utf8'));
-    doc.data.raw.machine = 'from-the-cache';
-    writeFileSync(cacheFile(), JSON.stringify(doc));
+    const doc = JSON.parse(readFileSync(headFile(), 'utf8'));
+    doc.data.summary.python = 'from-the-cache';
+    writeFileSync(headFile(), JSON.stringify(doc));
   };
+  const fromCache = (env: { summary: { python: string } }) => env.summary.python === 'from-the-cache';
   const settle = async (paths: string[]) => {
     for (const p of paths) utimesSync(p, new Date(2001, 1, 1), new Date(2001, 1, 1));
     await sleep(RACY_MS + 200);
@@ -66,13 +68,17 @@ describe('the environment cache', function () {
 
   it('reuses an unchanged environment without running Python', async () => {
     const first = await captureEnvironment(python, { cache });
-    assert.ok(first.environment.distributions.some((d) => d.name === 'tinydep'));
+    const one = await first.load();
+    assert.ok(one.environment.distributions.some((d) => d.name === 'tinydep'));
+    assert.ok(!first.cached && !fromCache(first));
     mark();
     const second = await captureEnvironment(python, { cache });
-    assert.equal(second.environment.machine, 'from-the-cache');
-    assert.deepEqual(second.environment.distributions, first.environment.distributions);
-    assert.deepEqual([...second.sources], [...first.sources]);
-    const f = first.environment.distributions.find((d) => d.name === 'tinydep')!.files!.find((x) => x.path === 'tinydep/data.bin')!;
+    assert.ok(second.cached && fromCache(second));
+    assert.equal(second.digest, first.digest);
+    const two = await second.load();
+    assert.deepEqual(two.environment, one.environment);
+    assert.deepEqual([...two.sources], [...one.sources]);
+    const f = one.environment.distributions.find((d) => d.name === 'tinydep')!.files!.find((x) => x.path === 'tinydep/data.bin')!;
     assert.equal(Object.keys(f).sort().join(','), 'mode,path,sha256,size', 'no local paths or stat keys leave the client');
   });
 
@@ -86,8 +92,8 @@ describe('the environment cache', function () {
     writeFileSync(p, data);
     utimesSync(p, before.atime, before.mtime);
     const env = await captureEnvironment(python, { cache });
-    assert.notEqual(env.environment.machine, 'from-the-cache');
-    const f = env.environment.distributions.find((d) => d.name === 'tinydep')!.files!.find((x) => x.path === 'tinydep/data.bin')!;
+    assert.ok(!fromCache(env));
+    const f = (await env.load()).environment.distributions.find((d) => d.name === 'tinydep')!.files!.find((x) => x.path === 'tinydep/data.bin')!;
     assert.equal(f.sha256, sha(data));
   });
 
@@ -100,7 +106,7 @@ describe('the environment cache', function () {
     writeFileSync(join(di, 'METADATA'), 'Metadata-Version: 2.1\nName: otherdep\nVersion: 0.1\n');
     writeFileSync(join(di, 'RECORD'), 'otherdep-0.1.dist-info/METADATA,,\n');
     let env = await captureEnvironment(python, { cache });
-    assert.ok(env.environment.distributions.some((d) => d.name === 'otherdep'));
+    assert.ok((await env.load()).environment.distributions.some((d) => d.name === 'otherdep'));
 
     await settle([join(di, 'METADATA'), join(di, 'RECORD'), di, site]);
     await captureEnvironment(python, { cache });
@@ -110,8 +116,8 @@ describe('the environment cache', function () {
     writeFileSync(meta, 'Metadata-Version: 2.1\nName: otherdep\nVersion: 0.2\n'); // same size
     utimesSync(meta, before.atime, before.mtime);
     env = await captureEnvironment(python, { cache });
-    assert.notEqual(env.environment.machine, 'from-the-cache');
-    assert.equal(env.environment.distributions.find((d) => d.name === 'otherdep')!.version, '0.2');
+    assert.ok(!fromCache(env));
+    assert.equal((await env.load()).environment.distributions.find((d) => d.name === 'otherdep')!.version, '0.2');
   });
 
   it('reads again only the files whose stat changed since the last capture', async () => {
@@ -124,8 +130,30 @@ describe('the environment cache', function () {
     writeFileSync(cacheFile(), JSON.stringify(doc));
     const edited = 'def hello():\n    return "hello again"\n';
     writeFileSync(init, edited); // a change: Python runs again
-    const files = (await captureEnvironment(python, { cache })).environment.distributions.find((d) => d.name === 'tinydep')!.files!;
+    const files = (await (await captureEnvironment(python, { cache })).load()).environment.distributions.find((d) => d.name === 'tinydep')!.files!;
     assert.equal(files.find((f) => f.path === 'tinydep/data.bin')!.sha256, 'f'.repeat(64), 'unchanged since: not read again');
     assert.equal(files.find((f) => f.path === 'tinydep/__init__.py')!.sha256, sha(edited), 'changed: read and hashed again');
+  });
+
+  it('reads the remembered environment only when it is loaded, and not one another capture wrote', async () => {
+    await settle([join(site, 'tinydep', 'data.bin'), join(site, 'tinydep', '__init__.py')]);
+    const first = await captureEnvironment(python, { cache });
+    const want = (await first.load()).environment;
+    mark();
+    // the environment's file is not read for the summary and digest
+    const full = readFileSync(cacheFile(), 'utf8');
+    writeFileSync(cacheFile(), 'not json');
+    const cached = await captureEnvironment(python, { cache });
+    assert.ok(fromCache(cached) && cached.digest === first.digest);
+    // loaded: the file beside the head is not the capture's (here unreadable; a racing save's has another id): Python runs again
+    const loaded = await cached.load();
+    assert.deepEqual(loaded.environment, want);
+    assert.notEqual(readFileSync(cacheFile(), 'utf8'), 'not json', 'the capture made again is remembered');
+    const doc = JSON.parse(full);
+    doc.data.id = 'another capture';
+    writeFileSync(cacheFile(), JSON.stringify(doc));
+    mark();
+    assert.deepEqual((await (await captureEnvironment(python, { cache })).load()).environment, want);
+    assert.notEqual(JSON.parse(readFileSync(cacheFile(), 'utf8')).data.id, 'another capture');
   });
 });

@@ -45,7 +45,7 @@ describe('the dependency layer (copy strategy)', function () {
     symlinkSync(join(tmp.dir, 'outside.py'), join(site, 'tinydep', 'escape.py'));
     symlinkSync('__init__.py', join(site, 'tinydep', 'alias.py'));
     appendFileSync(join(site, 'tinydep-1.2.3.dist-info', 'RECORD'), 'tinydep/escape.py,,\ntinydep/alias.py,,\n');
-    const env = await captureEnvironment(python);
+    const env = await (await captureEnvironment(python)).load();
     assert.equal(env.environment.platform, 'linux');
     assert.equal(env.environment.abi, 'cpython-311-x86_64-linux-gnu');
     assert.match(env.environment.python, /^3\.11\./);
@@ -264,7 +264,7 @@ describe('the dependency layer (copy strategy)', function () {
   it('refuses what neither strategy can do, saying why', async () => {
     const baseDir = await ensureBaseImage();
     const python = makeVenv(join(tmp.dir, 'venv2'));
-    const env = (await captureEnvironment(python)).environment;
+    const env = (await (await captureEnvironment(python)).load()).environment;
     const body = { model: 'deps', version: 'bad', baseImage: `oci-layout:${baseDir}:latest`, files: [], entrypoints: { train: 'true' } };
     // copy is impossible and so is install (this backend may not use podman): both reasons are given
     h.ctx.config.executor.local.podman = 'never';

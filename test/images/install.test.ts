@@ -48,7 +48,7 @@ describe('the dependency layer (install strategy)', function () {
 
   it('pip-installs the pinned delta inside the base image; the layer is deterministic and reused by lock', async () => {
     const python = venvWithSix(join(tmp.dir, 'venv'));
-    env = (await captureEnvironment(python, { strategy: 'install' })).environment;
+    env = (await (await captureEnvironment(python, { strategy: 'install' })).load()).environment;
     assert.deepEqual(env.distributions, [{ name: 'six', version: '1.16.0' }], 'no files are captured for install');
     const ws = join(tmp.dir, 'ws');
     mkdirSync(ws);

@@ -17,18 +17,21 @@
  * distribution's metadata folder and the files in it, and every listed file. A
  * later capture stats those paths and reuses the result only when every key is
  * unchanged; else the interpreter runs again. Keys that were not stable while
- * read, or too recent (RACY_MS), make the result uncacheable.
+ * read, or too recent (RACY_MS), make the result uncacheable. A reused result
+ * is its digest and summary until the save needs the environment itself
+ * (CapturedEnvironment.load; EnvCacheHead says why).
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { EnvironmentFile, SnapshotEnvironment } from '../schemas/snapshots';
 import { cacheFileName, defaultCacheDir, isSettled, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
 import { statMany } from './stat-many';
 import { hashFile } from './collect';
 import { SYNC_MAX, SyncReads } from './small-read';
 import { mapLimit } from '../map-limit';
+import { environmentDigest } from './environment-digest';
 
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
@@ -127,13 +130,34 @@ out["started_ns"] = str(started_ns)
 print(json.dumps(out))
 `;
 
-export interface CapturedEnvironment {
+/** the environment, its files' sources and size */
+export interface LoadedEnvironment {
   environment: SnapshotEnvironment;
   /** sha256 → absolute path, for the uploads */
   sources: Map<string, string>;
   totalBytes: number;
+}
+
+/** what a save says of an environment before it needs the rest */
+export interface EnvironmentSummary {
+  python: string;
+  abi: string;
+  platform: string;
+  distributions: number;
+}
+
+export interface CapturedEnvironment {
+  summary: EnvironmentSummary;
+  /** environmentDigest of the environment (environment-digest.ts) */
+  digest: string;
   /** unchanged since it was last captured (taken from the cache): a backend saved with it before likely has it */
   cached?: boolean;
+  /**
+   * The environment itself. A fresh capture has it in memory; a cached one reads it from the
+   * cache on the first call (a large environment's is megabytes, and a save that sends the
+   * digest seldom needs it). Its digest is `digest`, or it rejects (EnvironmentError).
+   */
+  load(): Promise<LoadedEnvironment>;
 }
 
 /** a file as the script lists it (path, size, mode, abs), then hashed here (sha256, and the stat key it had when hashed) */
@@ -144,12 +168,28 @@ type RawEnvironment = SnapshotEnvironment & {
   started_ns?: string;
 };
 
-const ENV_CACHE_VERSION = `1:${createHash('sha256').update(SCRIPT).digest('hex').slice(0, 16)}`;
+const ENV_CACHE_VERSION = `2:${createHash('sha256').update(SCRIPT).digest('hex').slice(0, 16)}`;
 
+/**
+ * A remembered capture is two files: the environment (`<name>.json`, EnvCacheEntry) and what a
+ * later save checks first (`<name>.watch`, EnvCacheHead): the paths it was read from with their
+ * stat keys, its digest and summary. An unchanged environment costs a stat per path and the
+ * head's two flat lists, not the parse of every file's record. Both carry the capture's `id`:
+ * the environment is written first, and one of another capture (a save racing this one) is not used.
+ */
 interface EnvCacheEntry {
-  /** path → stat key (null: did not exist) */
-  watch: Record<string, string | null>;
+  id: string;
   raw: RawEnvironment;
+}
+interface EnvCacheHead {
+  id: string;
+  /** the strategy the digest is of (it is part of the environment) */
+  strategy: 'copy' | 'install' | null;
+  digest: string;
+  summary: EnvironmentSummary;
+  /** every path the capture depends on, and its stat key then (null: did not exist) */
+  paths: string[];
+  keys: Array<string | null>;
 }
 
 async function keyOf(path: string): Promise<string | null> {
@@ -160,11 +200,11 @@ async function keyOf(path: string): Promise<string | null> {
   }
 }
 
-/** every path of the entry still has the stat key it had when the environment was read (stat-many.ts: blocking calls in slices) */
-async function stillValid(entry: EnvCacheEntry): Promise<boolean> {
-  const paths = Object.entries(entry.watch);
+/** every path of the head still has the stat key it had when the environment was read (stat-many.ts: blocking calls in slices) */
+async function stillValid(head: EnvCacheHead): Promise<boolean> {
+  if (!Array.isArray(head.paths) || !Array.isArray(head.keys) || head.paths.length !== head.keys.length) return false;
   let changed = false;
-  await statMany(paths.map(([p]) => p), { stop: (st, i) => (changed = (st ? statKey(st) : null) !== paths[i][1]) });
+  await statMany(head.paths, { stop: (st, i) => (changed = (st ? statKey(st) : null) !== head.keys[i]) });
   return !changed;
 }
 
@@ -189,7 +229,7 @@ function watchList(raw: RawEnvironment, pythonKeys: Record<string, string | null
   return watch;
 }
 
-function toCaptured(raw: RawEnvironment, strategy: 'copy' | 'install' | undefined): CapturedEnvironment {
+function toLoaded(raw: RawEnvironment, strategy: 'copy' | 'install' | undefined): LoadedEnvironment {
   const sources = new Map<string, string>();
   let totalBytes = 0;
   const distributions = raw.distributions.map((d) => ({
@@ -207,6 +247,13 @@ function toCaptured(raw: RawEnvironment, strategy: 'copy' | 'install' | undefine
   }));
   const { watch: _w, started_ns: _s, ...env } = raw;
   return { environment: { ...env, distributions, ...(strategy ? { strategy } : {}) } as SnapshotEnvironment, sources, totalBytes };
+}
+
+const summaryOf = (e: SnapshotEnvironment): EnvironmentSummary => ({ python: e.python, abi: e.abi, platform: e.platform, distributions: e.distributions.length });
+
+/** a capture made now: everything in memory */
+function captured(loaded: LoadedEnvironment): CapturedEnvironment {
+  return { summary: summaryOf(loaded.environment), digest: environmentDigest(loaded.environment), load: () => Promise.resolve(loaded) };
 }
 
 /**
@@ -272,19 +319,40 @@ export async function captureEnvironment(
   // a bare name is looked up on PATH: the PATH is part of what picks the interpreter
   const who = python.includes('/') ? resolve(python) : `${python}\0${process.env.PATH ?? ''}`;
   const cacheFile = cacheDir ? join(cacheDir, cacheFileName(who, withFiles ? 'files' : 'names')) : null;
-  let previous: RawEnvironment | undefined;
-  if (cacheFile) {
-    const entry = await readCacheFile<EnvCacheEntry>(cacheFile, ENV_CACHE_VERSION);
-    if (entry && (await stillValid(entry))) return { ...toCaptured(entry.raw, opts.strategy), cached: true };
-    previous = entry?.raw;
+  const headFile = cacheFile?.replace(/\.json$/, '.watch');
+  if (cacheFile && headFile) {
+    const head = await readCacheFile<EnvCacheHead>(headFile, ENV_CACHE_VERSION);
+    if (head && head.strategy === (opts.strategy ?? null) && (await stillValid(head))) {
+      let loading: Promise<LoadedEnvironment> | undefined;
+      const load = async () => {
+        const entry = await readCacheFile<EnvCacheEntry>(cacheFile, ENV_CACHE_VERSION);
+        // the environment of another capture (written by a save racing this one), or none: read again
+        const loaded = entry?.id === head.id ? toLoaded(entry.raw, opts.strategy) : await (await fresh(python, opts.strategy, withFiles, cacheFile, headFile, undefined)).load();
+        if (environmentDigest(loaded.environment) !== head.digest) throw new EnvironmentError(`the Python environment of ${python} changed while saving; save again`);
+        return loaded;
+      };
+      return { summary: head.summary, digest: head.digest, cached: true, load: () => (loading ??= load()) };
+    }
   }
+  // what the last capture hashed (hashListed reuses a file's sha256 while its stat key is the same)
+  const previous = cacheFile && withFiles ? (await readCacheFile<EnvCacheEntry>(cacheFile, ENV_CACHE_VERSION))?.raw : undefined;
+  return fresh(python, opts.strategy, withFiles, cacheFile, headFile, previous);
+}
+
+/** runs the interpreter's script, hashes the files it lists, and remembers the result when it may */
+async function fresh(python: string, strategy: 'copy' | 'install' | undefined, withFiles: boolean, cacheFile: string | null, headFile: string | undefined, previous: RawEnvironment | undefined): Promise<CapturedEnvironment> {
   const startedNs = nowNs();
   const pythonKeys: Record<string, string | null> = python.includes('/') ? { [resolve(python)]: await keyOf(resolve(python)) } : {};
   const raw = await runScript(python, withFiles);
   if (withFiles) await hashListed(raw, startedNs, previous);
-  if (cacheFile && cacheDir) {
-    const watch = watchList(raw, pythonKeys, startedNs);
-    if (watch) await writeCacheFile(cacheFile, cacheDir, ENV_CACHE_VERSION, { watch, raw } satisfies EnvCacheEntry);
+  const result = captured(toLoaded(raw, strategy));
+  const watch = cacheFile && headFile ? watchList(raw, pythonKeys, startedNs) : null;
+  if (watch && cacheFile && headFile) {
+    const dir = dirname(cacheFile);
+    const id = randomUUID();
+    // the environment first: a head is only ever read with the environment it names beside it
+    await writeCacheFile(cacheFile, dir, ENV_CACHE_VERSION, { id, raw } satisfies EnvCacheEntry);
+    await writeCacheFile(headFile, dir, ENV_CACHE_VERSION, { id, strategy: strategy ?? null, digest: result.digest, summary: result.summary, paths: Object.keys(watch), keys: Object.values(watch) } satisfies EnvCacheHead);
   }
-  return toCaptured(raw, opts.strategy);
+  return result;
 }

@@ -17,7 +17,6 @@ import { NOTEBOOK_SCRIPT_DIR, notebookOf, notebookToScript } from './notebook';
 import { captureEnvironment, type CapturedEnvironment } from './environment';
 import { timeStage } from './stages';
 import { sortByUtf8 } from '../utf8-sort';
-import { environmentDigest } from './environment-digest';
 
 export interface SaveOptions {
   dir: string;
@@ -55,7 +54,7 @@ export interface SaveResult {
   uploadedBytes: number;
   /** files the backend read in place instead (the local fast path) */
   localFiles: number;
-  /** distinct files (by content) the save offered from this machine: the workspace's and the environment's */
+  /** distinct files (by content) the save offered from this machine: the workspace's, and the environment's unless it went by its digest alone */
   totalFiles: number;
   durationMs: number;
 }
@@ -200,36 +199,43 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   say(`${m.files.length} files, ${fmtBytes(m.totalBytes)}, ${gitNote}`);
 
   let env: CapturedEnvironment | null = null;
-  /** the environment's own files (not also workspace files) */
+  /** the environment's own files (not also workspace files), once its files are known */
   const envOnly = new Set<string>();
-  if (opts.python) {
-    say(`reading the Python environment of ${opts.python}`);
-    env = await timeStage('environment', () => envP!);
-    const e = env.environment;
-    say(`Python ${e.python} (${e.abi || e.platform}), ${e.distributions.length} distributions`);
-    for (const [sha, path] of env.sources) {
+  let envFilesKnown = false;
+  /** the environment's files join the workspace's sources (read from the cache for a remembered environment: only when needed) */
+  const knowEnvFiles = async () => {
+    if (!env || envFilesKnown) return;
+    envFilesKnown = true;
+    for (const [sha, path] of (await env.load()).sources) {
       if (m.sources.has(sha)) continue;
       m.sources.set(sha, path);
       envOnly.add(sha);
     }
+  };
+  if (opts.python) {
+    say(`reading the Python environment of ${opts.python}`);
+    env = await timeStage('environment', () => envP!);
+    const e = env.summary;
+    say(`Python ${e.python} (${e.abi || e.platform}), ${e.distributions} distributions`);
   }
 
   // an environment unchanged since the last save goes by its digest (it lists every installed file:
   // megabytes for a large one), with no paths for its files; a backend that lacks it says so, and gets it whole
   let byDigest = !!env?.cached;
+  if (!byDigest) await knowEnvFiles();
   // the backend on this machine reads the files in place (verifying each hash) instead of receiving them
   const onThisMachine = opts.localFiles !== false && client.onThisMachine === true;
   const offered = () => (onThisMachine ? [...m.sources].filter(([sha]) => !(byDigest && envOnly.has(sha))) : []);
   let sent = offered();
   if (sent.length > MAX_IN_PLACE_FILES) sent = []; // too many for one request: offered after the manifest, in parts
-  const create = () => client.createSnapshot({
+  const create = async () => client.createSnapshot({
     model: opts.model,
     ...(opts.version !== undefined ? { version: opts.version } : {}),
     ...(opts.baseImage !== undefined ? { baseImage: absoluteBase(opts.baseImage) } : {}),
     files: m.files,
     entrypoints,
     git: { sha: m.git.sha, dirty: m.git.dirty, ...(m.git.branch ? { branch: m.git.branch.slice(0, 255) } : {}) },
-    ...(env ? (byDigest ? { environmentDigest: environmentDigest(env.environment) } : { environment: env.environment }) : {}),
+    ...(env ? (byDigest ? { environmentDigest: env.digest } : { environment: (await env.load()).environment }) : {}),
     ...(opts.selfTest !== undefined ? { selfTest: opts.selfTest } : {}),
     ...(sent.length ? { localFiles: sent.map(([sha256, path]) => ({ sha256, path: resolve(path) })) } : {}),
   });
@@ -239,6 +245,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
     } catch (err) {
       if (!byDigest || !isUnknownEnvironment(err)) throw err;
       byDigest = false; // a backend that has not seen it (or an older one): the environment itself, with its files' paths
+      await knowEnvFiles();
       sent = offered();
       if (sent.length > MAX_IN_PLACE_FILES) sent = [];
       return create();
@@ -246,6 +253,8 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   });
 
   let missing = [...snap.missing];
+  // blobs that are none of the workspace's: the environment's (a backend that lost its dependency layer)
+  if (missing.some((sha) => !m.sources.has(sha))) await knowEnvFiles();
   let localFiles = snap.localFiles && sent.length ? (snap.inPlace ?? 0) : 0;
   // files whose paths the manifest did not carry (a backend on this machine under another name, more
   // files than one request may name, an environment sent by digest): the backend is told where they are now, in parts
