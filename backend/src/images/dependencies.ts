@@ -242,9 +242,17 @@ function makePlan(env: SnapshotEnvironment, base: BasePython, baseRef: string): 
   return { strategy: 'copy', siteDir: base.siteDir, python, delta, lockHash: createHash('sha256').update(JSON.stringify(lock)).digest('hex') };
 }
 
-/** all sha256s of the files a copy of `env` may need (every distribution: the delta is known only at build time) */
+const shasOf = new WeakMap<SnapshotEnvironment, string[]>();
+
+/**
+ * all sha256s of the files a copy of `env` may need (every distribution: the delta is known only at
+ * build time), kept per environment object (a known environment is the same object: environments.ts)
+ */
 export function environmentShas(env: SnapshotEnvironment | undefined): string[] {
-  return (env?.distributions ?? []).flatMap((d) => (d.files ?? []).map((f) => f.sha256));
+  if (!env) return [];
+  let shas = shasOf.get(env);
+  if (!shas) shasOf.set(env, (shas = env.distributions.flatMap((d) => (d.files ?? []).map((f) => f.sha256))));
+  return shas;
 }
 
 /** the file in the dependency-layer cache that remembers the layer of a lock hash, per compression setting */

@@ -35,8 +35,39 @@ import { environmentShas } from '../images/dependencies';
 export type InPlaceFile = { sha256: string; path: string };
 
 /** path ⇒ [stat key, sha256] of files a service hashed (bounded; oldest dropped first) */
-export type VerifiedFiles = Map<string, [string, string]>;
+export type VerifiedByPath = Map<string, [string, string]>;
 const VERIFIED_MAX = 200_000;
+
+/**
+ * A service's VerifiedByPath with its reverse look-up kept up to date (sha256 ⇒ the path last
+ * verified to hold it): a re-save of an environment of 20,000 files asks it for every one.
+ */
+export class VerifiedFiles extends Map<string, [string, string]> {
+  private readonly bySha = new Map<string, string>();
+
+  override set(path: string, value: [string, string]): this {
+    this.delete(path);
+    super.set(path, value);
+    this.bySha.set(value[1], path);
+    return this;
+  }
+
+  override delete(path: string): boolean {
+    const sha = super.get(path)?.[1];
+    if (sha !== undefined && this.bySha.get(sha) === path) this.bySha.delete(sha);
+    return super.delete(path);
+  }
+
+  override clear(): void {
+    this.bySha.clear();
+    super.clear();
+  }
+
+  /** a path verified to hold `sha256`, if any (its stat is checked by the caller) */
+  pathOf(sha256: string): string | undefined {
+    return this.bySha.get(sha256);
+  }
+}
 
 /** files verified between two turns of the event loop (most are read with blocking calls) */
 const YIELD_EVERY = 128;
@@ -49,7 +80,7 @@ const readBuffers = new BufferPool(1 << 20, 4);
  * anything else); `verified` remembers the files hashed, so an unchanged one is not read again.
  * With `reads`, small files are read with blocking calls (small-read.ts: 30x less CPU than async here).
  */
-export async function verifyLocalFile(path: string, sha256: string, maxBytes: number, verified: VerifiedFiles = new Map(), reads?: SyncReads): Promise<boolean> {
+export async function verifyLocalFile(path: string, sha256: string, maxBytes: number, verified: VerifiedByPath = new Map(), reads?: SyncReads): Promise<boolean> {
   if (!path.startsWith('/') || path.includes('\0')) return false;
   const known = verified.get(path);
   if (known && known[1] === sha256) {
@@ -112,7 +143,7 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
 export class LocalSources {
   private readonly bySnapshot = new Map<string, Map<string, string>>();
   /** the files this service verified, by path */
-  readonly verified: VerifiedFiles = new Map();
+  readonly verified = new VerifiedFiles();
 
   constructor(private readonly keep = 64) {}
 
@@ -152,22 +183,24 @@ export class LocalSources {
    */
   async takeOffered(id: string, manifest: CreateSnapshot, offered: InPlaceFile[], needs: Promise<string[]>, maxBytes: number): Promise<string[]> {
     const workspace = new Set(manifest.files.map((f) => f.sha256));
-    const verifiedBefore = this.verifiedBySha();
-    await this.adoptKnown(id, [...workspace], verifiedBefore);
+    await this.adoptKnown(id, [...workspace]);
     const seen = new Set<string>();
     const fresh = (f: InPlaceFile) => !this.get(id).has(f.sha256) && !seen.has(f.sha256) && !!seen.add(f.sha256);
+    const knownBefore = (sha: string) => !workspace.has(sha) && this.verified.pathOf(sha) !== undefined;
+    // whether an environment file was verified before this save (then it waits for `needs`): asked before anything is verified now
     const envShas = environmentShas(manifest.environment);
-    const environment = new Set(envShas);
-    const known = new Set(envShas.filter((sha) => !workspace.has(sha) && verifiedBefore.has(sha)));
-    const queue = [...offered.filter((f) => workspace.has(f.sha256)), ...offered.filter((f) => !workspace.has(f.sha256) && environment.has(f.sha256) && !known.has(f.sha256))].filter(fresh);
+    const anyKnown = envShas.some(knownBefore);
+    const offeredEnv = offered.filter((f) => !workspace.has(f.sha256));
+    const environment = offeredEnv.length ? new Set(envShas) : null;
+    const queue = [...offered.filter((f) => workspace.has(f.sha256)), ...offeredEnv.filter((f) => environment!.has(f.sha256) && !knownBefore(f.sha256))].filter(fresh);
     const base: { needs: Set<string> | null; failed: boolean } = { needs: null, failed: false };
     needs.then((d) => (base.needs = new Set(d)), () => (base.failed = true));
     const now = queue.length ? await this.verifyAndTake(id, queue, maxBytes, (sha) => base.failed || (!!base.needs && !workspace.has(sha) && !base.needs.has(sha))) : [];
-    if (!known.size) return now;
+    if (!anyKnown) return now;
     // the environment files verified before: only those the build needs, unchanged since or verified again
-    const needed = await needs.then((d) => d.filter((sha) => known.has(sha)), () => []);
+    const needed = await needs.then((d) => d.filter((sha) => !workspace.has(sha) && !this.get(id).has(sha) && this.verified.pathOf(sha) !== undefined), () => []);
     if (!needed.length) return now;
-    await this.adoptKnown(id, needed, this.verifiedBySha()); // as verified now (the files verified above are in it)
+    await this.adoptKnown(id, needed);
     const wanted = new Set(needed.filter((sha) => !this.get(id).has(sha)));
     const later = wanted.size ? await this.verifyAndTake(id, offered.filter((f) => wanted.has(f.sha256) && fresh(f)), maxBytes) : [];
     return [...now, ...later];
@@ -192,21 +225,18 @@ export class LocalSources {
     return taken.filter((sha) => sha !== null);
   }
 
-  /** sha256 ⇒ a path verified to hold it */
-  private verifiedBySha(): Map<string, string> {
-    const bySha = new Map<string, string>();
-    for (const [path, [, sha]] of this.verified) bySha.set(sha, path);
-    return bySha;
-  }
-
-  /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed; `bySha`: verifiedBySha()) */
-  async adoptKnown(id: string, shas: string[], bySha = this.verifiedBySha()): Promise<void> {
-    if (bySha.size === 0) return;
-    const candidates = shas.flatMap((sha) => (bySha.has(sha) ? [[sha, bySha.get(sha)!] as const] : []));
+  /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed) */
+  async adoptKnown(id: string, shas: string[]): Promise<void> {
+    if (this.verified.size === 0) return;
+    const candidates = shas.flatMap((sha) => {
+      const path = this.verified.pathOf(sha);
+      return path ? [[sha, path] as const] : [];
+    });
     const stats = await statMany(candidates.map(([, path]) => path));
     candidates.forEach(([sha, path], i) => {
       const st = stats[i];
-      if (st?.isFile() && statKey(st) === this.verified.get(path)?.[0]) this.add(id, sha, path);
+      const known = this.verified.get(path);
+      if (st?.isFile() && known?.[1] === sha && statKey(st) === known[0]) this.add(id, sha, path);
     });
   }
 }

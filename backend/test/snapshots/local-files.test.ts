@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { CreateSnapshot } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { HttpError } from '../../src/errors';
-import { LocalSources, verifyLocalFile } from '../../src/snapshots/local-files';
+import { LocalSources, VerifiedFiles, verifyLocalFile } from '../../src/snapshots/local-files';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
 import { MAX_IN_PLACE_FILES } from '@trainyard/shared/snapshot/in-place';
 import { startTestBackend, removeHome } from '../../../test/helpers/backend';
@@ -37,6 +37,19 @@ describe('snapshots: the local fast path', function () {
   let h: Harness;
   beforeEach(async () => (h = await harness('sqlite', 8 << 20, { localFiles: true })));
   afterEach(async () => h.close());
+
+  it('VerifiedFiles finds a path by sha256 as files are verified again, changed and dropped', () => {
+    const v = new VerifiedFiles();
+    v.set('/a', ['k1', 'A']).set('/b', ['k2', 'A']);
+    assert.equal(v.pathOf('A'), '/b', 'the path verified last');
+    v.set('/b', ['k3', 'B']); // /b now holds other bytes
+    assert.deepEqual([v.pathOf('A'), v.pathOf('B')], [undefined, '/b'], '/a is not found again: only the last path of a sha256 is indexed');
+    v.set('/a', ['k4', 'A']);
+    v.delete('/b');
+    assert.deepEqual([v.pathOf('A'), v.pathOf('B'), v.size], ['/a', undefined, 1]);
+    v.clear();
+    assert.equal(v.pathOf('A'), undefined);
+  });
 
   it('reads the files in place (nothing uploaded, nothing staged) and builds the same image as an upload does', async () => {
     const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print("train")\n', 'lib/a.py': 'A = 1\n', 'big.bin': 'x'.repeat(300_000) });
