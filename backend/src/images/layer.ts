@@ -38,8 +38,10 @@ export type LayerEntry =
  * unless they match. With statKey too (the file's stat key, hash-cache.ts, when those bytes were
  * hashed to sha256 and the file had settled: local-files.ts), a file read whole that has that stat
  * key before and after the read is taken without hashing it again, as the hash caches trust it.
+ * With data: the bytes read and hashed to sha256 when the file was verified moments before
+ * (local-files.ts holds a snapshot's small files for its build): taken as they are, unread.
  */
-export type FileSource = { file: string; sha256?: string; statKey?: string };
+export type FileSource = { file: string; sha256?: string; statKey?: string; data?: Buffer };
 
 /** a file read in place no longer has the content the client hashed */
 export class SourceChangedError extends Error {}
@@ -158,12 +160,13 @@ async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Pr
     return;
   }
   const mode = e.mode & PERMISSIONS || 0o644;
-  if ('data' in e.source) {
-    const data = e.source.data;
+  const held = 'data' in e.source ? e.source.data : undefined;
+  if (held) {
+    const data = held;
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', mode, size: data.length }, data, (err) => (err ? rej(err) : res())));
     return;
   }
-  const src = e.source;
+  const src = e.source as FileSource;
   const got = prefetched ? await prefetched : null;
   if (got) {
     const { data } = got;
@@ -217,7 +220,7 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     const blocking = new SyncReads(); // small files: blocking reads (small-read.ts)
     const prefetch = (i: number) => {
       const e = plan[i];
-      if (!e || e.type !== 'file' || !('file' in e.source) || reads.has(i)) return;
+      if (!e || e.type !== 'file' || !('file' in e.source) || e.source.data || reads.has(i)) return;
       const p = readWhole(e.source, blocking);
       p.catch(() => undefined); // awaited by writeEntry
       reads.set(i, p);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { CreateSnapshot } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { HttpError } from '../../src/errors';
+import { readLayer } from '../../src/images/layer-read';
 import { LocalSources, VerifiedFiles, verifyLocalFile } from '../../src/snapshots/local-files';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
 import { MAX_IN_PLACE_FILES } from '@trainyard/shared/snapshot/in-place';
@@ -187,29 +188,41 @@ describe('snapshots: the local fast path', function () {
     assert.equal((await h.ctx.db.selectFrom('snapshots').selectAll().execute()).length, 0);
   });
 
-  it('fails the build, recording nothing, when a file read in place changed after it was verified', async () => {
+  it('fails the build, recording nothing, when a large file read in place changed after it was verified; a small one is built from the bytes verified', async () => {
     const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'data.bin': 'y'.repeat(2 << 20) });
     const files = [
       { path: 'data.bin', sha256: hex('y'.repeat(2 << 20)), size: 2 << 20, mode: 0o644 },
       { path: 'train.py', sha256: hex('print(1)\n'), size: 9, mode: 0o644 },
     ];
-    for (const changed of ['train.py', 'data.bin']) {
-      const snap = await h.svc.create({ model: 'mm', version: `v-${changed.replace('.', '-')}`, files, entrypoints: { train: 'python train.py' } });
-      const after = await h.svc.useLocalFiles(snap.id, files.map((f) => ({ sha256: f.sha256, path: join(ws, f.path) })));
-      assert.deepEqual(after.missing, []);
-      const keep = changed === 'train.py' ? 'print(1)\n' : 'y'.repeat(2 << 20);
-      writeFileSync(join(ws, changed), changed === 'train.py' ? 'print(2)\n' : `z${'y'.repeat((2 << 20) - 1)}`);
-      await assert.rejects(h.svc.build(snap.id), (err: HttpError) => err.status === 400 && /changed while saving/.test(err.message));
-      assert.equal((await h.svc.get(snap.id)).status, 'failed');
-      assert.equal(await h.ctx.images.getManifest('mm', `v-${changed.replace('.', '-')}`), null);
-      writeFileSync(join(ws, changed), keep);
+    const offer = async (version: string) => {
+      const snap = await h.svc.create({ model: 'mm', version, files, entrypoints: { train: 'python train.py' } });
+      assert.deepEqual((await h.svc.useLocalFiles(snap.id, files.map((f) => ({ sha256: f.sha256, path: join(ws, f.path) })))).missing, []);
+      return snap;
+    };
+    // data.bin (over SYNC_MAX) is read again by the build: changed since, the build fails
+    const big = await offer('v-big');
+    writeFileSync(join(ws, 'data.bin'), `z${'y'.repeat((2 << 20) - 1)}`);
+    await assert.rejects(h.svc.build(big.id), (err: HttpError) => err.status === 400 && /changed while saving/.test(err.message));
+    assert.equal((await h.svc.get(big.id)).status, 'failed');
+    assert.equal(await h.ctx.images.getManifest('mm', 'v-big'), null);
+    writeFileSync(join(ws, 'data.bin'), 'y'.repeat(2 << 20));
+    // train.py (small) was read whole when verified: the build takes those bytes, which the manifest names
+    const small = await offer('v-small');
+    writeFileSync(join(ws, 'train.py'), 'print(2)\n');
+    const version = await h.svc.build(small.id);
+    const manifest = JSON.parse((await h.ctx.images.getManifest('mm', version.digest))!.bytes.toString('utf8')) as { layers: Array<{ digest: string; mediaType: string }> };
+    let train = '';
+    for await (const e of readLayer(h.ctx.images, manifest.layers.at(-1)!)) {
+      if (e.header.name === 'app/train.py') for await (const c of e) train += String(c);
+      else e.resume();
     }
+    assert.equal(train, 'print(1)\n');
+    writeFileSync(join(ws, 'train.py'), 'print(1)\n');
     // a FIFO put in a verified file's place fails the build at once (it would block the read forever)
-    const snap = await h.svc.create({ model: 'mm', version: 'v-fifo', files, entrypoints: { train: 'python train.py' } });
-    assert.deepEqual((await h.svc.useLocalFiles(snap.id, files.map((f) => ({ sha256: f.sha256, path: join(ws, f.path) })))).missing, []);
-    rmSync(join(ws, 'train.py'));
-    execFileSync('mkfifo', [join(ws, 'train.py')]);
-    await assert.rejects(h.svc.build(snap.id), (err: HttpError) => err.status === 400 && /no longer a regular file/.test(err.message));
+    const fifo = await offer('v-fifo');
+    rmSync(join(ws, 'data.bin'));
+    execFileSync('mkfifo', [join(ws, 'data.bin')]);
+    await assert.rejects(h.svc.build(fifo.id), (err: HttpError) => err.status === 400 && /no longer a regular file/.test(err.message));
   });
 
   it('is refused (403) by a backend that does not listen on loopback; the client then uploads', async () => {
