@@ -226,16 +226,28 @@ async function stillValid(head: EnvCacheHead): Promise<boolean> {
 }
 
 /**
- * The number stats of the watched paths, taken now, or null when one no longer has the stat key
- * (nanoseconds) it was read under. Each path is stat'ed as numbers first, then as BigInts: a
- * change after the read shows in the second (a ctime never goes back), so the numbers are those
- * of the state that was read.
+ * Whether a number stat shows the state a stat key (nanoseconds, hash-cache.ts) was taken of: same
+ * size, inode and device, and times within a microsecond (a double of milliseconds holds them to
+ * about 0.25 µs). A file changed since has a ctime of then, and a cached result's keys are settled
+ * (RACY_MS older than the capture), so a change always shows.
  */
+function showsKey(st: Stats | null, key: string | null): boolean {
+  if (!st || key === null) return !st && key === null;
+  const [size, mtimeNs, ctimeNs, ino, dev] = key.split(':');
+  return (
+    st.size === Number(size) &&
+    st.ino === Number(ino) &&
+    st.dev === Number(dev) &&
+    Math.abs(st.mtimeMs - Number(mtimeNs) / 1e6) < 1e-3 &&
+    Math.abs(st.ctimeMs - Number(ctimeNs) / 1e6) < 1e-3
+  );
+}
+
+/** the number stats of the watched paths, taken now, or null when one no longer shows the stat key it was read under */
 async function statsAsRead(watch: Record<string, string | null>): Promise<{ paths: string[]; stats: number[] } | null> {
   const paths = Object.keys(watch);
-  const numbers = await statMany(paths, { numbers: true });
   let moved = false;
-  await statMany(paths, { stop: (st, i) => (moved = (st ? statKey(st) : null) !== watch[paths[i]]) });
+  const numbers = await statMany(paths, { numbers: true, stop: (st, i) => (moved = !showsKey(st, watch[paths[i]])) });
   return moved ? null : { paths, stats: numbers.flatMap(statNumbers) };
 }
 
