@@ -39,7 +39,7 @@ export class EnvironmentError extends Error {
 }
 
 const SCRIPT = String.raw`
-import hashlib, importlib.metadata as md, json, os, platform, stat, sys, sysconfig, time
+import csv, hashlib, importlib.metadata as md, json, os, platform, stat, sys, sysconfig, time
 started_ns = time.time_ns()
 with_files = sys.argv[1] == "1"
 big = int(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -49,6 +49,12 @@ def stat_key(p):
     except OSError:
         return None
     return "%d:%d:%d:%d:%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+def listed(d):
+    # a wheel's RECORD read as importlib.metadata reads it (csv), without a path object per file; else what it lists
+    text = d.read_text("RECORD")
+    if text is None:
+        return [str(p) for p in d.files or []]
+    return [row[0] for row in csv.reader(text.splitlines()) if row]
 watch = {}
 def watch_path(p):
     p = os.path.abspath(p)
@@ -91,27 +97,25 @@ for d in md.distributions():
     entry = {"name": name, "version": d.version}
     if with_files:
         root = str(d.locate_file(""))
-        base = os.path.realpath(root)
+        inside = os.path.join(os.path.realpath(root), "")
         files = []
         real_dirs = {}
-        for p in d.files or []:
+        for p in listed(d):
             # realpath of the folder once per folder (it lstats every part of the path), then the file's own link if any
-            joined = os.path.join(root, str(p))
-            folder, leaf = os.path.split(joined)
+            folder, leaf = os.path.split(os.path.join(root, p))
             if folder not in real_dirs:
                 real_dirs[folder] = os.path.realpath(folder)
             full = os.path.join(real_dirs[folder], leaf)
-            if os.path.islink(full):
-                full = os.path.realpath(full)
-            rel = os.path.relpath(full, base)
-            if rel.startswith("..") or os.path.isabs(rel) or rel.endswith(".pyc"):
-                continue
             try:
-                st = os.stat(full)
+                st = os.lstat(full)
+                if stat.S_ISLNK(st.st_mode):
+                    full = os.path.realpath(full)
+                    st = os.stat(full)
             except OSError:
                 continue
-            if not stat.S_ISREG(st.st_mode):
+            if not full.startswith(inside) or full.endswith(".pyc") or not stat.S_ISREG(st.st_mode):
                 continue
+            rel = full[len(inside):]
             f = {"path": rel.replace(os.sep, "/"), "size": st.st_size, "mode": 0o755 if st.st_mode & 0o111 else 0o644, "abs": full}
             if st.st_size > big:
                 # a big file is hashed here, beside the caller's work; small ones by the caller (blocking reads: far cheaper than here)
