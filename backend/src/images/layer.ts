@@ -65,8 +65,12 @@ export interface WrittenLayer {
 
 const EPOCH = new Date(0);
 
+/** a path already as normalizeImagePath makes it: no "/" at either end, no "//", no "." or ".." segment, no NUL */
+const isNormalPath = (p: string) => p.length > 0 && p[0] !== '/' && !p.endsWith('/') && !p.includes('//') && !p.includes('\0') && !/(^|\/)\.\.?(\/|$)/.test(p);
+
 /** "/a/b/" or "a//b" ⇒ "a/b"; refuses "." and ".." segments and NUL */
 export function normalizeImagePath(path: string): string {
+  if (isNormalPath(path)) return path;
   const parts = path.split('/').filter((p) => p.length > 0);
   if (parts.length === 0) throw new Error(`layer entry path ${JSON.stringify(path)} is empty`);
   for (const p of parts) {
@@ -84,13 +88,14 @@ export function planLayer(entries: LayerEntry[]): LayerEntry[] {
     if (prev && !(prev.type === 'dir' && e.type === 'dir')) throw new Error(`layer entry "${path}" is listed twice`);
     byPath.set(path, { ...e, path });
   }
+  // each entry's parents, nearest first, up to one already there (whose own parents are or will be seen)
   for (const path of [...byPath.keys()]) {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join('/');
+    for (let end = path.lastIndexOf('/'); end > 0; end = path.lastIndexOf('/', end - 1)) {
+      const parent = path.slice(0, end);
       const existing = byPath.get(parent);
       if (!existing) byPath.set(parent, { type: 'dir', path: parent });
       else if (existing.type !== 'dir') throw new Error(`layer entry "${path}" is inside "${parent}", which is not a directory`);
+      else break;
     }
   }
   return sortByUtf8([...byPath.values()], (e) => e.path);
@@ -108,6 +113,43 @@ function hashing(hash: ReturnType<typeof createHash>, count?: { n: number }): Tr
       hash.update(chunk);
       if (count) count.n += chunk.length;
       cb(null, chunk);
+    },
+  });
+}
+
+/** tar chunks smaller than this are gathered into blocks of this size before they are hashed and compressed */
+const BLOCK = 64 << 10;
+
+/**
+ * hashing(), for the tar: the pack's small chunks (a header, a small file's bytes and padding:
+ * three per file) are copied into BLOCK-sized blocks first, so the hash, the CRC-32 and the
+ * compressor see one chunk per 64 KiB, not three per file (a layer of 20,000 small files spent
+ * ~40 ms in CRC-32 calls alone). A chunk of BLOCK or more passes as it is.
+ */
+function hashingInBlocks(hash: ReturnType<typeof createHash>): Transform {
+  let block = Buffer.allocUnsafe(BLOCK);
+  let used = 0;
+  const out = (t: Transform, b: Buffer) => {
+    hash.update(b);
+    t.push(b);
+  };
+  const flush = (t: Transform) => {
+    if (!used) return;
+    out(t, block.subarray(0, used));
+    block = Buffer.allocUnsafe(BLOCK);
+    used = 0;
+  };
+  return new Transform({
+    readableObjectMode: true,
+    transform(chunk: Buffer, _enc, cb) {
+      if (used + chunk.length > BLOCK) flush(this);
+      if (chunk.length >= BLOCK) out(this, chunk);
+      else used += chunk.copy(block, used);
+      cb();
+    },
+    flush(cb) {
+      flush(this);
+      cb();
     },
   });
 }
@@ -214,7 +256,7 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
         upload.write(chunk).then(() => cb(null, chunk), () => cb(null, chunk));
       },
     });
-    const written = pipeline(pack, hashing(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), sendTo, createWriteStream(file));
+    const written = pipeline(pack, hashingInBlocks(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), sendTo, createWriteStream(file));
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
     const reads = new Map<number, Promise<Prefetched>>();
     const blocking = new SyncReads(); // small files: blocking reads (small-read.ts)

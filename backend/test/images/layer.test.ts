@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { OciLayoutStore } from '../../src/images/oci-layout';
-import { planLayer, SourceChangedError, writeLayer, type LayerEntry } from '../../src/images/layer';
+import { normalizeImagePath, planLayer, SourceChangedError, writeLayer, type LayerEntry } from '../../src/images/layer';
 import { statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { readLayer } from '../../src/images/layer-read';
 import { listLayer, tempDir } from './helpers';
@@ -139,5 +139,13 @@ describe('images/layer', () => {
     assert.throws(() => planLayer([f('a/../b')]), /"\.\." segment/);
     assert.throws(() => planLayer([f('a'), f('a/b')]), /not a directory/);
     assert.deepEqual(planLayer([f('/x//y/')]).map((e) => e.path), ['x', 'x/y']);
+    for (const bad of ['./a', 'a/.', 'a/./b', '..', 'a\0b', '/', '']) assert.throws(() => normalizeImagePath(bad), /segment|empty/, JSON.stringify(bad));
+    for (const [given, want] of [['a/b', 'a/b'], ['/a/b/', 'a/b'], ['a//b', 'a/b'], ['.hidden/x', '.hidden/x'], ['a/..b/c.', 'a/..b/c.'], ['...', '...']]) assert.equal(normalizeImagePath(given), want);
+    // parents: each once, also when an entry names one that a deeper entry reached first; a file above a folder is refused whatever the order
+    const d = (path: string): LayerEntry => ({ type: 'dir', path, mode: 0o700 });
+    assert.deepEqual(planLayer([f('p/q/r/s.py'), f('p/q/t.py'), d('p/q'), f('p/u/v.py')]).map((e) => `${e.type} ${e.path}${e.type === 'dir' && e.mode ? ` ${e.mode.toString(8)}` : ''}`),
+      ['dir p', 'dir p/q 700', 'dir p/q/r', 'file p/q/r/s.py', 'file p/q/t.py', 'dir p/u', 'file p/u/v.py']);
+    assert.throws(() => planLayer([f('a/b/c'), d('a/b'), f('a')]), /not a directory/);
+    assert.throws(() => planLayer([d('a/b'), f('a/b/c'), f('a')]), /not a directory/);
   });
 });
