@@ -155,5 +155,12 @@ describe('the environment cache', function () {
     mark();
     assert.deepEqual((await (await captureEnvironment(python, { cache })).load()).environment, want);
     assert.notEqual(JSON.parse(readFileSync(cacheFile(), 'utf8')).data.id, 'another capture');
+    // a head of another shape (a damaged file) is a miss: Python runs again and writes it anew
+    const head = JSON.parse(readFileSync(headFile(), 'utf8'));
+    head.data.summary = null;
+    writeFileSync(headFile(), JSON.stringify(head));
+    const again = await captureEnvironment(python, { cache });
+    assert.ok(!again.cached && again.summary.python.startsWith('3.'));
+    assert.equal(JSON.parse(readFileSync(headFile(), 'utf8')).data.summary.distributions, again.summary.distributions);
   });
 });

@@ -202,6 +202,16 @@ interface EnvCacheHead {
   stats: number[];
 }
 
+/** a head as this version writes it (a cache file is read back as untrusted: anything else is a miss) */
+function isHead(h: EnvCacheHead | null): h is EnvCacheHead {
+  const s = h?.summary;
+  return (
+    !!h && typeof h.id === 'string' && typeof h.digest === 'string' && /^[0-9a-f]{64}$/.test(h.digest) &&
+    !!s && typeof s.python === 'string' && typeof s.abi === 'string' && typeof s.platform === 'string' && Number.isInteger(s.distributions) &&
+    Array.isArray(h.paths) && Array.isArray(h.stats) && h.stats.length === h.paths.length * STAT_FIELDS
+  );
+}
+
 const STAT_FIELDS = 5;
 const statNumbers = (st: Stats | null): number[] => (st ? [st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev] : [-1, -1, -1, -1, -1]);
 
@@ -216,7 +226,6 @@ async function keyOf(path: string): Promise<string | null> {
 /** every path of the head still has the stat it had when the environment was read (stat-many.ts: blocking calls in slices) */
 async function stillValid(head: EnvCacheHead): Promise<boolean> {
   const { paths, stats } = head;
-  if (!Array.isArray(paths) || !Array.isArray(stats) || stats.length !== paths.length * STAT_FIELDS) return false;
   let changed = false;
   await statMany(paths, {
     numbers: true,
@@ -369,7 +378,7 @@ export async function captureEnvironment(
   const headFile = cacheFile?.replace(/\.json$/, '.watch');
   if (cacheFile && headFile) {
     const head = await readCacheFile<EnvCacheHead>(headFile, ENV_CACHE_VERSION);
-    if (head && head.strategy === (opts.strategy ?? null) && (await stillValid(head))) {
+    if (isHead(head) && head.strategy === (opts.strategy ?? null) && (await stillValid(head))) {
       let loading: Promise<LoadedEnvironment> | undefined;
       const load = async () => {
         const entry = await readCacheFile<EnvCacheEntry>(cacheFile, ENV_CACHE_VERSION);
