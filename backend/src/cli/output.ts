@@ -54,10 +54,11 @@ export function details(pairs: Array<[string, string]>, st: Style = style(false)
   return pairs.map(([k, v]) => `${st.dim(k.padEnd(w))}  ${v}`);
 }
 
-/** 850ms, 42s, 3m 05s, 1h 02m, 2d 03h */
+/** 850ms, 1.3s, 42s, 3m 05s, 1h 02m, 2d 03h */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '-';
   if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`; // a save of 1.3 s is not "1s"
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
   const p = (n: number) => String(n).padStart(2, '0');

@@ -31,6 +31,8 @@ describe('cli output', () => {
 
   it('formats durations', () => {
     assert.equal(duration(850), '850ms');
+    assert.equal(duration(1_340), '1.3s');
+    assert.equal(duration(9_949), '9.9s');
     assert.equal(duration(42_000), '42s');
     assert.equal(duration(185_000), '3m 05s');
     assert.equal(duration(3_720_000), '1h 02m');
