@@ -24,6 +24,7 @@ import { recordStage, timeStage } from '@trainyard/shared/snapshot/stages';
 import { statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { NotRegularFile, readSmallSync, SyncReads } from '@trainyard/shared/snapshot/small-read';
 import { sortByUtf8 } from '@trainyard/shared/utf8-sort';
+import { sha256Hex } from '@trainyard/shared/sha256';
 import { compressStream, DEFAULT_COMPRESSION, layerMediaType, type Compression, type CompressStats } from './compression';
 
 export { MEDIA_LAYER_GZIP } from './compression';
@@ -212,7 +213,7 @@ async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Pr
   const got = prefetched ? await prefetched : null;
   if (got) {
     const { data } = got;
-    if (src.sha256 && !got.unchanged) checkSource(src, createHash('sha256').update(data).digest('hex'));
+    if (src.sha256 && !got.unchanged) checkSource(src, sha256Hex(data));
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', mode, size: data.length }, data, (err) => (err ? rej(err) : res())));
     return;
   }

@@ -25,7 +25,8 @@ import { createHash } from 'node:crypto';
 import { constants, type BigIntStats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { CreateSnapshot } from '@trainyard/shared';
-import { isCacheable, nowNs, statKey } from '@trainyard/shared/snapshot/hash-cache';
+import { nowNs, statKey, statsCacheable } from '@trainyard/shared/snapshot/hash-cache';
+import { sha256Hex } from '@trainyard/shared/sha256';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
 import { mapLimit } from '@trainyard/shared/map-limit';
 import { BufferPool } from '@trainyard/shared/buffer-pool';
@@ -92,7 +93,7 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
   const startedNs = nowNs();
   const remember = (before: BigIntStats, after: BigIntStats) => {
     // remembered only when the file did not change while it was read and was not written just before
-    if (!isCacheable(statKey(before), statKey(after), startedNs)) return;
+    if (!statsCacheable(before, after, startedNs)) return;
     verified.delete(path);
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
     verified.set(path, [statKey(before), sha256]);
@@ -105,7 +106,7 @@ export async function verifyLocalFile(path: string, sha256: string, maxBytes: nu
       return false; // missing, unreadable, not a regular file
     }
     if (small) {
-      if (createHash('sha256').update(small.data).digest('hex') !== sha256) return false;
+      if (sha256Hex(small.data) !== sha256) return false;
       remember(small.before, small.after);
       read?.(small.data);
       return true;

@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectManifest } from '@trainyard/shared/snapshot/collect';
-import { isCacheable, isSettled, RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
+import { isCacheable, isSettled, RACY_MS, statsCacheable } from '@trainyard/shared/snapshot/hash-cache';
+import { sha256Hex } from '@trainyard/shared/sha256';
+import type { BigIntStats } from 'node:fs';
 import { tempDir } from '../images/helpers';
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
@@ -88,6 +90,15 @@ describe('snapshot/hash cache', function () {
     assert.equal(isCacheable(old, old, now), true);
     assert.equal(isCacheable(old, `10:${now}:${now}:1:1`, now), false);
     assert.equal(isSettled(`10:${now - 10_000_000_000n}:${now}:1:1`, now), false, 'a recent ctime alone makes it racy');
+    // statsCacheable says what isCacheable says of the stats' keys
+    const st = (k: string) => {
+      const [size, mtimeNs, ctimeNs, ino, dev] = k.split(':').map(BigInt);
+      return { size, mtimeNs, ctimeNs, ino, dev } as unknown as BigIntStats;
+    };
+    const keys = [old, `10:${now}:${now}:1:1`, `10:${now - 10_000_000_000n}:${now}:1:1`, `11:${now - 10_000_000_000n}:${now - 10_000_000_000n}:1:1`, `10:${now - 10_000_000_000n}:${now - 10_000_000_000n}:2:1`];
+    for (const a of keys) for (const b of keys) assert.equal(statsCacheable(st(a), st(b), now), isCacheable(a, b, now), `${a} / ${b}`);
+    // sha256Hex is the sha256 hex digest
+    for (const data of ['', 'print(1)\n', Buffer.alloc(70_000, 7)]) assert.equal(sha256Hex(data), sha(data));
   });
 
   it('still finds secrets in files served from the cache only when they were scanned clean', async () => {

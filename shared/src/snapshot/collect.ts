@@ -26,7 +26,8 @@ import { mapLimit } from '../map-limit';
 import { sortByUtf8 } from '../utf8-sort';
 import { readSmallSync, SyncReads } from './small-read';
 import { CONTENT_RULES, MAX_SCAN_BYTES, scanContent } from './secrets';
-import { cacheFileName, defaultCacheDir, isCacheable, nowNs, readCacheFile, statKey, writeCacheFile } from './hash-cache';
+import { cacheFileName, defaultCacheDir, isCacheable, nowNs, readCacheFile, statKey, statsCacheable, writeCacheFile } from './hash-cache';
+import { sha256Hex } from '../sha256';
 
 export const ALWAYS_EXCLUDED = ['.git', 'node_modules', '__pycache__', '.venv', 'venv', '.ipynb_checkpoints'];
 
@@ -160,13 +161,12 @@ async function hashAndScan(path: string, scan: boolean, startedNs: bigint, reads
     if (small) {
       const { data } = small;
       const scanned = scan && data.length <= MAX_SCAN_BYTES;
-      const before = statKey(small.before);
       return {
-        sha256: createHash('sha256').update(data).digest('hex'),
+        sha256: sha256Hex(data),
         size: data.length,
         secret: scanned ? scanContent(data) : null,
         scanned,
-        cacheKey: isCacheable(before, statKey(small.after), startedNs) && Number(small.before.size) === data.length ? before : null,
+        cacheKey: statsCacheable(small.before, small.after, startedNs) && Number(small.before.size) === data.length ? statKey(small.before) : null,
       };
     }
   }

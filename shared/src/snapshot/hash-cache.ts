@@ -60,6 +60,15 @@ export function isCacheable(before: string, after: string, startedNs: bigint): b
   return before === after && isSettled(before, startedNs);
 }
 
+/** isCacheable of the two stats' keys, from the stats themselves (no key strings made and parsed: a verification of 20,000 files spent ~40 ms on that) */
+export function statsCacheable(before: BigIntStats, after: BigIntStats, startedNs: bigint): boolean {
+  const settled = startedNs - RACY_NS;
+  return (
+    before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs && before.ino === after.ino && before.dev === after.dev &&
+    before.mtimeNs < settled && before.ctimeNs < settled
+  );
+}
+
 export async function readCacheFile<T>(file: string, version: string): Promise<T | null> {
   try {
     const doc = JSON.parse(await readFile(file, 'utf8')) as { version?: string; data?: T };
