@@ -4,7 +4,7 @@
  * isolated in a per-run directory: HOME, JUPYTER_* dirs, settings (news off, theme), TMPDIR.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, REPO, sleep } from '../helpers/backend';
@@ -69,8 +69,12 @@ export async function startLab(opts: { root: string; baseUrl: string; env: Recor
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         await Promise.race([new Promise((r) => child.once('exit', r)), sleep(10000)]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        if (child.exitCode === null) {
+          child.kill('SIGKILL');
+          await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
+        }
       }
+      rmSync(dir, { recursive: true, force: true }); // its home, settings and runtime folders
     },
   };
 }

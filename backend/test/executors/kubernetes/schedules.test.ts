@@ -4,7 +4,7 @@
 // part checks the manifests and that a pod derives the same run id as the backend.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1CronJob } from '@kubernetes/client-node';
@@ -67,16 +67,20 @@ describe('kubernetes executor: schedule manifests', () => {
     assert.equal(t.completions, 2);
     assert.deepEqual(t.template.spec!.volumes!.find((v) => v.name === 'params')!.projected!.sources, [{ configMap: { name: configMap.metadata!.name } }]);
     const dir = mkdtempSync(join(tmpdir(), 'ty-params-'));
-    for (const [k, v] of Object.entries(configMap.data!)) writeFileSync(join(dir, k), v);
-    const c = t.template.spec!.containers[0];
-    const script = c.command![2].split(PARAMS_DIR).join(dir);
-    const envs = Object.fromEntries(c.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
     const ids = scheduledRunIds(uid, 2, true).runIds;
-    for (const i of [0, 1]) {
-      const out = execFileSync('sh', ['-c', script], {
-        env: { PATH: process.env.PATH, ...envs, JOB_COMPLETION_INDEX: String(i), TRAINYARD_JOB_UID: uid, TRAINYARD_COMMAND: 'echo "$TRAINYARD_RUN_ID $TRAINYARD_PARAMS"' },
-      }).toString();
-      assert.equal(out.trim(), `${ids[i]} ${JSON.stringify(points[i].params)}`);
+    try {
+      for (const [k, v] of Object.entries(configMap.data!)) writeFileSync(join(dir, k), v);
+      const c = t.template.spec!.containers[0];
+      const script = c.command![2].split(PARAMS_DIR).join(dir);
+      const envs = Object.fromEntries(c.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+      for (const i of [0, 1]) {
+        const out = execFileSync('sh', ['-c', script], {
+          env: { PATH: process.env.PATH, ...envs, JOB_COMPLETION_INDEX: String(i), TRAINYARD_JOB_UID: uid, TRAINYARD_COMMAND: 'echo "$TRAINYARD_RUN_ID $TRAINYARD_PARAMS"' },
+        }).toString();
+        assert.equal(out.trim(), `${ids[i]} ${JSON.stringify(points[i].params)}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     assert.ok(ids.every((id) => /^run_[0-9a-z]{10,40}$/.test(id)));
   });
@@ -101,9 +105,14 @@ describe('kubernetes executor: schedule manifests', () => {
     assert.equal(init.name, 'inputs');
     assert.equal(init.env!.find((e) => e.name === 'TRAINYARD_INPUT_RUN_ID'), undefined);
     const dir = mkdtempSync(join(tmpdir(), 'ty-init-'));
-    writeFileSync(join(dir, 'token'), 'tyr_schedule');
-    writeFileSync(join(dir, 'python3'), '#!/bin/sh\necho "$TRAINYARD_RUN_ID $TRAINYARD_RUN_TOKEN"\n', { mode: 0o755 }); // a fake python3: prints what the real one gets
-    const out = execFileSync('sh', ['-c', init.command![2].split(TOKEN_DIR).join(dir)], { env: { PATH: `${dir}:${process.env.PATH}`, JOB_COMPLETION_INDEX: '1', TRAINYARD_JOB_UID: uid } }).toString();
+    let out: string;
+    try {
+      writeFileSync(join(dir, 'token'), 'tyr_schedule');
+      writeFileSync(join(dir, 'python3'), '#!/bin/sh\necho "$TRAINYARD_RUN_ID $TRAINYARD_RUN_TOKEN"\n', { mode: 0o755 }); // a fake python3: prints what the real one gets
+      out = execFileSync('sh', ['-c', init.command![2].split(TOKEN_DIR).join(dir)], { env: { PATH: `${dir}:${process.env.PATH}`, JOB_COMPLETION_INDEX: '1', TRAINYARD_JOB_UID: uid } }).toString();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     assert.equal(out.trim(), `${scheduledRunIds(uid, 2, true).runIds[1]} tyr_schedule`);
     assert.deepEqual([secret.metadata!.name, secret.stringData], [tokenSecretNameForSchedule('sch_0000000000abe'), { token: 'tyr_secret' }]);
   });
