@@ -285,11 +285,15 @@ export async function writeDependencyLayer(
   opts: { blobSource: (sha256: string) => FileSource; cacheDir: string; tmpDir?: string; compression?: Compression; upload?: WriteLayerOptions['upload']; signal?: AbortSignal },
 ): Promise<WrittenLayer & { reused: boolean }> {
   const indexFile = join(opts.cacheDir, dependencyIndexName(plan.lockHash, opts.compression));
+  // a stopped write rejects with its reason, also when another write of the lock would answer it
+  opts.signal?.throwIfAborted();
   for (let other = writing.get(indexFile); other; other = writing.get(indexFile)) {
     const got = await other.catch(() => null);
+    opts.signal?.throwIfAborted();
     if (got) return { ...got, reused: false };
   }
   const known = await cachedDependencyLayer(store, opts.cacheDir, plan.lockHash, opts.compression);
+  opts.signal?.throwIfAborted();
   if (known) return { ...known, reused: true };
   if (writing.has(indexFile)) return writeDependencyLayer(store, plan, opts); // another began while this one looked
   const mine = writeCopyLayer(store, plan, indexFile, opts);
