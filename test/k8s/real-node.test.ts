@@ -286,11 +286,29 @@ describe('training code on the real node (kubelet + containerd)', function () {
     assert.match(r.reason ?? '', /deadline|max duration|DeadlineExceeded/i);
   });
 
+  /** what the cluster shows of a schedule's fires (Jobs, pods, container states), for a wait that timed out */
+  const firesOf = async (scheduleId: string) => {
+    const sel = { namespace: ns, labelSelector: `trainyard.dev/schedule-id=${scheduleId}` };
+    const jobs = (await cluster.admin.batch.listNamespacedJob(sel)).items.map((j) => `job ${j.metadata?.name} uid ${j.metadata?.uid} ${JSON.stringify(j.status)}`);
+    const pods = (await cluster.admin.core.listNamespacedPod({ namespace: ns })).items
+      .filter((p) => jobs.some((j) => j.startsWith(`job ${p.metadata?.labels?.['batch.kubernetes.io/job-name']} `)))
+      .map(async (p) => {
+        const tail = await cluster.admin.core.readNamespacedPodLog({ name: p.metadata!.name!, namespace: ns, container: 'run', tailLines: 5 }).catch((e: Error) => e.message);
+        return `pod ${p.metadata?.name} ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.map((c) => c.state))}; its log ends: ${String(tail).trim()}`;
+      });
+    return [...jobs, ...(await Promise.all(pods))].join('\n');
+  };
+  const waitForFire = (scheduleId: string, id: string) =>
+    waitForRuns(b.client, [id], 120_000).catch(async (err: Error) => {
+      const archived = await b.client.getLogs(id, { limit: 1000 }).then((l) => l.lines.slice(-8).map((x) => `${x.stream}: ${x.text}`).join('\n'), (e: Error) => e.message);
+      throw new Error(`${err.message}\n${await firesOf(scheduleId).catch((e: Error) => e.message)}\nrun ${id}'s archived log ends:\n${archived}`);
+    });
+
   it('a "* * * * *" schedule fires through the CronJob controller onto the real node: recorded once, Succeeded, its outputs pushed with the schedule\'s token; a predict schedule with fromRun latest', async function () {
     this.timeout(420_000);
     const runsOf = async () => (await b.client.listRuns({ schedule: everyMinute })).items;
     await until(async () => (await runsOf()).length > 0, 'the first fire', 90_000);
-    const [r] = await waitForRuns(b.client, [(await runsOf())[0].id], 120_000);
+    const [r] = await waitForFire(everyMinute, (await runsOf())[0].id);
     // the Jobs are read before the schedule is deleted: deleting its CronJob lets the garbage collector take them
     const jobs = (await cluster.admin.batch.listNamespacedJob({ namespace: ns, labelSelector: `trainyard.dev/schedule-id=${everyMinute}` })).items;
     await b.client.deleteSchedule(everyMinute);
@@ -309,7 +327,7 @@ describe('training code on the real node (kubelet + containerd)', function () {
     // init container reads from the run's record and fetches with the schedule's token
     const predicts = async () => (await b.client.listRuns({ schedule: predictEveryMinute })).items;
     await until(async () => (await predicts()).length > 0, 'the first predict fire', 90_000);
-    const [p] = await waitForRuns(b.client, [(await predicts()).at(-1)!.id], 120_000);
+    const [p] = await waitForFire(predictEveryMinute, (await predicts()).at(-1)!.id);
     await b.client.deleteSchedule(predictEveryMinute);
     assert.equal(p.status, 'Succeeded', p.reason ?? '');
     assert.equal(p.inputRunId, trainedId);

@@ -451,9 +451,15 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     const [r] = await waitForRuns(client, [res.runs[0].id], 60000);
     assert.equal(r.status, 'Succeeded', r.reason ?? '');
     await openTrainyard(page);
-    await viewRows(page, 'Runs').filter({ hasText: 'outputs' }).first().click();
+    // clicked once the tree shows the run's end: a click on a row the tree is replacing opens nothing
+    const row = viewRows(page, 'Runs').filter({ hasText: 'outputs' }).first();
+    await row.filter({ hasText: 'Succeeded' }).waitFor({ timeout: 30000 });
+    await row.click();
     const panel = webview(page);
-    await panel.locator('[data-testid=run-artifacts][data-state=stored] [data-artifact="same.txt"]').waitFor({ timeout: 30000 });
+    await panel.locator(`[data-testid=run-details][data-run-id="${r.id}"]`).waitFor({ timeout: 30000 });
+    await panel.locator('[data-testid=run-artifacts][data-state=stored] [data-artifact="same.txt"]').waitFor({ timeout: 30000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}\nthe panel's artifacts: ${await panel.locator('[data-testid=run-artifacts]').evaluate((e) => `${e.getAttribute('data-state')}: ${(e as HTMLElement).innerText}`).catch((e: Error) => e.message)}`);
+    });
     const rows = await panel.locator('[aria-label="Artifact files"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-artifact') ?? `${tr.getAttribute('data-artifact-dir')}/`));
     assert.deepEqual(rows, ['parts/', 'parts/part-0000.txt', 'parts/part-0001.txt', 'same.txt']);
     assert.match(await panel.getByTestId('artifacts-total').innerText(), /^3 files, \d+ B in all/);

@@ -113,7 +113,7 @@ export function RunDetails({ runId, logHeight = 420 }: RunDetailsProps) {
   const canCancel = !final && !askCancel;
 
   return (
-    <div className="ty-stack" data-testid="run-details" data-status={r.status}>
+    <div className="ty-stack" data-testid="run-details" data-run-id={r.id} data-status={r.status}>
       <div className="ty-row">
         <h1 className="ty-h1 ty-mono">{r.id}</h1>
         <StatusBadge status={r.status} />
