@@ -157,8 +157,12 @@ EOF
   local PAUSE
   PAUSE="$(cd "$(dirname "$0")/../.." && node --import tsx test/k8s/rig-images.ts "http://127.0.0.1:$REG_PORT/rig" "$BIN/pause")"
 
-  # the bridge, up before the kubelet: its gateway address is the node's IP
-  ip link add "$BRIDGE" type bridge
+  # the bridge, up before the kubelet: its gateway address is the node's IP. Its MAC address is set:
+  # a bridge left to pick its own takes the lowest of its ports' (00:00:00:00:00:00 with none), so it
+  # changed as pods came and went, and a pod that had learned the gateway's address (a predict run's
+  # init container fetching its model) could not reach the backend until its ARP entry was
+  # resolved again: its outputs' push waited 45-135 s.
+  ip link add "$BRIDGE" address 02:74:79:72:69:67 type bridge
   ip addr add "$GATEWAY/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   mkdir -p "$RN/cni/net.d" "$RN/cni/ipam"
