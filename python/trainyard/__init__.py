@@ -12,9 +12,11 @@ PYTHONPATH there; outside Trainyard the same calls work with defaults.
 """
 
 import hashlib
+import http.client
 import json
 import math
 import os
+import socket
 import sys
 import time
 import urllib.error
@@ -102,6 +104,45 @@ def run_id():
 
 # about a minute of retries (0.5 s doubling to 15 s): long enough for the backend to restart
 _ATTEMPTS = 9
+# A connection to the backend is given this long to open; an answer may take _READ_TIMEOUT (the
+# backend pushes the outputs to its registry before it answers). Without a bound of its own, a
+# connect that goes unanswered waits out the kernel's SYN retransmissions (1, 3, 7, ... 127 s with
+# tcp_syn_retries=6) before it is tried again: on the test rig's real node, a pod cut off from its
+# gateway for ~45 s (its bridge changed MAC address) pushed its outputs 63-127 s late; with this
+# bound, at most one backoff (<= 15 s) and one connect timeout after the network is back.
+_CONNECT_TIMEOUT = 10
+_READ_TIMEOUT = 300
+
+
+def _connect(address, timeout=None, source_address=None, *args, **kwargs):
+    sock = socket.create_connection(address, _CONNECT_TIMEOUT, source_address)
+    sock.settimeout(timeout if isinstance(timeout, (int, float)) else None)
+    return sock
+
+
+def _bounded_connect(http_class):
+    def make(host, **kwargs):
+        conn = http_class(host, **kwargs)
+        conn._create_connection = _connect  # http.client's seam for opening the socket
+        return conn
+    return make
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_bounded_connect(http_class), req, **kwargs)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_bounded_connect(http_class), req, **kwargs)
+
+
+_opener = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
+
+
+def _open(req):
+    return _opener.open(req, timeout=_READ_TIMEOUT)
 
 
 
@@ -164,7 +205,7 @@ def _request(method, url, token, body=None, content_type=None, length=None):
         if length is not None:
             req.add_header("Content-Length", str(length))
         try:
-            with urllib.request.urlopen(req, timeout=300) as res:
+            with _open(req) as res:
                 return res.status, json.loads(res.read() or b"null")
         except urllib.error.HTTPError as err:
             payload = err.read()
@@ -254,7 +295,7 @@ def _download(url, token, target, want_sha, want_size):
         try:
             h = hashlib.sha256()
             size = 0
-            with urllib.request.urlopen(req, timeout=300) as res, open(part, "wb") as out:
+            with _open(req) as res, open(part, "wb") as out:
                 while True:
                     chunk = res.read(1 << 20)
                     if not chunk:

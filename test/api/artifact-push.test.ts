@@ -240,3 +240,32 @@ describe('a run pushes its own outputs (the finish step of a pod)', () => {
     }
   });
 });
+
+describe("the in-image client's connections to the backend", () => {
+  it('gives up a connect that goes unanswered after its connect timeout and tries again, and still waits for a slow answer', async () => {
+    // A lost SYN (seen on the real node: a pod's first connect unanswered for 63 or 127 s while the
+    // backend answered every other pod) is made here by a listener whose accept queue is full: the
+    // kernel drops the SYNs. Without a connect timeout of its own the call would wait out the
+    // kernel's retransmissions (about 2 minutes), past this test's bound.
+    const script = `
+import socket, threading, time, urllib.error, trainyard
+trainyard._CONNECT_TIMEOUT = 1
+trainyard._ATTEMPTS = 2
+full = socket.socket(); full.bind(("127.0.0.1", 0)); full.listen(0)
+filler = socket.create_connection(full.getsockname())
+try:
+    trainyard._request("POST", "http://127.0.0.1:%d/v1/x" % full.getsockname()[1], "tok", b"{}", "application/json")
+    print("answered")
+except (urllib.error.URLError, OSError) as err:
+    print("gave up: %s" % getattr(err, "reason", err))
+slow = socket.socket(); slow.bind(("127.0.0.1", 0)); slow.listen(8)
+def answer():
+    c, _ = slow.accept(); c.recv(65536); time.sleep(2)
+    c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: 11\\r\\nConnection: close\\r\\n\\r\\n{"ok":true}'); c.close()
+threading.Thread(target=answer, daemon=True).start()
+print(trainyard._request("POST", "http://127.0.0.1:%d/v1/x" % slow.getsockname()[1], "tok", b"{}", "application/json"))
+`;
+    const { stdout } = await promisify(execFile)('python3', ['-c', script], { env: { PATH: process.env.PATH, PYTHONPATH: PYTHON_DIR }, timeout: 20_000 });
+    assert.deepEqual(stdout.trim().split('\n'), ['gave up: timed out', "(200, {'ok': True})"]);
+  });
+});
