@@ -12,7 +12,6 @@ PYTHONPATH there; outside Trainyard the same calls work with defaults.
 """
 
 import hashlib
-import http.client
 import json
 import math
 import os

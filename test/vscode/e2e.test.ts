@@ -451,7 +451,8 @@ describe('VS Code extension end to end (code-server + Chromium)', function () {
     const [r] = await waitForRuns(client, [res.runs[0].id], 60000);
     assert.equal(r.status, 'Succeeded', r.reason ?? '');
     await openTrainyard(page);
-    // clicked once the tree shows the run's end: a click on a row the tree is replacing opens nothing
+    // clicked once the tree shows the run's end (its rows re-render as the run's events arrive), and
+    // the panel must be this run's (a full run timed out here once on 2026-12-01, with no word of why)
     const row = viewRows(page, 'Runs').filter({ hasText: 'outputs' }).first();
     await row.filter({ hasText: 'Succeeded' }).waitFor({ timeout: 30000 });
     await row.click();
