@@ -1,7 +1,8 @@
 /** Notebook entrypoints become scripts; secret scan of file contents. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectManifest } from '@trainyard/shared/snapshot/collect';
@@ -50,8 +51,11 @@ describe('notebook entrypoints', () => {
     it('turns --entrypoint train=notebook.ipynb into a script that runs', async () => {
       const ws = join(tmp.dir, 'ws');
       cpSync(EXAMPLE, ws, { recursive: true });
+      const scratchBefore = readdirSync(tmpdir()).filter((n) => n.startsWith('trainyard-nb-'));
       const saved = await saveWorkspace(h.client, { dir: ws, model: 'nb', version: 'v1', entrypoints: { train: 'notebook.ipynb' } });
       assert.equal(saved.version.entrypoints.train, 'python .trainyard/notebooks/train.py');
+      // the generated script's folder is gone once the save has ended (each save left one in the temp folder)
+      assert.deepEqual(readdirSync(tmpdir()).filter((n) => n.startsWith('trainyard-nb-') && !scratchBefore.includes(n)), []);
       const dest = join(tmp.dir, 'root');
       await unpackImage(h.ctx.images, 'nb', 'v1', dest);
       const out = execFileSync('python3', ['.trainyard/notebooks/train.py'], { cwd: join(dest, 'app'), env: { ...process.env, PYTHONPATH: join(dest, 'opt/trainyard/python'), TRAINYARD_PARAMS: '{"epochs":3,"n":300}', TRAINYARD_OUTPUT_DIR: join(tmp.dir, 'out') } }).toString();

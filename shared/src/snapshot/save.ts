@@ -5,7 +5,7 @@
  * edited mid-save is caught), then ask for the build. Node-only.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { TrainyardClient } from '../client';
@@ -83,8 +83,8 @@ export function absoluteBase(ref: string): string {
   return m ? `${m[1] ?? ''}${resolve(m[2])}${m[3] ?? ''}` : ref;
 }
 
-/** each notebook entrypoint becomes a generated script file (notebook.ts), added to the manifest */
-async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, say: (msg: string) => void): Promise<void> {
+/** each notebook entrypoint becomes a generated script file (notebook.ts), added to the manifest; its folder goes into `scratch` */
+async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, say: (msg: string) => void, scratch: string[]): Promise<void> {
   for (const [name, command] of Object.entries(entrypoints)) {
     const nb = notebookOf(command);
     if (!nb) continue;
@@ -98,6 +98,7 @@ async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, 
     const script = Buffer.from(notebookToScript(text, nb));
     const path = `${NOTEBOOK_SCRIPT_DIR}/${name}.py`;
     const dir = await mkdtemp(join(tmpdir(), 'trainyard-nb-'));
+    scratch.push(dir);
     const file = join(dir, `${name}.py`);
     await writeFile(file, script);
     const sha256 = createHash('sha256').update(script).digest('hex');
@@ -178,6 +179,16 @@ async function followBuild(client: SaveClient, id: string, say: ((msg: string) =
 }
 
 export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Promise<SaveResult> {
+  const scratch: string[] = [];
+  try {
+    return await save(client, opts, scratch);
+  } finally {
+    // the notebooks' scripts: uploaded, or read in place by the build, by the time the save ends
+    await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+}
+
+async function save(client: SaveClient, opts: SaveOptions, scratch: string[]): Promise<SaveResult> {
   const started = Date.now();
   const say = opts.onProgress ?? (() => undefined);
   say(`collecting files in ${opts.dir}`);
@@ -194,7 +205,7 @@ export async function saveWorkspace(client: SaveClient, opts: SaveOptions): Prom
   const m = await timeStage('hash (collect)', () => collectManifest(opts.dir, { ignore: opts.ignore, ...('hashCache' in caches ? { hashCache: caches.hashCache } : {}) }), (r) => r.totalBytes);
   for (const w of m.warnings) say(`warning: ${w}`);
   const entrypoints = defaultEntrypoints(m.files, opts.entrypoints);
-  await convertNotebooks(m, entrypoints, say);
+  await convertNotebooks(m, entrypoints, say, scratch);
   const gitNote = m.git.sha ? `git ${m.git.sha.slice(0, 12)}${m.git.dirty ? ' (uncommitted changes)' : ''}` : 'no git';
   say(`${m.files.length} files, ${fmtBytes(m.totalBytes)}, ${gitNote}`);
 
