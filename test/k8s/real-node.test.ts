@@ -289,14 +289,15 @@ describe('training code on the real node (kubelet + containerd)', function () {
   /** what the cluster shows of a schedule's fires (Jobs, pods, container states), for a wait that timed out */
   const firesOf = async (scheduleId: string) => {
     const sel = { namespace: ns, labelSelector: `trainyard.dev/schedule-id=${scheduleId}` };
-    const jobs = (await cluster.admin.batch.listNamespacedJob(sel)).items.map((j) => `job ${j.metadata?.name} uid ${j.metadata?.uid} ${JSON.stringify(j.status)}`);
+    const jobs = (await cluster.admin.batch.listNamespacedJob(sel)).items;
+    const names = new Set(jobs.map((j) => j.metadata?.name));
     const pods = (await cluster.admin.core.listNamespacedPod({ namespace: ns })).items
-      .filter((p) => jobs.some((j) => j.startsWith(`job ${p.metadata?.labels?.['batch.kubernetes.io/job-name']} `)))
+      .filter((p) => names.has(p.metadata?.labels?.['batch.kubernetes.io/job-name']))
       .map(async (p) => {
         const tail = await cluster.admin.core.readNamespacedPodLog({ name: p.metadata!.name!, namespace: ns, container: 'run', tailLines: 5 }).catch((e: Error) => e.message);
         return `pod ${p.metadata?.name} ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.map((c) => c.state))}; its log ends: ${String(tail).trim()}`;
       });
-    return [...jobs, ...(await Promise.all(pods))].join('\n');
+    return [...jobs.map((j) => `job ${j.metadata?.name} uid ${j.metadata?.uid} ${JSON.stringify(j.status)}`), ...(await Promise.all(pods))].join('\n');
   };
   const waitForFire = (scheduleId: string, id: string) =>
     waitForRuns(b.client, [id], 120_000).catch(async (err: Error) => {
