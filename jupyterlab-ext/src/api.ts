@@ -116,8 +116,8 @@ export class JupyterClient implements UiClient {
   }
 
   /** the remembered answers and a preview of what would ship */
-  async workspace(notebook: string): Promise<WorkspacePreview> {
-    const res = await this.request('trainyard/workspace', {}, { notebook });
+  async workspace(notebook: string, signal?: AbortSignal): Promise<WorkspacePreview> {
+    const res = await this.request('trainyard/workspace', { signal }, { notebook });
     for await (const e of ndjson<SaveEvent>(res)) {
       if (e.type === 'workspace') return e;
       if (e.type === 'error') throw new ApiError(0, 'internal', e.message);

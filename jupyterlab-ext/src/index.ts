@@ -84,7 +84,7 @@ const plugin: JupyterFrontEndPlugin<ITrainyard> = {
     // the sidebar follows the current notebook's remembered model
     followCurrentModel({
       tracker,
-      workspace: (path) => ty.client.workspace(path),
+      workspace: (path, signal) => ty.client.workspace(path, signal),
       found: (model, folder) => {
         ty.rememberFolder(model, folder);
         ty.setCurrentModel(model);

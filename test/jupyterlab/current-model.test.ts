@@ -21,16 +21,25 @@ function fakeTracker() {
 function answers() {
   const waiting = new Map<string, Array<{ ok(model: string | null): void; fail(): void }>>();
   const asked: string[] = [];
+  const times: number[] = [];
   return {
     asked,
-    workspace(path: string) {
+    times,
+    workspace(path: string, signal: AbortSignal) {
       asked.push(path);
+      times.push(performance.now());
       return new Promise<{ remembered: { model: string } | null }>((res, rej) => {
+        signal.addEventListener('abort', () => {
+          waiting.set(path, (waiting.get(path) ?? []).filter((w) => w !== entry));
+          rej(new DOMException('gave up', 'AbortError'));
+        });
+        const entry = { ok: (model: string | null) => res({ remembered: model ? { model } : null }), fail: () => rej(new Error('spawn timed out')) };
         const list = waiting.get(path) ?? [];
-        list.push({ ok: (model) => res({ remembered: model ? { model } : null }), fail: () => rej(new Error('spawn timed out')) });
+        list.push(entry);
         waiting.set(path, list);
       });
     },
+    outstanding: (path: string) => waiting.get(path)?.length ?? 0,
     async answer(path: string, model: string | null | 'fail') {
       await new Promise((r) => setImmediate(r)); // the question goes out once the notebook's context is ready
       const next = waiting.get(path)?.shift();
@@ -83,5 +92,34 @@ describe('JupyterLab: the model of the notebook in use', () => {
     show(panel('scratch.ipynb'));
     await a.answer('scratch.ipynb', null);
     assert.deepEqual(found, ['outputs']);
+  });
+
+  it('gives up a question left unanswered and asks again, pausing longer each time, a few times while its notebook stays current', async () => {
+    const { t, show } = fakeTracker();
+    const a = answers();
+    const found: string[] = [];
+    const stop = followCurrentModel({ tracker: t as never, workspace: a.workspace as never, found: (m) => found.push(m), retryMs: 30, answerMs: 40, attempts: 3 });
+    const nb = 'eta-correction/notebook.ipynb';
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    show(panel(nb));
+    await sleep(55); // the first question is given up at 40 ms; the next one waits 30 ms
+    assert.equal(a.outstanding(nb), 0, 'the question given up is no longer out');
+    while (a.asked.length < 3) await sleep(5);
+    const [t1, t2, t3] = a.times;
+    assert.ok(t2 - t1 >= 40 + 30 - 2, `the second question after the first was given up and a pause (${t2 - t1} ms)`);
+    assert.ok(t3 - t2 >= 40 + 60 - 2, `the pause doubles (${t3 - t2} ms)`);
+    await a.answer(nb, 'eta-correction');
+    assert.deepEqual(found, ['eta-correction']);
+    stop();
+  });
+
+  it('stops asking after its attempts', async () => {
+    const { t, show } = fakeTracker();
+    const a = answers();
+    const stop = followCurrentModel({ tracker: t as never, workspace: a.workspace as never, found: () => undefined, retryMs: 1, answerMs: 10, attempts: 3 });
+    show(panel('scratch.ipynb'));
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(a.asked.length, 3);
+    stop();
   });
 });

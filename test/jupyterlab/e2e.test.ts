@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { TrainyardClient } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { writeWorkspaceModel } from '@trainyard/shared/workspace/model-file';
@@ -40,6 +40,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
   let browser: Browser;
   let page: Page;
   const timings: string[] = [];
+  const workspaceLog: string[] = [];
 
   const startBackend = async () => {
     const b = await spawnBackend(home, port, { executor: { local: { maxConcurrent: 3 } } });
@@ -82,6 +83,33 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     }
   };
 
+  /**
+   * Shows the runs sidebar (clicking its tab while it is hidden) and waits until it follows the
+   * notebook in use: "only <model>". On a timeout it says what the page showed instead.
+   */
+  const sidebarFollows = async (model: string) => {
+    const deadline = Date.now() + 60_000;
+    const label = page.locator('#trainyard-runs .ty-jp-sidebar-head + label');
+    for (;;) {
+      if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+      if ((await label.count()) && (await label.innerText()).trim() === `only ${model}` && (await label.isVisible())) return;
+      if (Date.now() > deadline) break;
+      await page.waitForTimeout(250);
+    }
+    // (no named functions in here: the test's transpiler would wrap them in a helper the page lacks)
+    const seen = await page.evaluate(() => {
+      const focused = document.activeElement?.closest('.jp-NotebookPanel')?.id;
+      return {
+        label: document.querySelector('#trainyard-runs .ty-jp-sidebar-head + label')?.textContent ?? '(none)',
+        sidebarVisible: !!document.querySelector('#trainyard-runs:not(.lm-mod-hidden)'),
+        currentTab: document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current')?.textContent ?? null,
+        focusedNotebook: focused ? document.querySelector(`.lm-TabBar-tab[data-id="${focused}"]`)?.textContent ?? focused : null,
+        tabs: [...document.querySelectorAll('#jp-main-dock-panel .lm-TabBar-tab')].map((t) => t.textContent),
+      };
+    });
+    throw new Error(`the runs sidebar never showed "only ${model}" in 60 s: ${JSON.stringify(seen)}\nthe page's last workspace questions:\n${workspaceLog.slice(-12).join('\n') || '(none)'}`);
+  };
+
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)`);
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -98,6 +126,12 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     page = await ctx.newPage();
     page.setDefaultTimeout(60000); // the machine is shared with other builds
     page.on('pageerror', (e) => console.error('page error:', e.message));
+    // the runs sidebar's questions about the notebook in use, for sidebarFollows' report
+    const isWorkspace = (r: Request) => r.url().includes('/trainyard/workspace?');
+    const at = () => new Date().toISOString().slice(11, 23);
+    page.on('request', (r) => { if (isWorkspace(r)) workspaceLog.push(`${at()} asked ${new URL(r.url()).searchParams.get('notebook')}`); });
+    page.on('requestfinished', async (r) => { if (isWorkspace(r)) workspaceLog.push(`${at()} answered ${new URL(r.url()).searchParams.get('notebook')}: ${(await r.response())?.status()}`); });
+    page.on('requestfailed', (r) => { if (isWorkspace(r)) workspaceLog.push(`${at()} failed ${new URL(r.url()).searchParams.get('notebook')}: ${r.failure()?.errorText}`); });
   });
 
   afterEach(async function () {
@@ -328,8 +362,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     assert.equal(failed.status, 'Failed');
 
     await openNotebook('failing/fail.ipynb');
-    if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
-    await page.locator('#trainyard-runs >> text=only failing-nb').waitFor();
+    await sidebarFollows('failing-nb');
     await page.locator(`#trainyard-runs [data-run-id="${failed.id}"]`).click();
     const frame = page.locator(`#trainyard-run-${failed.id} .ty-source-link[title*=".trainyard/notebooks/train.py"]`).last();
     await frame.waitFor();
@@ -351,8 +384,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
     await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false');
     await shot('notebook-dark');
-    if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
-    await page.locator('#trainyard-runs >> text=only eta-correction').waitFor();
+    await sidebarFollows('eta-correction');
     await page.waitForFunction((id) => /3 Succeeded/.test(document.querySelector(`#trainyard-runs [data-sweep="${id}"]`)?.textContent ?? ''), sweepId);
     await shot('sidebar-dark');
     await page.locator(`#trainyard-runs [data-sweep="${sweepId}"] a`).click();

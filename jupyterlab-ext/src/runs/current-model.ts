@@ -7,8 +7,9 @@
  * notebook changed while the question was out (JupyterLab opens a tree URL's notebook late, and
  * may activate it again), the notebook current now is asked about instead, so the sidebar never
  * stays on a notebook that was left. A failed question (the Jupyter server busy, a spawn that
- * timed out) is asked again a few times while that notebook stays current. A notebook with no
- * remembered model keeps the model shown before.
+ * timed out) or one left unanswered for `answerMs` is asked again, with a growing pause, a few
+ * times while that notebook stays current. A notebook with no remembered model keeps the model
+ * shown before.
  */
 import { PathExt } from '@jupyterlab/coreutils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
@@ -16,21 +17,26 @@ import type { WorkspacePreview } from '../save/types';
 
 export interface CurrentModelDeps {
   tracker: INotebookTracker;
-  workspace(notebookPath: string): Promise<WorkspacePreview>;
+  workspace(notebookPath: string, signal: AbortSignal): Promise<WorkspacePreview>;
   /** the notebook's remembered model and its folder */
   found(model: string, folder: string): void;
+  /** the first pause before a question is asked again; it doubles, up to 15 s */
   retryMs?: number;
   attempts?: number;
+  /** a question unanswered this long is given up and asked again */
+  answerMs?: number;
 }
 
-export function followCurrentModel({ tracker, workspace, found, retryMs = 2000, attempts = 4 }: CurrentModelDeps): () => void {
+export function followCurrentModel({ tracker, workspace, found, retryMs = 2000, attempts = 6, answerMs = 20000 }: CurrentModelDeps): () => void {
   let asking: NotebookPanel | null = null;
   /** the notebook whose answer is the one shown */
   let shown: NotebookPanel | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const ask = (panel: NotebookPanel, attempt: number): void => {
     asking = panel;
-    void panel.context.ready.then(() => workspace(panel.context.path)).then(
+    const ac = new AbortController();
+    const late = setTimeout(() => ac.abort(), answerMs);
+    void panel.context.ready.then(() => workspace(panel.context.path, ac.signal)).finally(() => clearTimeout(late)).then(
       (p) => {
         if (asking === panel) asking = null;
         if (tracker.currentWidget !== panel) return follow();
@@ -40,7 +46,9 @@ export function followCurrentModel({ tracker, workspace, found, retryMs = 2000, 
       () => {
         if (asking === panel) asking = null;
         if (tracker.currentWidget !== panel) return follow();
-        if (attempt + 1 < attempts && !panel.isDisposed) timer = setTimeout(() => { if (tracker.currentWidget === panel && !asking) ask(panel, attempt + 1); }, retryMs);
+        if (attempt + 1 < attempts && !panel.isDisposed) {
+          timer = setTimeout(() => { if (tracker.currentWidget === panel && !asking) ask(panel, attempt + 1); }, Math.min(15000, retryMs * 2 ** attempt));
+        }
       },
     );
   };

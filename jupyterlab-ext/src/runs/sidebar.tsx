@@ -1,21 +1,22 @@
 /**
  * The runs sidebar (right): the shared RunList, live from events and grouped by sweep,
  * filtered to the current notebook's model by default (a toggle shows all models).
- * Re-renders when the current model changes (Lumino signal).
+ * Re-renders when the current model changes (a Lumino signal, read with useSyncExternalStore).
  */
-import { useEffect, useState } from 'react';
+import { useCallback, useState, useSyncExternalStore } from 'react';
 import { RunList } from '../../../shared/src/ui/RunList';
 import { TrainyardWidget } from '../host';
 import type { ITrainyard } from '../tokens';
 
 function RunsPanel({ ty }: { ty: ITrainyard }) {
-  const [model, setModel] = useState<string | null>(ty.currentModel);
-  const [all, setAll] = useState(false);
-  useEffect(() => {
-    const on = (_: unknown, m: string | null) => setModel(m);
-    ty.modelChanged.connect(on);
-    return () => { ty.modelChanged.disconnect(on); };
+  // read through a subscription: a model found between this view's first render and its
+  // effects (a Lumino signal emitted then) is not missed
+  const subscribe = useCallback((changed: () => void) => {
+    ty.modelChanged.connect(changed);
+    return () => { ty.modelChanged.disconnect(changed); };
   }, [ty]);
+  const model = useSyncExternalStore(subscribe, () => ty.currentModel);
+  const [all, setAll] = useState(false);
   const filter = all || !model ? undefined : model;
   return (
     <>
