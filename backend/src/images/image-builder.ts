@@ -41,6 +41,8 @@ export interface CodeFile {
   statKey?: string;
   /** its bytes, hashed to sha256 moments before (layer.ts FileSource) */
   data?: Buffer;
+  /** the size the client named for a file taken unread (layer.ts FileSource) */
+  size?: number;
 }
 
 export interface BuildImageInput {
@@ -103,7 +105,7 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   // what Python the base has (remembered on disk by its layers: a restarted backend does not read them again)
   const basePy = base ? await timeStage('scan base python', () => scanBasePython(store, baseLayers, input.dependencies?.scanCacheDir)) : null;
   const python = basePy?.interpreter ?? 'usr/bin/python3';
-  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256, ...(f.statKey ? { statKey: f.statKey } : {}), ...(f.data ? { data: f.data } : {}) } : { file: f.file } }));
+  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256, ...(f.statKey ? { statKey: f.statKey } : {}), ...(f.data ? { data: f.data } : {}), ...(f.size !== undefined ? { size: f.size } : {}) } : { file: f.file } }));
   entries.push(
     { type: 'dir', path: 'app' },
     { type: 'file', path: 'opt/trainyard/python/trainyard/__init__.py', mode: 0o644, source: { data: await readPythonHelper() } },

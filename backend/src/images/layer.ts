@@ -41,8 +41,11 @@ export type LayerEntry =
  * key before and after the read is taken without hashing it again, as the hash caches trust it.
  * With data: the bytes read and hashed to sha256 when the file was verified moments before
  * (local-files.ts holds a snapshot's small files for its build): taken as they are, unread.
+ * With size: a file taken without being read (local-files.ts DEFER_MIN), named by the client
+ * with that size and sha256: the layer fails unless it has both, with one message for whatever
+ * went wrong (missing, unreadable, not a regular file, another size, other bytes).
  */
-export type FileSource = { file: string; sha256?: string; statKey?: string; data?: Buffer };
+export type FileSource = { file: string; sha256?: string; statKey?: string; data?: Buffer; size?: number };
 
 /** a file read in place no longer has the content the client hashed */
 export class SourceChangedError extends Error {}
@@ -52,6 +55,13 @@ const notRegular = (src: FileSource) => new SourceChangedError(`${src.file} is n
 const checkSource = (src: FileSource, got: string) => {
   if (src.sha256 && got !== src.sha256) throw new SourceChangedError(`${src.file} changed while saving (it no longer hashes to the sha256 the client sent); save again`);
 };
+
+/** a file taken unread that the build could not read as named: the same words for every cause */
+const notAsNamed = (src: FileSource) =>
+  new SourceChangedError(`${src.file} did not hold the ${src.size} bytes the client named when the build read it (changed, moved or unreadable since it was hashed); save again`);
+
+/** whether `err` is about reading a file (a system call's error, or the checks above), not about the layer's streams */
+const readFailure = (err: unknown) => err instanceof SourceChangedError || /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException)?.code));
 
 export interface WrittenLayer {
   /** sha256:… of the compressed blob */
@@ -210,14 +220,26 @@ async function writeEntry(pack: tar.Pack, e: LayerEntry, prefetched?: Promise<Pr
     return;
   }
   const src = e.source as FileSource;
+  if (src.size === undefined) return writeFileEntry(pack, base, mode, src, prefetched);
+  try {
+    await writeFileEntry(pack, base, mode, src, prefetched);
+  } catch (err) {
+    throw readFailure(err) ? notAsNamed(src) : err;
+  }
+}
+
+async function writeFileEntry(pack: tar.Pack, base: Pick<tar.Header, 'name' | 'mtime' | 'uid' | 'gid' | 'uname' | 'gname'>, mode: number, src: FileSource, prefetched?: Promise<Prefetched>): Promise<void> {
   const got = prefetched ? await prefetched : null;
   if (got) {
     const { data } = got;
+    if (src.size !== undefined && data.length !== src.size) throw notAsNamed(src);
     if (src.sha256 && !got.unchanged) checkSource(src, sha256Hex(data));
     await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', mode, size: data.length }, data, (err) => (err ? rej(err) : res())));
     return;
   }
   const size = (await stat(src.file)).size;
+  // a file taken unread must have the size named (one that grows meanwhile overruns its tar entry: the layer fails)
+  if (src.size !== undefined && size !== src.size) throw notAsNamed(src);
   let sink!: ReturnType<tar.Pack['entry']>;
   const done = new Promise<void>((res, rej) => {
     sink = pack.entry({ ...base, type: 'file', mode, size }, (err) => (err ? rej(err) : res()));

@@ -9,8 +9,14 @@
  * only when the file's bytes hash to that sha256, i.e. when the caller already knows the
  * exact content. A path that is missing, unreadable, not a regular file, too big or of
  * other content is answered the same way (the blob stays missing: upload it), so the
- * answer says nothing about the server's files. The bytes a small file was verified from are
- * held for the snapshot's build (HELD_MAX), which takes them as they are: the image holds what
+ * answer says nothing about the server's files. A file the manifest says is larger than
+ * DEFER_MIN is taken without being read at all: the build reads such a file in full anyway,
+ * and hashes it as it goes (layer.ts), so hashing it here too only doubled the work (50 MB of
+ * dependencies: ~100 ms of CPU, and the dependency layer waited for it). The build fails, with
+ * one message for every cause (missing, unreadable, another size or other bytes), unless it has
+ * the size named and the bytes hash to the sha256: still nothing said about the server's files.
+ * The bytes a small file was verified from are held for the snapshot's build (HELD_MAX), which
+ * takes them as they are: the image holds what
  * the manifest names even if the file is edited meanwhile. A file read again (a large one, or
  * past HELD_MAX) is hashed again as the layer writer reads it (layer.ts), and the build fails if
  * it changed, unless it still has the stat key it was verified under (then its bytes are the ones hashed).
@@ -24,7 +30,7 @@
 import { createHash } from 'node:crypto';
 import { constants, type BigIntStats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import type { CreateSnapshot } from '@trainyard/shared';
+import type { CreateSnapshot, SnapshotEnvironment } from '@trainyard/shared';
 import { nowNs, statKey, statsCacheable } from '@trainyard/shared/snapshot/hash-cache';
 import { sha256Hex } from '@trainyard/shared/sha256';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
@@ -33,9 +39,32 @@ import { BufferPool } from '@trainyard/shared/buffer-pool';
 import { readSmallSync, SYNC_MAX, SyncReads } from '@trainyard/shared/snapshot/small-read';
 import { statMany } from '@trainyard/shared/snapshot/stat-many';
 import { environmentShas } from '../images/dependencies';
+import type { FileSource } from '../images/layer';
 
 /** a file offered in place: its absolute path on this machine and the sha256 it should hash to */
 export type InPlaceFile = { sha256: string; path: string };
+
+/**
+ * Offered files the manifest names larger than this are taken unread, their check left to the
+ * build (see above), which reads them and hashes what it reads (layer.ts). Smaller ones are
+ * verified here and their bytes held for the build (read once: small-read.ts SYNC_MAX).
+ */
+export const DEFER_MIN = SYNC_MAX;
+
+const envSizes = new WeakMap<SnapshotEnvironment, Map<string, number>>();
+
+/** sha256 ⇒ the size the manifest names for it (its files', and its environment's when asked), for DEFER_MIN */
+export function claimedSizes(manifest: CreateSnapshot, withEnvironment: boolean): (sha256: string) => number | undefined {
+  const env = withEnvironment ? manifest.environment : undefined;
+  let inEnv = env && envSizes.get(env); // kept per environment object, as environmentShas is
+  if (env && !inEnv) {
+    inEnv = new Map();
+    for (const d of env.distributions) for (const f of d.files ?? []) inEnv.set(f.sha256, f.size);
+    envSizes.set(env, inEnv);
+  }
+  const files = new Map(manifest.files.map((f) => [f.sha256, f.size]));
+  return (sha256) => files.get(sha256) ?? inEnv?.get(sha256);
+}
 
 /** path ⇒ [stat key, sha256] of files a service hashed (bounded; oldest dropped first) */
 export type VerifiedByPath = Map<string, [string, string]>;
@@ -155,6 +184,8 @@ export class LocalSources {
   private readonly bySnapshot = new Map<string, Map<string, string>>();
   private readonly held = new Map<string, Map<string, Buffer>>();
   private heldBytes = 0;
+  /** per snapshot: the files taken unread (DEFER_MIN), sha256 ⇒ the size the manifest names */
+  private readonly unread = new Map<string, Map<string, number>>();
   /** the files this service verified, by path */
   readonly verified = new VerifiedFiles();
 
@@ -164,10 +195,12 @@ export class LocalSources {
     return this.bySnapshot.get(id) ?? new Map();
   }
 
-  /** where the build reads `sha256` in place, with the stat key it was verified under (layer.ts FileSource), or null */
-  source(id: string, sha256: string): { file: string; sha256: string; statKey?: string } | null {
+  /** where the build reads `sha256` in place, with the stat key it was verified under or the size named for a file taken unread (layer.ts FileSource), or null */
+  source(id: string, sha256: string): FileSource | null {
     const file = this.get(id).get(sha256);
     if (!file) return null;
+    const size = this.unread.get(id)?.get(sha256);
+    if (size !== undefined) return { file, sha256, size };
     const known = this.verified.get(file);
     const data = this.held.get(id)?.get(sha256);
     return { file, sha256, ...(known && known[1] === sha256 ? { statKey: known[0] } : {}), ...(data ? { data } : {}) };
@@ -195,6 +228,7 @@ export class LocalSources {
   /** forgets snapshot `id`'s sources and the bytes held for it (its build is done, or it failed) */
   drop(id: string): void {
     this.bySnapshot.delete(id);
+    this.unread.delete(id);
     for (const data of this.held.get(id)?.values() ?? []) this.heldBytes -= data.length;
     this.held.delete(id);
   }
@@ -222,19 +256,37 @@ export class LocalSources {
     const queue = [...offered.filter((f) => workspace.has(f.sha256)), ...offeredEnv.filter((f) => environment!.has(f.sha256) && !knownBefore(f.sha256))].filter(fresh);
     const base: { needs: Set<string> | null; failed: boolean } = { needs: null, failed: false };
     needs.then((d) => (base.needs = new Set(d)), () => (base.failed = true));
-    const now = queue.length ? await this.verifyAndTake(id, queue, maxBytes, (sha) => base.failed || (!!base.needs && !workspace.has(sha) && !base.needs.has(sha))) : [];
+    const claimed = claimedSizes(manifest, !!environment);
+    const now = queue.length ? await this.verifyAndTake(id, queue, maxBytes, (sha) => base.failed || (!!base.needs && !workspace.has(sha) && !base.needs.has(sha)), claimed) : [];
     if (!anyKnown) return now;
     // the environment files verified before: only those the build needs, unchanged since or verified again
     const needed = await needs.then((d) => d.filter((sha) => !workspace.has(sha) && !this.get(id).has(sha) && this.verified.pathOf(sha) !== undefined), () => []);
     if (!needed.length) return now;
     await this.adoptKnown(id, needed);
     const wanted = new Set(needed.filter((sha) => !this.get(id).has(sha)));
-    const later = wanted.size ? await this.verifyAndTake(id, offered.filter((f) => wanted.has(f.sha256) && fresh(f)), maxBytes) : [];
+    const later = wanted.size ? await this.verifyAndTake(id, offered.filter((f) => wanted.has(f.sha256) && fresh(f)), maxBytes, undefined, claimed) : [];
     return [...now, ...later];
   }
 
-  /** takes for snapshot `id` each queued file that hashes to its sha256 (four at a time), skipping those `skip` names; answers the sha256s taken */
-  async verifyAndTake(id: string, queue: InPlaceFile[], maxBytes: number, skip: (sha256: string) => boolean = () => false): Promise<string[]> {
+  /**
+   * takes for snapshot `id` each queued file that hashes to its sha256 (four at a time), skipping
+   * those `skip` names, and unread those `claimed` names larger than DEFER_MIN (at most
+   * `maxBytes`: a larger one is refused by the manifest's check first); answers the sha256s taken
+   */
+  async verifyAndTake(id: string, queue: InPlaceFile[], maxBytes: number, skip: (sha256: string) => boolean = () => false, claimed?: (sha256: string) => number | undefined): Promise<string[]> {
+    const unread: string[] = [];
+    if (claimed) {
+      const rest: InPlaceFile[] = [];
+      for (const f of queue) {
+        const size = claimed(f.sha256);
+        if (size === undefined || size <= DEFER_MIN || size > maxBytes || !f.path.startsWith('/') || f.path.includes('\0')) rest.push(f);
+        else {
+          this.takeUnread(id, f, size);
+          unread.push(f.sha256);
+        }
+      }
+      queue = rest;
+    }
     const reads = new SyncReads();
     // small files are read with blocking calls: the event loop gets a turn every YIELD_EVERY files
     const taken = await timeStage('verify local files', () =>
@@ -251,7 +303,14 @@ export class LocalSources {
         { yieldEvery: YIELD_EVERY },
       ),
     );
-    return taken.filter((sha) => sha !== null);
+    return [...unread, ...taken.filter((sha) => sha !== null)];
+  }
+
+  private takeUnread(id: string, f: InPlaceFile, size: number): void {
+    this.add(id, f.sha256, f.path);
+    let m = this.unread.get(id);
+    if (!m) this.unread.set(id, (m = new Map()));
+    m.set(f.sha256, size);
   }
 
   /** takes for snapshot `id` every sha256 of `shas` that a verified file still holds (same stat as when it was hashed) */

@@ -35,7 +35,7 @@ import { tagFor } from '../images/registry/reference';
 import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
 import { baseScansDir, buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
 import { isLoopbackHost } from '@trainyard/shared/loopback';
-import { LocalSources } from './local-files';
+import { claimedSizes, LocalSources } from './local-files';
 import { writeDependencyLayerAhead } from './dependency-ahead';
 import { EnvironmentStore, environmentsDir, type StoredManifest } from './environments';
 import { SelfTestError } from './self-test';
@@ -178,7 +178,7 @@ export class SnapshotsService {
     if (row.status !== 'uploading') throw conflict(`snapshot ${id} is ${row.status}; local files are taken only while it is uploading`);
     const manifest = await this.manifestOf(id);
     const need = new Set(await this.missing(id, manifest));
-    await this.local.verifyAndTake(id, files.filter((f) => need.has(f.sha256)), this.ctx.config.images.maxFileBytes);
+    await this.local.verifyAndTake(id, files.filter((f) => need.has(f.sha256)), this.ctx.config.images.maxFileBytes, undefined, claimedSizes(manifest, true));
     row.missing = JSON.stringify(await this.missing(id, manifest));
     return this.withLocal(toSnapshot(row));
   }

@@ -12,7 +12,7 @@ import type { CreateSnapshot } from '@trainyard/shared';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
 import { HttpError } from '../../src/errors';
 import { readLayer } from '../../src/images/layer-read';
-import { LocalSources, VerifiedFiles, verifyLocalFile } from '../../src/snapshots/local-files';
+import { DEFER_MIN, LocalSources, VerifiedFiles, verifyLocalFile } from '../../src/snapshots/local-files';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
 import { MAX_IN_PLACE_FILES } from '@trainyard/shared/snapshot/in-place';
 import { startTestBackend, removeHome } from '../../../test/helpers/backend';
@@ -188,7 +188,7 @@ describe('snapshots: the local fast path', function () {
     assert.equal((await h.ctx.db.selectFrom('snapshots').selectAll().execute()).length, 0);
   });
 
-  it('fails the build, recording nothing, when a large file read in place changed after it was verified; a small one is built from the bytes verified', async () => {
+  it('fails the build, recording nothing, when a large file read in place changed after it was offered; a small one is built from the bytes verified', async () => {
     const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'data.bin': 'y'.repeat(2 << 20) });
     const files = [
       { path: 'data.bin', sha256: hex('y'.repeat(2 << 20)), size: 2 << 20, mode: 0o644 },
@@ -199,10 +199,10 @@ describe('snapshots: the local fast path', function () {
       assert.deepEqual((await h.svc.useLocalFiles(snap.id, files.map((f) => ({ sha256: f.sha256, path: join(ws, f.path) })))).missing, []);
       return snap;
     };
-    // data.bin (over SYNC_MAX) is read again by the build: changed since, the build fails
+    // data.bin (over DEFER_MIN) is taken unread and hashed as the build reads it: changed since, the build fails
     const big = await offer('v-big');
     writeFileSync(join(ws, 'data.bin'), `z${'y'.repeat((2 << 20) - 1)}`);
-    await assert.rejects(h.svc.build(big.id), (err: HttpError) => err.status === 400 && /changed while saving/.test(err.message));
+    await assert.rejects(h.svc.build(big.id), (err: HttpError) => err.status === 400 && /data\.bin did not hold the 2097152 bytes the client named when the build read it/.test(err.message));
     assert.equal((await h.svc.get(big.id)).status, 'failed');
     assert.equal(await h.ctx.images.getManifest('mm', 'v-big'), null);
     writeFileSync(join(ws, 'data.bin'), 'y'.repeat(2 << 20));
@@ -222,7 +222,28 @@ describe('snapshots: the local fast path', function () {
     const fifo = await offer('v-fifo');
     rmSync(join(ws, 'data.bin'));
     execFileSync('mkfifo', [join(ws, 'data.bin')]);
-    await assert.rejects(h.svc.build(fifo.id), (err: HttpError) => err.status === 400 && /no longer a regular file/.test(err.message));
+    await assert.rejects(h.svc.build(fifo.id), (err: HttpError) => err.status === 400 && /did not hold the 2097152 bytes/.test(err.message));
+  });
+
+  it('takes a file the manifest names larger than DEFER_MIN without reading it, answering the same whatever the path holds; the build fails with one message for each cause, and builds the bytes named', async () => {
+    const big = 'q'.repeat(DEFER_MIN + 1);
+    const ws = workspace(join(h.dir, 'ws'), { 'train.py': 'print(1)\n', 'big.bin': big, 'short.bin': 'q'.repeat(DEFER_MIN - 1), 'other.bin': 'r'.repeat(DEFER_MIN + 1) });
+    execFileSync('mkfifo', [join(ws, 'fifo')]);
+    const files = [
+      { path: 'big.bin', sha256: hex(big), size: big.length, mode: 0o644 },
+      { path: 'train.py', sha256: hex('print(1)\n'), size: 9, mode: 0o644 },
+    ];
+    const build = async (version: string, bigAt: string) => {
+      const snap = await h.svc.create({ model: 'mm', version, files, entrypoints: { train: 'python train.py' }, localFiles: [{ sha256: files[0].sha256, path: bigAt }, { sha256: files[1].sha256, path: join(ws, 'train.py') }] });
+      assert.deepEqual([snap.missing, snap.inPlace], [[], 2], `${bigAt}: taken, unread`);
+      return h.svc.build(snap.id).then(() => 'built', (err: HttpError) => `${err.status} ${err.message.replace(bigAt, '<path>')}`);
+    };
+    const refused = `400 <path> did not hold the ${big.length} bytes the client named when the build read it (changed, moved or unreadable since it was hashed); save again`;
+    for (const [i, path] of [join(ws, 'nope.bin'), join(ws, 'short.bin'), join(ws, 'other.bin'), join(ws, 'fifo'), ws, '/proc/self/environ'].entries()) {
+      assert.equal(await build(`bad${i}`, path), refused, path);
+    }
+    assert.equal(await build('good', join(ws, 'big.bin')), 'built');
+    assert.equal((await h.ctx.images.getManifest('mm', 'bad0')), null, 'nothing recorded for a failed build');
   });
 
   it('is refused (403) by a backend that does not listen on loopback; the client then uploads', async () => {
