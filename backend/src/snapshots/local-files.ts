@@ -16,10 +16,10 @@
  * one message for every cause (missing, unreadable, another size or other bytes), unless it has
  * the size named and the bytes hash to the sha256: still nothing said about the server's files.
  * The bytes a small file was verified from are held for the snapshot's build (HELD_MAX), which
- * takes them as they are: the image holds what
- * the manifest names even if the file is edited meanwhile. A file read again (a large one, or
- * past HELD_MAX) is hashed again as the layer writer reads it (layer.ts), and the build fails if
- * it changed, unless it still has the stat key it was verified under (then its bytes are the ones hashed).
+ * takes them as they are: the image holds what the manifest names even if the file is edited
+ * meanwhile. A verified file read again (past HELD_MAX, or taken by its unchanged stat) is
+ * hashed again as the layer writer reads it (layer.ts), and the build fails if it changed,
+ * unless it still has the stat key it was verified under (then its bytes are the ones hashed).
  * A file verified before and unchanged since (same device, inode, size, mtime and ctime; remembered only when those
  * were settled, as the client's hash cache does: hash-cache.ts) is not read again, so a
  * re-save verifies only what changed. The route exists only

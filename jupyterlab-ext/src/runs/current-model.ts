@@ -34,9 +34,11 @@ export function followCurrentModel({ tracker, workspace, found, retryMs = 2000, 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const ask = (panel: NotebookPanel, attempt: number): void => {
     asking = panel;
-    const ac = new AbortController();
-    const late = setTimeout(() => ac.abort(), answerMs);
-    void panel.context.ready.then(() => workspace(panel.context.path, ac.signal)).finally(() => clearTimeout(late)).then(
+    void panel.context.ready.then(() => {
+      const ac = new AbortController();
+      const late = setTimeout(() => ac.abort(), answerMs);
+      return workspace(panel.context.path, ac.signal).finally(() => clearTimeout(late));
+    }).then(
       (p) => {
         if (asking === panel) asking = null;
         if (tracker.currentWidget !== panel) return follow();
