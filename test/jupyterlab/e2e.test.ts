@@ -83,6 +83,10 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     }
   };
 
+  /** clicks the runs sidebar's tab while the sidebar is hidden */
+  const showRunsSidebar = async () => {
+    if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+  };
   /**
    * Shows the runs sidebar (clicking its tab while it is hidden) and waits until it follows the
    * notebook in use: "only <model>". On a timeout it says what the page showed instead.
@@ -91,7 +95,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     const deadline = Date.now() + 60_000;
     const label = page.locator('#trainyard-runs .ty-jp-sidebar-head + label');
     for (;;) {
-      if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+      await showRunsSidebar();
       if ((await label.count()) && (await label.innerText()).trim() === `only ${model}` && (await label.isVisible())) return;
       if (Date.now() > deadline) break;
       await page.waitForTimeout(250);
@@ -284,7 +288,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
     await shot('launch-light');
 
     // the runs sidebar, opened before the launch, must show the sweep arrive and finish without a reload
-    if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+    await showRunsSidebar();
     const sidebar = page.locator('#trainyard-runs');
     await sidebar.waitFor();
     const t0 = Date.now();
@@ -418,7 +422,7 @@ describe('JupyterLab extension end to end (Chromium)', function () {
       await openNotebook('outputs/look.ipynb');
       await page.waitForSelector('#jp-main-statusbar >> text=Idle', { timeout: 60000 });
       await page.waitForFunction((light) => document.body.dataset.jpThemeLight === String(light), theme === 'light');
-      if (!(await page.locator('#trainyard-runs').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="trainyard-runs"]').click();
+      await showRunsSidebar();
       const only = page.locator('#trainyard-runs label:has-text("only") input');
       if (await only.count() && await only.isChecked()) await only.uncheck(); // a restored notebook of another model filters the list
       await page.locator(`#trainyard-runs [data-run-id="${r.id}"]`).click();

@@ -44,6 +44,9 @@ import type { FileSource } from '../images/layer';
 /** a file offered in place: its absolute path on this machine and the sha256 it should hash to */
 export type InPlaceFile = { sha256: string; path: string };
 
+/** an offered path the backend may read: absolute, with no NUL */
+const absolute = (path: string) => path.startsWith('/') && !path.includes('\0');
+
 /**
  * Offered files the manifest names larger than this are taken unread, their check left to the
  * build (see above), which reads them and hashes what it reads (layer.ts). Smaller ones are
@@ -113,7 +116,7 @@ const readBuffers = new BufferPool(1 << 20, 4);
  * With `reads`, small files are read with blocking calls (small-read.ts: 30x less CPU than async here).
  */
 export async function verifyLocalFile(path: string, sha256: string, maxBytes: number, verified: VerifiedByPath = new Map(), reads?: SyncReads, read?: (data: Buffer) => void): Promise<boolean> {
-  if (!path.startsWith('/') || path.includes('\0')) return false;
+  if (!absolute(path)) return false;
   const known = verified.get(path);
   if (known && known[1] === sha256) {
     const st = reads?.blocking ? (await statMany([path]))[0] : await stat(path, { bigint: true }).catch(() => null);
@@ -279,7 +282,7 @@ export class LocalSources {
       const rest: InPlaceFile[] = [];
       for (const f of queue) {
         const size = claimed(f.sha256);
-        if (size === undefined || size <= DEFER_MIN || size > maxBytes || !f.path.startsWith('/') || f.path.includes('\0')) rest.push(f);
+        if (size === undefined || size <= DEFER_MIN || size > maxBytes || !absolute(f.path)) rest.push(f);
         else {
           this.takeUnread(id, f, size);
           unread.push(f.sha256);

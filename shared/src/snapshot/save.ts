@@ -4,7 +4,6 @@
  * the backend says it lacks (re-hashing each file as it is read, so a file
  * edited mid-save is caught), then ask for the build. Node-only.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -17,6 +16,7 @@ import { NOTEBOOK_SCRIPT_DIR, notebookOf, notebookToScript } from './notebook';
 import { captureEnvironment, type CapturedEnvironment } from './environment';
 import { timeStage } from './stages';
 import { sortByUtf8 } from '../utf8-sort';
+import { sha256Hex } from '../sha256';
 
 export interface SaveOptions {
   dir: string;
@@ -101,7 +101,7 @@ async function convertNotebooks(m: CollectedManifest, entrypoints: Entrypoints, 
     scratch.push(dir);
     const file = join(dir, `${name}.py`);
     await writeFile(file, script);
-    const sha256 = createHash('sha256').update(script).digest('hex');
+    const sha256 = sha256Hex(script);
     m.files = m.files.filter((f) => f.path !== path);
     m.files.push({ path, sha256, size: script.length, mode: 0o644 });
     m.files = sortByUtf8(m.files, (f) => f.path);
@@ -294,7 +294,7 @@ async function save(client: SaveClient, opts: SaveOptions, scratch: string[]): P
       const path = m.sources.get(sha);
       if (!path) throw new WorkspaceError(`the backend asked for blob ${sha}, which is not a file of this workspace`);
       const data = await readFile(path);
-      if (createHash('sha256').update(data).digest('hex') !== sha) {
+      if (sha256Hex(data) !== sha) {
         throw new WorkspaceError(`${path.startsWith(m.root) ? relative(m.root, path) : path} changed while saving; save again`);
       }
       await client.putBlob(sha, data);
