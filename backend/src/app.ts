@@ -50,7 +50,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     dirs,
   };
   const artifacts = new ArtifactsService(ctx);
-  ctx.executor = createExecutor(ctx, { cpuCount: cpus().length, memoryBytes: totalmem() }, artifacts);
+  ctx.executor = await createExecutor(ctx, { cpuCount: cpus().length, memoryBytes: totalmem() }, artifacts);
   const runs = new RunsService(ctx, artifacts);
   const schedules = new SchedulesService(ctx, runs);
   const snapshots = new SnapshotsService(ctx);

@@ -2,7 +2,8 @@
  * What a client verb loads and what it leaves running (bench/cli.bench.ts has the times):
  * the built CLI runs with a preload that records every module resolved and, at exit, the
  * built-ins Node loaded; `--help` and `runs` must load no server package and not Node's fetch
- * (undici). And a save, once it has answered, leaves nothing (timer, socket) holding the process open.
+ * (undici). A local `serve` must not load the Kubernetes client (executors/create.ts). And a save,
+ * once it has answered, leaves nothing (timer, socket) holding the process open.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -10,7 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CLI, REPO, removeHome, startTestBackend, type TestBackend } from '../../../test/helpers/backend';
+import { CLI, freePort, REPO, removeHome, startTestBackend, type TestBackend } from '../../../test/helpers/backend';
 
 /** packages only the server uses; a client verb that loads one pays for it at every start */
 const SERVER_ONLY = ['typebox', 'fastify', 'kysely', 'pg', '@kubernetes/client-node', 'yaml', 'ajv', '@fastify/swagger', 'croner', 'tar-stream'];
@@ -49,13 +50,22 @@ describe('cli start-up: what a client verb loads', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function run(args: string[]): Promise<Loaded> {
+  /** `ready`: once it answers, the process is stopped with SIGTERM (a server) */
+  function run(args: string[], ready?: () => Promise<boolean>, more: NodeJS.ProcessEnv = {}): Promise<Loaded> {
     const out = join(dir, `loaded-${args[0]}.json`);
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', join(dir, 'preload.mjs'), CLI, ...args], { env: { ...env, TY_LOADED_OUT: out }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', join(dir, 'preload.mjs'), CLI, ...args], { env: { ...env, ...more, TY_LOADED_OUT: out }, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       child.on('error', reject);
+      if (ready) {
+        void (async () => {
+          for (const end = Date.now() + 60_000; child.exitCode === null && Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+            if (await ready()) break;
+          }
+          child.kill('SIGTERM');
+        })();
+      }
       child.on('close', (code) => {
         const { urls, builtins } = JSON.parse(readFileSync(out, 'utf8')) as { urls: string[]; builtins: string[] };
         const packages = [...new Set(urls.flatMap((u) => {
@@ -82,6 +92,28 @@ describe('cli start-up: what a client verb loads', function () {
     const r = await run(['serve', '--config', join(dir, 'missing.yaml')]);
     assert.equal(r.code, 1);
     assert.ok(r.packages.includes('yaml') && r.packages.includes('typebox'), `loaded: ${r.packages.join(', ')}`);
+  });
+
+  it('a local trainyard serve does not load the Kubernetes client; one configured for Kubernetes does', async function () {
+    this.timeout(120_000);
+    const serve = async (name: string, config: object) => {
+      const port = await freePort();
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, ...config }));
+      const answers = () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      let answered = false;
+      // a data home of its own (not the test backend's)
+      const r = await run(['serve', '--config', file], async () => (answered = await answers()), { TRAINYARD_HOME: join(dir, `home-${name}`) });
+      return { ...r, answered };
+    };
+    const local = await serve('local', {});
+    assert.ok(local.answered, `the local server answered /healthz: ${local.stderr}`);
+    assert.ok(local.packages.includes('fastify'), `the hook saw the server's packages: ${local.packages.join(', ')}`);
+    assert.ok(!local.packages.includes('@kubernetes/client-node'), `loaded: ${local.packages.join(', ')}`);
+    // the control: a kubeconfig that does not exist fails the start, after the client is loaded
+    const k8s = await serve('k8s', { executor: { kind: 'kubernetes', kubernetes: { kubeconfig: join(dir, 'missing-kubeconfig'), namespace: 'x' } } });
+    assert.notEqual(k8s.code, 0);
+    assert.ok(k8s.packages.includes('@kubernetes/client-node'), `loaded: ${k8s.packages.join(', ')}; ${k8s.stderr}`);
   });
 
   it('trainyard save leaves nothing holding the process once it has answered', async () => {
