@@ -1,6 +1,6 @@
 /**
- * The dependency layer written ahead of the base image's scan (snapshots/dependency-ahead.ts), for
- * real: the Debian base, a venv of Debian's python3 holding one distribution, files read in place.
+ * The dependency and code layers written ahead of the base image's scan (snapshots/dependency-ahead.ts,
+ * snapshots/code-ahead.ts), for real: the Debian base, a venv of Debian's python3 holding one distribution, files read in place.
  * The base layer's listing is held back (a layout store whose reads of that one blob wait for the
  * test), so the save is caught while the scan runs: the layer of the guessed plan is there before
  * the scan ends, and the build takes it. A base whose config makes the guess wrong (it says
@@ -19,8 +19,9 @@ import { listLayer, tempDir } from '../../backend/test/images/helpers';
 import { ensureBaseImage } from '../components/base-image';
 import { makeVenv } from '../helpers/venv';
 
-/** an OCI layout store whose reads of one blob wait until release() */
+/** an OCI layout store whose reads of one blob wait until release(); it counts the layers written (each asks for a staging dir) */
 class HeldBlobStore extends OciLayoutStore {
+  layersWritten = 0;
   private open!: () => void;
   private readonly opened = new Promise<void>((r) => (this.open = r));
   constructor(
@@ -31,6 +32,10 @@ class HeldBlobStore extends OciLayoutStore {
   }
   release(): void {
     this.open();
+  }
+  override stagingDir(): Promise<string> {
+    this.layersWritten++;
+    return super.stagingDir();
   }
   override async openBlob(digest: string): Promise<Readable> {
     if (digest === this.held) await this.opened;
@@ -68,7 +73,7 @@ async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void
   }
 }
 
-describe('the dependency layer, written while the base image is scanned', function () {
+describe('the dependency and code layers, written while the base image is scanned', function () {
   this.timeout(10 * 60_000);
   let tmp: ReturnType<typeof tempDir>;
   let python: string;
@@ -102,23 +107,43 @@ describe('the dependency layer, written while the base image is scanned', functi
     return { digest: m.layers[1].digest, paths: (await listLayer(h.ctx.images, m.layers[1].digest)).map((e) => e[0]) };
   };
 
-  it('is written from the files read in place before the scan ends, and the build takes it', async () => {
+  it('are written from the files read in place before the scan ends, and the build takes them', async () => {
     const baseDir = await ensureBaseImage();
     const { h, store, layers } = await backend(baseDir);
-    const saving = saveWorkspace(h.client, { dir: ws, model: 'ahead', version: 'a1', baseImage: `oci-layout:${baseDir}:latest`, python, cacheDir: false });
-    saving.catch(() => undefined);
-    await until('the dependency layer written ahead', () => layers().length === 1);
-    const [index] = layers();
-    const written = JSON.parse(readFileSync(join(dependencyLayersDir(h.ctx), index), 'utf8')) as { digest: string };
-    assert.ok(await h.ctx.images.hasBlob(written.digest), 'the layer is in the store while the base is still held back');
-    store.release();
-    const saved = await saving;
-    assert.equal(saved.version.label, 'a1');
-    const dep = await depLayerOf(h, 'ahead', 'a1');
-    assert.equal(dep.digest, written.digest, 'the build took the layer written ahead');
-    assert.ok(dep.paths.includes('usr/local/lib/python3.11/dist-packages/tinydep/__init__.py'), dep.paths.join('\n'));
-    assert.deepEqual(layers(), [index], 'no second layer for the same lock');
+    const { watchStages } = await import('@trainyard/shared/snapshot/stages');
+    const done: string[] = [];
+    const stop = watchStages((t) => done.push(t.stage));
+    try {
+      const saving = saveWorkspace(h.client, { dir: ws, model: 'ahead', version: 'a1', baseImage: `oci-layout:${baseDir}:latest`, python, cacheDir: false });
+      saving.catch(() => undefined);
+      await until('the dependency layer written ahead', () => layers().length === 1);
+      await until('the code layer written ahead', () => done.includes('layer: code, ahead of the build'));
+      const [index] = layers();
+      const written = JSON.parse(readFileSync(join(dependencyLayersDir(h.ctx), index), 'utf8')) as { digest: string };
+      assert.ok(await h.ctx.images.hasBlob(written.digest), 'the layer is in the store while the base is still held back');
+      assert.equal(store.layersWritten, 2, 'the dependency and code layers, and nothing else, while the scan is held back');
+      store.release();
+      const saved = await saving;
+      assert.equal(saved.version.label, 'a1');
+      const dep = await depLayerOf(h, 'ahead', 'a1');
+      assert.equal(dep.digest, written.digest, 'the build took the layer written ahead');
+      assert.ok(dep.paths.includes('usr/local/lib/python3.11/dist-packages/tinydep/__init__.py'), dep.paths.join('\n'));
+      assert.deepEqual(layers(), [index], 'no second layer for the same lock');
+      assert.equal(store.layersWritten, 2, 'the build wrote no layer of its own: it took the code layer written ahead too');
+      assert.equal(await pythonLinkOf(h, 'ahead', 'a1'), '../../../usr/bin/python3');
+      const code = await codeLayerOf(h, 'ahead', 'a1');
+      assert.ok(code.includes('app/train.py') && code.includes('opt/trainyard/bin/python'), code.join('\n'));
+    } finally {
+      stop();
+    }
   });
+
+  const codeEntriesOf = async (h: Harness, model: string, label: string) => {
+    const m = JSON.parse((await h.ctx.images.getManifest(model, label))!.bytes.toString()) as { layers: Array<{ digest: string }> };
+    return listLayer(h.ctx.images, m.layers[2].digest);
+  };
+  const codeLayerOf = async (h: Harness, model: string, label: string) => (await codeEntriesOf(h, model, label)).map((e) => e[0]);
+  const pythonLinkOf = async (h: Harness, model: string, label: string) => (await codeEntriesOf(h, model, label)).find((e) => e[0] === 'opt/trainyard/bin/python')?.[3];
 
   it('a wrong guess (the config says PYTHON_VERSION, the layers have Debian\'s Python) still gives the image the right layer', async () => {
     const baseDir = withEnv(await ensureBaseImage(), join(tmp.dir, 'base-local'), ['PYTHON_VERSION=3.11.2']);
@@ -135,6 +160,9 @@ describe('the dependency layer, written while the base image is scanned', functi
     assert.notEqual(dep.digest, guessed.digest);
     assert.ok(dep.paths.includes('usr/local/lib/python3.11/dist-packages/tinydep/__init__.py'), dep.paths.join('\n'));
     assert.ok(!dep.paths.some((p) => p.includes('site-packages')), dep.paths.join('\n'));
+    // the code layer written ahead linked /usr/local/bin/python3; the build wrote its own, with the base's python3
+    assert.equal(store.layersWritten, 4, 'two guessed layers written ahead, two written by the build');
+    assert.equal(await pythonLinkOf(h, 'wrong', 'w1'), '../../../usr/bin/python3');
   });
 
   it('is not written when the scan has answered already (a base seen before)', async () => {

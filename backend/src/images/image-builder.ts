@@ -16,11 +16,11 @@ import { createHash } from 'node:crypto';
 import type { ImageStore } from './image-store';
 import { MEDIA_MANIFEST } from './oci-layout';
 import type { SnapshotEnvironment } from '@trainyard/shared';
-import { writeLayer, type FileSource, type LayerEntry, type WrittenLayer } from './layer';
+import type { FileSource, WrittenLayer } from './layer';
+import { codeLayerEntries, writeCodeLayer, type CodeFile } from './code-layer';
 import type { Compression } from './compression';
 import { DependencyError, planDependencies, scanBasePython, writeDependencyLayer } from './dependencies';
 import { resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
-import { readPythonHelper } from './python-helper';
 import { installDependencyLayer, type InstallOptions } from './install';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
 
@@ -28,22 +28,6 @@ export const MEDIA_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const ENTRYPOINTS_LABEL = 'dev.trainyard.entrypoints';
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const EPOCH = '1970-01-01T00:00:00Z';
-
-export interface CodeFile {
-  /** workspace-relative path, placed under /app/ */
-  path: string;
-  mode: number;
-  /** where the bytes are on this machine */
-  file: string;
-  /** when given, the bytes are hashed as they are read and the build fails unless they match (files read in place) */
-  sha256?: string;
-  /** the stat key the file had when it was hashed to sha256 (layer.ts FileSource) */
-  statKey?: string;
-  /** its bytes, hashed to sha256 moments before (layer.ts FileSource) */
-  data?: Buffer;
-  /** the size the client named for a file taken unread (layer.ts FileSource) */
-  size?: number;
-}
 
 export interface BuildImageInput {
   model: string;
@@ -105,14 +89,9 @@ export async function buildImage(store: ImageStore, input: BuildImageInput): Pro
   // what Python the base has (remembered on disk by its layers: a restarted backend does not read them again)
   const basePy = base ? await timeStage('scan base python', () => scanBasePython(store, baseLayers, input.dependencies?.scanCacheDir)) : null;
   const python = basePy?.interpreter ?? 'usr/bin/python3';
-  const entries: LayerEntry[] = input.files.map((f) => ({ type: 'file', path: `app/${f.path}`, mode: f.mode, source: f.sha256 ? { file: f.file, sha256: f.sha256, ...(f.statKey ? { statKey: f.statKey } : {}), ...(f.data ? { data: f.data } : {}), ...(f.size !== undefined ? { size: f.size } : {}) } : { file: f.file } }));
-  entries.push(
-    { type: 'dir', path: 'app' },
-    { type: 'file', path: 'opt/trainyard/python/trainyard/__init__.py', mode: 0o644, source: { data: await readPythonHelper() } },
-    { type: 'symlink', path: 'opt/trainyard/bin/python', target: `../../../${python}` },
-  );
-  // the code layer is written while the dependency layer is
-  const codeP = timeStage('layer: code', () => writeLayer(store, entries, { tmpDir: input.tmpDir, compression: input.compression }), (l) => l.size).then((l) => (ahead(l), l));
+  // the code layer is written while the dependency layer is (or was written ahead: code-layer.ts)
+  const entries = await codeLayerEntries(input.files, python);
+  const codeP = timeStage('layer: code', () => writeCodeLayer(store, entries, { tmpDir: input.tmpDir, compression: input.compression }), (l) => l.size).then((l) => (ahead(l), l));
   codeP.catch(() => undefined); // awaited below
 
   let dep: (WrittenLayer & { reused: boolean; lockHash: string; distributions: number; strategy: 'copy' | 'install' }) | null = null;

@@ -17,6 +17,7 @@ import { getVersion, insertVersion } from '../models/store';
 import type { SnapshotsTable } from '../store/db';
 import { BaseImageError } from '../images/base-image';
 import { buildImage } from '../images/image-builder';
+import type { CodeFile } from '../images/code-layer';
 import { imageSourcePolicy, imageSourceProblem } from '../images/image-sources';
 import type { InstallOptions } from '../images/install';
 import type { FileSource } from '../images/layer';
@@ -53,7 +54,7 @@ export async function buildAndRecord(b: BuildContext, row: Pick<SnapshotsTable, 
   const built = await timeStage('build image', () => buildImage(ctx.images, {
     model: row.model,
     version: label,
-    files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, ...b.source(f.sha256) })),
+    files: codeFiles(manifest, b.source),
     entrypoints: manifest.entrypoints,
     baseImage: manifest.baseImage ?? null,
     git: { sha: git.sha, dirty: git.dirty },
@@ -102,6 +103,9 @@ export async function buildAndRecord(b: BuildContext, row: Pick<SnapshotsTable, 
   return version;
 }
 
+
+/** the code layer's files: the manifest's, each read where `source` says */
+export const codeFiles = (manifest: CreateSnapshot, source: (sha256: string) => FileSource): CodeFile[] => manifest.files.map((f) => ({ path: f.path, mode: f.mode, ...source(f.sha256) }));
 
 /** where dependency layers are remembered by lock hash (one definition: the collector keeps what it names) */
 export const dependencyCacheDir = dependencyLayersDir;

@@ -33,10 +33,11 @@ import { isValidRefName } from '../images/oci-layout';
 import { RegistryStore } from '../images/registry-store';
 import { tagFor } from '../images/registry/reference';
 import { BlobMismatchError, BlobTooLargeError, missingStagedBlobs, stageBlob, stagedBlobPath } from './blobs';
-import { baseScansDir, buildAndRecord, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
+import { baseScansDir, buildAndRecord, codeFiles, dependencyCacheDir, installOptions, type SnapshotsOptions } from './build';
 import { isLoopbackHost } from '@trainyard/shared/loopback';
 import { claimedSizes, LocalSources } from './local-files';
 import { writeDependencyLayerAhead } from './dependency-ahead';
+import { writeCodeLayerAhead } from './code-ahead';
 import { EnvironmentStore, environmentsDir, type StoredManifest } from './environments';
 import { SelfTestError } from './self-test';
 import { defaultVersionLabel, validateManifest } from './validate';
@@ -110,17 +111,28 @@ export class SnapshotsService {
     depShas.catch(() => undefined); // awaited below
     const inPlace = this.localFiles ? this.local.takeOffered(id, manifest, offered ?? [], depShas, this.ctx.config.images.maxFileBytes) : null;
     if (inPlace && base) {
+      const scan = (b: ResolvedBase) => scanBasePython(this.ctx.images, b.layers, baseScansDir(this.ctx));
       // while the base is scanned, the dependency layer of a guessed plan is written from the files read in place
       writeDependencyLayerAhead({
         store: this.ctx.images,
         env: body.environment!,
         model: body.model,
         base,
-        scan: (b) => scanBasePython(this.ctx.images, b.layers, baseScansDir(this.ctx)),
+        scan,
         verified: inPlace.catch(() => undefined),
         inPlace: (sha) => this.local.get(id).has(sha),
         source: (sha) => this.source(id, sha),
         cacheDir: dependencyCacheDir(this.ctx),
+        compression: this.ctx.config.images.compression,
+      });
+      // and the code layer, for the interpreter the scan says or the base's config suggests
+      writeCodeLayerAhead({
+        store: this.ctx.images,
+        env: body.environment!,
+        base,
+        scan,
+        verified: inPlace.catch(() => undefined),
+        files: () => (files.every((f) => this.local.get(id).has(f.sha256)) ? codeFiles(manifest, (sha) => this.source(id, sha)) : null),
         compression: this.ctx.config.images.compression,
       });
     }

@@ -194,8 +194,10 @@ describe('snapshots: the local fast path', function () {
       { path: 'data.bin', sha256: hex('y'.repeat(2 << 20)), size: 2 << 20, mode: 0o644 },
       { path: 'train.py', sha256: hex('print(1)\n'), size: 9, mode: 0o644 },
     ];
-    const offer = async (version: string) => {
-      const snap = await h.svc.create({ model: 'mm', version, files, entrypoints: { train: 'python train.py' } });
+    // `mode`: data.bin's; another mode makes another code layer (the build would take one it wrote moments before for the same entries: code-layer.ts)
+    const offer = async (version: string, mode = 0o644) => {
+      const named = files.map((f) => (f.path === 'data.bin' ? { ...f, mode } : f));
+      const snap = await h.svc.create({ model: 'mm', version, files: named, entrypoints: { train: 'python train.py' } });
       assert.deepEqual((await h.svc.useLocalFiles(snap.id, files.map((f) => ({ sha256: f.sha256, path: join(ws, f.path) })))).missing, []);
       return snap;
     };
@@ -219,7 +221,7 @@ describe('snapshots: the local fast path', function () {
     assert.equal(train, 'print(1)\n');
     writeFileSync(join(ws, 'train.py'), 'print(1)\n');
     // a FIFO put in a verified file's place fails the build at once (it would block the read forever)
-    const fifo = await offer('v-fifo');
+    const fifo = await offer('v-fifo', 0o600);
     rmSync(join(ws, 'data.bin'));
     execFileSync('mkfifo', [join(ws, 'data.bin')]);
     await assert.rejects(h.svc.build(fifo.id), (err: HttpError) => err.status === 400 && /did not hold the 2097152 bytes/.test(err.message));
