@@ -27,7 +27,9 @@
  *       all cores; one monolithic upload of the result to the registry. The sum is printed.
  *     Trainyard's client caches (file hashes, the captured environment) start empty too.
  * (b) re-save after editing one source file (each tool with its own caches warm).
- * Each contender: cold once per rep, re-save REPS times; medians. The contenders take turns rep by
+ * Each contender: cold once per rep, re-save REPS times; medians. Each cold save's CPU time is summed over
+ * every process it involves (its children, the registry, the CLI's server; the in-process save's own process)
+ * and printed next to its wall time: on N cores a save takes at least its CPU time / N. The contenders take turns rep by
  * rep (in-process, skopeo + umoci, CLI, buildah), so load from other work on the machine falls on
  * all of them alike; the workspace and the venv are left to settle (RACY_MS) before the first save. Peak RSS: this process
  * (in-process saves), and the CLI and server processes. BENCH_COMPRESSION=gzip:1|zstd|…
@@ -204,6 +206,31 @@ function peakRssOf(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/** CPU time (user + system, ms) of a live process */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+/** CPU time of the children this process has waited for (and of theirs), ms */
+function waitedChildrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
+}
+/**
+ * The CPU time a cold save costs every process it involves: the children it ran (skopeo, umoci,
+ * buildah, the CLI, the environment's python), `pids` (the registry, `trainyard serve`), and with
+ * `self`, this process (the in-process save). Call the result when the save is done.
+ */
+function cpuMeter(pids: number[], self: boolean): () => number {
+  const own = () => (self ? (process.cpuUsage().user + process.cpuUsage().system) / 1000 : 0);
+  const total = () => own() + waitedChildrenCpuMs() + pids.reduce((n, p) => n + cpuMsOf(p), 0);
+  const start = total();
+  return () => total() - start;
+}
+
 /** `trainyard serve` of its own (data home `home`, images in `registry`), until stop() */
 async function startServe(home: string, registry: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   mkdirSync(home, { recursive: true });
@@ -245,7 +272,7 @@ async function cliSave(env: NodeJS.ProcessEnv, args: string[]): Promise<[number,
   return [wall, Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024];
 }
 
-type Results = Record<string, { cold: number[]; resave: number[] }>;
+type Results = Record<string, { cold: number[]; resave: number[]; coldCpu?: number[] }>;
 
 async function main(): Promise<void> {
   if (!registryAvailable()) throw new Error('docker-registry is not installed (apt-get install docker-registry)');
@@ -266,6 +293,7 @@ async function main(): Promise<void> {
     const editOne = () => appendFileSync(join(ws, 'src', 'pkg3', 'mod3.py'), `# edit ${++edit}\n`);
     const results: Results = {};
     const rec = (who: string, k: 'cold' | 'resave', t: number) => ((results[who] ??= { cold: [], resave: [] })[k].push(t));
+    const recCpu = (who: string, cpuMs: number) => ((results[who].coldCpu ??= []).push(cpuMs));
     const rss: Array<[string, number]> = [];
     const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`layer compression: ${compressionName(COMPRESSION)}; ${availableParallelism()} cores, load average ${load()}`);
@@ -291,7 +319,9 @@ async function main(): Promise<void> {
         current = i === COLD_REPS - 1 ? stages.cold : null;
         if (current) current.clear();
         coldStart = performance.now();
+        const cpu = cpuMeter([reg.pid], true);
         rec('trainyard (in-process)', 'cold', await timed(() => save(`c${i}`)));
+        recCpu('trainyard (in-process)', cpu());
         if (i === COLD_REPS - 1) {
           for (let r = 0; r < REPS; r++) {
             editOne();
@@ -313,8 +343,10 @@ async function main(): Promise<void> {
       try {
         const env = { TRAINYARD_HOME: home, TRAINYARD_URL: serve.url, XDG_CACHE_HOME: join(home, 'client-cache') };
         const args = (version: string) => [ws, '--model', 'bench', '--version', version, '--base', base, '--python', python];
+        const cpu = cpuMeter([reg.pid, serve.child.pid!], false);
         const [cold, coldRss] = await cliSave(env, args(`c${i}`));
         rec('trainyard (CLI)', 'cold', cold);
+        recCpu('trainyard (CLI)', cpu());
         if (i === COLD_REPS - 1) {
           const peaks = [coldRss];
           for (let r = 0; r < REPS; r++) {
@@ -351,6 +383,7 @@ async function main(): Promise<void> {
       };
       let t: number;
       prep();
+      let cpu = cpuMeter([reg.pid], false);
       try {
         t = await timed(() => build('c'));
       } catch (err) {
@@ -359,9 +392,11 @@ async function main(): Promise<void> {
         driver = 'vfs';
         rmSync(root, { recursive: true, force: true });
         flags = buildahFlags(root, driver);
+        cpu = cpuMeter([reg.pid], false);
         t = await timed(() => build('c'));
       }
       rec(`buildah (${driver})`, 'cold', t);
+      recCpu(`buildah (${driver})`, cpu());
       if (i === COLD_REPS - 1) {
         for (let r = 0; r < REPS; r++) {
           editOne();
@@ -378,12 +413,14 @@ async function main(): Promise<void> {
       const layout = join(work, `umoci${i}`);
       // cold: a blob info cache of its own; the re-saves run skopeo as is (its wrapper costs a few ms)
       const skopeo = (args: string[]) => sh(...withOwnBlobInfoCache(join(work, `skopeo-blob-info${i}`), 'skopeo', args));
+      const cpu = cpuMeter([reg.pid], false);
       rec('skopeo+umoci', 'cold', await timed(async () => {
         await skopeo(['copy', '-q', '--src-tls-verify=false', `docker://${base}`, `oci:${layout}:base`]);
         await sh('umoci', ['insert', '--image', `${layout}:base`, '--tag', 'deps', depDir, '/usr/local/lib/python3.11/dist-packages']);
         await sh('umoci', ['insert', '--image', `${layout}:deps`, '--tag', 'app', ws, '/app']);
         await skopeo(['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:app`, `docker://${reg.host}/umoci${i}/bench:c`]);
       }));
+      recCpu('skopeo+umoci', cpu());
       if (i === COLD_REPS - 1) {
         for (let r = 0; r < REPS; r++) {
           editOne();
@@ -449,6 +486,14 @@ async function main(): Promise<void> {
       const span = k.includes('summed') && cold.length ? `${ms(Math.min(...cold.map((x) => (x.start ?? 0) - coldStart)))} -` : cold.length ? `${ms(Math.min(...cold.map((x) => (x.start ?? 0) - coldStart)))} - ${ms(Math.max(...cold.map((x) => (x.start ?? 0) + x.ms - coldStart)))}` : '-';
       return { stage: k, 'cold ms': stages.cold.has(k) ? ms(sum(stages.cold.get(k))) : '-', 'cold from - to (ms after the save began)': span, 'cold MiB': bytes ? (bytes / 1048576).toFixed(1) : '-', 're-save ms (mean)': resaves ? ms(sum(stages.resave.get(k)) / REPS) : '-' };
     });
+    // what each cold save cost the machine: on a machine of N cores no save takes less wall time than its CPU time / N
+    const cores = availableParallelism();
+    table(`CPU time per cold save, every process it involves (user + system, median; the registry's included; ${cores} cores)`, Object.entries(results).filter(([, r]) => r.coldCpu?.length).map(([who, r]) => ({
+      contender: who,
+      'CPU ms': ms(median(r.coldCpu!)),
+      'wall ms': ms(median(r.cold)),
+      [`CPU / ${cores} (the least wall time it allows)`]: ms(median(r.coldCpu!) / cores),
+    })));
     table('Trainyard in-process, stage by stage (stages nest and overlap: "build (backend)" holds the image build and push)', stageRows);
     table('Compression settings (images.compression), each alone on the same bytes', levelRows);
     table('Peak RSS', rss.map(([what, mib]) => ({ process: what, 'MiB': mib.toFixed(0) })));

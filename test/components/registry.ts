@@ -24,6 +24,8 @@ export interface RegistryHandle {
   /** http://127.0.0.1:<port> */
   url: string;
   storageDir: string;
+  /** the registry process (benches read its CPU time) */
+  pid: number;
   /** token auth only: the credentials the token server accepts, and its request count */
   user?: string;
   password?: string;
@@ -179,6 +181,7 @@ export async function startRegistry(opts: { auth?: 'none' | 'token' } = {}): Pro
     port,
     url,
     storageDir,
+    pid: proc.pid!,
     ...(token ? { user, password } : {}),
     tokenRequests: () => token?.count() ?? 0,
     credsArgs: () => (token ? ['--creds', `${user}:${password}`] : []),
