@@ -167,7 +167,7 @@ async function floor(reg: RegistryHandle, roots: string[], repo: string): Promis
   const read = performance.now() - t;
   t = performance.now();
   const out: Buffer[] = [];
-  for await (const c of compressStream(Readable.from(chunks), COMPRESSION, availableParallelism())) out.push(c);
+  for await (const c of compressStream(Readable.from(chunks), COMPRESSION, availableParallelism())) out.push(...c);
   const compress = performance.now() - t;
   const body = Buffer.concat(out);
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
@@ -457,7 +457,7 @@ async function main(): Promise<void> {
       for (const setting of ['gzip:1', 'gzip:6', 'gzip:9', 'zstd:3']) {
         let out = 0;
         const t = performance.now();
-        for await (const c of compressStream(Readable.from(chunks), parseCompression(setting), availableParallelism())) out += c.length;
+        for await (const c of compressStream(Readable.from(chunks), parseCompression(setting), availableParallelism())) for (const b of c) out += b.length;
         levelRows.push({ input: what, setting, 'MiB in': (bytes / 1048576).toFixed(1), 'ms': ms(performance.now() - t), 'ratio': (out / bytes).toFixed(3) });
       }
     }

@@ -92,32 +92,49 @@ function gather(parts: Parts, from: number, n: number, target: Buffer, at: numbe
  * `data` as raw-deflate stored blocks, starting and ending on a byte boundary (as every piece
  * does): per block a header byte (BFINAL, BTYPE 00, padding), LEN and NLEN (little-endian), the
  * bytes. Only the last block of the last piece is final; an empty last piece is one empty final block.
- * The bytes are copied from the parts straight into the output (no joined copy of the piece first).
+ * The bytes are not copied: the answer is the headers and views of the parts (inBlocks).
  */
-export function storedPiece(data: Buffer | Parts, last: boolean): Buffer {
-  return inBlocks(data, STORED_BLOCK, 5, 0, (out, at, n, lastBlock) => {
-    out[at] = last && lastBlock ? 1 : 0;
-    out.writeUInt16LE(n, at + 1);
-    out.writeUInt16LE(~n & 0xffff, at + 3);
+export function storedPiece(data: Buffer | Parts, last: boolean): Buffer[] {
+  return inBlocks(data, STORED_BLOCK, 5, 0, (out, n, lastBlock) => {
+    out[0] = last && lastBlock ? 1 : 0;
+    out.writeUInt16LE(n, 1);
+    out.writeUInt16LE(~n & 0xffff, 3);
   });
 }
 
 /**
  * The bytes of `data` cut into blocks of at most `block` bytes (at least one block, empty for no
- * bytes), each after a header of `header` bytes that `head` writes (n: the block's bytes), copied
- * from the parts straight into one buffer that starts with `lead` bytes left for the caller.
+ * bytes), each after a header of `header` bytes that `head` writes (n: the block's bytes), in
+ * order: the headers (views of one small buffer whose first `lead` bytes, before the first
+ * header, are left for the caller) and views of the parts, never a copy of them. A piece that is
+ * stored costs its headers: 50 MB of incompressible files no longer make 50 MB of fresh buffers
+ * (each a page fault per 4 KiB, and toward V8's next full GC). The parts must not change until
+ * the views are written.
  */
-function inBlocks(data: Buffer | Parts, block: number, header: number, lead: number, head: (out: Buffer, at: number, n: number, lastBlock: boolean) => void): Buffer {
+function inBlocks(data: Buffer | Parts, block: number, header: number, lead: number, head: (out: Buffer, n: number, lastBlock: boolean) => void): Buffer[] {
   const parts = Array.isArray(data) ? data : [data];
   const len = lengthOf(parts);
   const blocks = Math.max(1, Math.ceil(len / block));
-  const out = Buffer.allocUnsafe(lead + len + blocks * header);
-  let at = lead;
+  const heads = Buffer.allocUnsafe(lead + blocks * header);
+  const out: Buffer[] = [];
+  let part = 0;
+  let at = 0; // in parts[part]
   for (let i = 0; i < blocks; i++) {
     const n = Math.min(block, len - i * block);
-    head(out, at, n, i === blocks - 1);
-    gather(parts, i * block, n, out, at + header);
-    at += header + n;
+    const from = lead + i * header;
+    head(heads.subarray(from, from + header), n, i === blocks - 1);
+    out.push(heads.subarray(i === 0 ? 0 : from, from + header));
+    for (let left = n; left > 0; ) {
+      const p = parts[part];
+      const take = Math.min(left, p.length - at);
+      if (take > 0) out.push(p.subarray(at, at + take));
+      left -= take;
+      at += take;
+      if (at === p.length) {
+        part++;
+        at = 0;
+      }
+    }
   }
   return out;
 }
@@ -151,9 +168,10 @@ async function joined<T>(parts: Parts, len: number, use: (data: Buffer) => Promi
   }
 }
 
-async function gzipPiece(parts: Parts, level: number, last: boolean): Promise<Buffer> {
+/** a piece's output: one buffer deflated, or a stored piece's headers and views */
+async function gzipPiece(parts: Parts, level: number, last: boolean): Promise<Buffer[]> {
   const len = lengthOf(parts);
-  return (await incompressible(parts, len)) ? storedPiece(parts, last) : joined(parts, len, (data) => deflate(data, level, last));
+  return (await incompressible(parts, len)) ? storedPiece(parts, last) : [await joined(parts, len, (data) => deflate(data, level, last))];
 }
 
 /** the largest zstd block (RFC 8878 §3.1.1.2.4: Block_Maximum_Size is at most 128 KiB) */
@@ -163,26 +181,29 @@ const ZSTD_BLOCK = 128 << 10;
  * The piece as one zstd frame of raw blocks (RFC 8878 §3.1.1): the magic number, a frame header
  * saying single segment with a 4-byte content size and no checksum (the layer's digest covers
  * the bytes), then per 128 KiB a 3-byte block header (Last_Block, Block_Type 0 = raw, Block_Size)
- * and the bytes, copied from the parts. What zstd itself makes of data it cannot compress, for
- * the cost of a copy.
+ * and the bytes, as views of the parts (inBlocks). What zstd itself makes of data it cannot
+ * compress, for the cost of its headers.
  */
-export function rawZstdFrame(data: Buffer | Parts): Buffer {
+export function rawZstdFrame(data: Buffer | Parts): Buffer[] {
   const parts = Array.isArray(data) ? data : [data];
-  const out = inBlocks(parts, ZSTD_BLOCK, 3, 9, (o, at, n, lastBlock) => o.writeUIntLE(n * 8 + (lastBlock ? 1 : 0), at, 3));
-  out.writeUInt32LE(0xfd2fb528, 0);
-  out[4] = 0xa0; // Frame_Content_Size_flag 2 (4 bytes), Single_Segment_flag; no checksum, no dictionary
-  out.writeUInt32LE(lengthOf(parts), 5);
+  const out = inBlocks(parts, ZSTD_BLOCK, 3, 9, (o, n, lastBlock) => o.writeUIntLE(n * 8 + (lastBlock ? 1 : 0), 0, 3));
+  const frame = out[0]; // the frame header, then the first block's
+  frame.writeUInt32LE(0xfd2fb528, 0);
+  frame[4] = 0xa0; // Frame_Content_Size_flag 2 (4 bytes), Single_Segment_flag; no checksum, no dictionary
+  frame.writeUInt32LE(lengthOf(parts), 5);
   return out;
 }
 
-async function zstdPiece(parts: Parts, level: number): Promise<Buffer> {
+async function zstdPiece(parts: Parts, level: number): Promise<Buffer[]> {
   const len = lengthOf(parts);
   if (await incompressible(parts, len)) return rawZstdFrame(parts);
-  return joined(parts, len, (data) =>
-    new Promise((res, rej) =>
-      zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
+  return [
+    await joined(parts, len, (data) =>
+      new Promise<Buffer>((res, rej) =>
+        zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
+      ),
     ),
-  );
+  ];
 }
 
 export interface CompressStats {
@@ -191,21 +212,26 @@ export interface CompressStats {
   inputBytes: number;
 }
 
-/** the compressed bytes of the concatenated input (see the header); `stats` is filled in when done */
+/**
+ * The compressed bytes of the concatenated input (see the header), a piece at a time: each
+ * answer is a piece's output as one or more buffers, to be written in order (as one writev). A
+ * stored piece's are mostly views of the input chunks, which must not change until written.
+ * `stats` is filled in when done.
+ */
 export async function* compressStream(
   src: AsyncIterable<Buffer | Uint8Array>,
   c: Compression = DEFAULT_COMPRESSION,
   parallel = Math.max(2, Math.min(4, availableParallelism())),
   stats?: CompressStats,
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<Buffer[]> {
   const gzip = c.algorithm === 'gzip';
-  if (gzip) yield GZIP_HEADER;
+  if (gzip) yield [GZIP_HEADER];
   let crc = 0;
   let total = 0;
   let pieceMs = 0;
   let pending: Parts = [];
   let pendingLen = 0;
-  const inflight: Array<Promise<Buffer>> = [];
+  const inflight: Array<Promise<Buffer[]>> = [];
   const submit = (parts: Parts, last: boolean) => {
     const t = performance.now();
     const p = (gzip ? gzipPiece(parts, c.level, last) : zstdPiece(parts, c.level)).then((out) => ((pieceMs += performance.now() - t), out));
@@ -248,10 +274,10 @@ export async function* compressStream(
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc >>> 0, 0);
   trailer.writeUInt32LE(total % 2 ** 32, 4);
-  yield trailer;
+  yield [trailer];
 }
 
 /** gzip (level 6 unless given) of the concatenated input: compressStream for gzip */
-export function parallelGzip(src: AsyncIterable<Buffer>, parallel?: number, level = DEFAULT_COMPRESSION.level): AsyncGenerator<Buffer> {
+export function parallelGzip(src: AsyncIterable<Buffer>, parallel?: number, level = DEFAULT_COMPRESSION.level): AsyncGenerator<Buffer[]> {
   return compressStream(src, { algorithm: 'gzip', level }, parallel);
 }

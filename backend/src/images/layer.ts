@@ -12,11 +12,11 @@
  * moved in by rename: putBlobFile), else streamed to the store, which verifies it.
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { BlobUpload, ImageStore } from './image-store';
@@ -114,15 +114,13 @@ export function planLayer(entries: LayerEntry[]): LayerEntry[] {
 
 /**
  * Passes chunks on, hashing them. Its readable side hands them out one by one (object mode): read
- * as an async iterable (compressStream), a byte-mode stream would join all it holds into a fresh
- * buffer on every read.
+ * as an async iterable, a byte-mode stream would join all it holds into a fresh buffer on every read.
  */
-function hashing(hash: ReturnType<typeof createHash>, count?: { n: number }): Transform {
+function hashing(hash: ReturnType<typeof createHash>): Transform {
   return new Transform({
     readableObjectMode: true,
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
-      if (count) count.n += chunk.length;
       cb(null, chunk);
     },
   });
@@ -273,13 +271,22 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     const pack = tar.pack();
     const stats: CompressStats = { pieceMs: 0, inputBytes: 0 };
     const upload = opts.upload?.();
-    const sendTo = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        if (!upload) return cb(null, chunk);
-        upload.write(chunk).then(() => cb(null, chunk), () => cb(null, chunk));
-      },
-    });
-    const written = pipeline(pack, hashingInBlocks(tarHash), (src: AsyncIterable<Buffer>) => Readable.from(compressStream(src, compression, undefined, stats)), hashing(blobHash, blobSize), sendTo, createWriteStream(file));
+    // each piece's output: hashed, then written with one writev while it is sent to the upload (whose failure is not the layer's)
+    const sink = async (pieces: AsyncIterable<Buffer[]>) => {
+      const out = await open(file, 'w');
+      try {
+        for await (const parts of pieces) {
+          for (const p of parts) {
+            blobHash.update(p);
+            blobSize.n += p.length;
+          }
+          await Promise.all([out.writev(parts), ...(upload ? parts.map((p) => upload.write(p).catch(() => undefined)) : [])]);
+        }
+      } finally {
+        await out.close();
+      }
+    };
+    const written = pipeline(pack, hashingInBlocks(tarHash), (src: AsyncIterable<Buffer>) => compressStream(src, compression, undefined, stats), sink);
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
     const reads = new Map<number, Promise<Prefetched>>();
     const blocking = new SyncReads(); // small files: blocking reads (small-read.ts)

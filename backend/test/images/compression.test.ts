@@ -10,7 +10,7 @@ async function compress(pieces: Buffer[], c: Compression, parallel?: number): Pr
   async function* src() {
     for (const p of pieces) yield p;
   }
-  for await (const b of compressStream(src(), c, parallel)) out.push(b);
+  for await (const b of compressStream(src(), c, parallel)) out.push(...b);
   return Buffer.concat(out);
 }
 
@@ -50,12 +50,15 @@ describe('images/compression', function () {
   it('frames stored pieces as raw-deflate stored blocks at every block boundary, read by zlib and gzip(1)', () => {
     for (const size of [0, 1, 65_534, 65_535, 65_536, 131_070, 131_071, PIECE]) {
       const data = randomBytes(size);
-      const last = storedPiece(data, true);
+      const parts = storedPiece(data, true);
+      const last = Buffer.concat(parts);
       assert.equal(last.length, size + Math.max(1, Math.ceil(size / 65_535)) * 5, `${size} bytes`);
+      // the bytes are views of the input, not copies: only the headers are new
+      assert.equal(parts.filter((p) => p.buffer !== data.buffer).reduce((n, p) => n + p.length, 0), Math.max(1, Math.ceil(size / 65_535)) * 5, `${size} bytes: new bytes`);
       assert.deepEqual(inflateRawSync(last), data, `${size} bytes as the last piece`);
       // a stored piece that is not last, then a deflated one that is, as one stream
       const tail = Buffer.from('the end\n');
-      const both = Buffer.concat([storedPiece(data, false), deflateRawSync(tail)]);
+      const both = Buffer.concat([...storedPiece(data, false), deflateRawSync(tail)]);
       assert.deepEqual(inflateRawSync(both), Buffer.concat([data, tail]), `${size} bytes then a deflated piece`);
       const member = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), both, Buffer.alloc(8)]);
       const whole = Buffer.concat([data, tail]);
@@ -77,8 +80,10 @@ describe('images/compression', function () {
   it('frames incompressible zstd pieces as raw blocks at every block boundary, read by zlib and zstd(1)', async () => {
     for (const size of [1, 131_071, 131_072, 131_073, 3 * 131_072, PIECE]) {
       const data = randomBytes(size);
-      const frame = rawZstdFrame([data.subarray(0, size >> 1), data.subarray(size >> 1)]);
+      const frameParts = rawZstdFrame([data.subarray(0, size >> 1), data.subarray(size >> 1)]);
+      const frame = Buffer.concat(frameParts);
       assert.equal(frame.length, 9 + size + Math.ceil(size / 131_072) * 3, `${size} bytes`);
+      assert.equal(frameParts.filter((p) => p.buffer !== data.buffer).reduce((n, p) => n + p.length, 0), 9 + Math.ceil(size / 131_072) * 3, `${size} bytes: new bytes`);
       assert.deepEqual(zstdDecompressSync(frame), data, `${size} bytes by zlib`);
       // next to a compressed frame, as pieces are concatenated
       const both = Buffer.concat([frame, zstdCompressSync(Buffer.from('the end\n'))]);

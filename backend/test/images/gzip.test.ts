@@ -10,7 +10,7 @@ async function gz(pieces: Buffer[], parallel?: number): Promise<Buffer> {
   async function* src() {
     for (const p of pieces) yield p;
   }
-  for await (const c of parallelGzip(src(), parallel)) out.push(c);
+  for await (const c of parallelGzip(src(), parallel)) out.push(...c);
   return Buffer.concat(out);
 }
 
