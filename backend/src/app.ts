@@ -92,6 +92,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       stopSpareListingThread();
       await ctx.executor.stop();
       await app.close();
+      await snapshots.close();
       await conn.close();
     },
   };

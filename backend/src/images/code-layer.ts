@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Compression } from './compression';
 import type { ImageStore } from './image-store';
-import { writeLayer, type FileSource, type LayerEntry, type WrittenLayer } from './layer';
+import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { readPythonHelper } from './python-helper';
 import { compressionName, DEFAULT_COMPRESSION } from './compression';
 import { sha256Hex } from '@trainyard/shared/sha256';
@@ -70,10 +70,10 @@ const writes = new WeakMap<ImageStore, Map<string, Promise<WrittenLayer>>>();
 
 /**
  * The code layer of `entries` in `store`: the one being written (or written in the last minute)
- * for the same entries, else written now. A joined write that fails is not this call's failure:
- * it writes the layer itself.
+ * for the same entries, else written now. A joined write that fails (or was stopped by its
+ * signal) is not this call's failure: it writes the layer itself.
  */
-export async function writeCodeLayer(store: ImageStore, entries: LayerEntry[], opts: { tmpDir?: string; compression?: Compression } = {}): Promise<WrittenLayer> {
+export async function writeCodeLayer(store: ImageStore, entries: LayerEntry[], opts: Pick<WriteLayerOptions, 'tmpDir' | 'compression' | 'signal'> = {}): Promise<WrittenLayer> {
   const key = contentKey(entries, opts.compression ?? DEFAULT_COMPRESSION);
   if (!key) return writeLayer(store, entries, opts);
   let byKey = writes.get(store);

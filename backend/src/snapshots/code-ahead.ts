@@ -17,6 +17,7 @@ import { codeLayerEntries, writeCodeLayer, type CodeFile } from '../images/code-
 import type { Compression } from '../images/compression';
 import { guessBasePython, type BasePython } from '../images/dependencies';
 import type { ImageStore } from '../images/image-store';
+import { abortable } from './abortable';
 
 export interface CodeAheadInput {
   store: ImageStore;
@@ -29,23 +30,25 @@ export interface CodeAheadInput {
   /** the layer's files as the build will name them, or null when one is not read in place */
   files: () => CodeFile[] | null;
   compression: Compression;
+  /** stops the write (the server is closing) */
+  signal: AbortSignal;
 }
 
-/** starts the write; its outcome is only ever used through writeCodeLayer */
-export function writeCodeLayerAhead(a: CodeAheadInput): void {
-  void (async () => {
-    const base = await a.base;
+/** starts the write; its outcome is only ever used through writeCodeLayer. Settles when it has ended, never rejects */
+export function writeCodeLayerAhead(a: CodeAheadInput): Promise<void> {
+  return (async () => {
+    const base = await abortable(a.base, a.signal);
     let scanned: BasePython | null = null;
     const scan = a.scan(base);
     scan.then(
       (s) => (scanned = s),
       () => undefined,
     );
-    await Promise.all([a.verified, new Promise((r) => setImmediate(r))]); // a scan already answered has set `scanned` by now
+    await abortable(Promise.all([a.verified, new Promise((r) => setImmediate(r))]), a.signal); // a scan already answered has set `scanned` by now
     const python = (scanned as BasePython | null)?.interpreter ?? guessBasePython(a.env, base.config)?.interpreter;
     const files = a.files();
-    if (!python || !files) return;
+    if (!python || !files || a.signal.aborted) return;
     const entries = await codeLayerEntries(files, python);
-    await timeStage('layer: code, ahead of the build', () => writeCodeLayer(a.store, entries, { compression: a.compression }));
+    await timeStage('layer: code, ahead of the build', () => writeCodeLayer(a.store, entries, { compression: a.compression, signal: a.signal }));
   })().catch(() => undefined); // the build writes the layer itself, and says what failed
 }

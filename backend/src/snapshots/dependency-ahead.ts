@@ -22,6 +22,7 @@ import { guessBasePython, planDependencies, writeDependencyLayer } from '../imag
 import type { ImageStore } from '../images/image-store';
 import type { FileSource } from '../images/layer';
 import type { Compression } from '../images/compression';
+import { abortable } from './abortable';
 
 export interface AheadInput {
   store: ImageStore;
@@ -38,20 +39,22 @@ export interface AheadInput {
   source: (sha256: string) => FileSource;
   cacheDir: string;
   compression: Compression;
+  /** stops the write (the server is closing) */
+  signal: AbortSignal;
 }
 
-/** starts the write when it can help; its outcome is only ever used through writeDependencyLayer */
-export function writeDependencyLayerAhead(a: AheadInput): void {
-  void (async () => {
-    const base = await a.base;
+/** starts the write when it can help; its outcome is only ever used through writeDependencyLayer. Settles when it has ended, never rejects */
+export function writeDependencyLayerAhead(a: AheadInput): Promise<void> {
+  return (async () => {
+    const base = await abortable(a.base, a.signal);
     let scanned = false;
     const scan = a.scan(base);
     scan.then(
       () => (scanned = true),
       () => (scanned = true),
     );
-    await Promise.all([a.verified, new Promise((r) => setImmediate(r))]); // a scan already answered has set `scanned` by now
-    if (scanned) return;
+    await abortable(Promise.all([a.verified, new Promise((r) => setImmediate(r))]), a.signal); // a scan already answered has set `scanned` by now
+    if (scanned || a.signal.aborted) return;
     const guess = guessBasePython(a.env, base.config);
     if (!guess) return;
     const plan = planDependencies(a.env, guess, base.ref);
@@ -70,14 +73,20 @@ export function writeDependencyLayerAhead(a: AheadInput): void {
       },
       () => stop.abort(new Error('the base image scan failed')),
     );
-    await timeStage('layer: dependencies, ahead of the base scan', () =>
-      writeDependencyLayer(a.store, plan, {
-        blobSource: a.source,
-        cacheDir: a.cacheDir,
-        compression: a.compression,
-        upload: a.store.beginUpload ? () => a.store.beginUpload!(a.model) : undefined,
-        signal: stop.signal,
-      }),
-    );
+    const closing = () => stop.abort(a.signal.reason);
+    a.signal.addEventListener('abort', closing, { once: true });
+    try {
+      await timeStage('layer: dependencies, ahead of the base scan', () =>
+        writeDependencyLayer(a.store, plan, {
+          blobSource: a.source,
+          cacheDir: a.cacheDir,
+          compression: a.compression,
+          upload: a.store.beginUpload ? () => a.store.beginUpload!(a.model) : undefined,
+          signal: stop.signal,
+        }),
+      );
+    } finally {
+      a.signal.removeEventListener('abort', closing);
+    }
   })().catch(() => undefined); // stopped or failed: the build writes the layer itself
 }

@@ -52,6 +52,9 @@ const KEEP_MANIFESTS = 16;
 
 export class SnapshotsService {
   private readonly builds = new Map<string, Promise<Version>>();
+  /** layers being written ahead of their builds (dependency-ahead.ts, code-ahead.ts): close() stops them and waits */
+  private readonly aheadWrites = new Set<Promise<void>>();
+  private readonly closing = new AbortController();
   private readonly labelLocks = new Map<string, Promise<unknown>>();
   /** files the build reads in place (local-files.ts), per snapshot */
   private readonly local = new LocalSources();
@@ -110,10 +113,10 @@ export class SnapshotsService {
     const depShas = this.dependencyShas(body, base);
     depShas.catch(() => undefined); // awaited below
     const inPlace = this.localFiles ? this.local.takeOffered(id, manifest, offered ?? [], depShas, this.ctx.config.images.maxFileBytes) : null;
-    if (inPlace && base) {
+    if (inPlace && base && !this.closing.signal.aborted) {
       const scan = (b: ResolvedBase) => scanBasePython(this.ctx.images, b.layers, baseScansDir(this.ctx));
       // while the base is scanned, the dependency layer of a guessed plan is written from the files read in place
-      writeDependencyLayerAhead({
+      this.aheadOf(writeDependencyLayerAhead({
         store: this.ctx.images,
         env: body.environment!,
         model: body.model,
@@ -124,9 +127,10 @@ export class SnapshotsService {
         source: (sha) => this.source(id, sha),
         cacheDir: dependencyCacheDir(this.ctx),
         compression: this.ctx.config.images.compression,
-      });
+        signal: this.closing.signal,
+      }));
       // and the code layer, for the interpreter the scan says or the base's config suggests
-      writeCodeLayerAhead({
+      this.aheadOf(writeCodeLayerAhead({
         store: this.ctx.images,
         env: body.environment!,
         base,
@@ -134,7 +138,8 @@ export class SnapshotsService {
         verified: inPlace.catch(() => undefined),
         files: () => (files.every((f) => this.local.get(id).has(f.sha256)) ? codeFiles(manifest, (sha) => this.source(id, sha)) : null),
         compression: this.ctx.config.images.compression,
-      });
+        signal: this.closing.signal,
+      }));
     }
     let needed: Set<string>;
     let missing: string[];
@@ -167,6 +172,17 @@ export class SnapshotsService {
     const snap = toSnapshot(row);
     this.ctx.bus.publish({ kind: 'snapshot', data: snap });
     return this.withLocal(snap, fresh.filter((sha) => needed.has(sha)).length);
+  }
+
+  private aheadOf(write: Promise<void>): void {
+    this.aheadWrites.add(write);
+    void write.finally(() => this.aheadWrites.delete(write));
+  }
+
+  /** stops the layers being written ahead of builds and waits for them: nothing is written into the data home after */
+  async close(): Promise<void> {
+    this.closing.abort(new Error('the server is closing'));
+    await Promise.all(this.aheadWrites);
   }
 
   /** whether this backend reads files in place (it listens on loopback: local-files.ts) */

@@ -70,6 +70,7 @@ export async function harness(kind: StoreKind = 'sqlite', maxFileBytes = 1024 * 
     events,
     client,
     async close() {
+      await svc.close();
       await conn.close();
       await store.drop();
       rmSync(dir, { recursive: true, force: true });
