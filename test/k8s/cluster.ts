@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { kubeClients, type KubeClients } from '../../backend/src/executors/kubernetes/client';
@@ -175,7 +176,7 @@ export class Cluster {
 }
 
 export function clients(kc: KubeConfig, requestTimeoutMs?: number): KubeClients {
-  return kubeClients(kc, requestTimeoutMs);
+  return kubeClients(k8s, kc, requestTimeoutMs);
 }
 
 /** running (a zombie, which no init may reap here, counts as gone) */

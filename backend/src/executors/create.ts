@@ -1,13 +1,13 @@
 /**
- * Picks the executor named by config (executor.kind). The Kubernetes executor, and with it
- * @kubernetes/client-node (~1,900 modules, ~45 MB of source text and code on the heap), is
- * loaded only when it is the one configured: a local server's heap after start is 36 MB, not 67,
- * and each full GC (a cold save starts a few) has about half as much to mark.
+ * Picks the executor named by config (executor.kind). @kubernetes/client-node is loaded only when
+ * the Kubernetes executor is the one configured (loadKube, kubernetes/client.ts): a local
+ * server's heap after start is 36 MB, not 67.
  */
 import type { AppContext } from '../context';
 import type { Executor } from './executor';
 import { LocalExecutor } from './local/local-executor';
 import { unpackImage } from '../images/unpack';
+import { KubernetesExecutor, loadKube } from './kubernetes';
 import { podmanImageFor } from './local/podman-image';
 import { join } from 'node:path';
 import type { ArtifactsService } from '../artifacts/service';
@@ -15,10 +15,9 @@ import { issueRunToken, scheduleTokenFor } from '../auth/run-tokens';
 
 export async function createExecutor(ctx: AppContext, machine: { cpuCount: number; memoryBytes: number }, artifacts: ArtifactsService): Promise<Executor> {
   if (ctx.config.executor.kind === 'kubernetes') {
-    const { KubernetesExecutor, loadKube } = await import('./kubernetes');
     const k = ctx.config.executor.kubernetes;
     return new KubernetesExecutor({
-      kube: loadKube(k.kubeconfig, k.requestTimeoutMs),
+      kube: await loadKube(k.kubeconfig, k.requestTimeoutMs),
       namespace: k.namespace,
       backendUrl: k.backendUrl,
       runTokens: async (ids) => {

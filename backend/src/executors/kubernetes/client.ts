@@ -11,13 +11,23 @@
  * has passed. Watches are long by nature: the Watch gives up after WATCH_SECONDS_MAX plus
  * requestTimeoutMs without a byte, and the informer then relists (informer.ts).
  */
-import { BatchV1Api, CoreV1Api, createConfiguration, KubeConfig, ServerConfiguration, Watch, type Middleware } from '@kubernetes/client-node';
+import type { BatchV1Api, CoreV1Api, KubeConfig, Middleware, Watch } from '@kubernetes/client-node';
+
+/**
+ * @kubernetes/client-node, loaded when a Kubernetes executor is made (loadKube), not with this
+ * module: a local server never loads it (~1,900 modules, 31 of a 67 MB heap after start).
+ */
+export type ClientLibrary = typeof import('@kubernetes/client-node');
+let library: Promise<ClientLibrary> | undefined;
+export const clientLibrary = (): Promise<ClientLibrary> => (library ??= import('@kubernetes/client-node'));
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** the longest a watch request asks the server to keep it open (informer.ts) */
 export const WATCH_SECONDS_MAX = 30;
 
 export interface KubeClients {
+  /** the client library the clients were made with (pod-log-request.ts builds requests with it) */
+  lib: ClientLibrary;
   kc: KubeConfig;
   batch: BatchV1Api;
   core: CoreV1Api;
@@ -26,26 +36,27 @@ export interface KubeClients {
   requestTimeoutMs: number;
 }
 
-export function loadKube(kubeconfig: string | null, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): KubeClients {
-  const kc = new KubeConfig();
+export async function loadKube(kubeconfig: string | null, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<KubeClients> {
+  const lib = await clientLibrary();
+  const kc = new lib.KubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
   else kc.loadFromDefault();
-  return kubeClients(kc, requestTimeoutMs);
+  return kubeClients(lib, kc, requestTimeoutMs);
 }
 
 /** the typed clients of a KubeConfig, every request bounded by requestTimeoutMs */
-export function kubeClients(kc: KubeConfig, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): KubeClients {
+export function kubeClients(lib: ClientLibrary, kc: KubeConfig, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): KubeClients {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig names no current cluster (set current-context)');
-  const config = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
+  const config = lib.createConfiguration({
+    baseServer: new lib.ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
     promiseMiddleware: [timeoutMiddleware(requestTimeoutMs)],
   });
-  const watch = new Watch(kc);
+  const watch = new lib.Watch(kc);
   // the client's inactivity bound of a watch (a private field, 30 s by default): past the server's own close
   (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_SECONDS_MAX * 1000 + requestTimeoutMs;
-  return { kc, batch: new BatchV1Api(config), core: new CoreV1Api(config), watch, requestTimeoutMs };
+  return { lib, kc, batch: new lib.BatchV1Api(config), core: new lib.CoreV1Api(config), watch, requestTimeoutMs };
 }
 
 function timeoutMiddleware(ms: number): Middleware {

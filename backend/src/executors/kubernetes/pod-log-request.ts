@@ -6,7 +6,7 @@
  * request timeout, and it is given up after idleMs without a byte (a hung API server, or a kubelet
  * that stopped following). Errors are KubeErrors.
  */
-import { HttpMethod, Observable, RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import type { RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
 import { KubeError, toKubeError, type KubeClients } from './client';
 import { CONTAINER } from './manifests';
@@ -31,7 +31,7 @@ async function open(kube: KubeClients, q: PodLogQuery, follow: boolean, signal: 
   if (follow) url.searchParams.set('follow', 'true');
   if (q.sinceTime) url.searchParams.set('sinceTime', q.sinceTime);
   if (q.limitBytes) url.searchParams.set('limitBytes', String(q.limitBytes));
-  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  const ctx = new kube.lib.RequestContext(url.toString(), kube.lib.HttpMethod.GET);
   await kube.kc.applySecurityAuthentication(ctx);
   const res = await fetch(url, { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined, signal });
   if (res.status !== 200) {
@@ -61,8 +61,8 @@ export async function readPodLog(kube: KubeClients, q: PodLogQuery): Promise<str
     ? {
         middleware: [
           {
-            pre: (ctx: RequestContext) => (ctx.setQueryParam('sinceTime', since), new Observable(Promise.resolve(ctx))),
-            post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+            pre: (ctx: RequestContext) => (ctx.setQueryParam('sinceTime', since), new kube.lib.Observable(Promise.resolve(ctx))),
+            post: (res: ResponseContext) => new kube.lib.Observable(Promise.resolve(res)),
           },
         ],
         middlewareMergeStrategy: 'append' as const,

@@ -7,6 +7,7 @@
 // Through the same proxy: a running pod's log is one stream, not a request per poll.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubeClients, WATCH_SECONDS_MAX } from '../../../src/executors/kubernetes/client';
 import { jobNameForRun } from '../../../src/executors/kubernetes/names';
@@ -47,7 +48,7 @@ describe('kubernetes executor: a hung API server (real control plane behind a TC
     writeFileSync(`${file}.proxy`, JSON.stringify(cfg));
     const kc = new KubeConfig();
     kc.loadFromFile(`${file}.proxy`);
-    return kubeClients(kc, TIMEOUT_MS);
+    return kubeClients(k8s, kc, TIMEOUT_MS);
   }
 
   it('a running pod is followed on one stream, not read again and again', async () => {
