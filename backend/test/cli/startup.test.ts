@@ -2,7 +2,7 @@
  * What a client verb loads and what it leaves running (bench/cli.bench.ts has the times):
  * the built CLI runs with a preload that records every module resolved and, at exit, the
  * built-ins Node loaded; `--help` and `runs` must load no server package and not Node's fetch
- * (undici). A local `serve` must not load the Kubernetes client (executors/create.ts). And a save,
+ * (undici). A local `serve` must not load the Kubernetes client (loadKube, kubernetes/client.ts). And a save,
  * once it has answered, leaves nothing (timer, socket) holding the process open.
  */
 import assert from 'node:assert/strict';
