@@ -40,18 +40,22 @@ export function loginUrl(url: string, token: string | null): string {
   return token ? `${url}/#token=${encodeURIComponent(token)}` : `${url}/`;
 }
 
+/** what a started backend says about itself, in one write: a reader of the output (a script, an editor) never sees the first line alone */
 export function announce(deps: CliDeps, b: Backend): void {
   const d = describeBackend(b);
-  deps.out(`${deps.st.bold('Trainyard backend')} listening on ${deps.st.cyan(d.url)}`);
-  deps.out(`  dashboard  ${deps.st.cyan(loginUrl(d.url, b.token))}  (this link signs the browser in; keep it private)`);
-  for (const l of details([
-    ['data home', d.home],
-    ['token', process.env.TRAINYARD_TOKEN?.trim() ? 'TRAINYARD_TOKEN (the admin token given at start; no token file)' : `${d.tokenFile} (the CLI reads it from there, or set TRAINYARD_TOKEN)`],
-    ['executor', d.executor],
-    ['store', d.store],
-    ['images', d.images],
-  ], deps.st)) deps.out(`  ${l}`);
-  if (b.url !== 'http://127.0.0.1:7878') deps.out(`  other shells: export TRAINYARD_URL=${b.url}`);
+  const lines = [
+    `${deps.st.bold('Trainyard backend')} listening on ${deps.st.cyan(d.url)}`,
+    `  dashboard  ${deps.st.cyan(loginUrl(d.url, b.token))}  (this link signs the browser in; keep it private)`,
+    ...details([
+      ['data home', d.home],
+      ['token', process.env.TRAINYARD_TOKEN?.trim() ? 'TRAINYARD_TOKEN (the admin token given at start; no token file)' : `${d.tokenFile} (the CLI reads it from there, or set TRAINYARD_TOKEN)`],
+      ['executor', d.executor],
+      ['store', d.store],
+      ['images', d.images],
+    ], deps.st).map((l) => `  ${l}`),
+    ...(b.url !== 'http://127.0.0.1:7878' ? [`  other shells: export TRAINYARD_URL=${b.url}`] : []),
+  ];
+  deps.out(lines.join('\n'));
 }
 
 /** Resolves after the first SIGINT/SIGTERM has closed the backend. */
