@@ -17,7 +17,7 @@ import { codeLayerEntries, writeCodeLayer, type CodeFile } from '../images/code-
 import type { Compression } from '../images/compression';
 import { guessBasePython, type BasePython } from '../images/dependencies';
 import type { ImageStore } from '../images/image-store';
-import { abortable } from './abortable';
+import { baseOnceVerified } from './dependency-ahead';
 
 export interface CodeAheadInput {
   store: ImageStore;
@@ -37,15 +37,8 @@ export interface CodeAheadInput {
 /** starts the write; its outcome is only ever used through writeCodeLayer. Settles when it has ended, never rejects */
 export function writeCodeLayerAhead(a: CodeAheadInput): Promise<void> {
   return (async () => {
-    const base = await abortable(a.base, a.signal);
-    let scanned: BasePython | null = null;
-    const scan = a.scan(base);
-    scan.then(
-      (s) => (scanned = s),
-      () => undefined,
-    );
-    await abortable(Promise.all([a.verified, new Promise((r) => setImmediate(r))]), a.signal); // a scan already answered has set `scanned` by now
-    const python = (scanned as BasePython | null)?.interpreter ?? guessBasePython(a.env, base.config)?.interpreter;
+    const { base, answered } = await baseOnceVerified(a);
+    const python = answered?.interpreter ?? guessBasePython(a.env, base.config)?.interpreter;
     const files = a.files();
     if (!python || !files || a.signal.aborted) return;
     const entries = await codeLayerEntries(files, python);

@@ -43,18 +43,28 @@ export interface AheadInput {
   signal: AbortSignal;
 }
 
+/**
+ * What a write ahead waits for, shared by this one and code-ahead.ts: the base, its scan, and
+ * the scan's answer if it had one once the files offered in place were verified (undefined: still
+ * running; null: it failed). Rejects when `signal` aborts (the server is closing).
+ */
+export async function baseOnceVerified<T>(a: { base: Promise<ResolvedBase>; scan: (base: ResolvedBase) => Promise<T>; verified: Promise<unknown>; signal: AbortSignal }): Promise<{ base: ResolvedBase; scan: Promise<T>; answered: T | null | undefined }> {
+  const base = await abortable(a.base, a.signal);
+  let answered: T | null | undefined;
+  const scan = a.scan(base);
+  scan.then(
+    (s) => (answered = s),
+    () => (answered = null),
+  );
+  await abortable(Promise.all([a.verified, new Promise((r) => setImmediate(r))]), a.signal); // a scan already answered has set `answered` by now
+  return { base, scan, answered };
+}
+
 /** starts the write when it can help; its outcome is only ever used through writeDependencyLayer. Settles when it has ended, never rejects */
 export function writeDependencyLayerAhead(a: AheadInput): Promise<void> {
   return (async () => {
-    const base = await abortable(a.base, a.signal);
-    let scanned = false;
-    const scan = a.scan(base);
-    scan.then(
-      () => (scanned = true),
-      () => (scanned = true),
-    );
-    await abortable(Promise.all([a.verified, new Promise((r) => setImmediate(r))]), a.signal); // a scan already answered has set `scanned` by now
-    if (scanned || a.signal.aborted) return;
+    const { base, scan, answered } = await baseOnceVerified(a);
+    if (answered !== undefined || a.signal.aborted) return;
     const guess = guessBasePython(a.env, base.config);
     if (!guess) return;
     const plan = planDependencies(a.env, guess, base.ref);
