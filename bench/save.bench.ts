@@ -225,7 +225,11 @@ function waitedChildrenCpuMs(): number {
  * `self`, this process (the in-process save). Call the result when the save is done.
  */
 function cpuMeter(pids: number[], self: boolean): () => number {
-  const own = () => (self ? (process.cpuUsage().user + process.cpuUsage().system) / 1000 : 0);
+  const own = () => {
+    if (!self) return 0;
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   const total = () => own() + waitedChildrenCpuMs() + pids.reduce((n, p) => n + cpuMsOf(p), 0);
   const start = total();
   return () => total() - start;
