@@ -57,8 +57,14 @@ const LINKS: Link[] = [
   { from: ['post', '/v1/models', '201'], name: 'ListVersions', to: ['get', '/v1/models/{model}/versions'], parameters: { model: '$response.body#/name' } },
   { from: ['post', '/v1/snapshots', '201'], name: 'GetSnapshot', to: ['get', '/v1/snapshots/{id}'], parameters: { id: '$response.body#/id' } },
   { from: ['post', '/v1/snapshots', '201'], name: 'BuildSnapshot', to: ['post', '/v1/snapshots/{id}/build'], parameters: { id: '$response.body#/id' } },
-  // the build answers 202 with the snapshot; the snapshot, once built, leads to its version
+  // the build answers 202 with the snapshot (200 once ended: already, or within ?wait); the snapshot, once built, leads to its version
   { from: ['post', '/v1/snapshots/{id}/build', '202'], name: 'FollowBuild', to: ['get', '/v1/snapshots/{id}'], parameters: { id: '$response.body#/id' } },
+  {
+    from: ['post', '/v1/snapshots/{id}/build', '200'],
+    name: 'GetBuiltVersion',
+    to: ['get', '/v1/models/{model}/versions/{version}'],
+    parameters: { model: '$response.body#/model', version: '$response.body#/version' },
+  },
   {
     from: ['get', '/v1/snapshots/{id}', '200'],
     name: 'GetVersion',

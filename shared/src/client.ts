@@ -6,7 +6,7 @@
  * starts faster than Node's built-in fetch).
  */
 import type { CreateModel, Model, Version, VersionFile } from './schemas/models';
-import type { BaseImageInfo, CreateSnapshotRequest, LocalFiles, Snapshot } from './schemas/snapshots';
+import type { BaseImageInfo, BuildQuery, CreateSnapshotRequest, LocalFiles, Snapshot } from './schemas/snapshots';
 import { isLoopbackHost } from './loopback';
 import type { HardwareWithAvailability } from './schemas/hardware';
 import type { LaunchRequest, Estimate } from './schemas/launch';
@@ -148,18 +148,23 @@ export class TrainyardClient {
       'Content-Type': 'application/octet-stream',
     });
   }
-  /** starts the build: the snapshot, building (202), or built (200); see buildSnapshot to wait for the version */
-  startBuild(id: string) { return this.call<Snapshot>('post', `/v1/snapshots/${enc(id)}/build`, {}); }
   /**
-   * Builds and waits: starts the build (the server answers at once), then reads the snapshot every
-   * 100 ms to 1 s until it is built (the version is returned) or failed (an ApiError with its
-   * message and kind). Each request is short, so a long build never meets a request timeout.
-   * `wait` replaces the pause between reads: one that ends early when a `snapshot` event says the
-   * build ended reads the answer at once instead of up to a second later (saveWorkspace's).
+   * starts the build: the snapshot, building (202), or built (200); see buildSnapshot to wait for the
+   * version. With `wait` (seconds, at most 60), the answer waits that long for the build to end.
+   */
+  startBuild(id: string, query: BuildQuery = {}) { return this.call<Snapshot>('post', `/v1/snapshots/${enc(id)}/build`, {}, query); }
+  /**
+   * Builds and waits: starts the build, then reads the snapshot until it is built (the version is
+   * returned) or failed (an ApiError with its message and kind). The start's answer waits for the
+   * build's end for half the request timeout (at most 20 s: ?wait), so a short build is answered
+   * the moment it ends; a longer one is read every 100 ms to 1 s after, each request short, so it
+   * never meets a request timeout. `wait` replaces the pause between reads (saveWorkspace's ends it
+   * early when a `snapshot` event says the build ended).
    */
   async buildSnapshot(id: string, opts: { signal?: AbortSignal; wait?: (ms: number) => Promise<void> } = {}): Promise<Version> {
     const wait = opts.wait ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    let snap = await this.startBuild(id);
+    const waitSeconds = Math.min(20, Math.floor(this.timeoutMs / 2000));
+    let snap = await this.startBuild(id, waitSeconds > 0 ? { wait: waitSeconds } : {});
     for (let delay = 100; snap.status === 'building' || snap.status === 'uploading'; delay = Math.min(1000, delay * 2)) {
       await wait(delay);
       opts.signal?.throwIfAborted();

@@ -44,6 +44,9 @@ describe('/openapi.json', () => {
 
   it('links a build to its snapshot, a built snapshot to the version, an estimate and a launch, and a launch to its run', () => {
     assert.equal(doc.paths['/v1/snapshots/{id}/build'].post.responses['202'].links.FollowBuild.parameters.id, '$response.body#/id');
+    // a build that ended within ?wait answers 200: it leads to the version
+    assert.deepEqual(doc.paths['/v1/snapshots/{id}/build'].post.responses['200'].links.GetBuiltVersion.parameters, { model: '$response.body#/model', version: '$response.body#/version' });
+    assert.equal(doc.paths['/v1/snapshots/{id}/build'].post.parameters.find((p: Json) => p.name === 'wait')?.in, 'query');
     const built = doc.paths['/v1/snapshots/{id}'].get.responses['200'].links;
     assert.equal(built.Estimate.operationRef, '#/paths/~1v1~1runs~1estimate/post');
     assert.deepEqual(built.Estimate.requestBody, { model: '$response.body#/model', version: '$response.body#/version', entrypoint: 'train' });

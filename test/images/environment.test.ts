@@ -7,7 +7,8 @@
  * refused with the reasons (install itself: install.test.ts).
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { CreateSnapshotRequest, SnapshotEnvironment } from '@trainyard/shared';
 import { RACY_MS } from '@trainyard/shared/snapshot/hash-cache';
 import { dependencyLayersDir } from '../../backend/src/artifacts/retention';
@@ -185,6 +186,30 @@ describe('the dependency layer (copy strategy)', function () {
     const again = new SnapshotsService({ ...h.ctx, images: new OciLayoutStore(join(h.dir, 'images')) });
     await assert.rejects(again.create({ model: 'envstore', files: [], entrypoints: { train: 'true' }, baseImage: base, environmentDigest: stored[0].environmentDigest }), /does not have the environment/);
     assert.ok(!existsSync(envFile));
+  });
+
+  it('builds on the base image as the snapshot\'s create resolved it, even if its tag has moved since', async () => {
+    const { python, ws } = await depWorkspace('moved');
+    // a copy of the base's layout whose tag can be moved: to the same image under another manifest digest
+    const layout = join(tmp.dir, 'moving-base');
+    cpSync(await ensureBaseImage(), layout, { recursive: true });
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number; annotations?: Record<string, string> }> };
+    const first = index.manifests[0].digest;
+    const bytes = readFileSync(join(layout, 'blobs/sha256', first.slice(7)));
+    const doc = JSON.parse(bytes.toString('utf8')) as { annotations?: Record<string, string> };
+    const moved = Buffer.from(JSON.stringify({ ...doc, annotations: { ...doc.annotations, 'test.moved': 'yes' } }));
+    const movedDigest = `sha256:${createHash('sha256').update(moved).digest('hex')}`;
+    writeFileSync(join(layout, 'blobs/sha256', movedDigest.slice(7)), moved);
+    const base = `oci-layout:${layout}:latest`;
+    const stopped = { ...h.client, buildSnapshot: async () => { throw new Error('not built yet'); } };
+    await assert.rejects(saveWorkspace(stopped, { dir: ws, model: 'moved', version: 'm1', baseImage: base, python, cacheDir: false }), /not built yet/);
+    const row = await h.ctx.db.selectFrom('snapshots').select('id').where('model', '=', 'moved').executeTakeFirstOrThrow();
+    writeFileSync(join(layout, 'index.json'), JSON.stringify({ ...index, manifests: [{ ...index.manifests[0], digest: movedDigest, size: moved.length }] }));
+    const v = await h.svc.build(row.id);
+    assert.equal(v.baseDigest, first, 'the base the dependency layer was planned for');
+    // a new snapshot resolves the tag again
+    const v2 = await saveWorkspace(h.client, { dir: ws, model: 'moved', version: 'm2', baseImage: base, python, cacheDir: false });
+    assert.equal(v2.version.baseDigest, movedDigest);
   });
 
   it('sends an environment unchanged since the last save by its digest, with no paths for its files; a backend without it gets it whole', async () => {

@@ -20,7 +20,7 @@ import type { FileSource, WrittenLayer } from './layer';
 import { codeLayerEntries, writeCodeLayer, type CodeFile } from './code-layer';
 import type { Compression } from './compression';
 import { DependencyError, planDependencies, scanBasePython, writeDependencyLayer } from './dependencies';
-import { resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest } from './base-image';
+import { resolveBaseImage, type Descriptor, type ImageConfig, type ImageManifest, type ResolvedBase } from './base-image';
 import { installDependencyLayer, type InstallOptions } from './install';
 import { timeStage } from '@trainyard/shared/snapshot/stages';
 
@@ -35,6 +35,8 @@ export interface BuildImageInput {
   files: CodeFile[];
   entrypoints: Record<string, string>;
   baseImage?: string | null;
+  /** baseImage as resolved already (the snapshot's plan was made for it): not resolved again */
+  resolvedBase?: Promise<ResolvedBase>;
   git: { sha: string | null; dirty: boolean };
   /** org.opencontainers.image.source */
   source: string;
@@ -80,7 +82,7 @@ function setEnv(env: string[], name: string, value: string): string[] {
 const getEnv = (env: string[], name: string) => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
 
 export async function buildImage(store: ImageStore, input: BuildImageInput): Promise<BuiltImage> {
-  const base = input.baseImage ? await timeStage('base image', () => resolveBaseImage(input.baseImage!, store)) : null;
+  const base = input.baseImage ? await timeStage('base image', () => input.resolvedBase ?? resolveBaseImage(input.baseImage!, store)) : null;
   const baseLayers = base?.layers ?? [];
   // a registry store pushes (or mounts) each blob as soon as it is known, while the rest is built
   const ahead = (d: Descriptor) => store.pushAhead?.(input.model, d);

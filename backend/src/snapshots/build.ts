@@ -15,7 +15,7 @@ import { conflict } from '../errors';
 import { nowIso } from '../ids';
 import { getVersion, insertVersion } from '../models/store';
 import type { SnapshotsTable } from '../store/db';
-import { BaseImageError } from '../images/base-image';
+import { BaseImageError, type ResolvedBase } from '../images/base-image';
 import { buildImage } from '../images/image-builder';
 import type { CodeFile } from '../images/code-layer';
 import { imageSourcePolicy, imageSourceProblem } from '../images/image-sources';
@@ -41,6 +41,8 @@ export interface BuildContext {
   source: (sha256: string) => FileSource;
   /** a build step, streamed as a `snapshot` event with `progress` */
   progress: (step: string) => void;
+  /** the base image as the snapshot's create resolved it (its dependency plan is for that one), if it did */
+  base?: Promise<ResolvedBase>;
 }
 
 export async function buildAndRecord(b: BuildContext, row: Pick<SnapshotsTable, 'id' | 'model' | 'created_by'>, manifest: CreateSnapshot, label: string): Promise<Version> {
@@ -57,6 +59,7 @@ export async function buildAndRecord(b: BuildContext, row: Pick<SnapshotsTable, 
     files: codeFiles(manifest, b.source),
     entrypoints: manifest.entrypoints,
     baseImage: manifest.baseImage ?? null,
+    ...(b.base ? { resolvedBase: b.base } : {}),
     git: { sha: git.sha, dirty: git.dirty },
     source: `trainyard://snapshots/${row.id}?manifest=sha256:${manifestHash(manifest)}`,
     created: createdAt,

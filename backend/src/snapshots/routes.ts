@@ -1,7 +1,7 @@
 /** /v1/snapshots, /v1/blobs/:sha256, /v1/snapshots/:id/build, /v1/base-images/inspect: thin HTTP over SnapshotsService. */
 import { Readable } from 'node:stream';
 import Type from 'typebox';
-import { BaseImageInfo, CreateSnapshotRequest, ErrorBody, Id, InspectBaseImage, LocalFiles, Sha256, Snapshot, Version } from '@trainyard/shared';
+import { BaseImageInfo, BuildQuery, CreateSnapshotRequest, ErrorBody, Id, InspectBaseImage, LocalFiles, Sha256, Snapshot, Version } from '@trainyard/shared';
 import type { TypedApp, Services } from '../http-types';
 import type { AppContext } from '../context';
 import { HttpError } from '../errors';
@@ -81,20 +81,24 @@ export function registerSnapshotRoutes(app: TypedApp, _ctx: AppContext, services
     async (req) => svc.useLocalFiles(req.params.id, req.body.files),
   );
 
+  // a build's answer that waits (?wait) is given at once, still building, when the server closes
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
   app.post(
     '/v1/snapshots/:id/build',
     {
       schema: {
         tags: ['snapshots'],
         description:
-          'starts the build and answers 202 with the snapshot (building); follow it with GET /v1/snapshots/:id or `snapshot` events until built (then read the version) or failed (error, errorCode). 200: already built. 409: files still missing.',
+          'starts the build and answers 202 with the snapshot (building); follow it with GET /v1/snapshots/:id or `snapshot` events until built (then read the version) or failed (error, errorCode). With ?wait=N the answer waits up to N seconds for the build to end: 200 with the snapshot built or failed, else 202. 200: already built. 409: files still missing.',
         params: SnapshotParams,
+        querystring: BuildQuery,
         response: { 200: Snapshot, 202: Snapshot, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req, reply) => {
-      const snap = await svc.startBuild(req.params.id);
-      return reply.status(snap.status === 'built' ? 200 : 202).send(snap);
+      const snap = await svc.startBuild(req.params.id, { waitMs: (req.query.wait ?? 0) * 1000, signal: closing.signal });
+      return reply.status(snap.status === 'built' || snap.status === 'failed' ? 200 : 202).send(snap);
     },
   );
 }

@@ -65,6 +65,12 @@ export class SnapshotsService {
    * of JSON, and a save reads it at create, build and status (its row is read without it)
    */
   private readonly manifests = new Map<string, CreateSnapshot>();
+  /**
+   * what create planned for a recent snapshot: the base image as resolved then and the environment
+   * files its dependency layer needs (none when that layer is built already), so the build checks
+   * and builds on the same base without resolving it and planning again
+   */
+  private readonly plans = new Map<string, { base: Promise<ResolvedBase> | null; dependencyShas: string[] }>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -144,8 +150,10 @@ export class SnapshotsService {
     let needed: Set<string>;
     let missing: string[];
     let fresh: string[];
+    let dependencyShas: string[];
     try {
-      needed = new Set([...files.map((f) => f.sha256), ...(await depShas)]);
+      dependencyShas = await depShas;
+      needed = new Set([...files.map((f) => f.sha256), ...dependencyShas]);
       fresh = (await inPlace) ?? [];
       // what is read in place is not looked for in the staging dir
       const taken = this.local.get(id);
@@ -168,7 +176,7 @@ export class SnapshotsService {
       created_at: nowIso(),
     };
     await this.ctx.db.insertInto('snapshots').values(row).execute();
-    this.remember(id, manifest);
+    this.remember(id, manifest, { base, dependencyShas });
     const snap = toSnapshot(row);
     this.ctx.bus.publish({ kind: 'snapshot', data: snap });
     return this.withLocal(snap, fresh.filter((sha) => needed.has(sha)).length);
@@ -214,7 +222,8 @@ export class SnapshotsService {
   /** the blobs the build still lacks: neither staged nor taken in place */
   private async missing(id: string, manifest: CreateSnapshot): Promise<string[]> {
     const local = this.local.get(id);
-    const needed = [...manifest.files.map((f) => f.sha256), ...(await this.dependencyShas(manifest).catch(() => []))];
+    const planned = this.plans.get(id)?.dependencyShas;
+    const needed = [...manifest.files.map((f) => f.sha256), ...(planned ?? (await this.dependencyShas(manifest).catch(() => [])))];
     return missingStagedBlobs(this.ctx.dirs.blobs, needed.filter((sha) => !local.has(sha)));
   }
 
@@ -259,15 +268,21 @@ export class SnapshotsService {
    * POST /v1/snapshots/:id/build: checks what can be checked at once (the snapshot exists, every
    * file is there: a 409 lists the missing ones), marks it building and starts the build, which
    * ends later as built or failed (with its error) on the snapshot and in `snapshot` events.
+   * With `waitMs`, the answer waits that long for the build (this one, or one already running) to
+   * end, and says how it ended: a client learns it without events or reads (`signal` ends the wait).
    */
-  async startBuild(id: string): Promise<Snapshot> {
+  async startBuild(id: string, opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<Snapshot> {
     const row = await this.row(id);
-    if (row.status === 'built' || this.builds.has(id)) return toSnapshot(row);
-    const marked = this.markBuilding(row);
-    const build = this.track(id, (async () => this.buildMarked(row, await marked))());
-    build.catch(() => undefined); // the outcome is recorded on the snapshot
-    await marked; // a 409 (files missing) is this request's answer
-    return toSnapshot(row);
+    if (row.status === 'built') return toSnapshot(row);
+    let build = this.builds.get(id);
+    if (!build) {
+      const marked = this.markBuilding(row);
+      build = this.track(id, (async () => this.buildMarked(row, await marked))());
+      build.catch(() => undefined); // the outcome is recorded on the snapshot
+      await marked; // a 409 (files missing) is this request's answer
+    }
+    if (!opts.waitMs || !(await settlesWithin(build, opts.waitMs, opts.signal))) return toSnapshot(row);
+    return toSnapshot(await this.row(id)); // built or failed, as recorded
   }
 
   /** every file of the snapshot is there (else a 409 lists the missing ones): it is marked building */
@@ -307,10 +322,14 @@ export class SnapshotsService {
     const id = row.id;
     const label = row.version!;
     try {
-      const version = await this.withLabelLock(`${row.model}:${label}`, () => buildAndRecord({ ctx: this.ctx, opts: this.opts, source: (sha) => this.source(row.id, sha), progress: (step) => this.progress(row, step) }, row, manifest, label));
+      const base = this.plans.get(id)?.base ?? undefined;
+      const version = await this.withLabelLock(`${row.model}:${label}`, () =>
+        buildAndRecord({ ctx: this.ctx, opts: this.opts, source: (sha) => this.source(row.id, sha), progress: (step) => this.progress(row, step), ...(base ? { base } : {}) }, row, manifest, label),
+      );
       await this.update(row, { status: 'built' });
       this.local.drop(id);
       this.manifests.delete(id);
+      this.plans.delete(id);
       return version;
     } catch (err) {
       const e =
@@ -411,10 +430,14 @@ export class SnapshotsService {
     return manifest;
   }
 
-  private remember(id: string, manifest: CreateSnapshot): void {
+  private remember(id: string, manifest: CreateSnapshot, plan?: { base: Promise<ResolvedBase> | null; dependencyShas: string[] }): void {
     this.manifests.delete(id);
     if (this.manifests.size >= KEEP_MANIFESTS) this.manifests.delete(this.manifests.keys().next().value!);
     this.manifests.set(id, manifest);
+    if (!plan) return;
+    this.plans.delete(id);
+    if (this.plans.size >= KEEP_MANIFESTS) this.plans.delete(this.plans.keys().next().value!);
+    this.plans.set(id, plan);
   }
 
   /** a build step, streamed as a `snapshot` event with `progress` (not stored) */
@@ -427,6 +450,22 @@ export class SnapshotsService {
     Object.assign(row, patch);
     if (patch.status) this.ctx.bus.publish({ kind: 'snapshot', data: toSnapshot(row) });
   }
+}
+
+/** whether `p` settles (either way) within `ms`, or before `signal` aborts */
+function settlesWithin(p: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (settled: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', gaveUp);
+      resolve(settled);
+    };
+    const gaveUp = () => done(false);
+    const timer = setTimeout(gaveUp, ms);
+    signal?.addEventListener('abort', gaveUp, { once: true });
+    p.then(() => done(true), () => done(true));
+  });
 }
 
 export function toSnapshot(r: SnapshotRow): Snapshot {

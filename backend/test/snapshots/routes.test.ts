@@ -81,19 +81,24 @@ describe('snapshot routes over HTTP', () => {
     await apiError(saveWorkspace(client, { dir: ws, model: 'eta', version: 'v1' }), 409, /already has a version "v1" with different content/);
   });
 
-  it("ends the wait for the build on the build's event, not at the next status read", async () => {
+  it("ends the wait for a build longer than its answer's wait on the build's event, not at the next status read", async () => {
     const ws = join(h.dir, 'ws-wake');
     mkdirSync(ws, { recursive: true });
     writeFileSync(join(ws, 'train.py'), 'print(3)\n');
+    // a request timeout under 2 s: the build's answer does not wait (buildSnapshot waits half of it, in whole seconds)
+    const short = new TrainyardClient({ baseUrl: url, token: h.ctx.token, timeoutMs: 1999 });
     // the pauses between status reads stretched to 100 s and more: only the `snapshot` event can end them in time
     const pauses: number[] = [];
-    const slow = Object.assign(Object.create(client) as TrainyardClient, {
+    const slow = Object.assign(Object.create(short) as TrainyardClient, {
       buildSnapshot: (id: string, opts: { wait?: (ms: number) => Promise<void> } = {}) => {
         assert.ok(opts.wait, 'saveWorkspace passes a wait the events can end');
-        return client.buildSnapshot(id, { ...opts, wait: (ms) => (pauses.push(ms), opts.wait!(ms * 1000)) });
+        return short.buildSnapshot(id, { ...opts, wait: (ms) => (pauses.push(ms), opts.wait!(ms * 1000)) });
       },
     });
-    const saved = await saveWorkspace(slow, { dir: ws, model: 'wake', version: 'v1' });
+    // events are followed when there is someone to tell the build's steps to
+    const steps: string[] = [];
+    const saved = await saveWorkspace(slow, { dir: ws, model: 'wake', version: 'v1', onProgress: (m) => steps.push(m) });
+    assert.ok(steps.includes('writing the code layer'), steps.join(' | '));
     assert.equal(saved.version.label, 'v1');
     assert.ok(pauses.length >= 1, 'the build was still going when it was started');
   });

@@ -119,6 +119,21 @@ const InPlaceFiles = Type.Array(
 /** POST /v1/snapshots/:id/local-files: where missing files are on the backend's machine (each is taken only if it hashes to its sha256) */
 export const LocalFiles = Type.Object({ files: InPlaceFiles }, { additionalProperties: false });
 
+/** POST /v1/snapshots/:id/build?wait=N: the answer waits up to N seconds for the build to end */
+export const BuildQuery = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 60,
+        description: 'seconds to wait for the build to end before answering (default 0: answer at once); ended: 200 with the snapshot built or failed, else 202 building',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BuildQuery = Type.Static<typeof BuildQuery>;
+
 /**
  * POST /v1/snapshots: the manifest (its environment itself, or the digest of one sent before), and (optional) where its files are on this machine. A backend on
  * loopback verifies those in place while it reads the base image, so its answer's `missing` already

@@ -124,13 +124,14 @@ const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 102
 
 /**
  * Builds, and while the build runs relays its steps (the backend streams them as `snapshot`
- * events with `progress`) to `say`. The same events end the wait between the build's status reads
- * as soon as the build has ended (without them the client reads the status 100 ms to 1 s apart,
- * which a short build spent mostly waiting). Both are best-effort: a client without events, or a
- * dropped stream, still gets the build's answer by reading its status.
+ * events with `progress`) to `say`. The build's answer waits for its end (buildSnapshot: up to
+ * 20 s); for a longer build, the same events end the wait between the status reads as soon as it
+ * has ended. Both are best-effort: a client without events, or a dropped stream, still gets the
+ * build's answer by reading its status. With no one to tell the steps to (`say` null: --json, the
+ * bench), there is no event stream: the answer that waits is enough.
  */
 async function followBuild(client: SaveClient, id: string, say: ((msg: string) => void) | null): Promise<Version> {
-  if (!client.events) return client.buildSnapshot(id);
+  if (!client.events || !say) return client.buildSnapshot(id);
   const abort = new AbortController();
   let subscribed!: () => void;
   const ready = new Promise<void>((resolve) => (subscribed = resolve));
@@ -140,7 +141,7 @@ async function followBuild(client: SaveClient, id: string, say: ((msg: string) =
     try {
       for await (const e of client.events!({ signal: abort.signal, onOpen: subscribed })) {
         if (e.kind !== 'snapshot' || e.data.id !== id) continue;
-        if (e.data.progress) say?.(e.data.progress);
+        if (e.data.progress) say(e.data.progress);
         if (e.data.status === 'built' || e.data.status === 'failed') {
           end.seen = true;
           end.wake?.();
