@@ -95,8 +95,9 @@ describe('an asynchronous build', function () {
     assert.ok(c.polls >= 1, 'then the client read the snapshot');
   });
 
-  it('a server that closes answers a waiting build at once, still building', async () => {
+  it('a server that closes answers a waiting build at once, still building, and lets the build end and be recorded before it has closed', async () => {
     const own = await startTestBackend();
+    let again: TestBackend | undefined;
     try {
       const c = new WatchedClient({ baseUrl: own.url, token: own.token });
       const snap = await c.createSnapshot({ model: 'counter', version: 'a4', files: [], entrypoints: { train: 'python train.py' }, selfTest: 'sleep 4' });
@@ -111,7 +112,12 @@ describe('an asynchronous build', function () {
       // not when the build ends (its self-test sleeps 4 s), nor after the 60 s wait
       assert.ok(ms < 2000, `answered ${Math.round(ms)} ms after the close began`);
       await closed;
+      // the build ended before the close did: a backend started on the same data home finds it built
+      again = await startTestBackend({}, own.home);
+      assert.equal((await again.client.getSnapshot(snap.id)).status, 'built');
+      assert.equal((await again.client.getVersion('counter', 'a4')).label, 'a4');
     } finally {
+      await again?.close();
       removeHome(own.home);
     }
   });

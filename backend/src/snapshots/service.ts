@@ -187,10 +187,11 @@ export class SnapshotsService {
     void write.finally(() => this.aheadWrites.delete(write));
   }
 
-  /** stops the layers being written ahead of builds and waits for them: nothing is written into the data home after */
+  /** stops the layers being written ahead of builds and waits for them and for the builds under way: nothing is written into the data home after */
   async close(): Promise<void> {
     this.closing.abort(new Error('the server is closing'));
-    await Promise.all(this.aheadWrites);
+    // the builds under way end and are recorded (a second signal to `serve` exits without waiting)
+    await Promise.all([...this.aheadWrites, ...[...this.builds.values()].map((b) => b.catch(() => undefined))]);
   }
 
   /** whether this backend reads files in place (it listens on loopback: local-files.ts) */
