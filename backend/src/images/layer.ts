@@ -238,10 +238,11 @@ async function writeFileEntry(pack: tar.Pack, base: Pick<tar.Header, 'name' | 'm
   const size = (await stat(src.file)).size;
   // a file taken unread must have the size named (one that grows meanwhile overruns its tar entry: the layer fails)
   if (src.size !== undefined && size !== src.size) throw notAsNamed(src);
-  let sink!: ReturnType<tar.Pack['entry']>;
-  const done = new Promise<void>((res, rej) => {
-    sink = pack.entry({ ...base, type: 'file', mode, size }, (err) => (err ? rej(err) : res()));
-  });
+  let settle!: (err?: Error | null) => void;
+  const done = new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res())));
+  // not inside the promise: a pack destroyed meanwhile (the layer stopped during the awaits above)
+  // makes entry() throw, and a throw there would leave no sink (a pipeline into undefined, its read stream left open)
+  const sink = pack.entry({ ...base, type: 'file', mode, size }, settle);
   const hash = src.sha256 ? createHash('sha256') : null;
   await Promise.all([hash ? pipeline(createReadStream(src.file), hashing(hash), sink) : pipeline(createReadStream(src.file), sink), done]);
   if (hash) checkSource(src, hash.digest('hex'));
@@ -317,7 +318,8 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     await Promise.all([written, fed])
       .catch((err: unknown) => {
         upload?.abort(); // no half-sent blob left streaming
-        throw err;
+        // stopped: the reason, whichever part failed first (the feed can fail on the pack the abort destroyed before the pipeline ends)
+        throw opts.signal?.aborted ? opts.signal.reason : err;
       })
       .finally(() => opts.signal?.removeEventListener('abort', stop));
     if (opts.signal?.aborted) {

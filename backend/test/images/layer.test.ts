@@ -80,6 +80,22 @@ describe('images/layer', () => {
     assert.ok(await store.hasBlob((await writeLayer(store, many, { tmpDir: tmp })).digest));
   });
 
+  it('stops with the signal\'s reason when it aborts while an upload write waits (the feed meets the destroyed pack before the pipeline ends)', async () => {
+    const big = join(t.dir, 'big.bin');
+    writeFileSync(big, randomBytes(2 << 20)); // read as a stream: stat, then its tar entry, after the abort
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const tmp = join(t.dir, 'tmp');
+    mkdirSync(tmp);
+    const stop = new AbortController();
+    let dropped = 0;
+    // as a registry upload under backpressure: the write that sees the abort is not done for a while
+    const upload = () => ({ write: async () => { stop.abort(new Error('stopped while uploading')); await new Promise((r) => setTimeout(r, 100)); }, finish: async () => true, abort: () => void dropped++ });
+    await assert.rejects(writeLayer(store, [{ type: 'file', path: 'big.bin', mode: 0o644, source: { file: big } }], { tmpDir: tmp, upload, signal: stop.signal }), /stopped while uploading/);
+    assert.equal(dropped, 1, 'the upload is dropped');
+    assert.deepEqual(readdirSync(tmp), [], 'no temp file left');
+    assert.ok(!existsSync(join(t.dir, 's', 'blobs')) || readdirSync(join(t.dir, 's', 'blobs', 'sha256')).length === 0, 'no blob stored');
+  });
+
   it('returns digest, diffId and size that match the stored blob', async () => {
     writeFileSync(join(t.dir, 'z.py'), 'x');
     const store = new OciLayoutStore(join(t.dir, 's'));
