@@ -92,6 +92,19 @@ describe('RegistryStore against docker-registry', function () {
     assert.deepEqual(info.Layers, img.layers.map((l) => l.digest));
   });
 
+  it('an aborted streamed upload settles every write, also those waiting for room, and commits nothing', async () => {
+    const client = new RegistryClient(parseRegistryUrl(reg.url));
+    const up = await client.openUpload('team/aborted');
+    // far more than the stream holds (1 MiB) and the socket takes at once: most writes wait for room
+    const writes = Array.from({ length: 32 }, () => up.write(randomBytes(1 << 20)).then(() => 'sent', () => 'failed'));
+    await new Promise((r) => setTimeout(r, 20));
+    up.abort();
+    const outcomes = await Promise.race([Promise.all(writes), new Promise<string>((r) => setTimeout(() => r('some writes never settled'), 10_000))]);
+    assert.ok(Array.isArray(outcomes), String(outcomes));
+    assert.ok(outcomes.includes('failed'), `the writes after the abort fail (${outcomes.join(',')})`);
+    assert.equal(existsSync(join(reg.storageDir, 'docker/registry/v2/repositories/team/aborted/_layers')), false, 'no blob was committed');
+  });
+
   it('uploads a layer while it is written (one streamed PATCH), drops it when the layer fails, and falls back to a whole push when that upload fails', async () => {
     const store = openImageStore(`${reg.url}/team`, { cacheDir: `${tmp.dir}/cache-stream` }) as RegistryStore;
     const client = new RegistryClient(parseRegistryUrl(reg.url));

@@ -161,12 +161,24 @@ export class RegistryClient {
       noRetry: true,
     });
     patched.catch(() => body.destroy());
+    const closed = () => new RegistryError(`registry ${this.endpoint.host}: the upload stream is closed`, null);
+    // a write waiting for room when the stream is destroyed (abort, a failed PATCH) never gets its callback: it fails then
+    const waiting = new Set<(err: Error) => void>();
+    body.once('close', () => {
+      for (const fail of waiting) fail(closed());
+      waiting.clear();
+    });
     return {
       write: (data: Buffer) =>
         new Promise<void>((resolve, reject) => {
-          if (body.destroyed || body.writableEnded) return reject(new RegistryError(`registry ${this.endpoint.host}: the upload stream is closed`, null));
+          if (body.destroyed || body.writableEnded) return reject(closed());
           sent += data.length;
-          body.write(data, (err) => (err ? reject(err) : resolve()));
+          waiting.add(reject);
+          body.write(data, (err) => {
+            waiting.delete(reject);
+            if (err) reject(err);
+            else resolve();
+          });
         }),
       commit: async (digest: string) => {
         body.end();
