@@ -44,11 +44,17 @@ import { defaultVersionLabel, validateManifest } from './validate';
 
 export type { SnapshotsOptions } from './build';
 
+/** what a snapshot's create planned (SnapshotsService.recent) */
+interface CreatePlan {
+  base: Promise<ResolvedBase> | null;
+  dependencyShas: string[];
+}
+
 /** a snapshot's row as the service reads it: every column but the manifest */
 type SnapshotRow = Omit<SnapshotsTable, 'manifest'>;
 const ROW_COLUMNS = ['id', 'model', 'version', 'status', 'missing', 'error', 'error_code', 'created_by', 'created_at'] as const;
-/** parsed manifests kept (SnapshotsService.manifests) */
-const KEEP_MANIFESTS = 16;
+/** recent snapshots kept parsed (SnapshotsService.recent) */
+const KEEP_RECENT = 16;
 
 export class SnapshotsService {
   private readonly builds = new Map<string, Promise<Version>>();
@@ -61,16 +67,13 @@ export class SnapshotsService {
   /** the environments snapshot rows name by digest */
   private readonly environments: EnvironmentStore;
   /**
-   * the manifests of recent snapshots, parsed: one with an environment of 20,000 files is megabytes
-   * of JSON, and a save reads it at create, build and status (its row is read without it)
+   * recent snapshots: the manifest, parsed (one with an environment of 20,000 files is megabytes of
+   * JSON, and a save reads it at create, build and status; its row is read without it), and, when
+   * this backend created the snapshot, what create planned: the base image as resolved then and
+   * the environment files its dependency layer needs (none when that layer is built already), so
+   * the build checks and builds on the same base without resolving it and planning again
    */
-  private readonly manifests = new Map<string, CreateSnapshot>();
-  /**
-   * what create planned for a recent snapshot: the base image as resolved then and the environment
-   * files its dependency layer needs (none when that layer is built already), so the build checks
-   * and builds on the same base without resolving it and planning again
-   */
-  private readonly plans = new Map<string, { base: Promise<ResolvedBase> | null; dependencyShas: string[] }>();
+  private readonly recent = new Map<string, { manifest: CreateSnapshot; plan?: CreatePlan }>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -223,7 +226,7 @@ export class SnapshotsService {
   /** the blobs the build still lacks: neither staged nor taken in place */
   private async missing(id: string, manifest: CreateSnapshot): Promise<string[]> {
     const local = this.local.get(id);
-    const planned = this.plans.get(id)?.dependencyShas;
+    const planned = this.recent.get(id)?.plan?.dependencyShas;
     const needed = [...manifest.files.map((f) => f.sha256), ...(planned ?? (await this.dependencyShas(manifest).catch(() => [])))];
     return missingStagedBlobs(this.ctx.dirs.blobs, needed.filter((sha) => !local.has(sha)));
   }
@@ -323,14 +326,13 @@ export class SnapshotsService {
     const id = row.id;
     const label = row.version!;
     try {
-      const base = this.plans.get(id)?.base ?? undefined;
+      const base = this.recent.get(id)?.plan?.base ?? undefined;
       const version = await this.withLabelLock(`${row.model}:${label}`, () =>
         buildAndRecord({ ctx: this.ctx, opts: this.opts, source: (sha) => this.source(row.id, sha), progress: (step) => this.progress(row, step), ...(base ? { base } : {}) }, row, manifest, label),
       );
       await this.update(row, { status: 'built' });
       this.local.drop(id);
-      this.manifests.delete(id);
-      this.plans.delete(id);
+      this.recent.delete(id);
       return version;
     } catch (err) {
       const e =
@@ -422,8 +424,8 @@ export class SnapshotsService {
 
   /** the snapshot's manifest, parsed once while it is recent */
   private async manifestOf(id: string): Promise<CreateSnapshot> {
-    const known = this.manifests.get(id);
-    if (known) return known;
+    const known = this.recent.get(id);
+    if (known) return known.manifest;
     const row = await this.ctx.db.selectFrom('snapshots').select('manifest').where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound(`no snapshot "${id}"; create one with POST /v1/snapshots (trainyard save)`);
     const manifest = await this.environments.fromStored(JSON.parse(row.manifest) as StoredManifest);
@@ -431,14 +433,10 @@ export class SnapshotsService {
     return manifest;
   }
 
-  private remember(id: string, manifest: CreateSnapshot, plan?: { base: Promise<ResolvedBase> | null; dependencyShas: string[] }): void {
-    this.manifests.delete(id);
-    if (this.manifests.size >= KEEP_MANIFESTS) this.manifests.delete(this.manifests.keys().next().value!);
-    this.manifests.set(id, manifest);
-    if (!plan) return;
-    this.plans.delete(id);
-    if (this.plans.size >= KEEP_MANIFESTS) this.plans.delete(this.plans.keys().next().value!);
-    this.plans.set(id, plan);
+  private remember(id: string, manifest: CreateSnapshot, plan?: CreatePlan): void {
+    this.recent.delete(id);
+    if (this.recent.size >= KEEP_RECENT) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(id, plan ? { manifest, plan } : { manifest });
   }
 
   /** a build step, streamed as a `snapshot` event with `progress` (not stored) */
