@@ -7,13 +7,19 @@
  * started before the build asks for it (snapshots/code-ahead.ts: while the base image is
  * scanned) and the build takes it: writeCodeLayer joins a write of the same entries that is
  * under way, or was done in the last minute and whose blob the store still has.
+ *
+ * Compressed with gzip, its pieces end after the entries whose path's sha256 begins with a 0 nibble (one
+ * entry in 16, chosen by path alone), so each piece holds a group of ~16 files (about 32 KiB of
+ * source: what deflate's 32 KiB window sees anyway). A re-save after an edit changes the bytes of
+ * one group; the other pieces' output is taken from the last writes (codePieces) instead of
+ * compressing the whole workspace again.
  */
 import { createHash } from 'node:crypto';
 import type { Compression } from './compression';
 import type { ImageStore } from './image-store';
 import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { readPythonHelper } from './python-helper';
-import { compressionName, DEFAULT_COMPRESSION } from './compression';
+import { compressionName, DEFAULT_COMPRESSION, PieceCache } from './compression';
 import { sha256Hex } from '@trainyard/shared/sha256';
 
 export interface CodeFile {
@@ -64,6 +70,21 @@ function contentKey(entries: LayerEntry[], compression: Compression): string | n
   return h.digest('hex');
 }
 
+/** a compression piece ends after this entry (see the header): a function of the path alone */
+export const codePieceEnds = (path: string): boolean => sha256Hex(path).charCodeAt(0) === 48; // '0'
+
+/** the code layers' compressed pieces, for the next write (they follow from the bytes alone: shared by every store) */
+const codePieces = new PieceCache(16 << 20);
+
+/**
+ * The layer of `entries`, in pieces by group, the pieces compressed before taken from codePieces.
+ * gzip only: Node's zstd decoder (ours: layer-read.ts) stops after a frame that ends while its
+ * output buffer has room (nodejs/node#64741); zstd layers keep their 1 MiB frames, each of which
+ * fills the reader's 1 MiB buffer.
+ */
+const writeCode = (store: ImageStore, entries: LayerEntry[], opts: Pick<WriteLayerOptions, 'tmpDir' | 'compression' | 'signal'>) =>
+  (opts.compression ?? DEFAULT_COMPRESSION).algorithm === 'gzip' ? writeLayer(store, entries, { ...opts, cutAfter: codePieceEnds, pieceCache: codePieces }) : writeLayer(store, entries, opts);
+
 /** how long a finished write is taken by a build that asks for the same entries */
 const KEEP_MS = 60_000;
 const writes = new WeakMap<ImageStore, Map<string, Promise<WrittenLayer>>>();
@@ -75,7 +96,7 @@ const writes = new WeakMap<ImageStore, Map<string, Promise<WrittenLayer>>>();
  */
 export async function writeCodeLayer(store: ImageStore, entries: LayerEntry[], opts: Pick<WriteLayerOptions, 'tmpDir' | 'compression' | 'signal'> = {}): Promise<WrittenLayer> {
   const key = contentKey(entries, opts.compression ?? DEFAULT_COMPRESSION);
-  if (!key) return writeLayer(store, entries, opts);
+  if (!key) return writeCode(store, entries, opts);
   let byKey = writes.get(store);
   if (!byKey) writes.set(store, (byKey = new Map()));
   const other = byKey.get(key);
@@ -83,7 +104,7 @@ export async function writeCodeLayer(store: ImageStore, entries: LayerEntry[], o
     const got = await other.catch(() => null);
     if (got && (await store.hasBlob(got.digest))) return got;
   }
-  const mine = writeLayer(store, entries, opts);
+  const mine = writeCode(store, entries, opts);
   byKey.set(key, mine);
   const forget = () => {
     if (byKey.get(key) === mine) byKey.delete(key);

@@ -18,9 +18,13 @@
  * - zstd: one zstd frame per piece (with its checksum), concatenated: a valid zstd
  *   stream (RFC 8878 §3.1) that every zstd decoder reads. A piece that does not compress
  *   (the same test) is one frame of raw blocks, framed here (rawZstdFrame).
- * The output depends only on the tar bytes, the piece size and the setting: same tar
- * ⇒ same blob, at every level, however the input arrives and however many run at once.
+ * A piece also ends where the input says so (PIECE_END between chunks): the code layer ends one
+ * after each group of its entries (layer.ts WriteLayerOptions.cutAfter), so a re-save that edits one
+ * file changes one piece, and a PieceCache gives the others' output back without compressing them.
+ * The output depends only on the tar bytes, where the pieces end and the setting: same tar and
+ * same ends ⇒ same blob, at every level, however the input arrives and however many run at once.
  */
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { constants as zc, crc32, deflateRaw, zstdCompress } from 'node:zlib';
 import { BufferPool } from '@trainyard/shared/buffer-pool';
@@ -168,10 +172,11 @@ async function joined<T>(parts: Parts, len: number, use: (data: Buffer) => Promi
   }
 }
 
-/** a piece's output: one buffer deflated, or a stored piece's headers and views */
-async function gzipPiece(parts: Parts, level: number, last: boolean): Promise<Buffer[]> {
+/** a piece's output: one buffer deflated (`owned`: no view of the input), or a stored piece's headers and views */
+async function gzipPiece(parts: Parts, level: number, last: boolean): Promise<{ out: Buffer[]; owned: boolean }> {
   const len = lengthOf(parts);
-  return (await incompressible(parts, len)) ? storedPiece(parts, last) : [await joined(parts, len, (data) => deflate(data, level, last))];
+  if (await incompressible(parts, len)) return { out: storedPiece(parts, last), owned: false };
+  return { out: [await joined(parts, len, (data) => deflate(data, level, last))], owned: true };
 }
 
 /** the largest zstd block (RFC 8878 §3.1.1.2.4: Block_Maximum_Size is at most 128 KiB) */
@@ -194,16 +199,59 @@ export function rawZstdFrame(data: Buffer | Parts): Buffer[] {
   return out;
 }
 
-async function zstdPiece(parts: Parts, level: number): Promise<Buffer[]> {
+async function zstdPiece(parts: Parts, level: number): Promise<{ out: Buffer[]; owned: boolean }> {
   const len = lengthOf(parts);
-  if (await incompressible(parts, len)) return rawZstdFrame(parts);
-  return [
-    await joined(parts, len, (data) =>
-      new Promise<Buffer>((res, rej) =>
-        zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
-      ),
+  if (await incompressible(parts, len)) return { out: rawZstdFrame(parts), owned: false };
+  const out = await joined(parts, len, (data) =>
+    new Promise<Buffer>((res, rej) =>
+      zstdCompress(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 } }, (err, out) => (err ? rej(err) : res(out))),
     ),
-  ];
+  );
+  return { out: [out], owned: true };
+}
+
+/** in compressStream's input: the piece ends here (before the next chunk) */
+export const PIECE_END: unique symbol = Symbol('piece end');
+
+/**
+ * Compressed pieces by what they follow from (the setting, whether the piece is the last, the
+ * sha256 of its bytes), the least recently used dropped past `maxBytes` of output. Only output
+ * compressed is kept: a stored piece costs a copy anyway, and its buffers are views of the input.
+ */
+export class PieceCache {
+  private readonly pieces = new Map<string, Buffer>();
+  private bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  static key(c: Compression, last: boolean, parts: Parts): string {
+    const h = createHash('sha256');
+    for (const p of parts) h.update(p);
+    // a gzip piece ends with a sync flush, the last with the final block; a zstd frame is the same either way
+    return `${compressionName(c)} ${c.algorithm === 'gzip' && last ? 'last' : 'inner'} ${h.digest('hex')}`;
+  }
+
+  get(key: string): Buffer | undefined {
+    const out = this.pieces.get(key);
+    if (out) {
+      this.pieces.delete(key); // most recently used: last in the map's order
+      this.pieces.set(key, out);
+    }
+    return out;
+  }
+
+  set(key: string, out: Buffer): void {
+    if (out.length > this.maxBytes || this.pieces.has(key)) return;
+    this.pieces.set(key, out);
+    this.bytes += out.length;
+    for (const [k, v] of this.pieces) {
+      if (this.bytes <= this.maxBytes) break;
+      this.pieces.delete(k);
+      this.bytes -= v.length;
+    }
+  }
 }
 
 export interface CompressStats {
@@ -219,10 +267,11 @@ export interface CompressStats {
  * `stats` is filled in when done.
  */
 export async function* compressStream(
-  src: AsyncIterable<Buffer | Uint8Array>,
+  src: AsyncIterable<Buffer | Uint8Array | typeof PIECE_END>,
   c: Compression = DEFAULT_COMPRESSION,
   parallel = Math.max(2, Math.min(4, availableParallelism())),
   stats?: CompressStats,
+  cache?: PieceCache,
 ): AsyncGenerator<Buffer[]> {
   const gzip = c.algorithm === 'gzip';
   if (gzip) yield [GZIP_HEADER];
@@ -234,11 +283,29 @@ export async function* compressStream(
   const inflight: Array<Promise<Buffer[]>> = [];
   const submit = (parts: Parts, last: boolean) => {
     const t = performance.now();
-    const p = (gzip ? gzipPiece(parts, c.level, last) : zstdPiece(parts, c.level)).then((out) => ((pieceMs += performance.now() - t), out));
+    const key = cache ? PieceCache.key(c, last, parts) : '';
+    const known = cache?.get(key);
+    if (cache) (known ? cache.hits++ : cache.misses++);
+    const p = known
+      ? Promise.resolve([known])
+      : (gzip ? gzipPiece(parts, c.level, last) : zstdPiece(parts, c.level)).then(({ out, owned }) => {
+          pieceMs += performance.now() - t;
+          if (cache && owned) cache.set(key, out[0]);
+          return out;
+        });
     p.catch(() => undefined); // awaited in order below
     inflight.push(p);
   };
   for await (const chunk of src) {
+    if (chunk === PIECE_END) {
+      if (pendingLen > 0) {
+        submit(pending, false);
+        pending = [];
+        pendingLen = 0;
+        while (inflight.length >= parallel) yield await inflight.shift()!;
+      }
+      continue;
+    }
     const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     if (gzip) crc = crc32(b, crc);
     total += b.length;

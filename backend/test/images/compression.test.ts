@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync, gunzipSync, inflateRawSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import { compressStream, DEFAULT_COMPRESSION, layerMediaType, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, parseCompression, PIECE, rawZstdFrame, storedPiece, type Compression } from '../../src/images/compression';
+import { compressStream, DEFAULT_COMPRESSION, layerMediaType, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, parseCompression, PIECE, PIECE_END, PieceCache, rawZstdFrame, storedPiece, type Compression } from '../../src/images/compression';
 
-async function compress(pieces: Buffer[], c: Compression, parallel?: number): Promise<Buffer> {
+async function compress(pieces: Array<Buffer | typeof PIECE_END>, c: Compression, parallel?: number, cache?: PieceCache): Promise<Buffer> {
   const out: Buffer[] = [];
   async function* src() {
     for (const p of pieces) yield p;
   }
-  for await (const b of compressStream(src(), c, parallel)) out.push(...b);
+  for await (const b of compressStream(src(), c, parallel, undefined, cache)) out.push(...b);
   return Buffer.concat(out);
 }
 
@@ -98,6 +98,56 @@ describe('images/compression', function () {
   it('higher gzip levels do not grow compressible data', async () => {
     const sizes = await Promise.all([1, 6, 9].map(async (level) => (await compress([text], { algorithm: 'gzip', level })).length));
     assert.ok(sizes[1] <= sizes[0] && sizes[2] <= sizes[1], `sizes at 1, 6, 9: ${sizes.join(', ')}`);
+  });
+
+  for (const c of [DEFAULT_COMPRESSION, parseCompression('zstd')]) {
+    it(`${c.algorithm}: ends a piece where the input says (PIECE_END), and a PieceCache gives back the same bytes without compressing again`, async () => {
+      const file = (i: number) => Buffer.from(`# module ${i}\n${'def f(x):\n    return x * 42\n'.repeat(200 + i)}`);
+      const groups = Array.from({ length: 5 }, (_, g) => Buffer.concat([file(g), file(g + 10)]));
+      type Input = Buffer | typeof PIECE_END;
+      const withEnds = (gs: Buffer[]): Input[] => gs.flatMap((b, i): Input[] => (i < gs.length - 1 ? [b, PIECE_END] : [b]));
+      const whole = Buffer.concat(groups);
+      // zstd: read by zstd(1) only; Node's decoder stops after the first frame unless its output buffer is full there (nodejs/node#64741)
+      const read = (b: Buffer) => (c.algorithm === 'gzip' ? gunzipSync(b) : execFileSync('zstd', ['-dc'], { input: b }));
+      const cut = await compress(withEnds(groups), c, 2);
+      assert.ok(read(cut).equals(whole));
+      assert.ok(execFileSync(c.algorithm, ['-dc'], { input: cut }).equals(whole), `${c.algorithm}(1) reads it`);
+      assert.ok(!cut.equals(await compress([whole], c, 2)), 'pieces that end elsewhere are other bytes');
+      // the same ends however the chunks come (an end next to another, or first, adds nothing)
+      assert.ok((await compress([PIECE_END, ...withEnds(groups).flatMap((x): Input[] => (x === PIECE_END ? [x, PIECE_END] : split(x, 777)))], c, 1)).equals(cut));
+
+      const cache = new PieceCache(1 << 20);
+      assert.ok((await compress(withEnds(groups), c, 2, cache)).equals(cut));
+      assert.deepEqual([cache.hits, cache.misses], [0, 5]);
+      assert.ok((await compress(withEnds(groups), c, 2, cache)).equals(cut), 'from the cache: the same bytes');
+      assert.deepEqual([cache.hits, cache.misses], [5, 5]);
+      // one group edited: only its piece is compressed again, and the blob is what compressing all of it gives
+      const edited = [...groups];
+      edited[2] = Buffer.concat([groups[2], Buffer.from('# an edit\n')]);
+      const again = await compress(withEnds(edited), c, 2, cache);
+      assert.deepEqual([cache.hits, cache.misses], [9, 6]);
+      assert.ok(again.equals(await compress(withEnds(edited), c, 2)));
+      assert.ok(read(again).equals(Buffer.concat(edited)));
+    });
+  }
+
+  it('PieceCache: a gzip piece that ends the stream is another key than one that does not; the least recently used goes past the bound', async () => {
+    const piece = [Buffer.from('x'.repeat(1000))];
+    const gzip = DEFAULT_COMPRESSION;
+    assert.notEqual(PieceCache.key(gzip, true, piece), PieceCache.key(gzip, false, piece));
+    assert.notEqual(PieceCache.key(gzip, false, piece), PieceCache.key(parseCompression('gzip:1'), false, piece));
+    const zstd = parseCompression('zstd');
+    assert.equal(PieceCache.key(zstd, true, piece), PieceCache.key(zstd, false, piece), 'a zstd frame is the same either way');
+    assert.equal(PieceCache.key(gzip, false, [Buffer.from('ab'), Buffer.from('c')]), PieceCache.key(gzip, false, [Buffer.from('abc')]), 'the bytes, however split');
+    const cache = new PieceCache(100);
+    cache.set('a', Buffer.alloc(40));
+    cache.set('b', Buffer.alloc(40));
+    assert.ok(cache.get('a'), 'a is now the most recently used');
+    cache.set('c', Buffer.alloc(40)); // 120 > 100: b goes
+    assert.deepEqual([!!cache.get('a'), !!cache.get('b'), !!cache.get('c')], [true, false, true]);
+    cache.set('huge', Buffer.alloc(101));
+    assert.equal(cache.get('huge'), undefined, 'an output larger than the bound is not kept');
+    assert.ok(cache.get('a') && cache.get('c'), 'and drops nothing');
   });
 
   it('parses images.compression and names the media type', () => {

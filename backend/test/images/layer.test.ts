@@ -1,5 +1,6 @@
 /** The deterministic layer writer: same entries ⇒ same digests; tar details fixed. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, utimesSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -9,6 +10,7 @@ import { OciLayoutStore } from '../../src/images/oci-layout';
 import { normalizeImagePath, planLayer, SourceChangedError, writeLayer, type LayerEntry } from '../../src/images/layer';
 import { statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { readLayer } from '../../src/images/layer-read';
+import { PieceCache } from '../../src/images/compression';
 import { listLayer, tempDir } from './helpers';
 
 describe('images/layer', () => {
@@ -94,6 +96,56 @@ describe('images/layer', () => {
     assert.equal(dropped, 1, 'the upload is dropped');
     assert.deepEqual(readdirSync(tmp), [], 'no temp file left');
     assert.ok(!existsSync(join(t.dir, 's', 'blobs')) || readdirSync(join(t.dir, 's', 'blobs', 'sha256')).length === 0, 'no blob stored');
+  });
+
+  it('ends its compression pieces after the entries cutAfter names: the same tar, another blob, read by gzip(1) and tar(1); a PieceCache compresses again only the piece an edit changed', async () => {
+    const files = Array.from({ length: 60 }, (_, i) => `app/m${String(i).padStart(2, '0')}.py`);
+    const es = (edit = ''): LayerEntry[] => [
+      ...files.map((path, i) => ({ type: 'file' as const, path, mode: 0o644, source: { data: Buffer.from(`def f${i}(x):\n    return x * ${i}\n`.repeat(40) + (i === 33 ? edit : '')) } })),
+      { type: 'symlink', path: 'opt/bin/python', target: '../../usr/bin/python3' },
+    ];
+    const cutAfter = (path: string) => path.endsWith('9.py'); // m09, m19 … m59: six groups, and the one after m59
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const whole = await writeLayer(store, es());
+    const cut = await writeLayer(store, es(), { cutAfter });
+    assert.equal(cut.diffId, whole.diffId, 'the same tar');
+    assert.notEqual(cut.digest, whole.digest);
+    const blob = store.blobPath(cut.digest);
+    assert.equal(`sha256:${createHash('sha256').update(execFileSync('gzip', ['-dc', blob])).digest('hex')}`, cut.diffId, 'gzip(1) reads the tar');
+    assert.deepEqual(execFileSync('tar', ['-tzf', blob], { encoding: 'utf8' }).trim().split('\n'), ['app', ...files, 'opt', 'opt/bin', 'opt/bin/python']);
+
+    const cache = new PieceCache(1 << 20);
+    assert.deepEqual(await writeLayer(store, es(), { cutAfter, pieceCache: cache }), cut);
+    assert.deepEqual([cache.hits, cache.misses], [0, 7]);
+    assert.deepEqual(await writeLayer(store, es(), { cutAfter, pieceCache: cache }), cut);
+    assert.deepEqual([cache.hits, cache.misses], [7, 7]);
+    const edited = await writeLayer(store, es('# an edit\n'), { cutAfter, pieceCache: cache });
+    assert.deepEqual([cache.hits, cache.misses], [13, 8], 'only the piece of m30-m39 again');
+    assert.deepEqual(edited, await writeLayer(new OciLayoutStore(join(t.dir, 's2')), es('# an edit\n'), { cutAfter }));
+  });
+
+  it('stops when its signal aborts with cutAfter too, also with the feed some groups on', async () => {
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const tmp = join(t.dir, 'tmp');
+    mkdirSync(tmp);
+    const many: LayerEntry[] = Array.from({ length: 300 }, (_, i) => ({ type: 'file' as const, path: `f${String(i).padStart(3, '0')}`, mode: 0o644, source: { data: randomBytes(4096) } }));
+    const cutAfter = (p: string) => p.endsWith('0'); // 30 groups
+    let all = 0;
+    await writeLayer(store, many, { tmpDir: tmp, cutAfter, upload: () => ({ write: async () => void all++, finish: async () => true, abort: () => undefined }) });
+    // each upload write takes a while, so the feed waits on the compressed bytes going out: halfway through them, it is in a later group
+    for (const after of [1, Math.floor(all / 2)]) {
+      const stop = new AbortController();
+      let writes = 0;
+      let dropped = 0;
+      const write = async () => {
+        if (++writes === after) stop.abort(new Error(`stopped at write ${after}`));
+        await new Promise((r) => setTimeout(r, 2));
+      };
+      const upload = () => ({ write, finish: async () => true, abort: () => void dropped++ });
+      await assert.rejects(writeLayer(store, many, { tmpDir: tmp, upload, signal: stop.signal, cutAfter }), new RegExp(`stopped at write ${after}$`));
+      assert.equal(dropped, 1);
+      assert.deepEqual(readdirSync(tmp), [], 'no temp file left');
+    }
   });
 
   it('returns digest, diffId and size that match the stored blob', async () => {
