@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { createGunzip, createZstdDecompress, type Gunzip, type ZstdDecompress } from 'node:zlib';
 import { tarNames, type TarName } from './tar-names';
+import { ZstdFrameCutter } from './zstd-frames';
 
 export type ListRequest = { mediaType: string } | { bytes: Uint8Array } | { end: true };
 export type ListAnswer = { taken: number } | { names: TarName[]; sha256: string } | { error: string };
@@ -27,6 +28,8 @@ export type ListAnswer = { taken: number } | { names: TarName[]; sha256: string 
 const port = parentPort!;
 const post = (m: ListAnswer) => port.postMessage(m);
 let unzip!: Gunzip | ZstdDecompress;
+/** zstd: each frame's end ends a write (zstd-frames.ts: Node's decoder drops what follows a frame's end in a write) */
+let frames: ZstdFrameCutter | null = null;
 
 // pieces of ~1 MiB go to zlib: one thread-pool trip each, not one per network chunk
 const PIECE = 1 << 20;
@@ -37,9 +40,17 @@ const flush = () => {
   const piece = parts.length === 1 ? parts[0] : Buffer.concat(parts, held);
   parts = [];
   held = 0;
-  unzip.write(piece, (err) => {
-    if (!err) post({ taken: piece.length });
-  });
+  const writes = frames ? frames.cut(piece) : [piece];
+  writes.forEach((w, i) =>
+    unzip.write(
+      w,
+      i < writes.length - 1
+        ? undefined
+        : (err) => {
+            if (!err) post({ taken: piece.length });
+          },
+    ),
+  );
 };
 
 const hash = createHash('sha256');
@@ -49,6 +60,7 @@ const allSent = new Promise<void>((r) => (ended = r));
 /** the names once the tar ends and every byte has come (the digest covers them all) */
 function listing(mediaType: string): void {
   unzip = /zstd/.test(mediaType) ? createZstdDecompress({ chunkSize: 1 << 20 }) : createGunzip({ chunkSize: 1 << 20 });
+  frames = /zstd/.test(mediaType) ? new ZstdFrameCutter() : null;
   Promise.all([tarNames(unzip), allSent]).then(
     ([names]) => post({ names, sha256: hash.digest('hex') }),
     (err: unknown) => post({ error: (err as Error).message }),

@@ -15,6 +15,7 @@ import tar, { type ExtractEvents } from 'tar-stream';
 import type { ImageStore } from './image-store';
 import { tarNames, type TarName } from './tar-names';
 import type { ListAnswer, ListRequest } from './layer-list-worker';
+import { zstdFrameWrites } from './zstd-frames';
 
 export type LayerEntryStream = ExtractEvents['entry'][1];
 
@@ -24,7 +25,7 @@ export async function* readLayer(store: ImageStore, layer: { digest: string; med
   const fed = /gzip/.test(layer.mediaType)
     ? pipeline(blob, createGunzip({ chunkSize: 1 << 20 }), extract)
     : /zstd/.test(layer.mediaType)
-      ? pipeline(blob, createZstdDecompress({ chunkSize: 1 << 20 }), extract)
+      ? pipeline(blob, zstdFrameWrites(), createZstdDecompress({ chunkSize: 1 << 20 }), extract)
       : pipeline(blob, extract);
   fed.catch(() => undefined);
   try {
