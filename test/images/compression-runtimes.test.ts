@@ -16,6 +16,7 @@ import { podman, podmanRunArgs } from '../components/podman';
 import { startRegistry, type RegistryHandle } from '../components/registry';
 import { openImageStore } from '../../backend/src/images/open';
 import { parseCompression, layerMediaType } from '../../backend/src/images/compression';
+import { codePieceEnds } from '../../backend/src/images/code-layer';
 import { harness, type Harness } from '../../backend/test/snapshots/helpers';
 import { run, tempDir } from '../../backend/test/images/helpers';
 
@@ -41,6 +42,10 @@ describe('images.compression: skopeo, umoci and podman read what Trainyard write
     writeFileSync(join(ws, 'data', 'words.txt'), Array.from({ length: 50_000 }, (_, i) => `word${i}`).join(' '));
     weights = randomBytes(3 * 1024 * 1024 + 4321);
     writeFileSync(join(ws, 'data', 'weights.bin'), weights);
+    // enough files that the code layer is compressed in several pieces (code-layer.ts): several zstd frames
+    mkdirSync(join(ws, 'src'));
+    for (let i = 0; i < 40; i++) writeFileSync(join(ws, 'src', `m${i}.py`), `def f(x):\n    return x * ${i}\n`);
+    assert.ok(Array.from({ length: 40 }, (_, i) => `app/src/m${i}.py`).some(codePieceEnds), 'a piece ends inside src/');
   });
   after(async () => {
     await h?.close();

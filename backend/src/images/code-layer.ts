@@ -8,7 +8,7 @@
  * scanned) and the build takes it: writeCodeLayer joins a write of the same entries that is
  * under way, or was done in the last minute and whose blob the store still has.
  *
- * Compressed with gzip, its pieces end after the entries whose path's sha256 begins with a 0 nibble (one
+ * Its compression pieces end after the entries whose path's sha256 begins with a 0 nibble (one
  * entry in 16, chosen by path alone), so each piece holds a group of ~16 files (about 32 KiB of
  * source: what deflate's 32 KiB window sees anyway). A re-save after an edit changes the bytes of
  * one group; the other pieces' output is taken from the last writes (codePieces) instead of
@@ -76,14 +76,9 @@ export const codePieceEnds = (path: string): boolean => sha256Hex(path).charCode
 /** the code layers' compressed pieces, for the next write (they follow from the bytes alone: shared by every store) */
 const codePieces = new PieceCache(16 << 20);
 
-/**
- * The layer of `entries`, in pieces by group, the pieces compressed before taken from codePieces.
- * gzip only: Node's zstd decoder (ours: layer-read.ts) stops after a frame that ends while its
- * output buffer has room (nodejs/node#64741); zstd layers keep their 1 MiB frames, each of which
- * fills the reader's 1 MiB buffer.
- */
+/** the layer of `entries`, in pieces by group, the pieces compressed before taken from codePieces (zstd: a frame per piece, which our readers take frame by frame: zstd-frames.ts) */
 const writeCode = (store: ImageStore, entries: LayerEntry[], opts: Pick<WriteLayerOptions, 'tmpDir' | 'compression' | 'signal'>) =>
-  (opts.compression ?? DEFAULT_COMPRESSION).algorithm === 'gzip' ? writeLayer(store, entries, { ...opts, cutAfter: codePieceEnds, pieceCache: codePieces }) : writeLayer(store, entries, opts);
+  writeLayer(store, entries, { ...opts, cutAfter: codePieceEnds, pieceCache: codePieces });
 
 /** how long a finished write is taken by a build that asks for the same entries */
 const KEEP_MS = 60_000;
