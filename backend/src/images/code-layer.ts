@@ -17,9 +17,10 @@
 import { createHash } from 'node:crypto';
 import type { Compression } from './compression';
 import type { ImageStore } from './image-store';
-import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
+import { entryKey, writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
 import { readPythonHelper } from './python-helper';
 import { compressionName, DEFAULT_COMPRESSION, PieceCache } from './compression';
+import { ByteLru } from './byte-lru';
 import { sha256Hex } from '@trainyard/shared/sha256';
 
 export interface CodeFile {
@@ -55,16 +56,8 @@ export async function codeLayerEntries(files: CodeFile[], python: string): Promi
 function contentKey(entries: LayerEntry[], compression: Compression): string | null {
   const h = createHash('sha256').update(compressionName(compression));
   for (const e of entries) {
-    let what: string;
-    if (e.type === 'dir') what = `d ${e.mode ?? ''}`;
-    else if (e.type === 'symlink') what = `l ${e.target}`;
-    else {
-      // a file's held bytes were hashed to its sha256 when they were verified
-      const sha = 'file' in e.source ? e.source.sha256 : undefined;
-      if (sha) what = `f ${e.mode} ${sha}`;
-      else if (e.source.data) what = `f ${e.mode} ${sha256Hex(e.source.data)}`;
-      else return null;
-    }
+    const what = entryKey(e);
+    if (what === null) return null;
     h.update(`\0${e.path}\0${what}`);
   }
   return h.digest('hex');
@@ -73,12 +66,13 @@ function contentKey(entries: LayerEntry[], compression: Compression): string | n
 /** a compression piece ends after this entry (see the header): a function of the path alone */
 export const codePieceEnds = (path: string): boolean => sha256Hex(path).charCodeAt(0) === 48; // '0'
 
-/** the code layers' compressed pieces, for the next write (they follow from the bytes alone: shared by every store) */
+/** the code layers' groups of entries as tar bytes, and their compressed pieces, for the next write (they follow from the entries alone: shared by every store) */
+const codeGroups = new ByteLru(64 << 20);
 const codePieces = new PieceCache(16 << 20);
 
 /** the layer of `entries`, in pieces by group, the pieces compressed before taken from codePieces (zstd: a frame per piece, which our readers take frame by frame: zstd-frames.ts) */
 const writeCode = (store: ImageStore, entries: LayerEntry[], opts: Pick<WriteLayerOptions, 'tmpDir' | 'compression' | 'signal'>) =>
-  writeLayer(store, entries, { ...opts, cutAfter: codePieceEnds, pieceCache: codePieces });
+  writeLayer(store, entries, { ...opts, cutAfter: codePieceEnds, groupCache: codeGroups, pieceCache: codePieces });
 
 /** how long a finished write is taken by a build that asks for the same entries */
 const KEEP_MS = 60_000;

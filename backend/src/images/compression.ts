@@ -28,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { constants as zc, crc32, deflateRaw, zstdCompress } from 'node:zlib';
 import { BufferPool } from '@trainyard/shared/buffer-pool';
+import { ByteLru } from './byte-lru';
 
 export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
@@ -215,42 +216,15 @@ export const PIECE_END: unique symbol = Symbol('piece end');
 
 /**
  * Compressed pieces by what they follow from (the setting, whether the piece is the last, the
- * sha256 of its bytes), the least recently used dropped past `maxBytes` of output. Only output
- * compressed is kept: a stored piece costs a copy anyway, and its buffers are views of the input.
+ * sha256 of its bytes). Only output compressed is kept: a stored piece costs a copy anyway, and
+ * its buffers are views of the input.
  */
-export class PieceCache {
-  private readonly pieces = new Map<string, Buffer>();
-  private bytes = 0;
-  hits = 0;
-  misses = 0;
-
-  constructor(readonly maxBytes: number) {}
-
+export class PieceCache extends ByteLru {
   static key(c: Compression, last: boolean, parts: Parts): string {
     const h = createHash('sha256');
     for (const p of parts) h.update(p);
     // a gzip piece ends with a sync flush, the last with the final block; a zstd frame is the same either way
     return `${compressionName(c)} ${c.algorithm === 'gzip' && last ? 'last' : 'inner'} ${h.digest('hex')}`;
-  }
-
-  get(key: string): Buffer | undefined {
-    const out = this.pieces.get(key);
-    if (out) {
-      this.pieces.delete(key); // most recently used: last in the map's order
-      this.pieces.set(key, out);
-    }
-    return out;
-  }
-
-  set(key: string, out: Buffer): void {
-    if (out.length > this.maxBytes || this.pieces.has(key)) return;
-    this.pieces.set(key, out);
-    this.bytes += out.length;
-    for (const [k, v] of this.pieces) {
-      if (this.bytes <= this.maxBytes) break;
-      this.pieces.delete(k);
-      this.bytes -= v.length;
-    }
   }
 }
 

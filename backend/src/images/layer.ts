@@ -28,6 +28,7 @@ import { NotRegularFile, readSmallSync, SyncReads } from '@trainyard/shared/snap
 import { sortByUtf8 } from '@trainyard/shared/utf8-sort';
 import { sha256Hex } from '@trainyard/shared/sha256';
 import { compressStream, DEFAULT_COMPRESSION, layerMediaType, PIECE_END, type Compression, type CompressStats, type PieceCache } from './compression';
+import type { ByteLru } from './byte-lru';
 
 export { MEDIA_LAYER_GZIP } from './compression';
 
@@ -271,7 +272,37 @@ export interface WriteLayerOptions {
   cutAfter?: (path: string) => boolean;
   /** the output of pieces compressed before, given back instead of compressing them again */
   pieceCache?: PieceCache;
+  /**
+   * with cutAfter: the tar bytes of groups written before, by what they follow from (groupKey),
+   * given back instead of reading and packing their files again (a group with a file not named
+   * by sha256 is always written)
+   */
+  groupCache?: ByteLru;
 }
+
+/** what an entry's tar bytes follow from besides its path, or null for a file not named by sha256 (its bytes are whatever is read) */
+export function entryKey(e: LayerEntry): string | null {
+  if (e.type === 'dir') return `d ${e.mode ?? ''}`;
+  if (e.type === 'symlink') return `l ${e.target}`;
+  // a file's held bytes were hashed to its sha256 when they were verified
+  const sha = 'file' in e.source ? e.source.sha256 : undefined;
+  if (sha) return `f ${e.mode} ${sha}`;
+  return e.source.data ? `f ${e.mode} ${sha256Hex(e.source.data)}` : null;
+}
+
+/** what the tar bytes of plan[from, to) follow from, or null when one of its entries' bytes are whatever is read */
+function groupKey(plan: LayerEntry[], from: number, to: number): string | null {
+  const h = createHash('sha256');
+  for (let i = from; i < to; i++) {
+    const what = entryKey(plan[i]);
+    if (what === null) return null;
+    h.update(`\0${plan[i].path}\0${what}`);
+  }
+  return h.digest('hex');
+}
+
+/** the tar's end: two zero blocks */
+const END_OF_ARCHIVE = Buffer.alloc(1024);
 
 /** where the plan's entries are cut into groups: each group's end (exclusive); the last is the plan's end */
 function groupEnds(plan: LayerEntry[], cutAfter?: (path: string) => boolean): number[] {
@@ -312,17 +343,23 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
     // small files are read a few entries ahead of the tar writer (one stream per file is slow)
     const reads = new Map<number, Promise<Prefetched>>();
     const blocking = new SyncReads(); // small files: blocking reads (small-read.ts)
+    const ends = groupEnds(plan, opts.cutAfter);
+    // groups whose tar bytes are known: given back, their files not read
+    const keys = opts.groupCache ? ends.map((to, g) => groupKey(plan, g ? ends[g - 1] : 0, to)) : [];
+    const known = keys.map((key) => (key ? opts.groupCache!.get(key) : undefined));
+    const unread = new Uint8Array(plan.length);
+    known.forEach((bytes, g) => bytes && unread.fill(1, g ? ends[g - 1] : 0, ends[g]));
     const prefetch = (i: number) => {
       const e = plan[i];
-      if (!e || e.type !== 'file' || !('file' in e.source) || e.source.data || reads.has(i)) return;
+      if (!e || e.type !== 'file' || !('file' in e.source) || e.source.data || reads.has(i) || unread[i]) return;
       const p = readWhole(e.source, blocking);
       p.catch(() => undefined); // awaited by writeEntry
       reads.set(i, p);
     };
-    // the entries go into one tar pack per group (one for all without cutAfter); a group's pack
-    // ends without the end-of-archive blocks, which only the last one writes, and PIECE_END follows it
+    // the entries go into one tar pack, or with cutAfter one per group: a group's pack ends without
+    // the end-of-archive blocks, and PIECE_END follows it (END_OF_ARCHIVE the last)
     let pack: tar.Pack | null = null;
-    const feed = async (into: tar.Pack, from: number, to: number, last: boolean) => {
+    const feed = async (into: tar.Pack, from: number, to: number, finalize: boolean) => {
       try {
         for (let i = from; i < to; i++) {
           opts.signal?.throwIfAborted();
@@ -331,35 +368,49 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
           reads.delete(i);
           await writeEntry(into, plan[i], p);
         }
-        if (last) into.finalize();
+        if (finalize) into.finalize();
         else into.push(null);
       } catch (err) {
         into.destroy(err as Error);
         throw err;
       }
     };
-    const ends = groupEnds(plan, opts.cutAfter);
     async function* tarBytes(): AsyncGenerator<Buffer | typeof PIECE_END> {
       for (let g = 0, from = 0; g < ends.length; from = ends[g++]) {
-        const last = g === ends.length - 1;
-        const into = (pack = tar.pack());
-        const fed = feed(into, from, ends[g], last);
-        fed.catch(() => undefined); // awaited below, for its own error rather than the pack's
-        try {
-          for await (const chunk of into) yield chunk as Buffer;
-        } catch (err) {
+        if (known[g]) {
+          opts.groupCache!.hits++;
+          yield known[g]!;
+        } else {
+          const into = (pack = tar.pack());
+          const fed = feed(into, from, ends[g], false);
+          fed.catch(() => undefined); // awaited below, for its own error rather than the pack's
+          // the group's bytes, kept for the cache while they fit in it
+          let kept: Buffer[] | null = keys[g] ? [] : null;
+          let keptBytes = 0;
+          try {
+            for await (const chunk of into) {
+              if (kept && (keptBytes += (chunk as Buffer).length) <= opts.groupCache!.maxBytes) kept.push(chunk as Buffer);
+              else kept = null;
+              yield chunk as Buffer;
+            }
+          } catch (err) {
+            await fed;
+            throw err;
+          }
           await fed;
-          throw err;
+          if (kept) {
+            opts.groupCache!.misses++;
+            opts.groupCache!.set(keys[g]!, Buffer.concat(kept));
+          }
         }
-        await fed;
-        if (!last) yield PIECE_END;
+        yield g < ends.length - 1 ? PIECE_END : END_OF_ARCHIVE;
       }
     }
     const stop = () => pack?.destroy(opts.signal!.reason as Error);
     opts.signal?.addEventListener('abort', stop, { once: true });
     // one group: its pack is piped as it is (a generator's hop per chunk cost ~4% on a layer of 20,000 small files)
     let fedOne: Promise<void> | null = null;
-    if (ends.length === 1) fedOne = feed((pack = tar.pack()), 0, plan.length, true);
+    if (ends.length === 1 && !opts.groupCache) fedOne = feed((pack = tar.pack()), 0, plan.length, true);
     const written = pipeline(fedOne ? pack! : tarBytes, hashingInBlocks(tarHash), (src: AsyncIterable<Buffer | typeof PIECE_END>) => compressStream(src, compression, undefined, stats, opts.pieceCache), sink);
     await Promise.all([written, fedOne])
       .catch((err: unknown) => {

@@ -57,7 +57,8 @@ describe('writeCodeLayer', () => {
   });
 
   it('does not take a write that failed, nor one whose blob the store no longer has', async () => {
-    const good = file('train.py', 'print(1)\n');
+    // bytes no other test writes: a group of entries written before is taken from codeGroups, its files unread
+    const good = file('train.py', 'print("the write that failed")\n');
     const changed = { ...good, file: join(tmp.dir, 'other.py') };
     writeFileSync(changed.file, 'print(666)\n'); // not the bytes of good.sha256
     await assert.rejects(writeCodeLayer(store, await codeLayerEntries([changed], 'usr/bin/python3')), /changed while saving/);

@@ -1,7 +1,7 @@
 /** The deterministic layer writer: same entries ⇒ same digests; tar details fixed. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync, utimesSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, utimesSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { normalizeImagePath, planLayer, SourceChangedError, writeLayer, type Lay
 import { statKey } from '@trainyard/shared/snapshot/hash-cache';
 import { readLayer } from '../../src/images/layer-read';
 import { PieceCache } from '../../src/images/compression';
+import { ByteLru } from '../../src/images/byte-lru';
 import { listLayer, tempDir } from './helpers';
 
 describe('images/layer', () => {
@@ -122,6 +123,38 @@ describe('images/layer', () => {
     const edited = await writeLayer(store, es('# an edit\n'), { cutAfter, pieceCache: cache });
     assert.deepEqual([cache.hits, cache.misses], [13, 8], 'only the piece of m30-m39 again');
     assert.deepEqual(edited, await writeLayer(new OciLayoutStore(join(t.dir, 's2')), es('# an edit\n'), { cutAfter }));
+  });
+
+  it('with a group cache, reads only the files of groups it has not written before; a group with a file not named by sha256 is always read', async () => {
+    const store = new OciLayoutStore(join(t.dir, 's'));
+    const src = join(t.dir, 'src');
+    mkdirSync(src);
+    const names = Array.from({ length: 30 }, (_, i) => `m${String(i).padStart(2, '0')}.py`);
+    const text = (i: number, edit = '') => `def f${i}(x):\n    return x * ${i}\n${edit}`;
+    names.forEach((n, i) => writeFileSync(join(src, n), text(i)));
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    const es = (named: (i: number) => string | undefined): LayerEntry[] =>
+      names.map((n, i) => ({ type: 'file', path: `app/${n}`, mode: 0o644, source: { file: join(src, n), ...(named(i) ? { sha256: named(i) } : {}) } }));
+    const cutAfter = (path: string) => path.endsWith('9.py'); // groups: app + m00-m09, m10-m19, m20-m29
+    const groups = new ByteLru(1 << 20);
+    const first = await writeLayer(store, es((i) => sha(text(i))), { cutAfter, groupCache: groups });
+    assert.deepEqual([groups.hits, groups.misses], [0, 3]);
+    // m15 edited; m03 and m25 removed from disk: their groups are given back, unread
+    writeFileSync(join(src, 'm15.py'), text(15, '# an edit\n'));
+    rmSync(join(src, 'm03.py'));
+    rmSync(join(src, 'm25.py'));
+    const named = (i: number) => sha(i === 15 ? text(15, '# an edit\n') : text(i));
+    const second = await writeLayer(store, es(named), { cutAfter, groupCache: groups });
+    assert.deepEqual([groups.hits, groups.misses], [2, 4]);
+    assert.notEqual(second.digest, first.digest);
+    writeFileSync(join(src, 'm03.py'), text(3));
+    writeFileSync(join(src, 'm25.py'), text(25));
+    assert.deepEqual(second, await writeLayer(new OciLayoutStore(join(t.dir, 's2')), es(named), { cutAfter }), 'the bytes a write without the cache makes');
+    // m15's group is read again when an entry is not named by sha256, and what it reads is what goes in
+    writeFileSync(join(src, 'm15.py'), text(15, '# another edit\n'));
+    const unnamed = await writeLayer(store, es((i) => (i === 15 ? undefined : named(i))), { cutAfter, groupCache: groups });
+    assert.deepEqual([groups.hits, groups.misses], [4, 4], 'not kept either');
+    assert.match(execFileSync('tar', ['-xzOf', store.blobPath(unnamed.digest), 'app/m15.py'], { encoding: 'utf8' }), /# another edit/);
   });
 
   it('stops when its signal aborts with cutAfter too, also with the feed some groups on', async () => {
