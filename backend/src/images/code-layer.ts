@@ -17,7 +17,8 @@
 import { createHash } from 'node:crypto';
 import type { Compression } from './compression';
 import type { ImageStore } from './image-store';
-import { entryKey, writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
+import { writeLayer, type FileSource, type LayerEntry, type WriteLayerOptions, type WrittenLayer } from './layer';
+import { entryKey } from './layer-groups';
 import { readPythonHelper } from './python-helper';
 import { compressionName, DEFAULT_COMPRESSION, PieceCache } from './compression';
 import { ByteLru } from './byte-lru';
