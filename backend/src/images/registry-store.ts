@@ -38,6 +38,14 @@ interface Desc {
 
 /** pushes ahead remembered at most (forgetting one only means pushBlobs checks that blob again) */
 const AHEAD_MAX = 4096;
+/**
+ * A blob this store wrote moments before (a new config, a small code layer) and no bigger than
+ * this is pushed without asking the registry first (HEAD): it is almost never there, and when it
+ * is, uploading it again costs one request more than the HEAD would have saved.
+ */
+const FRESH_MAX = 1 << 20;
+/** blobs written here remembered at most, as fresh (forgetting one only means a HEAD first) */
+const MADE_MAX = 256;
 
 export class RegistryStore implements ImageStore {
   readonly location: string;
@@ -50,6 +58,8 @@ export class RegistryStore implements ImageStore {
   lastPush: Record<string, PushOutcome> = {};
   /** pushes started by pushAhead, by "repository digest", until putManifest takes their outcome */
   private readonly ahead = new Map<string, Promise<PushOutcome>>();
+  /** the blobs this store wrote lately (putBlob, putBlobFile): pushed without a HEAD first when small (FRESH_MAX) */
+  private readonly made = new Set<string>();
 
   constructor(
     readonly registry: RegistryLocation,
@@ -74,16 +84,23 @@ export class RegistryStore implements ImageStore {
     return this.cache.hasBlob(digest);
   }
 
-  putBlob(digest: string, data: Buffer | Readable): Promise<void> {
-    return this.cache.putBlob(digest, data);
+  async putBlob(digest: string, data: Buffer | Readable): Promise<void> {
+    await this.cache.putBlob(digest, data);
+    this.madeHere(digest);
   }
 
   stagingDir(): Promise<string> {
     return this.cache.stagingDir();
   }
 
-  putBlobFile(digest: string, path: string): Promise<void> {
-    return this.cache.putBlobFile(digest, path);
+  async putBlobFile(digest: string, path: string): Promise<void> {
+    await this.cache.putBlobFile(digest, path);
+    this.madeHere(digest);
+  }
+
+  private madeHere(digest: string): void {
+    if (this.made.size >= MADE_MAX) this.made.delete(this.made.values().next().value!);
+    this.made.add(digest);
   }
 
   adoptBlob(digest: string, origin: BlobOrigin): void {
@@ -234,7 +251,8 @@ export class RegistryStore implements ImageStore {
   private async pushOne(name: string, d: Desc): Promise<PushOutcome> {
     const origin = this.origins.get(d.digest);
     const from = origin && origin.host === this.registry.host ? origin.repo : null;
-    const outcome = await this.client.pushBlob(name, d.digest, d.size, (offset, length) => this.readRange(d.digest, offset, length), from);
+    const fresh = !origin && d.size <= FRESH_MAX && this.made.has(d.digest);
+    const outcome = await this.client.pushBlob(name, d.digest, d.size, (offset, length) => this.readRange(d.digest, offset, length), from, undefined, fresh);
     let known = this.present.get(name);
     if (!known) this.present.set(name, (known = new Set()));
     known.add(d.digest);

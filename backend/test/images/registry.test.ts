@@ -22,6 +22,7 @@ import { SourceChangedError, writeLayer, type LayerEntry } from '../../src/image
 import { listLayerEntries } from '../../src/images/layer-read';
 import { run, tempDir } from './helpers';
 import { pushRaw, sha, tinyImage } from './registry-helpers';
+import { startFaultProxy } from './fault-proxy';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -90,6 +91,42 @@ describe('RegistryStore against docker-registry', function () {
     const info = JSON.parse(inspect.stdout) as { Digest: string; Layers: string[] };
     assert.equal(info.Digest, digest);
     assert.deepEqual(info.Layers, img.layers.map((l) => l.digest));
+  });
+
+  it('pushes a small blob it made moments before without a HEAD first, a big one or one it did not make after one; one the registry has is uploaded again', async () => {
+    const proxy = await startFaultProxy(reg, []);
+    try {
+      const store = openImageStore(`${proxy.url}/team`, { cacheDir: `${tmp.dir}/cache-fresh1` }) as RegistryStore;
+      const img = await tinyImage(store, { layers: 2, randomKiB: 4 });
+      await store.putManifest('fresh', 'v1', img.manifest, OCI);
+      assert.deepEqual(Object.values(store.lastPush), ['uploaded', 'uploaded', 'uploaded']);
+      assert.deepEqual(proxy.log.filter((l) => l.startsWith('HEAD')), [], 'no HEAD for blobs made here');
+      assert.equal(proxy.log.filter((l) => l.startsWith('PUT /v2/team/fresh/blobs/')).length, 3);
+
+      // another store (another process) makes the same config: uploaded again, and the layers it did not make are found with a HEAD
+      proxy.log.length = 0;
+      const other = openImageStore(`${proxy.url}/team`, { cacheDir: `${tmp.dir}/cache-fresh2` }) as RegistryStore;
+      await other.putBlob(sha(img.config), img.config);
+      for (const l of img.layers) {
+        const chunks: Buffer[] = [];
+        for await (const c of await store.openBlob(l.digest)) chunks.push(c as Buffer);
+        await other.cache.putBlob(l.digest, Buffer.concat(chunks)); // in its cache, not made by it
+      }
+      await other.putManifest('fresh', 'v2', img.manifest, OCI);
+      assert.equal(other.lastPush[sha(img.config)], 'uploaded');
+      assert.deepEqual(img.layers.map((l) => other.lastPush[l.digest]), ['present', 'present']);
+      assert.deepEqual(proxy.log.filter((l) => l.startsWith('HEAD')).sort(), img.layers.map((l) => `HEAD /v2/team/fresh/blobs/${l.digest}`).sort());
+
+      // a blob over 1 MiB made here: a HEAD first
+      proxy.log.length = 0;
+      const big = await tinyImage(store, { layers: 1, randomKiB: 1100 });
+      await store.putManifest('fresh', 'v3', big.manifest, OCI);
+      assert.deepEqual(proxy.log.filter((l) => l.startsWith('HEAD')), [`HEAD /v2/team/fresh/blobs/${big.layers[0].digest}`]);
+      const inspect = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/fresh:v2`]);
+      assert.equal(inspect.code, 0, inspect.stderr);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('an aborted streamed upload settles every write, also those waiting for room, and commits nothing', async () => {

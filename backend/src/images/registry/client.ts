@@ -90,10 +90,11 @@ export class RegistryClient {
 
   /**
    * Makes `digest` present in `repo`: HEAD, else mount from `from` (same
-   * registry), else upload `size` bytes read through `read`.
+   * registry), else upload `size` bytes read through `read`. `fresh` (a blob
+   * made moments before, most likely not there): no HEAD first.
    */
-  async pushBlob(repo: string, digest: string, size: number, read: ChunkReader, from?: string | null, open?: () => Readable): Promise<PushOutcome> {
-    if (await this.hasBlob(repo, digest)) {
+  async pushBlob(repo: string, digest: string, size: number, read: ChunkReader, from?: string | null, open?: () => Readable, fresh = false): Promise<PushOutcome> {
+    if (!fresh && (await this.hasBlob(repo, digest))) {
       this.stats.present++;
       return 'present';
     }
