@@ -11,8 +11,8 @@
  * Its compression pieces end after the entries whose path's sha256 begins with a 0 nibble (one
  * entry in 16, chosen by path alone), so each piece holds a group of ~16 files (about 32 KiB of
  * source: what deflate's 32 KiB window sees anyway). A re-save after an edit changes the bytes of
- * one group; the other pieces' output is taken from the last writes (codePieces) instead of
- * compressing the whole workspace again.
+ * one group; the other groups' tar bytes (codeGroups) and compressed pieces (codePieces) are taken
+ * from the last writes instead of reading, packing and compressing the whole workspace again.
  */
 import { createHash } from 'node:crypto';
 import type { Compression } from './compression';
@@ -71,7 +71,7 @@ export const codePieceEnds = (path: string): boolean => sha256Hex(path).charCode
 const codeGroups = new ByteLru(64 << 20);
 const codePieces = new PieceCache(16 << 20);
 
-/** the layer of `entries`, in pieces by group, the pieces compressed before taken from codePieces (zstd: a frame per piece, which our readers take frame by frame: zstd-frames.ts) */
+/** the layer of `entries`, in pieces by group, what was written before taken from codeGroups and codePieces (zstd: a frame per piece, which our readers take frame by frame: zstd-frames.ts) */
 const writeCode = (store: ImageStore, entries: LayerEntry[], opts: Pick<WriteLayerOptions, 'tmpDir' | 'compression' | 'signal'>) =>
   writeLayer(store, entries, { ...opts, cutAfter: codePieceEnds, groupCache: codeGroups, pieceCache: codePieces });
 

@@ -41,7 +41,7 @@ const AHEAD_MAX = 4096;
 /**
  * A blob this store wrote moments before (a new config, a small code layer) and no bigger than
  * this is pushed without asking the registry first (HEAD): it is almost never there, and when it
- * is, uploading it again costs one request more than the HEAD would have saved.
+ * is, uploading it again costs one request and at most this many bytes more than the HEAD would.
  */
 const FRESH_MAX = 1 << 20;
 /** blobs written here remembered at most, as fresh (forgetting one only means a HEAD first) */
