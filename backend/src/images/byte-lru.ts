@@ -1,8 +1,8 @@
 /**
  * Buffers by key, the least recently used dropped past `maxBytes`; a buffer larger than the
  * bound is not kept. The layer writer's caches of a re-save's unchanged work (compression.ts
- * PieceCache: compressed pieces; layer.ts: the tar bytes of a group of entries) count what they
- * find in hits and misses.
+ * PieceCache: compressed pieces; layer.ts: the tar bytes of a group of entries); each get counts
+ * a hit or a miss.
  */
 export class ByteLru {
   private readonly entries = new Map<string, Buffer>();
@@ -14,10 +14,13 @@ export class ByteLru {
 
   get(key: string): Buffer | undefined {
     const value = this.entries.get(key);
-    if (value) {
-      this.entries.delete(key); // most recently used: last in the map's order
-      this.entries.set(key, value);
+    if (!value) {
+      this.misses++;
+      return undefined;
     }
+    this.hits++;
+    this.entries.delete(key); // most recently used: last in the map's order
+    this.entries.set(key, value);
     return value;
   }
 

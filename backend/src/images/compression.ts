@@ -259,7 +259,6 @@ export async function* compressStream(
     const t = performance.now();
     const key = cache ? PieceCache.key(c, last, parts) : '';
     const known = cache?.get(key);
-    if (cache) (known ? cache.hits++ : cache.misses++);
     const p = known
       ? Promise.resolve([known])
       : (gzip ? gzipPiece(parts, c.level, last) : zstdPiece(parts, c.level)).then(({ out, owned }) => {

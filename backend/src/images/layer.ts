@@ -348,7 +348,6 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
       for (let g = 0, from = 0; g < ends.length; from = ends[g++]) {
         opts.signal?.throwIfAborted();
         if (known[g]) {
-          opts.groupCache!.hits++;
           yield known[g]!;
         } else {
           const into = (pack = tar.pack());
@@ -368,10 +367,7 @@ export async function writeLayer(store: ImageStore, entries: LayerEntry[], opts:
             throw err;
           }
           await fed;
-          if (kept) {
-            opts.groupCache!.misses++;
-            opts.groupCache!.set(keys[g]!, Buffer.concat(kept));
-          }
+          if (kept) opts.groupCache!.set(keys[g]!, Buffer.concat(kept));
         }
         yield g < ends.length - 1 ? PIECE_END : END_OF_ARCHIVE;
       }
