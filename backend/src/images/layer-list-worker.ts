@@ -59,8 +59,9 @@ const allSent = new Promise<void>((r) => (ended = r));
 
 /** the names once the tar ends and every byte has come (the digest covers them all) */
 function listing(mediaType: string): void {
-  unzip = /zstd/.test(mediaType) ? createZstdDecompress({ chunkSize: 1 << 20 }) : createGunzip({ chunkSize: 1 << 20 });
-  frames = /zstd/.test(mediaType) ? new ZstdFrameCutter() : null;
+  const zstd = /zstd/.test(mediaType);
+  unzip = zstd ? createZstdDecompress({ chunkSize: 1 << 20 }) : createGunzip({ chunkSize: 1 << 20 });
+  frames = zstd ? new ZstdFrameCutter() : null;
   Promise.all([tarNames(unzip), allSent]).then(
     ([names]) => post({ names, sha256: hash.digest('hex') }),
     (err: unknown) => post({ error: (err as Error).message }),
