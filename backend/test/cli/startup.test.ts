@@ -2,7 +2,8 @@
  * What a client verb loads and what it leaves running (bench/cli.bench.ts has the times):
  * the built CLI runs with a preload that records every module resolved and, at exit, the
  * built-ins Node loaded; `--help` and `runs` must load no server package and not Node's fetch
- * (undici). A local `serve` must not load the Kubernetes client (loadKube, kubernetes/client.ts). And a save,
+ * (undici). A local `serve` must not load the Kubernetes client (loadKube, kubernetes/client.ts), nor Node's
+ * fetch when it saves into a registry (registry/http.ts: ~200 ms of a server's first save). And a save,
  * once it has answered, leaves nothing (timer, socket) holding the process open.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, freePort, REPO, removeHome, startTestBackend, type TestBackend } from '../../../test/helpers/backend';
+import { startRegistry } from '../../../test/components/registry';
 
 /** packages only the server uses; a client verb that loads one pays for it at every start */
 const SERVER_ONLY = ['typebox', 'fastify', 'kysely', 'pg', '@kubernetes/client-node', 'yaml', 'ajv', '@fastify/swagger', 'croner', 'tar-stream'];
@@ -114,6 +116,37 @@ describe('cli start-up: what a client verb loads', function () {
     const k8s = await serve('k8s', { executor: { kind: 'kubernetes', kubernetes: { kubeconfig: join(dir, 'missing-kubeconfig'), namespace: 'x' } } });
     assert.notEqual(k8s.code, 0);
     assert.ok(k8s.packages.includes('@kubernetes/client-node'), `loaded: ${k8s.packages.join(', ')}; ${k8s.stderr}`);
+  });
+
+  it("a local trainyard serve that saves into a registry does not load Node's fetch (undici)", async function () {
+    this.timeout(120_000);
+    const reg = await startRegistry();
+    try {
+      const port = await freePort();
+      const file = join(dir, 'registry.json');
+      writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, images: { registry: `${reg.url}/startup` } }));
+      const ws = join(dir, 'ws-registry');
+      cpSync(join(REPO, 'examples/eta-correction'), ws, { recursive: true });
+      const home = join(dir, 'home-registry');
+      let saved = null as { imageRef?: string } | null; // set in the callback below
+      let failure = '';
+      const r = await run(['serve', '--config', file], async () => {
+        if (!(await fetch(`http://127.0.0.1:${port}/healthz`).then((x) => x.ok, () => false))) return false;
+        // a save through the server: a config, a code layer and a manifest pushed, a blob or two asked after
+        try {
+          const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'save', ws, '--model', 'registry-check', '--json'], { env: { ...env, TRAINYARD_URL: `http://127.0.0.1:${port}`, TRAINYARD_HOME: home, XDG_CACHE_HOME: join(home, 'cache') }, encoding: 'utf8' });
+          saved = (JSON.parse(stdout) as { version: { imageRef: string } }).version;
+        } catch (err) {
+          failure = (err as Error).message;
+        }
+        return true;
+      }, { TRAINYARD_HOME: home });
+      assert.ok(saved, `the save went through the server: ${failure} ${r.stderr}`);
+      assert.match(saved!.imageRef ?? '', new RegExp(`^${reg.host}/startup/`));
+      assert.deepEqual(r.builtins.filter((m) => /undici/.test(m)), []);
+    } finally {
+      await reg.stop();
+    }
   });
 
   it('trainyard save leaves nothing holding the process once it has answered', async () => {

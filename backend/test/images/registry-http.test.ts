@@ -1,8 +1,8 @@
-/** registry/http.ts openStream: a blob read as the socket's stream, with auth, redirects and retries. */
+/** registry/http.ts: openStream (a blob read as the socket's stream) and request (an answer read whole), with auth, redirects and retries. */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RegistryHttp } from '../../src/images/registry/http';
+import { MAX_ANSWER, RegistryHttp } from '../../src/images/registry/http';
 import { parseRegistryUrl } from '../../src/images/registry/reference';
 
 async function serve(handle: (req: IncomingMessage, res: import('node:http').ServerResponse) => void): Promise<{ server: Server; url: string }> {
@@ -58,5 +58,43 @@ describe('registry http: openStream', () => {
     servers.push(registry.server);
     const http = new RegistryHttp(parseRegistryUrl(registry.url), { backoffMs: 1 });
     await assert.rejects(http.openStream('/v2/team/eta/blobs/sha256:cd', { scopes: [] }), /GET \/v2\/team\/eta\/blobs\/sha256:cd answered 404 BLOB_UNKNOWN/);
+  });
+});
+
+describe('registry http: request', () => {
+  const servers: Server[] = [];
+  after(() => servers.forEach((s) => s.close()));
+
+  it('a GET follows redirects (credentials to the registry only), a POST is not redirected, and an answer over the limit is an error', async () => {
+    const seen: string[] = [];
+    const storage = await serve((req, res) => {
+      seen.push(`storage ${req.method} ${req.url} auth=${req.headers.authorization ?? 'none'}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"schemaVersion":2}');
+    });
+    const registry = await serve((req, res) => {
+      seen.push(`registry ${req.method} ${req.url} auth=${req.headers.authorization ? 'yes' : 'none'}`);
+      if (!req.headers.authorization) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end();
+      if (req.url === '/v2/big') return void res.end(Buffer.alloc(MAX_ANSWER + 1));
+      if (req.url === '/v2/hop') return void res.writeHead(302, { location: '/v2/hop2' }).end();
+      res.writeHead(307, { location: `${storage.url}/manifest?sig=1` }).end();
+    });
+    servers.push(storage.server, registry.server);
+    const http = new RegistryHttp({ ...parseRegistryUrl(registry.url), username: 'u', password: 'p' }, { backoffMs: 1 });
+    const scopes = ['repository:team/eta:pull'];
+    const res = await http.request('/v2/hop', { scopes });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json(), { schemaVersion: 2 });
+    assert.equal(res.headers.get('Content-Type'), 'application/json');
+    assert.deepEqual(seen, [
+      'registry GET /v2/hop auth=none',
+      'registry GET /v2/hop auth=yes',
+      'registry GET /v2/hop2 auth=yes',
+      'storage GET /manifest?sig=1 auth=none',
+    ]);
+    seen.length = 0;
+    // an upload's answer is the registry's own: a redirect is an error, not followed
+    await assert.rejects(http.request('/v2/team/eta/blobs/uploads/', { method: 'POST', scopes, headers: { 'content-length': '0' } }), /POST \/v2\/team\/eta\/blobs\/uploads\/ answered 307/);
+    assert.deepEqual(seen, ['registry POST /v2/team/eta/blobs/uploads/ auth=yes']);
+    await assert.rejects(http.request('/v2/big', { scopes }), /GET \/v2\/big answered 200 with more than 16 MiB/);
   });
 });

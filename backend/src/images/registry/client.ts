@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { RegistryError, RegistryHttp, type HttpOptions } from './http';
+import { RegistryError, RegistryHttp, type HttpOptions, type RegistryAnswer } from './http';
 import type { RegistryEndpoint } from './reference';
 
 export const MEDIA_DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -108,7 +108,6 @@ export class RegistryClient {
             scopes: [...this.push(repo), ...this.pull(from)],
             headers: { 'content-length': '0' },
           });
-          await res.body?.cancel();
           if (res.status === 201) {
             this.stats.mounted++;
             return 'mounted';
@@ -184,9 +183,7 @@ export class RegistryClient {
       commit: async (digest: string) => {
         body.end();
         const res = await patched;
-        await res.body?.cancel();
         const put = await this.http.request(this.withDigest(this.location(res), digest), { method: 'PUT', scopes: this.push(repo), headers: { 'content-length': '0' }, noRetry: true });
-        await put.body?.cancel();
         this.stats.uploaded++;
         this.stats.uploadedBytes += sent;
       },
@@ -199,7 +196,7 @@ export class RegistryClient {
     };
   }
 
-  private location(res: Response): string {
+  private location(res: RegistryAnswer): string {
     const loc = res.headers.get('location');
     if (!loc) throw new RegistryError(`registry ${this.endpoint.host}: upload answer ${res.status} without a Location`, res.status);
     return new URL(loc, this.endpoint.baseUrl).toString();
@@ -207,7 +204,6 @@ export class RegistryClient {
 
   private async startUpload(repo: string): Promise<string> {
     const res = await this.http.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scopes: this.push(repo), headers: { 'content-length': '0' } });
-    await res.body?.cancel();
     return this.location(res);
   }
 
@@ -225,7 +221,6 @@ export class RegistryClient {
       body: data,
       noRetry: true,
     });
-    await res.body?.cancel();
   }
 
   /** one PUT streaming the whole blob (a file: bounded memory, no per-chunk round trips); a failure restarts the blob */
@@ -237,7 +232,6 @@ export class RegistryClient {
       body: open,
       noRetry: true,
     });
-    await res.body?.cancel();
   }
 
   /** PATCHes the bytes at `offset` of an upload (no retry: callers resume or restart); returns the upload's next location */
@@ -249,7 +243,6 @@ export class RegistryClient {
       body: data,
       noRetry: true,
     });
-    await res.body?.cancel();
     return this.location(res);
   }
 
@@ -268,7 +261,6 @@ export class RegistryClient {
         await sleep(200 * 2 ** failures);
         // where is the upload now? (GET the session: 204 with Range: 0-<last byte>)
         const st = await this.http.request(location, { scopes: this.push(repo), ok: [204] });
-        await st.body?.cancel();
         // Distribution answers "0-<size-1>", and "0-0" for both 0 and 1 byte: resume at 0 then
         // (a wrong guess is a 416 on the next PATCH, which restarts the blob)
         const range = /^(?:bytes=)?0-(\d+)$/.exec(st.headers.get('range') ?? '');
@@ -284,16 +276,12 @@ export class RegistryClient {
       headers: { 'content-length': '0' },
       noRetry: true,
     });
-    await res.body?.cancel();
   }
 
   async getManifest(repo: string, ref: string): Promise<FetchedManifest | null> {
     const res = await this.http.request(`/v2/${repo}/manifests/${ref}`, { scopes: this.pull(repo), headers: { accept: ACCEPT }, ok: [404] });
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return null;
-    }
-    const bytes = Buffer.from(await res.arrayBuffer());
+    if (res.status === 404) return null;
+    const bytes = res.bytes;
     const digest = sha256(bytes);
     if (ref.startsWith('sha256:') && digest !== ref) throw new RegistryError(`registry ${this.endpoint.host}: manifest ${repo}@${ref} hashes to ${digest}`);
     return { digest, mediaType: manifestMediaType(bytes, res.headers.get('content-type')), bytes };
@@ -306,7 +294,6 @@ export class RegistryClient {
       headers: { 'content-type': mediaType },
       body: bytes,
     });
-    await res.body?.cancel();
     const digest = sha256(bytes);
     const said = res.headers.get('docker-content-digest');
     if (said && said !== digest) throw new RegistryError(`registry ${this.endpoint.host}: stored manifest ${repo}:${ref} as ${said}, expected ${digest}`);

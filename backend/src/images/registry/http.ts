@@ -1,5 +1,5 @@
 /**
- * HTTP to one registry: authentication and retries, on Node's fetch.
+ * HTTP to one registry: authentication and retries, on node:http(s).
  *
  * Auth: a request goes out with what we know for its scope (a cached bearer
  * token, or basic credentials once the registry asked for them). A 401 carries
@@ -9,21 +9,41 @@
  * have them, take `token` (or `access_token`), cache it per scope until shortly
  * before `expires_in`, retry. A second 401 is an error naming the registry.
  *
- * Retries: 429 and 5xx answers and dropped connections (fetch "TypeError: fetch
- * failed", ECONNRESET, socket closed, timeouts) are retried with exponential
- * backoff and jitter (Retry-After honoured, capped), up to `retries` times.
- * Only requests whose body can be sent again (Buffer, none, or a function that opens the
- * stream again) are retried here;
- * requests with a body go out on node:http (fetch copies a Buffer body twice), and a blob is
- * read as the socket's own stream (openStream: no web-stream conversion per chunk);
- * an upload that needs more than a replay (resuming a chunked upload) handles
- * it itself (client.ts).
+ * Retries: 429 and 5xx answers and dropped connections (ECONNRESET, socket closed,
+ * timeouts) are retried with exponential backoff and jitter (Retry-After honoured,
+ * capped), up to `retries` times. Only requests whose body can be sent again (Buffer,
+ * none, or a function that opens the stream again) are retried here; an upload that
+ * needs more than a replay (resuming a chunked upload) handles it itself (client.ts).
+ *
+ * Every request goes out on node:http, not fetch: fetch copies a Buffer body twice and keeps
+ * every chunk of a streamed one until the answer, and loading it (undici, and compiling its
+ * HTTP parser's WebAssembly) cost a server's first save ~200 ms of CPU. A blob is read as the
+ * socket's own stream (openStream); every other answer (manifests, upload sessions, errors,
+ * tokens: small) is read whole (RegistryAnswer, at most MAX_ANSWER bytes). GET and HEAD follow
+ * redirects; credentials go to the registry's own host only. node:http(s) is taken with
+ * process.getBuiltinModule: the ESM view of node:http reads all its exports, and some of them
+ * load undici (as cli/http-fetch.ts says).
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryEndpoint } from './reference';
+
+/** a registry's answer other than a blob's bytes, read whole */
+export interface RegistryAnswer {
+  status: number;
+  ok: boolean;
+  headers: { get(name: string): string | null };
+  bytes: Buffer;
+  text(): string;
+  json(): unknown;
+}
+
+/** the largest answer read whole (a manifest is at most 4 MiB: OCI distribution spec) */
+export const MAX_ANSWER = 16 << 20;
+/** redirects a GET or HEAD follows */
+const MAX_HOPS = 5;
+const REDIRECTS = [301, 302, 303, 307, 308];
 
 export class RegistryError extends Error {
   constructor(
@@ -91,7 +111,7 @@ function isTransient(err: unknown): boolean {
   const e = err as { name?: string; code?: string; cause?: { code?: string; name?: string } };
   if (e?.name === 'TypeError' || e?.name === 'AbortError' || e?.name === 'TimeoutError') return true;
   const code = e?.code ?? e?.cause?.code ?? '';
-  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_)/.test(code);
+  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)/.test(code);
 }
 
 export class RegistryHttp {
@@ -154,36 +174,29 @@ export class RegistryHttp {
     if (basic) headers.authorization = basic;
     this.stats.tokenFetches++;
     const res = await this.fetchRetrying(url.toString(), { method: 'GET', headers });
-    if (!res.ok) {
-      const text = await res.text().catch(() => '');
-      throw new RegistryError(`the token service ${url.origin}${url.pathname} of ${this.endpoint.host} refused: ${res.status} ${text.slice(0, 200)}`, res.status, 'DENIED');
+    if (!res.ok) throw new RegistryError(`the token service ${url.origin}${url.pathname} of ${this.endpoint.host} refused: ${res.status} ${res.text().slice(0, 200)}`, res.status, 'DENIED');
+    let body: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      body = res.json() as typeof body;
+    } catch {
+      throw new RegistryError(`the token service of ${this.endpoint.host} answered something other than JSON: ${res.text().slice(0, 200)}`, res.status, 'DENIED');
     }
-    const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token ?? body.access_token;
     if (!token) throw new RegistryError(`the token service of ${this.endpoint.host} answered without a token`, res.status, 'DENIED');
     const ttl = Math.max(10, (body.expires_in ?? 60) - 10) * 1000;
     this.tokens.set(scopes.join(' '), { token, until: Date.now() + ttl });
   }
 
-  /** fetch with retries on 429/5xx/dropped connections; the body must be replayable */
-  private async fetchRetrying(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | (() => Readable) }, noRetry = false): Promise<Response> {
+  /** a request with retries on 429/5xx/dropped connections (the body must be replayable); GET and HEAD follow redirects */
+  private async fetchRetrying(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | (() => Readable) }, noRetry = false): Promise<RegistryAnswer> {
     const retries = noRetry ? 0 : (this.opts.retries ?? 5);
     let delay = this.opts.backoffMs ?? 200;
     for (let attempt = 0; ; attempt++) {
-      let res: Response | null = null;
+      let res: RegistryAnswer | null = null;
       let error: unknown = null;
       this.stats.requests++;
       try {
-        res =
-          init.body !== undefined
-            ? await bufferedAnswer(await nodeRequest(url, init.method, init.headers, typeof init.body === 'function' ? init.body() : init.body, this.opts.timeoutMs ?? 300_000))
-            : await fetch(url, {
-                method: init.method,
-                headers: init.headers,
-                body: init.body as unknown as BodyInit | undefined,
-                redirect: 'follow',
-                signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
-              });
+        res = await this.send(url, init);
       } catch (err) {
         if (!isTransient(err)) throw err;
         error = err;
@@ -198,15 +211,32 @@ export class RegistryHttp {
       let wait = delay * (0.5 + Math.random());
       const ra = res?.headers.get('retry-after');
       if (ra && /^\d+$/.test(ra)) wait = Math.max(wait, Math.min(Number(ra) * 1000, 10_000));
-      if (res) await res.body?.cancel().catch(() => undefined);
       this.stats.retries++;
       await sleep(Math.min(wait, 5000));
       delay = Math.min(delay * 2, 5000);
     }
   }
 
+  /** one attempt: the request, and for GET and HEAD its redirects (no credentials to another host) */
+  private async send(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | (() => Readable) }): Promise<RegistryAnswer> {
+    const timeout = this.opts.timeoutMs ?? 300_000;
+    const body = typeof init.body === 'function' ? init.body() : init.body;
+    let res = await nodeRequest(url, init.method, init.headers, body, timeout);
+    const follows = init.method === 'GET' || init.method === 'HEAD';
+    for (let hops = 0; follows && REDIRECTS.includes(res.statusCode ?? 0) && res.headers.location; hops++) {
+      res.resume();
+      if (hops >= MAX_HOPS) throw new RegistryError(`${init.method} ${new URL(url).pathname}: more than ${MAX_HOPS} redirects from ${this.endpoint.host}`, res.statusCode ?? null);
+      const next = new URL(res.headers.location, url);
+      const headers = { ...init.headers };
+      if (next.host !== new URL(url).host) delete headers.authorization;
+      url = next.toString();
+      res = await nodeRequest(url, init.method, headers, undefined, timeout);
+    }
+    return readAnswer(res, `${init.method} ${new URL(url).pathname}`, this.endpoint.host);
+  }
+
   /** a request to `path` (absolute URL or /v2/…) with auth and retries; throws RegistryError on a non-ok status */
-  async request(path: string, req: RequestInit2): Promise<Response> {
+  async request(path: string, req: RequestInit2): Promise<RegistryAnswer> {
     const url = /^https?:\/\//.test(path) ? path : `${this.endpoint.baseUrl}${path}`;
     const method = req.method ?? 'GET';
     for (let round = 0; ; round++) {
@@ -216,14 +246,13 @@ export class RegistryHttp {
       const res = await this.fetchRetrying(url, { method, headers, body: req.body }, req.noRetry);
       if (res.status === 401 && round === 0) {
         const challenge = res.headers.get('www-authenticate');
-        await res.body?.cancel().catch(() => undefined);
         // another request may have got a token meanwhile: use it rather than fetching one more
         const now = this.authFor(req.scopes);
         if (!(now && now !== auth)) await this.answerChallenge(challenge, req.scopes);
         continue;
       }
       if (res.ok || req.ok?.includes(res.status)) return res;
-      throw await errorOf(res, `${method} ${new URL(url).pathname}`, this.endpoint.host);
+      throw errorOf(res, `${method} ${new URL(url).pathname}`, this.endpoint.host);
     }
   }
 
@@ -268,7 +297,7 @@ export class RegistryHttp {
       }
       const retryable = error !== null || status === 429 || status >= 500;
       if (!retryable || attempt >= retries) {
-        if (res) throw await errorOf(await bufferedAnswer(res), `GET ${new URL(url).pathname}`, this.endpoint.host);
+        if (res) throw errorOf(await readAnswer(res, `GET ${new URL(url).pathname}`, this.endpoint.host), `GET ${new URL(url).pathname}`, this.endpoint.host);
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         throw new RegistryError(`GET ${url}: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''} after ${attempt + 1} attempts`, null, 'UNREACHABLE');
       }
@@ -285,11 +314,11 @@ export class RegistryHttp {
  * One request on node:http(s), answered with its head and its body as the socket's stream. A
  * Buffer body is sent as is (fetch would copy it twice); a stream body with backpressure (fetch
  * keeps every chunk of a streamed body until the answer: a 500 MB upload would hold 500 MB).
- * No redirects (openStream follows them). `timeoutMs`: the socket's idle limit, also while the answer is read.
+ * No redirects (send and openStream follow them). `timeoutMs`: the socket's idle limit, also while the answer is read.
  */
 function nodeRequest(url: string, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined, timeoutMs: number): Promise<IncomingMessage> {
   const u = new URL(url);
-  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const send: (url: URL, opts: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest = process.getBuiltinModule(u.protocol === 'https:' ? 'node:https' : 'node:http').request;
   const head = Buffer.isBuffer(body) && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length') ? { ...headers, 'content-length': String(body.length) } : headers;
   return new Promise((resolve, reject) => {
     const req = send(u, { method, headers: head, timeout: timeoutMs }, resolve);
@@ -307,38 +336,52 @@ function nodeRequest(url: string, method: string, headers: Record<string, string
   });
 }
 
-/** an answer read whole into a Response (a registry's answers to uploads and errors are small) */
-function bufferedAnswer(res: IncomingMessage): Promise<Response> {
+/** an answer read whole (registry answers other than blobs are small; one over MAX_ANSWER is an error) */
+function readAnswer(res: IncomingMessage, what: string, host: string): Promise<RegistryAnswer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    const status = res.statusCode ?? 502;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_ANSWER) {
+        res.destroy();
+        reject(new RegistryError(`registry ${host}: ${what} answered ${status} with more than ${MAX_ANSWER >> 20} MiB`, status));
+      } else chunks.push(c);
+    });
     res.on('error', reject);
     res.on('end', () => {
-      const h = new Headers();
-      for (const [k, v] of Object.entries(res.headers)) for (const x of v === undefined ? [] : [v].flat()) h.append(k, x);
-      const status = res.statusCode ?? 502;
-      resolve(new Response([101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: h }));
+      const bytes = Buffer.concat(chunks, size);
+      resolve({
+        status,
+        ok: status >= 200 && status < 300,
+        headers: {
+          get(name: string): string | null {
+            const v = res.headers[name.toLowerCase()];
+            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+          },
+        },
+        bytes,
+        text: () => bytes.toString('utf8'),
+        json: () => JSON.parse(bytes.toString('utf8')) as unknown,
+      });
     });
   });
 }
 
-async function errorOf(res: Response, what: string, host: string): Promise<RegistryError> {
+function errorOf(res: RegistryAnswer, what: string, host: string): RegistryError {
   let detail = '';
   let code: string | null = null;
+  const text = res.text();
   try {
-    const text = await res.text();
-    try {
-      const body = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string; detail?: unknown }> };
-      const e = body.errors?.[0];
-      if (e) {
-        code = e.code ?? null;
-        detail = `${e.code ?? ''}: ${e.message ?? ''}${e.detail ? ` ${JSON.stringify(e.detail).slice(0, 300)}` : ''}`;
-      }
-    } catch {
-      detail = text.slice(0, 300);
+    const body = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string; detail?: unknown }> };
+    const e = body.errors?.[0];
+    if (e) {
+      code = e.code ?? null;
+      detail = `${e.code ?? ''}: ${e.message ?? ''}${e.detail ? ` ${JSON.stringify(e.detail).slice(0, 300)}` : ''}`;
     }
   } catch {
-    /* no body */
+    detail = text.slice(0, 300);
   }
   const hint = res.status === 401 || res.status === 403 ? ' (check the registry credentials and their push/pull rights)' : '';
   return new RegistryError(`registry ${host}: ${what} answered ${res.status}${detail ? ` ${detail}` : ''}${hint}`, res.status, code);
