@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainyardClient } from '@trainyard/shared/client';
 import { saveWorkspace } from '@trainyard/shared/snapshot/save';
-import { httpFetch } from '../backend/src/cli/http-fetch';
+import { httpFetch } from '@trainyard/shared/http-fetch';
 import { CLI, REPO, freePort, spawnBackend, waitForRuns } from '../test/helpers/backend';
 import { median, ms, percentile, printRatios, ratio, step, table } from './lib';
 

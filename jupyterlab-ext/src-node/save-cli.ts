@@ -10,6 +10,7 @@
  * The save itself is shared/src/snapshot/save.ts, the code path of the CLI and VS Code.
  */
 import { ApiError, TrainyardClient } from '../../shared/src/client';
+import { httpFetch } from '../../shared/src/http-fetch';
 import { WorkspaceError } from '../../shared/src/snapshot/collect';
 import { saveWorkspace } from '../../shared/src/snapshot/save';
 import { inspectWorkspace, resolveAnswers, type SaveCliRequest } from './request';
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
     return;
   }
   const answers = await resolveAnswers(req);
-  const client = new TrainyardClient({ baseUrl: process.env.TRAINYARD_URL, token: process.env.TRAINYARD_TOKEN });
+  // node:http, not Node's fetch: this process lives for one save, and loading fetch cost more than the rest of its start-up
+  const client = new TrainyardClient({ baseUrl: process.env.TRAINYARD_URL, token: process.env.TRAINYARD_TOKEN, fetch: httpFetch });
   const python = answers.baseImage ? req.python : undefined;
   if (req.python && !python) emit({ type: 'progress', message: `no base image: the version runs with the machine's Python; the kernel environment (${req.python}) is not packaged` });
   else if (python) emit({ type: 'progress', message: `environment: the kernel's interpreter ${python}` });

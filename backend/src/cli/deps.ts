@@ -8,7 +8,7 @@ import { DEFAULT_URL, TrainyardClient } from '@trainyard/shared/client';
 import { dataHome } from '../data-home';
 import { readToken, tokenPath } from '../auth/token';
 import { colorEnabled, style, type Style } from './output';
-import { httpFetch } from './http-fetch';
+import { httpFetch } from '@trainyard/shared/http-fetch';
 
 export interface CliDeps {
   url: string;

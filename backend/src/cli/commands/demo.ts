@@ -11,7 +11,7 @@ import type { LaunchResult, Run } from '@trainyard/shared';
 import { TrainyardClient } from '@trainyard/shared/client';
 import type { CliDeps } from '../deps';
 import { CliError } from '../errors';
-import { httpFetch } from '../http-fetch';
+import { httpFetch } from '@trainyard/shared/http-fetch';
 import { isJson, withJson } from '../kit';
 import { formatParams, money, statusText } from '../output';
 import { isFinal, runDuration } from '../run-format';

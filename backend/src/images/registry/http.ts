@@ -22,7 +22,7 @@
  * tokens: small) is read whole (RegistryAnswer, at most MAX_ANSWER bytes). GET and HEAD follow
  * redirects; credentials go to the registry's own host only. node:http(s) is taken with
  * process.getBuiltinModule: the ESM view of node:http reads all its exports, and some of them
- * load undici (as cli/http-fetch.ts says).
+ * load undici (as shared/src/http-fetch.ts says).
  */
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';

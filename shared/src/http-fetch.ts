@@ -1,7 +1,9 @@
 /**
- * fetch() over node:http(s), for the CLI's API client. Node's built-in fetch (undici) takes
- * ~45 ms to load, more than the rest of a client verb's start-up (bench/cli.bench.ts), while
- * node:http is already in the binary's snapshot. It covers what TrainyardClient asks of fetch:
+ * fetch() over node:http(s), for the API client of a process that lives for one command: the CLI,
+ * and the save client the Jupyter server extension spawns per save (jupyterlab-ext/src-node).
+ * Node's built-in fetch (undici) takes ~45 ms to load, more than the rest of a client verb's
+ * start-up (bench/cli.bench.ts), and its first connection compiles its HTTP parser's WebAssembly,
+ * while node:http is already in the binary's snapshot. It covers what TrainyardClient asks of fetch:
  * a method, headers, a string or byte body and a signal; the answer's status, headers, json(),
  * text(), arrayBuffer() and a streaming body (webBody). Sockets are kept alive by Node's global agent,
  * which does not hold the process open once they are idle.

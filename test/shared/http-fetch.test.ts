@@ -1,5 +1,5 @@
 /**
- * The CLI's fetch over node:http (cli/http-fetch.ts) under the API client, against a real
+ * fetch over node:http (shared/src/http-fetch.ts: the CLI's and the Jupyter save client's) under the API client, against a real
  * HTTP server: JSON answers and errors, raw bytes, a streamed body read to its end or
  * aborted, a timeout (reported as such, not as "cannot reach"), and a refused connection.
  */
@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiError, TrainyardClient } from '@trainyard/shared/client';
-import { httpFetch } from '../../src/cli/http-fetch';
+import { httpFetch } from '@trainyard/shared/http-fetch';
 
-describe('cli http-fetch under the API client', () => {
+describe('http-fetch under the API client', () => {
   let server: Server;
   let url: string;
   const seen: Array<{ method: string; url: string; auth?: string; type?: string; body: string }> = [];
