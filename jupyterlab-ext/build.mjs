@@ -4,11 +4,12 @@
 //   `jupyter-builder build` (next step of build:prod) wires them to the host's shared singletons
 //   (React 18), never the root node_modules' React 19.
 // - trainyard_jupyterlab/node/save-cli.mjs: the self-contained Node save client the server
-//   extension spawns (src-node/), with every dependency bundled.
+//   extension spawns (src-node/), with every dependency bundled (save-cli-build.mjs).
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { saveCliBuild } from './save-cli-build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 rmSync(join(here, 'lib'), { recursive: true, force: true });
@@ -28,13 +29,4 @@ await build({
   logLevel: 'warning',
 });
 
-await build({
-  entryPoints: [join(here, 'src-node/save-cli.ts')],
-  outfile: join(here, 'trainyard_jupyterlab/node/save-cli.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'warning',
-});
+await build(saveCliBuild(join(here, 'trainyard_jupyterlab/node/save-cli.mjs')));

@@ -1,6 +1,6 @@
 /**
  * The save client the Jupyter server extension spawns for every Save Model (jupyterlab-ext/src-node/save-cli.ts),
- * bundled as jupyterlab-ext/build.mjs bundles it and run against a real backend: it saves, and it does
+ * bundled as the package bundles it (jupyterlab-ext/save-cli-build.mjs) and run against a real backend: it saves, and it does
  * not load Node's fetch (undici): a process that lives for one save talks over node:http
  * (shared/src/http-fetch.ts). With fetch, a re-save of the example took 232 ms here, with
  * node:http 148 ms (medians of 10, alternating, 2026-12-02).
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { REPO, removeHome, startTestBackend, type TestBackend } from '../helpers/backend';
+import { saveCliBuild } from '../../jupyterlab-ext/save-cli-build.mjs';
 
 describe('jupyterlab save client (src-node/save-cli.ts)', function () {
   this.timeout(120_000);
@@ -30,16 +31,7 @@ describe('jupyterlab save client (src-node/save-cli.ts)', function () {
 
   it("saves a notebook's workspace and loads no undici", async () => {
     const bundle = join(dir, 'save-cli.mjs');
-    await build({
-      entryPoints: [join(REPO, 'jupyterlab-ext/src-node/save-cli.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      logLevel: 'warning',
-    });
+    await build(saveCliBuild(bundle));
     const ws = join(dir, 'eta');
     cpSync(join(REPO, 'examples/eta-correction'), ws, { recursive: true });
     const loaded = join(dir, 'loaded.json');
