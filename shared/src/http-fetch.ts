@@ -12,13 +12,22 @@
  * view of node:http reads all its exports, and some of them load undici, which is what this
  * file avoids.
  */
-import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 
 type Request = (url: URL, opts: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest;
 
+/** node:http's or node:https's request() for `url`, taken without the ESM view (see above) */
+export const requestFor = (url: URL): Request => process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http').request;
+
+/** an answer's header as fetch's Headers.get gives it (a repeated one joined with ", "), or null */
+export function headerOf(headers: IncomingHttpHeaders, name: string): string | null {
+  const v = headers[name.toLowerCase()];
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
+}
+
 export const httpFetch = (async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
   const url = new URL(String(input));
-  const request: Request = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http').request;
+  const request = requestFor(url);
   const signal = init.signal ?? undefined;
   signal?.throwIfAborted();
   return new Promise<Response>((resolve, reject) => {
@@ -92,12 +101,7 @@ function answer(res: IncomingMessage): Response {
     status,
     ok: status >= 200 && status < 300,
     statusText: res.statusMessage ?? '',
-    headers: {
-      get(name: string): string | null {
-        const v = res.headers[name.toLowerCase()];
-        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
-      },
-    },
+    headers: { get: (name: string) => headerOf(res.headers, name) },
     get body() {
       return (body ??= webBody(res));
     },

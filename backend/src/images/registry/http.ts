@@ -20,12 +20,12 @@
  * HTTP parser's WebAssembly) cost a server's first save ~200 ms of CPU. A blob is read as the
  * socket's own stream (openStream); every other answer (manifests, upload sessions, errors,
  * tokens: small) is read whole (RegistryAnswer, at most MAX_ANSWER bytes). GET and HEAD follow
- * redirects; credentials go to the registry's own host only. node:http(s) is taken with
- * process.getBuiltinModule: the ESM view of node:http reads all its exports, and some of them
- * load undici (as shared/src/http-fetch.ts says).
+ * redirects; credentials go to the registry's own host only. node:http(s) is taken as
+ * shared/src/http-fetch.ts takes it (requestFor): the ESM view of node:http loads undici.
  */
-import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { headerOf, requestFor } from '@trainyard/shared/http-fetch';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryEndpoint } from './reference';
 
@@ -217,22 +217,30 @@ export class RegistryHttp {
     }
   }
 
-  /** one attempt: the request, and for GET and HEAD its redirects (no credentials to another host) */
+  /** one attempt: the request, and for GET and HEAD its redirects (following) */
   private async send(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | (() => Readable) }): Promise<RegistryAnswer> {
-    const timeout = this.opts.timeoutMs ?? 300_000;
-    const body = typeof init.body === 'function' ? init.body() : init.body;
-    let res = await nodeRequest(url, init.method, init.headers, body, timeout);
-    const follows = init.method === 'GET' || init.method === 'HEAD';
-    for (let hops = 0; follows && REDIRECTS.includes(res.statusCode ?? 0) && res.headers.location; hops++) {
+    const { res, url: from } =
+      init.method === 'GET' || init.method === 'HEAD'
+        ? await this.following(url, init.method, init.headers)
+        : { res: await nodeRequest(url, init.method, init.headers, typeof init.body === 'function' ? init.body() : init.body, this.opts.timeoutMs ?? 300_000), url };
+    return readAnswer(res, `${init.method} ${new URL(from).pathname}`, this.endpoint.host);
+  }
+
+  /**
+   * A GET or HEAD and the redirects it is answered with (at most MAX_HOPS): the first answer that
+   * is not one, and the URL it came from. A redirect to another host goes without the
+   * authorization (a registry may send blobs from storage elsewhere).
+   */
+  private async following(url: string, method: string, headers: Record<string, string>): Promise<{ res: IncomingMessage; url: string }> {
+    const host = new URL(url).host;
+    const { authorization: _auth, ...elsewhere } = headers;
+    for (let hops = 0; ; hops++) {
+      const res = await nodeRequest(url, method, new URL(url).host === host ? headers : elsewhere, undefined, this.opts.timeoutMs ?? 300_000);
+      if (!REDIRECTS.includes(res.statusCode ?? 0) || !res.headers.location) return { res, url };
       res.resume();
-      if (hops >= MAX_HOPS) throw new RegistryError(`${init.method} ${new URL(url).pathname}: more than ${MAX_HOPS} redirects from ${this.endpoint.host}`, res.statusCode ?? null);
-      const next = new URL(res.headers.location, url);
-      const headers = { ...init.headers };
-      if (next.host !== new URL(url).host) delete headers.authorization;
-      url = next.toString();
-      res = await nodeRequest(url, init.method, headers, undefined, timeout);
+      if (hops >= MAX_HOPS) throw new RegistryError(`${method} ${new URL(url).pathname}: more than ${MAX_HOPS} redirects from ${this.endpoint.host}`, res.statusCode ?? null);
+      url = new URL(res.headers.location, url).toString();
     }
-    return readAnswer(res, `${init.method} ${new URL(url).pathname}`, this.endpoint.host);
   }
 
   /** a request to `path` (absolute URL or /v2/…) with auth and retries; throws RegistryError on a non-ok status */
@@ -266,7 +274,7 @@ export class RegistryHttp {
     const retries = this.opts.retries ?? 5;
     let delay = this.opts.backoffMs ?? 200;
     let challenged = false;
-    for (let attempt = 0, hops = 0; ; ) {
+    for (let attempt = 0; ; ) {
       const headers: Record<string, string> = { ...(req.headers ?? {}) };
       const auth = new URL(url).host === new URL(this.endpoint.baseUrl).host ? this.authFor(req.scopes) : null;
       if (auth) headers.authorization = auth;
@@ -274,19 +282,13 @@ export class RegistryHttp {
       let res: IncomingMessage | null = null;
       let error: unknown = null;
       try {
-        res = await nodeRequest(url, 'GET', headers, undefined, this.opts.timeoutMs ?? 300_000);
+        ({ res, url } = await this.following(url, 'GET', headers));
       } catch (err) {
         if (!isTransient(err)) throw err;
         error = err;
       }
       const status = res?.statusCode ?? 0;
       if (res && status >= 200 && status < 300) return res;
-      if (res && [301, 302, 303, 307, 308].includes(status) && res.headers.location && hops < 5) {
-        res.resume();
-        url = new URL(res.headers.location, url).toString();
-        hops++;
-        continue;
-      }
       if (res && status === 401 && !challenged) {
         const challenge = res.headers['www-authenticate'] ?? null;
         res.resume();
@@ -297,7 +299,8 @@ export class RegistryHttp {
       }
       const retryable = error !== null || status === 429 || status >= 500;
       if (!retryable || attempt >= retries) {
-        if (res) throw errorOf(await readAnswer(res, `GET ${new URL(url).pathname}`, this.endpoint.host), `GET ${new URL(url).pathname}`, this.endpoint.host);
+        const what = `GET ${new URL(url).pathname}`;
+        if (res) throw errorOf(await readAnswer(res, what, this.endpoint.host), what, this.endpoint.host);
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         throw new RegistryError(`GET ${url}: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''} after ${attempt + 1} attempts`, null, 'UNREACHABLE');
       }
@@ -318,7 +321,7 @@ export class RegistryHttp {
  */
 function nodeRequest(url: string, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined, timeoutMs: number): Promise<IncomingMessage> {
   const u = new URL(url);
-  const send: (url: URL, opts: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest = process.getBuiltinModule(u.protocol === 'https:' ? 'node:https' : 'node:http').request;
+  const send = requestFor(u);
   const head = Buffer.isBuffer(body) && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length') ? { ...headers, 'content-length': String(body.length) } : headers;
   return new Promise((resolve, reject) => {
     const req = send(u, { method, headers: head, timeout: timeoutMs }, resolve);
@@ -355,12 +358,7 @@ function readAnswer(res: IncomingMessage, what: string, host: string): Promise<R
       resolve({
         status,
         ok: status >= 200 && status < 300,
-        headers: {
-          get(name: string): string | null {
-            const v = res.headers[name.toLowerCase()];
-            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-          },
-        },
+        headers: { get: (name: string) => headerOf(res.headers, name) },
         bytes,
         text: () => bytes.toString('utf8'),
         json: () => JSON.parse(bytes.toString('utf8')) as unknown,
