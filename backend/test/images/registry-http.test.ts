@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_ANSWER, RegistryHttp } from '../../src/images/registry/http';
+import { MAX_ANSWER, RegistryError, RegistryHttp } from '../../src/images/registry/http';
 import { parseRegistryUrl } from '../../src/images/registry/reference';
 
 async function serve(handle: (req: IncomingMessage, res: import('node:http').ServerResponse) => void): Promise<{ server: Server; url: string }> {
@@ -96,5 +96,14 @@ describe('registry http: request', () => {
     await assert.rejects(http.request('/v2/team/eta/blobs/uploads/', { method: 'POST', scopes, headers: { 'content-length': '0' } }), /POST \/v2\/team\/eta\/blobs\/uploads\/ answered 307/);
     assert.deepEqual(seen, ['registry POST /v2/team/eta/blobs/uploads/ auth=yes']);
     await assert.rejects(http.request('/v2/big', { scopes }), /GET \/v2\/big answered 200 with more than 16 MiB/);
+  });
+
+  it('a registry host that cannot be found is retried, then named in an UNREACHABLE error', async () => {
+    const http = new RegistryHttp(parseRegistryUrl('http://registry.invalid:5000'), { retries: 1, backoffMs: 1 });
+    const err = await http.request('/v2/', { scopes: [] }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof RegistryError, String(err));
+    assert.equal(err.code, 'UNREACHABLE');
+    assert.match(err.message, /GET http:\/\/registry\.invalid:5000\/v2\/: .*(ENOTFOUND|EAI_AGAIN).* after 2 attempts/);
+    assert.equal(http.stats.retries, 1);
   });
 });

@@ -9,8 +9,8 @@
  * have them, take `token` (or `access_token`), cache it per scope until shortly
  * before `expires_in`, retry. A second 401 is an error naming the registry.
  *
- * Retries: 429 and 5xx answers and dropped connections (ECONNRESET, socket closed,
- * timeouts) are retried with exponential backoff and jitter (Retry-After honoured,
+ * Retries: 429 and 5xx answers, dropped connections (ECONNRESET, socket closed,
+ * timeouts) and failures to connect (refused, host not found or unreachable) are retried with exponential backoff and jitter (Retry-After honoured,
  * capped), up to `retries` times. Only requests whose body can be sent again (Buffer,
  * none, or a function that opens the stream again) are retried here; an upload that
  * needs more than a replay (resuming a chunked upload) handles it itself (client.ts).
@@ -111,7 +111,8 @@ function isTransient(err: unknown): boolean {
   const e = err as { name?: string; code?: string; cause?: { code?: string; name?: string } };
   if (e?.name === 'TypeError' || e?.name === 'AbortError' || e?.name === 'TimeoutError') return true;
   const code = e?.code ?? e?.cause?.code ?? '';
-  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)/.test(code);
+  // a host not found or not reachable too: fetch, which carried these requests before, retried every failure to connect
+  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)/.test(code);
 }
 
 export class RegistryHttp {
