@@ -65,7 +65,7 @@ describe('registry http: request', () => {
   const servers: Server[] = [];
   after(() => servers.forEach((s) => s.close()));
 
-  it('a GET follows redirects (credentials to the registry only), a POST is not redirected, and an answer over the limit is an error', async () => {
+  it('a GET follows redirects (credentials to the registry only), a POST is not redirected, and a redirect loop or an answer over the limit is an error', async () => {
     const seen: string[] = [];
     const storage = await serve((req, res) => {
       seen.push(`storage ${req.method} ${req.url} auth=${req.headers.authorization ?? 'none'}`);
@@ -76,6 +76,7 @@ describe('registry http: request', () => {
       if (!req.headers.authorization) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end();
       if (req.url === '/v2/big') return void res.end(Buffer.alloc(MAX_ANSWER + 1));
       if (req.url === '/v2/hop') return void res.writeHead(302, { location: '/v2/hop2' }).end();
+      if (req.url === '/v2/loop') return void res.writeHead(302, { location: '/v2/loop' }).end();
       res.writeHead(307, { location: `${storage.url}/manifest?sig=1` }).end();
     });
     servers.push(storage.server, registry.server);
@@ -96,6 +97,17 @@ describe('registry http: request', () => {
     await assert.rejects(http.request('/v2/team/eta/blobs/uploads/', { method: 'POST', scopes, headers: { 'content-length': '0' } }), /POST \/v2\/team\/eta\/blobs\/uploads\/ answered 307/);
     assert.deepEqual(seen, ['registry POST /v2/team/eta/blobs/uploads/ auth=yes']);
     await assert.rejects(http.request('/v2/big', { scopes }), /GET \/v2\/big answered 200 with more than 16 MiB/);
+    await assert.rejects(http.request('/v2/loop', { scopes }), /GET \/v2\/loop: more than 5 redirects from 127\.0\.0\.1/);
+  });
+
+  it('a token service that answers something other than JSON is named in the error', async () => {
+    const tokens = await serve((_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'));
+    const registry = await serve((req, res) => {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.url}/token",service="reg"` }).end();
+    });
+    servers.push(tokens.server, registry.server);
+    const http = new RegistryHttp(parseRegistryUrl(registry.url), { backoffMs: 1 });
+    await assert.rejects(http.request('/v2/', { scopes: ['repository:team/eta:pull'] }), /the token service of 127\.0\.0\.1:\d+ answered something other than JSON: <html>login<\/html>/);
   });
 
   it('a registry host that cannot be found is retried, then named in an UNREACHABLE error', async () => {
