@@ -29,8 +29,8 @@
  * (b) re-save after editing one source file (each tool with its own caches warm).
  * Each contender: cold once per rep, re-save REPS times; medians. Each cold save's CPU time is summed over
  * every process it involves (its children, the registry, the CLI's server; the in-process save's own process)
- * and printed next to its wall time: on N cores a save takes at least its CPU time / N. The contenders take turns rep by
- * rep (in-process, skopeo + umoci, CLI, buildah), so load from other work on the machine falls on
+ * and printed next to its wall time (on N cores a save takes at least its CPU time / N), and process by
+ * process. The contenders take turns rep by rep (in-process, skopeo + umoci, CLI, buildah), so load from other work on the machine falls on
  * all of them alike; the workspace and the venv are left to settle (RACY_MS) before the first save. Peak RSS: this process
  * (in-process saves), and the CLI and server processes. BENCH_COMPRESSION=gzip:1|zstd|…
  * sets images.compression for Trainyard and the floor. BENCH_ENV_FILES=20000 adds a distribution of
@@ -220,20 +220,25 @@ function waitedChildrenCpuMs(): number {
   return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
 }
 /**
- * The CPU time a cold save costs every process it involves: the children it ran (skopeo, umoci,
- * buildah, the CLI, the environment's python), `pids` (the registry, `trainyard serve`), and with
- * `self`, this process (the in-process save). Call the result when the save is done.
+ * The CPU time a cold save costs every process it involves, by part: `children`, what it ran
+ * (skopeo, umoci, buildah, the CLI with the environment's python); each of `pids` by its name (the
+ * registry, `trainyard serve`); and with `self`, this process (the in-process save). Call the
+ * result when the save is done.
  */
-function cpuMeter(pids: number[], self: boolean): () => number {
-  const own = () => {
-    if (!self) return 0;
+type CpuParts = Record<string, number>;
+function cpuMeter(pids: Record<string, number>, self: boolean): () => CpuParts {
+  const read = (): CpuParts => {
     const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
+    return {
+      ...(self ? { 'this process': (u.user + u.system) / 1000 } : {}),
+      children: waitedChildrenCpuMs(),
+      ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)])),
+    };
   };
-  const total = () => own() + waitedChildrenCpuMs() + pids.reduce((n, p) => n + cpuMsOf(p), 0);
-  const start = total();
-  return () => total() - start;
+  const start = read();
+  return () => Object.fromEntries(Object.entries(read()).map(([k, v]) => [k, v - start[k]]));
 }
+const cpuTotal = (parts: CpuParts) => Object.values(parts).reduce((n, v) => n + v, 0);
 
 /** `trainyard serve` of its own (data home `home`, images in `registry`), until stop() */
 async function startServe(home: string, registry: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
@@ -276,7 +281,7 @@ async function cliSave(env: NodeJS.ProcessEnv, args: string[]): Promise<[number,
   return [wall, Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024];
 }
 
-type Results = Record<string, { cold: number[]; resave: number[]; coldCpu?: number[] }>;
+type Results = Record<string, { cold: number[]; resave: number[]; coldCpu?: CpuParts[] }>;
 
 async function main(): Promise<void> {
   if (!registryAvailable()) throw new Error('docker-registry is not installed (apt-get install docker-registry)');
@@ -297,7 +302,7 @@ async function main(): Promise<void> {
     const editOne = () => appendFileSync(join(ws, 'src', 'pkg3', 'mod3.py'), `# edit ${++edit}\n`);
     const results: Results = {};
     const rec = (who: string, k: 'cold' | 'resave', t: number) => ((results[who] ??= { cold: [], resave: [] })[k].push(t));
-    const recCpu = (who: string, cpuMs: number) => ((results[who].coldCpu ??= []).push(cpuMs));
+    const recCpu = (who: string, parts: CpuParts) => ((results[who].coldCpu ??= []).push(parts));
     const rss: Array<[string, number]> = [];
     const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`layer compression: ${compressionName(COMPRESSION)}; ${availableParallelism()} cores, load average ${load()}`);
@@ -323,7 +328,7 @@ async function main(): Promise<void> {
         current = i === COLD_REPS - 1 ? stages.cold : null;
         if (current) current.clear();
         coldStart = performance.now();
-        const cpu = cpuMeter([reg.pid], true);
+        const cpu = cpuMeter({ registry: reg.pid }, true);
         rec('trainyard (in-process)', 'cold', await timed(() => save(`c${i}`)));
         recCpu('trainyard (in-process)', cpu());
         if (i === COLD_REPS - 1) {
@@ -347,7 +352,7 @@ async function main(): Promise<void> {
       try {
         const env = { TRAINYARD_HOME: home, TRAINYARD_URL: serve.url, XDG_CACHE_HOME: join(home, 'client-cache') };
         const args = (version: string) => [ws, '--model', 'bench', '--version', version, '--base', base, '--python', python];
-        const cpu = cpuMeter([reg.pid, serve.child.pid!], false);
+        const cpu = cpuMeter({ registry: reg.pid, 'trainyard serve': serve.child.pid! }, false);
         const [cold, coldRss] = await cliSave(env, args(`c${i}`));
         rec('trainyard (CLI)', 'cold', cold);
         recCpu('trainyard (CLI)', cpu());
@@ -387,7 +392,7 @@ async function main(): Promise<void> {
       };
       let t: number;
       prep();
-      let cpu = cpuMeter([reg.pid], false);
+      let cpu = cpuMeter({ registry: reg.pid }, false);
       try {
         t = await timed(() => build('c'));
       } catch (err) {
@@ -396,7 +401,7 @@ async function main(): Promise<void> {
         driver = 'vfs';
         rmSync(root, { recursive: true, force: true });
         flags = buildahFlags(root, driver);
-        cpu = cpuMeter([reg.pid], false);
+        cpu = cpuMeter({ registry: reg.pid }, false);
         t = await timed(() => build('c'));
       }
       rec(`buildah (${driver})`, 'cold', t);
@@ -417,7 +422,7 @@ async function main(): Promise<void> {
       const layout = join(work, `umoci${i}`);
       // cold: a blob info cache of its own; the re-saves run skopeo as is (its wrapper costs a few ms)
       const skopeo = (args: string[]) => sh(...withOwnBlobInfoCache(join(work, `skopeo-blob-info${i}`), 'skopeo', args));
-      const cpu = cpuMeter([reg.pid], false);
+      const cpu = cpuMeter({ registry: reg.pid }, false);
       rec('skopeo+umoci', 'cold', await timed(async () => {
         await skopeo(['copy', '-q', '--src-tls-verify=false', `docker://${base}`, `oci:${layout}:base`]);
         await sh('umoci', ['insert', '--image', `${layout}:base`, '--tag', 'deps', depDir, '/usr/local/lib/python3.11/dist-packages']);
@@ -494,9 +499,11 @@ async function main(): Promise<void> {
     const cores = availableParallelism();
     table(`CPU time per cold save, every process it involves (user + system, median; the registry's included; ${cores} cores)`, Object.entries(results).filter(([, r]) => r.coldCpu?.length).map(([who, r]) => ({
       contender: who,
-      'CPU ms': ms(median(r.coldCpu!)),
+      'CPU ms': ms(median(r.coldCpu!.map(cpuTotal))),
       'wall ms': ms(median(r.cold)),
-      [`CPU / ${cores} (the least wall time it allows)`]: ms(median(r.coldCpu!) / cores),
+      [`CPU / ${cores} (the least wall time it allows)`]: ms(median(r.coldCpu!.map(cpuTotal)) / cores),
+      // children: what the contender ran (skopeo, umoci, buildah; the CLI with the environment's python; the in-process save's python)
+      'by process (median of each)': Object.keys(r.coldCpu![0]).map((k) => `${k} ${ms(median(r.coldCpu!.map((p) => p[k])))}`).join(', '),
     })));
     table('Trainyard in-process, stage by stage (stages nest and overlap: "build (backend)" holds the image build and push)', stageRows);
     table('Compression settings (images.compression), each alone on the same bytes', levelRows);
