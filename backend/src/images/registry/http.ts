@@ -10,10 +10,11 @@
  * before `expires_in`, retry. A second 401 is an error naming the registry.
  *
  * Retries: 429 and 5xx answers, dropped connections (ECONNRESET, socket closed,
- * timeouts) and failures to connect (refused, host not found or unreachable) are retried with exponential backoff and jitter (Retry-After honoured,
- * capped), up to `retries` times. Only requests whose body can be sent again (Buffer,
- * none, or a function that opens the stream again) are retried here; an upload that
- * needs more than a replay (resuming a chunked upload) handles it itself (client.ts).
+ * timeouts) and failures to connect (refused, host not found or unreachable) are retried
+ * with exponential backoff and jitter (Retry-After honoured, capped), up to `retries` times.
+ * Only requests whose body can be sent again (Buffer, none, or a function that opens the
+ * stream again) are retried here; an upload that needs more than a replay (resuming a chunked
+ * upload) handles it itself (client.ts).
  *
  * Every request goes out on node:http, not fetch: fetch copies a Buffer body twice and keeps
  * every chunk of a streamed one until the answer, and loading it (undici, and compiling its
@@ -127,6 +128,11 @@ export class RegistryHttp {
     private readonly opts: HttpOptions = {},
   ) {}
 
+  /** a request's socket idle limit (HttpOptions.timeoutMs) */
+  private get timeoutMs(): number {
+    return this.opts.timeoutMs ?? 300_000;
+  }
+
   private basicHeader(): string | null {
     const { username, password } = this.endpoint;
     if (username === undefined) return null;
@@ -223,7 +229,7 @@ export class RegistryHttp {
     const { res, url: from } =
       init.method === 'GET' || init.method === 'HEAD'
         ? await this.following(url, init.method, init.headers)
-        : { res: await nodeRequest(url, init.method, init.headers, typeof init.body === 'function' ? init.body() : init.body, this.opts.timeoutMs ?? 300_000), url };
+        : { res: await nodeRequest(url, init.method, init.headers, typeof init.body === 'function' ? init.body() : init.body, this.timeoutMs), url };
     return readAnswer(res, `${init.method} ${new URL(from).pathname}`, this.endpoint.host);
   }
 
@@ -236,7 +242,7 @@ export class RegistryHttp {
     const host = new URL(url).host;
     const { authorization: _auth, ...elsewhere } = headers;
     for (let hops = 0; ; hops++) {
-      const res = await nodeRequest(url, method, new URL(url).host === host ? headers : elsewhere, undefined, this.opts.timeoutMs ?? 300_000);
+      const res = await nodeRequest(url, method, new URL(url).host === host ? headers : elsewhere, undefined, this.timeoutMs);
       if (!REDIRECTS.includes(res.statusCode ?? 0) || !res.headers.location) return { res, url };
       res.resume();
       if (hops >= MAX_HOPS) throw new RegistryError(`${method} ${new URL(url).pathname}: more than ${MAX_HOPS} redirects from ${this.endpoint.host}`, res.statusCode ?? null);
